@@ -1,0 +1,87 @@
+"""Command line: parse, call the library, hand the result to the renderer.
+
+Each sub-command lives in its own module with ``register(subparsers)``; heavy imports happen
+inside the command's ``run`` so that ``condashare --version`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from importlib import import_module
+
+from condashare import __version__, exitcodes
+
+# Explicit list of sub-command modules (condashare.cli.<name>), in --help order.
+COMMAND_MODULES = ("info",)
+
+Runner = Callable[[argparse.Namespace], int]
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix (exit 2); the message says what and where."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="condashare",
+        description=(
+            "Use shared conda installations on network drives: detect the host and mounts, "
+            "set up shells, toggle shared envs, diagnose problems."
+        ),
+        epilog="Exit codes: 0 ok, 1 problems found, 2 usage or configuration error, "
+        "3 could not finish.",
+    )
+    parser.add_argument("--version", action="version", version=f"condashare {__version__}")
+    parser.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the output (default: auto; NO_COLOR disables it)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        import_module(f"condashare.cli.{name}").register(sub)
+    return parser
+
+
+def add_site_options(parser: argparse.ArgumentParser) -> None:
+    """``--site FILE | --prefix PATH``, shared by every command that needs an installation."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--site", metavar="FILE", help="site file to use (else CONDASHARE_SITE, ...)")
+    group.add_argument(
+        "--prefix", metavar="PATH", help="use this conda installation, ignoring any site file"
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    runner: Runner | None = getattr(args, "run", None)
+    if runner is None:
+        parser.print_help()
+        return exitcodes.USAGE
+    from condashare.host import PlatformError
+    from condashare.site import SiteError
+
+    try:
+        return runner(args)
+    except (SiteError, PlatformError, ConfigError) as exc:
+        sys.stderr.write(f"condashare: error: {exc}\n")
+        return exitcodes.USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("condashare: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return exitcodes.OK
+    except Exception as exc:
+        if os.environ.get("CONDASHARE_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"condashare: internal error: {type(exc).__name__}: {exc}\n"
+            "  (set CONDASHARE_DEBUG=1 to see the traceback, and please report it)\n"
+        )
+        return exitcodes.INCOMPLETE

@@ -1,0 +1,170 @@
+"""Everything ``condashare info`` reports, gathered as data (the CLI renders it)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from condashare.host import Host, HostInputs, detect_host, gather_inputs
+from condashare.installations import (
+    Choice,
+    InstallationEvidence,
+    choose_installation,
+    identify_installation,
+)
+from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.probe import OK, ProbeResult, probe
+from condashare.site import (
+    DEFAULT_PROBE_TIMEOUT,
+    Installation,
+    Site,
+    SiteCandidate,
+    SiteError,
+    discover_site,
+    site_from_prefix,
+)
+
+
+@dataclass(frozen=True)
+class InstallationStatus:
+    """One site installation as seen from this host: its mount and whether it answers."""
+
+    installation: Installation
+    mount: Mount | None
+    probe: ProbeResult | None  # None: not probed (another OS's installation)
+    evidence: InstallationEvidence | None = None
+
+
+@dataclass(frozen=True)
+class CondaOnPath:
+    """Which ``conda`` a shell here would run."""
+
+    conda_exe: str | None  # $CONDA_EXE (set by conda.sh / activation)
+    on_path: str | None  # first ``conda`` found on PATH
+    unresponsive_dirs: tuple[str, ...] = ()  # PATH entries on a share that did not answer
+
+
+@dataclass
+class InfoReport:
+    """What ``condashare info`` found; ``problems`` decides the exit code."""
+
+    host: Host
+    site: Site | None
+    site_candidates: list[SiteCandidate]
+    choice: Choice | None
+    installations: list[InstallationStatus]
+    conda: CondaOnPath
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def find_on_path(
+    name: str, path_env: str, mounts: Sequence[Mount], timeout: float
+) -> tuple[str | None, tuple[str, ...]]:
+    """Like ``shutil.which`` but PATH entries on network mounts are checked through the probe."""
+    skipped: list[str] = []
+    for directory in path_env.split(os.pathsep):
+        if not directory:
+            continue
+        candidate = os.path.join(directory, name)
+        mount = mount_for(candidate, mounts)
+        if mount is not None and (mount.is_network or mount.is_autofs):
+            result = probe(candidate, timeout)
+            if result.status == OK:
+                return candidate, tuple(skipped)
+            if result.status not in ("missing",):
+                skipped.append(directory)
+            continue
+        if _executable(candidate):
+            return candidate, tuple(skipped)
+    return None, tuple(skipped)
+
+
+def gather_info(
+    site_path: str | None = None,
+    prefix: str | None = None,
+    env: Mapping[str, str] | None = None,
+    inputs: HostInputs | None = None,
+    mounts: Sequence[Mount] | None = None,
+    user_config_dir: str | None = None,
+    site_config_dirs: Sequence[str] | None = None,
+) -> InfoReport:
+    """Detect the host, find the site file, pick and probe installations.
+
+    Raises SiteError or PlatformError for configuration errors (exit 2 in the CLI).
+    """
+    env = dict(os.environ if env is None else env)
+    mounts = list(read_mount_table() if mounts is None else mounts)
+    inputs = inputs or gather_inputs(env)
+    if inputs.mounts is None:
+        inputs = dataclasses.replace(inputs, mounts=mounts)
+    host = detect_host(inputs)
+    if prefix:
+        site: Site | None = site_from_prefix(prefix, host.os)
+        candidates: list[SiteCandidate] = []
+    else:
+        site, candidates = discover_site(site_path, env, user_config_dir, site_config_dirs, mounts)
+    timeout = site.probe_timeout if site else DEFAULT_PROBE_TIMEOUT
+    problems: list[str] = []
+    notes: list[str] = list(host.notes)
+    choice = choose_installation(site, host.platform) if site else None
+    statuses: list[InstallationStatus] = []
+    if site is None:
+        notes.append(
+            "no site file found: ask your administrators for one, or pass --site FILE or "
+            "--prefix PATH (places looked at are listed above)"
+        )
+    elif choice is not None and choice.installation is None:
+        problems.append(choice.reason)
+    for inst in site.installations if site else ():
+        mount = mount_for(inst.prefix, mounts)
+        if inst.os != host.os:
+            statuses.append(InstallationStatus(inst, mount, None))
+            continue
+        result = probe(inst.prefix, timeout)
+        evidence = None
+        chosen = choice is not None and choice.installation == inst
+        if chosen and result.status == OK:
+            evidence = identify_installation(inst.prefix, timeout)
+            if evidence.matches(host.platform) is False:
+                problems.append(
+                    f"installation {inst.name!r} at {inst.prefix} is for "
+                    f"{evidence.describe()}, not for this {host.platform} host"
+                )
+        if chosen and result.status != OK:
+            problems.append(f"installation {inst.name!r} at {inst.prefix} is {result.describe()}")
+        statuses.append(InstallationStatus(inst, mount, result, evidence))
+    conda_exe = env.get("CONDA_EXE") or None
+    on_path, slow = find_on_path("conda", env.get("PATH", ""), mounts, timeout)
+    for directory in slow:
+        notes.append(f"PATH entry {directory} is on a share that did not answer; skipped")
+    return InfoReport(
+        host=host,
+        site=site,
+        site_candidates=candidates,
+        choice=choice,
+        installations=statuses,
+        conda=CondaOnPath(conda_exe, on_path, slow),
+        problems=problems,
+        notes=notes,
+    )
+
+
+def relevant_mounts(report: InfoReport) -> list[tuple[str, Mount]]:
+    """The mounts that hold the home and each installation, labelled, without repeats."""
+    out: list[tuple[str, Mount]] = []
+    if report.host.home_mount:
+        out.append(("home", report.host.home_mount))
+    for status in report.installations:
+        if status.mount is not None:
+            out.append((f"installation {status.installation.name}", status.mount))
+    return out
+
+
+__all__ = ["InfoReport", "SiteError", "gather_info"]

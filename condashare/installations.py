@@ -1,0 +1,142 @@
+"""Pick the shared installation for a host, and confirm an installation's platform from its files.
+
+A site file can be wrong (an admin copies the Linux entry and forgets to change the prefix), so
+the installation's own ``bin/python`` header (ELF or Mach-O, and its CPU type) or, failing that,
+the ``subdir`` of a ``conda-meta`` record is the evidence. Both are read through the probe, so a
+dead share makes the answer "unresponsive" instead of a hang.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+from dataclasses import dataclass
+
+from condashare.host import Platform
+from condashare.probe import MISSING, OK, ProbeResult, run_probe
+from condashare.site import Installation, Site
+
+
+@dataclass(frozen=True)
+class Choice:
+    """The installation picked for a platform, why, and every installation that matched."""
+
+    installation: Installation | None
+    reason: str
+    matches: tuple[Installation, ...]
+
+
+def choose_installation(site: Site, platform: Platform) -> Choice:
+    """First installation whose OS and architecture list accept ``platform``."""
+    matches = tuple(i for i in site.installations if i.accepts(platform.os, platform.arch))
+    if not matches:
+        offered = ", ".join(
+            f"{i.name} ({i.os}{'-' + '/'.join(i.arch) if i.arch else ''})" for i in site.installations
+        )
+        return Choice(None, f"no installation in the site file is for {platform} (has: {offered})", ())
+    chosen = matches[0]
+    arch_part = f" and arch {platform.arch}" if chosen.arch else " (any arch)"
+    reason = f"first installation for OS {platform.os}{arch_part}"
+    if len(matches) > 1:
+        others = ", ".join(i.name for i in matches[1:])
+        reason += f"; also matching, not chosen: {others}"
+    return Choice(chosen, reason, matches)
+
+
+_ELF_MACHINES = {
+    0x03: "x86",
+    0x3E: "x86_64",
+    0xB7: "arm64",
+    0x28: "armv7l",
+    0x15: "ppc64le",
+    0x16: "s390x",
+    0xF3: "riscv64",
+}
+_MACHO_CPUS = {0x01000007: "x86_64", 0x0100000C: "arm64", 0x7: "x86", 0xC: "armv7l"}
+
+
+@dataclass(frozen=True)
+class BinaryPlatform:
+    """What an executable header says: OS family and the architectures it contains."""
+
+    os: str  # linux (ELF) or macos (Mach-O)
+    archs: tuple[str, ...]
+    format: str  # ELF, Mach-O, Mach-O universal
+
+
+def parse_executable_header(data: bytes) -> BinaryPlatform | None:
+    """Decode an ELF or (universal) Mach-O header; None for anything else."""
+    if data[:4] == b"\x7fELF" and len(data) >= 20:
+        endian = "<" if data[5] == 1 else ">"
+        (machine,) = struct.unpack_from(endian + "H", data, 18)
+        return BinaryPlatform("linux", (_ELF_MACHINES.get(machine, f"elf-machine-{machine}"),), "ELF")
+    if len(data) >= 8 and data[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe"):
+        (cpu,) = struct.unpack_from("<I", data, 4)
+        return BinaryPlatform("macos", (_MACHO_CPUS.get(cpu, f"cpu-{cpu:#x}"),), "Mach-O")
+    if len(data) >= 8 and data[:4] in (b"\xca\xfe\xba\xbe", b"\xca\xfe\xba\xbf"):
+        entry = 20 if data[3] == 0xBE else 32
+        (count,) = struct.unpack_from(">I", data, 4)
+        if not 0 < count < 16:
+            return None  # a Java class file shares this magic; a fat binary has few slices
+        archs = []
+        for i in range(count):
+            offset = 8 + i * entry
+            if offset + 4 > len(data):
+                break
+            (cpu,) = struct.unpack_from(">I", data, offset)
+            archs.append(_MACHO_CPUS.get(cpu, f"cpu-{cpu:#x}"))
+        return BinaryPlatform("macos", tuple(archs), "Mach-O universal")
+    return None
+
+
+def platform_from_subdir(subdir: str) -> BinaryPlatform | None:
+    """``linux-64`` -> linux/x86_64, ``osx-arm64`` -> macos/arm64 ..."""
+    os_part, _, arch_part = subdir.partition("-")
+    os_name = {"linux": "linux", "osx": "macos"}.get(os_part)
+    if os_name is None:
+        return None
+    arch = {"64": "x86_64", "32": "x86", "aarch64": "arm64"}.get(arch_part, arch_part)
+    return BinaryPlatform(os_name, (arch,), "conda-meta subdir")
+
+
+@dataclass(frozen=True)
+class InstallationEvidence:
+    """What an installation's own files say about its platform."""
+
+    prefix: str
+    probe: ProbeResult
+    found: BinaryPlatform | None
+    source: str  # "bin/python" or a conda-meta record name, "" when nothing was readable
+
+    def matches(self, platform: Platform) -> bool | None:
+        """True/False when the files tell; None when they could not be read or say nothing."""
+        if self.found is None:
+            return None
+        return self.found.os == platform.os and platform.arch in self.found.archs
+
+    def describe(self) -> str:
+        if self.found is None:
+            if self.probe.status == OK:
+                return "no bin/python header or conda-meta record tells its platform"
+            return f"{self.probe.path}: {self.probe.describe()}"
+        archs = "+".join(self.found.archs)
+        return f"{self.found.format} {self.found.os}-{archs} (from {self.source})"
+
+
+def identify_installation(prefix: str, timeout: float) -> InstallationEvidence:
+    """Read ``bin/python``'s header (or a conda-meta record) through the probe."""
+    python = os.path.join(prefix, "bin", "python")
+    result = run_probe("head", python, timeout, "4096")
+    if result.status == OK:
+        found = parse_executable_header(bytes.fromhex(str(result.data.get("data", ""))))
+        if found is not None:
+            return InstallationEvidence(prefix, result, found, "bin/python")
+    elif result.status != MISSING:
+        return InstallationEvidence(prefix, result, None, "")
+    meta = run_probe("subdir", prefix, timeout, "200")
+    subdir = meta.data.get("subdir") if meta.status == OK else None
+    if isinstance(subdir, str):
+        return InstallationEvidence(
+            prefix, meta, platform_from_subdir(subdir), f"conda-meta/{meta.data.get('record')}"
+        )
+    return InstallationEvidence(prefix, meta if meta.status != OK else result, None, "")

@@ -1,0 +1,194 @@
+"""Touch a path that may sit on a dead share, from a child process we can abandon.
+
+A process stuck in ``stat`` on a hung mount cannot be killed (it sits in D state until the server
+answers), a thread stuck there keeps the whole interpreter from exiting, and
+``subprocess.run(timeout=)`` waits for the child after killing it. So every touch of a possibly
+remote path runs in a fresh child process: we wait for its answer up to a deadline, then kill it,
+never wait for it again, and reap it later without blocking.
+
+The child runs a small self-contained script (``python -I -S``: no site-packages, ~10 ms) that
+performs one of a few read-only operations and prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+OK = "ok"
+UNRESPONSIVE = "unresponsive"
+ERROR = "error"
+MISSING = "missing"
+
+# Runs in the child. Operations: stat, head (first N bytes, hex), listdir (names + kinds),
+# envs (sub-directories that contain conda-meta), glob-json (read conda-meta/*.json "subdir").
+_CHILD_SCRIPT = r"""
+import json, os, sys, time
+op, path, arg = sys.argv[1], sys.argv[2], sys.argv[3]
+t0 = time.monotonic()
+def done(**kw):
+    kw["latency"] = time.monotonic() - t0
+    sys.stdout.write(json.dumps(kw) + "\n"); sys.stdout.flush(); os._exit(0)
+try:
+    st = os.stat(path)
+    info = {"mode": st.st_mode, "size": st.st_size, "mtime": st.st_mtime, "uid": st.st_uid,
+            "dev": st.st_dev, "nlink": st.st_nlink}
+    if op == "stat":
+        done(status="ok", stat=info)
+    elif op == "head":
+        with open(path, "rb") as fh:
+            data = fh.read(int(arg))
+        done(status="ok", stat=info, data=data.hex())
+    elif op == "listdir":
+        out = []
+        with os.scandir(path) as it:
+            for e in it:
+                if len(out) >= int(arg):
+                    break
+                try:
+                    kind = "dir" if e.is_dir() else ("link" if e.is_symlink() else "file")
+                except OSError:
+                    kind = "unknown"
+                out.append([e.name, kind])
+        done(status="ok", stat=info, entries=out)
+    elif op == "envs":
+        out = []
+        with os.scandir(path) as it:
+            for e in it:
+                if len(out) >= int(arg):
+                    break
+                if e.name.startswith("."):
+                    continue
+                if os.path.isdir(os.path.join(e.path, "conda-meta")):
+                    out.append(e.name)
+        done(status="ok", stat=info, envs=sorted(out))
+    elif op == "subdir":
+        meta = os.path.join(path, "conda-meta")
+        for name in sorted(os.listdir(meta))[: int(arg)]:
+            if name.endswith(".json"):
+                try:
+                    with open(os.path.join(meta, name), "rb") as fh:
+                        rec = json.loads(fh.read(4 * 1024 * 1024))
+                except (OSError, ValueError):
+                    continue
+                sub = rec.get("subdir")
+                if sub and sub != "noarch":
+                    done(status="ok", stat=info, subdir=sub, record=name)
+        done(status="ok", stat=info, subdir=None)
+    else:
+        done(status="error", errno=0, error="unknown probe operation " + op)
+except FileNotFoundError as exc:
+    done(status="missing", errno=exc.errno, error=exc.strerror or "not found")
+except OSError as exc:
+    import errno as E
+    done(status="error", errno=exc.errno or 0, error=exc.strerror or str(exc),
+         errname=E.errorcode.get(exc.errno or 0, ""))
+"""
+
+_abandoned: list[subprocess.Popen[bytes]] = []
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The outcome of one bounded touch of a path."""
+
+    path: str
+    status: str  # ok | unresponsive | error | missing
+    latency: float  # seconds until the answer (or until we gave up)
+    errno: int | None = None
+    error: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == OK
+
+    def describe(self) -> str:
+        """A short human phrase: ``ok (3 ms)``, ``unresponsive (no answer in 2.0 s)`` ..."""
+        if self.status == OK:
+            return f"responsive ({self.latency * 1000:.0f} ms)"
+        if self.status == UNRESPONSIVE:
+            return f"unresponsive (no answer in {self.latency:.1f} s)"
+        if self.status == MISSING:
+            return "missing"
+        name = self.data.get("errname") or ""
+        return f"error {name or self.errno}: {self.error}".strip()
+
+
+def reap_abandoned() -> int:
+    """Collect probes that finished after we gave up on them; returns how many are still stuck."""
+    still: list[subprocess.Popen[bytes]] = []
+    for proc in _abandoned:
+        if proc.poll() is None:
+            still.append(proc)
+    _abandoned[:] = still
+    return len(still)
+
+
+def _abandon(proc: subprocess.Popen[bytes]) -> None:
+    try:
+        proc.kill()
+    except OSError:
+        pass
+    if proc.stdout is not None:
+        proc.stdout.close()
+    _abandoned.append(proc)
+
+
+def run_probe(op: str, path: str, timeout: float, arg: str = "0") -> ProbeResult:
+    """Run one probe operation on ``path`` in a child; never blocks longer than ``timeout``."""
+    reap_abandoned()
+    start = time.monotonic()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", "-c", _CHILD_SCRIPT, op, path, arg],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            close_fds=True,
+            start_new_session=True,  # a terminal's ^C must not hit a probe we left behind
+            cwd="/",  # the caller's cwd may itself be on the dead share
+        )
+    except OSError as exc:
+        return ProbeResult(path, ERROR, 0.0, exc.errno, f"could not start probe: {exc}")
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    deadline = start + timeout
+    chunks: list[bytes] = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            _abandon(proc)
+            return ProbeResult(path, UNRESPONSIVE, time.monotonic() - start)
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.stdout.close()
+    try:  # the child closed stdout by exiting; only a flush on a dying mount could delay it
+        proc.wait(timeout=max(0.05, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        _abandon(proc)
+    try:
+        answer = json.loads(b"".join(chunks).decode("utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return ProbeResult(path, ERROR, time.monotonic() - start, None, "probe gave no answer")
+    status = str(answer.pop("status", ERROR))
+    latency = float(answer.pop("latency", time.monotonic() - start))
+    errno_value = answer.pop("errno", None)
+    error = str(answer.pop("error", ""))
+    return ProbeResult(path, status, latency, errno_value, error, answer)
+
+
+def probe(path: str, timeout: float = 2.0) -> ProbeResult:
+    """Is ``path`` there and answering? ok / unresponsive / error(errno) / missing, with latency."""
+    return run_probe("stat", path, timeout)

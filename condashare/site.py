@@ -1,0 +1,264 @@
+"""The site file admins publish: where it is found, what it may say, and the records it yields.
+
+Validation is strict because a typo in a shared file breaks every user at once: unknown keys,
+relative or multi-line prefixes and duplicate names are errors naming the file and the key.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from condashare.host import PlatformError, normalize_arch, normalize_os
+from condashare.mounts import Mount, mount_for
+from condashare.probe import UNRESPONSIVE, probe
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+DEFAULT_PROBE_TIMEOUT = 2.0
+MAX_PROBE_TIMEOUT = 60.0
+ETC_SITE_FILE = "/etc/condashare/site.toml"
+
+_SITE_KEYS = {"name", "probe_timeout"}
+_INSTALLATION_KEYS = {"name", "prefix", "os", "arch", "description"}
+_TOP_KEYS = {"site", "installations"}
+
+
+class SiteError(Exception):
+    """The site file cannot be used; the message names the file and the key."""
+
+    def __init__(self, path: str, key: str | None, message: str) -> None:
+        self.path = path
+        self.key = key
+        self.message = message
+        where = f"{path}: {key}: " if key else f"{path}: "
+        super().__init__(where + message)
+
+
+@dataclass(frozen=True)
+class Installation:
+    """One shared conda installation (a conda root prefix) for one OS and some architectures."""
+
+    name: str
+    prefix: str
+    os: str
+    arch: tuple[str, ...] = ()  # empty: any architecture
+    description: str = ""
+
+    @property
+    def envs_dir(self) -> str:
+        return os.path.join(self.prefix, "envs")
+
+    @property
+    def pkgs_dir(self) -> str:
+        return os.path.join(self.prefix, "pkgs")
+
+    def accepts(self, os_name: str, arch: str) -> bool:
+        return self.os == os_name and (not self.arch or arch in self.arch)
+
+
+@dataclass(frozen=True)
+class Site:
+    """A parsed site file."""
+
+    name: str
+    probe_timeout: float
+    installations: tuple[Installation, ...]
+    path: str  # the file it came from ("" when built from --prefix)
+    found_by: str  # "--site", "CONDASHARE_SITE", "user config", "site config", "--prefix"
+
+
+@dataclass(frozen=True)
+class SiteCandidate:
+    """A place the site file may be, in discovery order."""
+
+    path: str
+    found_by: str
+
+
+def unsafe_path_reason(value: str) -> str | None:
+    """Why a path cannot be written into shell code safely, or None when it can."""
+    if "\n" in value or "\r" in value:
+        return "contains a line break"
+    if "\0" in value:
+        return "contains a NUL byte"
+    if any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return "contains a control character"
+    return None
+
+
+def candidate_paths(
+    cli_path: str | None = None,
+    env: Mapping[str, str] | None = None,
+    user_config_dir: str | None = None,
+    site_config_dirs: Sequence[str] | None = None,
+) -> list[SiteCandidate]:
+    """Where the site file is looked for, first match wins."""
+    env = os.environ if env is None else env
+    out: list[SiteCandidate] = []
+    if cli_path:
+        out.append(SiteCandidate(cli_path, "--site"))
+    if env.get("CONDASHARE_SITE"):
+        out.append(SiteCandidate(env["CONDASHARE_SITE"], "CONDASHARE_SITE"))
+    if user_config_dir is None or site_config_dirs is None:
+        import platformdirs
+
+        if user_config_dir is None:
+            user_config_dir = str(platformdirs.user_config_path("condashare"))
+        if site_config_dirs is None:
+            site_config_dirs = platformdirs.site_config_path(
+                "condashare", multipath=True
+            ).as_posix().split(os.pathsep)
+    out.append(SiteCandidate(os.path.join(user_config_dir, "site.toml"), "user config"))
+    for directory in site_config_dirs:
+        out.append(SiteCandidate(os.path.join(directory, "site.toml"), "site config"))
+    if all(c.path != ETC_SITE_FILE for c in out):
+        out.append(SiteCandidate(ETC_SITE_FILE, "site config"))
+    return out
+
+
+def _exists(path: str, mounts: Sequence[Mount] | None) -> bool:
+    """isfile(), but through a bounded probe when the path is on a network filesystem."""
+    mount = mount_for(path, mounts) if mounts is not None else None
+    if mount is None or not (mount.is_network or mount.is_autofs):
+        return os.path.isfile(path)
+    result = probe(path, DEFAULT_PROBE_TIMEOUT)
+    if result.status == UNRESPONSIVE:
+        raise SiteError(path, None, f"site file is on {mount.fstype} share that is unresponsive")
+    return result.ok and stat.S_ISREG(int(result.data.get("stat", {}).get("mode", 0)))
+
+
+def find_site_file(
+    candidates: Sequence[SiteCandidate], mounts: Sequence[Mount] | None = None
+) -> SiteCandidate | None:
+    """The first candidate that exists. An explicit --site or CONDASHARE_SITE must exist."""
+    for cand in candidates:
+        if _exists(cand.path, mounts):
+            return cand
+        if cand.found_by in ("--site", "CONDASHARE_SITE"):
+            raise SiteError(cand.path, None, f"site file given by {cand.found_by} does not exist")
+    return None
+
+
+def _check_keys(path: str, where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
+    for key in table:
+        if key not in allowed:
+            hint = ", ".join(sorted(allowed))
+            raise SiteError(path, f"{where}{key}", f"unknown key (allowed here: {hint})")
+
+
+def _parse_installation(path: str, index: int, raw: Any) -> Installation:
+    where = f"installations[{index}]"
+    if not isinstance(raw, dict):
+        raise SiteError(path, where, "must be a table ([[installations]])")
+    _check_keys(path, where + ".", raw, _INSTALLATION_KEYS)
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise SiteError(path, f"{where}.name", "missing or empty (a short name such as 'linux')")
+    prefix = raw.get("prefix")
+    if prefix is None:
+        raise SiteError(path, f"{where}.prefix", f"missing for installation {name!r}")
+    if not isinstance(prefix, str) or not prefix:
+        raise SiteError(path, f"{where}.prefix", "must be a non-empty string")
+    reason = unsafe_path_reason(prefix)
+    if reason:
+        raise SiteError(path, f"{where}.prefix", f"{reason}; it cannot be used in shell code")
+    if not prefix.startswith("/"):
+        raise SiteError(path, f"{where}.prefix", f"must be an absolute path, got {prefix!r}")
+    os_value = raw.get("os")
+    if not isinstance(os_value, str):
+        raise SiteError(path, f"{where}.os", "missing (linux or macos)")
+    try:
+        os_name = normalize_os(os_value)
+    except PlatformError as exc:
+        raise SiteError(path, f"{where}.os", str(exc)) from None
+    arch_raw = raw.get("arch", [])
+    if isinstance(arch_raw, str):
+        arch_raw = [arch_raw]
+    if not isinstance(arch_raw, list) or not all(isinstance(a, str) for a in arch_raw):
+        raise SiteError(path, f"{where}.arch", "must be a list of strings such as ['x86_64']")
+    try:
+        arch = tuple(dict.fromkeys(normalize_arch(a) for a in arch_raw))
+    except PlatformError as exc:
+        raise SiteError(path, f"{where}.arch", str(exc)) from None
+    description = raw.get("description", "")
+    if not isinstance(description, str):
+        raise SiteError(path, f"{where}.description", "must be a string")
+    normalized = "/" + prefix.strip("/") if prefix.strip("/") else "/"
+    return Installation(name.strip(), normalized, os_name, arch, description)
+
+
+def parse_site(text: str, path: str, found_by: str = "--site") -> Site:
+    """Validate site-file text; raises SiteError naming ``path`` and the offending key."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SiteError(path, None, f"not valid TOML: {exc}") from None
+    _check_keys(path, "", data, _TOP_KEYS)
+    site_table = data.get("site", {})
+    if not isinstance(site_table, dict):
+        raise SiteError(path, "site", "must be a table ([site])")
+    _check_keys(path, "site.", site_table, _SITE_KEYS)
+    name = site_table.get("name", "")
+    if not isinstance(name, str):
+        raise SiteError(path, "site.name", "must be a string")
+    timeout = site_table.get("probe_timeout", DEFAULT_PROBE_TIMEOUT)
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise SiteError(path, "site.probe_timeout", "must be a number of seconds")
+    if not 0 < timeout <= MAX_PROBE_TIMEOUT:
+        raise SiteError(path, "site.probe_timeout", f"must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
+    raw_list = data.get("installations")
+    if not isinstance(raw_list, list) or not raw_list:
+        raise SiteError(path, "installations", "missing: add at least one [[installations]] table")
+    installations = [_parse_installation(path, i, raw) for i, raw in enumerate(raw_list)]
+    seen: set[str] = set()
+    for i, inst in enumerate(installations):
+        if inst.name in seen:
+            raise SiteError(path, f"installations[{i}].name", f"duplicate name {inst.name!r}")
+        seen.add(inst.name)
+    return Site(name, float(timeout), tuple(installations), path, found_by)
+
+
+def load_site(candidate: SiteCandidate) -> Site:
+    """Read and validate a site file."""
+    try:
+        raw = Path(candidate.path).read_bytes()
+    except OSError as exc:
+        raise SiteError(candidate.path, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SiteError(candidate.path, None, "not UTF-8 text") from None
+    return parse_site(text, candidate.path, candidate.found_by)
+
+
+def site_from_prefix(prefix: str, os_name: str) -> Site:
+    """A one-installation site for ``--prefix PATH`` (bypasses the site file)."""
+    text_reason = unsafe_path_reason(prefix)
+    if text_reason:
+        raise SiteError("--prefix", None, f"{prefix!r} {text_reason}")
+    if not prefix.startswith("/"):
+        raise SiteError("--prefix", None, f"must be an absolute path, got {prefix!r}")
+    inst = Installation(name="prefix", prefix="/" + prefix.strip("/"), os=os_name)
+    return Site("", DEFAULT_PROBE_TIMEOUT, (inst,), "", "--prefix")
+
+
+def discover_site(
+    cli_path: str | None = None,
+    env: Mapping[str, str] | None = None,
+    user_config_dir: str | None = None,
+    site_config_dirs: Sequence[str] | None = None,
+    mounts: Sequence[Mount] | None = None,
+) -> tuple[Site | None, list[SiteCandidate]]:
+    """Find and load the site file; returns (site or None, the places looked at)."""
+    candidates = candidate_paths(cli_path, env, user_config_dir, site_config_dirs)
+    found = find_site_file(candidates, mounts)
+    return (load_site(found) if found else None), candidates

@@ -1,0 +1,1 @@
+"""Real components for condashare's tests (FUSE shares, shells, conda-format trees)."""
