@@ -1,0 +1,1 @@
+"""Diagnostics: checks that return findings (data), a registry, and a concurrent runner."""
