@@ -91,7 +91,7 @@ def parse_platform(value: str) -> Platform:
 
 @dataclass(frozen=True)
 class HostInputs:
-    """Raw facts about the machine; tests pass their own, :func:`gather_inputs` reads the real ones."""
+    """Raw facts about the machine: tests pass their own, :func:`gather_inputs` reads them."""
 
     system: str  # uname -s
     machine: str  # uname -m

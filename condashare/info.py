@@ -15,7 +15,7 @@ from condashare.installations import (
     identify_installation,
 )
 from condashare.mounts import Mount, mount_for, read_mount_table
-from condashare.probe import OK, ProbeResult, probe
+from condashare.probe import OK, ProbeResult, probe, probe_many
 from condashare.site import (
     DEFAULT_PROBE_TIMEOUT,
     Installation,
@@ -122,12 +122,15 @@ def gather_info(
         )
     elif choice is not None and choice.installation is None:
         problems.append(choice.reason)
-    for inst in site.installations if site else ():
+    installs = list(site.installations) if site else []
+    # All of this OS's installations are probed at once: a dead share costs one timeout, not n.
+    probed = probe_many([i.prefix for i in installs if i.os == host.os], timeout)
+    for inst in installs:
         mount = mount_for(inst.prefix, mounts)
         if inst.os != host.os:
             statuses.append(InstallationStatus(inst, mount, None))
             continue
-        result = probe(inst.prefix, timeout)
+        result = probed[inst.prefix]
         evidence = None
         chosen = choice is not None and choice.installation == inst
         if chosen and result.status == OK:

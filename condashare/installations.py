@@ -31,9 +31,12 @@ def choose_installation(site: Site, platform: Platform) -> Choice:
     matches = tuple(i for i in site.installations if i.accepts(platform.os, platform.arch))
     if not matches:
         offered = ", ".join(
-            f"{i.name} ({i.os}{'-' + '/'.join(i.arch) if i.arch else ''})" for i in site.installations
+            f"{i.name} ({i.os}{'-' + '/'.join(i.arch) if i.arch else ''})"
+            for i in site.installations
         )
-        return Choice(None, f"no installation in the site file is for {platform} (has: {offered})", ())
+        return Choice(
+            None, f"no installation in the site file is for {platform} (has: {offered})", ()
+        )
     chosen = matches[0]
     arch_part = f" and arch {platform.arch}" if chosen.arch else " (any arch)"
     reason = f"first installation for OS {platform.os}{arch_part}"
@@ -69,7 +72,9 @@ def parse_executable_header(data: bytes) -> BinaryPlatform | None:
     if data[:4] == b"\x7fELF" and len(data) >= 20:
         endian = "<" if data[5] == 1 else ">"
         (machine,) = struct.unpack_from(endian + "H", data, 18)
-        return BinaryPlatform("linux", (_ELF_MACHINES.get(machine, f"elf-machine-{machine}"),), "ELF")
+        return BinaryPlatform(
+            "linux", (_ELF_MACHINES.get(machine, f"elf-machine-{machine}"),), "ELF"
+        )
     if len(data) >= 8 and data[:4] in (b"\xcf\xfa\xed\xfe", b"\xce\xfa\xed\xfe"):
         (cpu,) = struct.unpack_from("<I", data, 4)
         return BinaryPlatform("macos", (_MACHO_CPUS.get(cpu, f"cpu-{cpu:#x}"),), "Mach-O")

@@ -12,6 +12,7 @@ performs one of a few read-only operations and prints one JSON line.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import select
@@ -132,18 +133,23 @@ def reap_abandoned() -> int:
 
 
 def _abandon(proc: subprocess.Popen[bytes]) -> None:
-    try:
+    with contextlib.suppress(OSError):
         proc.kill()
-    except OSError:
-        pass
     if proc.stdout is not None:
         proc.stdout.close()
     _abandoned.append(proc)
 
 
-def run_probe(op: str, path: str, timeout: float, arg: str = "0") -> ProbeResult:
-    """Run one probe operation on ``path`` in a child; never blocks longer than ``timeout``."""
-    reap_abandoned()
+@dataclass
+class _Pending:
+    path: str
+    proc: subprocess.Popen[bytes] | None
+    start: float
+    chunks: list[bytes] = field(default_factory=list)
+    result: ProbeResult | None = None
+
+
+def _start(op: str, path: str, arg: str) -> _Pending:
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
@@ -156,39 +162,68 @@ def run_probe(op: str, path: str, timeout: float, arg: str = "0") -> ProbeResult
             cwd="/",  # the caller's cwd may itself be on the dead share
         )
     except OSError as exc:
-        return ProbeResult(path, ERROR, 0.0, exc.errno, f"could not start probe: {exc}")
-    assert proc.stdout is not None
-    fd = proc.stdout.fileno()
-    deadline = start + timeout
-    chunks: list[bytes] = []
-    while True:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            _abandon(proc)
-            return ProbeResult(path, UNRESPONSIVE, time.monotonic() - start)
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if not ready:
-            continue
-        chunk = os.read(fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
+        failed = ProbeResult(path, ERROR, 0.0, exc.errno, f"could not start probe: {exc}")
+        return _Pending(path, None, start, result=failed)
+    return _Pending(path, proc, start)
+
+
+def _finish(pending: _Pending, deadline: float) -> ProbeResult:
+    proc = pending.proc
+    assert proc is not None and proc.stdout is not None
     proc.stdout.close()
     try:  # the child closed stdout by exiting; only a flush on a dying mount could delay it
         proc.wait(timeout=max(0.05, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         _abandon(proc)
+    elapsed = time.monotonic() - pending.start
     try:
-        answer = json.loads(b"".join(chunks).decode("utf-8"))
+        answer = json.loads(b"".join(pending.chunks).decode("utf-8"))
     except (ValueError, UnicodeDecodeError):
-        return ProbeResult(path, ERROR, time.monotonic() - start, None, "probe gave no answer")
+        return ProbeResult(pending.path, ERROR, elapsed, None, "probe gave no answer")
     status = str(answer.pop("status", ERROR))
-    latency = float(answer.pop("latency", time.monotonic() - start))
+    latency = float(answer.pop("latency", elapsed))
     errno_value = answer.pop("errno", None)
     error = str(answer.pop("error", ""))
-    return ProbeResult(path, status, latency, errno_value, error, answer)
+    return ProbeResult(pending.path, status, latency, errno_value, error, answer)
+
+
+def run_probes(requests: list[tuple[str, str, str]], timeout: float) -> list[ProbeResult]:
+    """Run several ``(op, path, arg)`` probes at once under one shared deadline."""
+    reap_abandoned()
+    pending = [_start(op, path, arg) for op, path, arg in requests]
+    deadline = time.monotonic() + timeout
+    waiting = {p.proc.stdout.fileno(): p for p in pending if p.proc and p.proc.stdout}
+    while waiting:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        ready, _, _ = select.select(list(waiting), [], [], remaining)
+        for fd in ready:
+            chunk = os.read(fd, 65536)
+            item = waiting[fd]
+            if chunk:
+                item.chunks.append(chunk)
+            else:
+                del waiting[fd]
+                item.result = _finish(item, deadline)
+    for item in waiting.values():
+        assert item.proc is not None
+        _abandon(item.proc)
+        item.result = ProbeResult(item.path, UNRESPONSIVE, time.monotonic() - item.start)
+    return [p.result for p in pending if p.result is not None]
+
+
+def run_probe(op: str, path: str, timeout: float, arg: str = "0") -> ProbeResult:
+    """Run one probe operation on ``path`` in a child; never blocks longer than ``timeout``."""
+    return run_probes([(op, path, arg)], timeout)[0]
 
 
 def probe(path: str, timeout: float = 2.0) -> ProbeResult:
     """Is ``path`` there and answering? ok / unresponsive / error(errno) / missing, with latency."""
     return run_probe("stat", path, timeout)
+
+
+def probe_many(paths: list[str], timeout: float) -> dict[str, ProbeResult]:
+    """Probe several paths concurrently: the whole call takes at most ``timeout``."""
+    results = run_probes([("stat", p, "0") for p in paths], timeout)
+    return {r.path: r for r in results}

@@ -114,9 +114,11 @@ def candidate_paths(
         if user_config_dir is None:
             user_config_dir = str(platformdirs.user_config_path("condashare"))
         if site_config_dirs is None:
-            site_config_dirs = platformdirs.site_config_path(
-                "condashare", multipath=True
-            ).as_posix().split(os.pathsep)
+            site_config_dirs = (
+                platformdirs.site_config_path("condashare", multipath=True)
+                .as_posix()
+                .split(os.pathsep)
+            )
     out.append(SiteCandidate(os.path.join(user_config_dir, "site.toml"), "user config"))
     for directory in site_config_dirs:
         out.append(SiteCandidate(os.path.join(directory, "site.toml"), "site config"))

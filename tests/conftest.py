@@ -6,6 +6,7 @@ CI installs every component, so a skip there would hide a broken install step.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
@@ -52,9 +53,19 @@ def sandbox_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.M
     ):
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("XDG_CONFIG_DIRS", str(home / "etc-xdg"))
-    for var in ("CONDASHARE_SITE", "CONDASHARE_PLATFORM", "CONDARC", "CONDA_ENVS_DIRS",
-                "CONDA_ENVS_PATH", "CONDA_PKGS_DIRS", "CONDA_EXE", "CONDA_PREFIX", "NO_COLOR",
-                "ZDOTDIR", "ENV"):
+    for var in (
+        "CONDASHARE_SITE",
+        "CONDASHARE_PLATFORM",
+        "CONDARC",
+        "CONDA_ENVS_DIRS",
+        "CONDA_ENVS_PATH",
+        "CONDA_PKGS_DIRS",
+        "CONDA_EXE",
+        "CONDA_PREFIX",
+        "NO_COLOR",
+        "ZDOTDIR",
+        "ENV",
+    ):
         monkeypatch.delenv(var, raising=False)
     return home
 
@@ -67,8 +78,9 @@ class CliResult:
     seconds: float
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, timeout: float = 60,
-            cwd: str | None = None) -> CliResult:
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60, cwd: str | None = None
+) -> CliResult:
     """Run ``python -m condashare ARGS`` from this checkout, as a user would run the command."""
     full_env = dict(os.environ if env is None else env)
     full_env["PYTHONPATH"] = str(REPO) + os.pathsep + full_env.get("PYTHONPATH", "")
@@ -138,7 +150,10 @@ def fuse_share(tmp_path: Path) -> Iterator[FuseShare]:
     log = open(tmp_path / "hangfs.log", "wb")
     proc = subprocess.Popen(
         [sys.executable, str(HANGFS), str(backing), str(mount), str(trigger)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 10
     needle = f" {mount} "
@@ -158,10 +173,8 @@ def fuse_share(tmp_path: Path) -> Iterator[FuseShare]:
         yield share
     finally:
         share.heal()
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         proc.wait(timeout=10)
         _unmount(mount)
         log.close()

@@ -50,7 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
 def add_site_options(parser: argparse.ArgumentParser) -> None:
     """``--site FILE | --prefix PATH``, shared by every command that needs an installation."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--site", metavar="FILE", help="site file to use (else CONDASHARE_SITE, ...)")
+    group.add_argument(
+        "--site", metavar="FILE", help="site file to use (else CONDASHARE_SITE, ...)"
+    )
     group.add_argument(
         "--prefix", metavar="PATH", help="use this conda installation, ignoring any site file"
     )

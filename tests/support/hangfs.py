@@ -64,8 +64,18 @@ class HangFS(fuse.Operations):
 
     def statfs(self, path):
         st = os.statvfs(self._p(path))
-        keys = ("f_bavail", "f_bfree", "f_blocks", "f_bsize", "f_favail", "f_ffree", "f_files",
-                "f_flag", "f_frsize", "f_namemax")
+        keys = (
+            "f_bavail",
+            "f_bfree",
+            "f_blocks",
+            "f_bsize",
+            "f_favail",
+            "f_ffree",
+            "f_files",
+            "f_flag",
+            "f_frsize",
+            "f_namemax",
+        )
         return {k: getattr(st, k) for k in keys}
 
     def open(self, path, flags):
