@@ -12,6 +12,7 @@ timeout (``condashare.probe`` or ``_plugin_child.py``), so a dead share makes a 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import select
@@ -251,17 +252,16 @@ def check_nfs(
                 )
             )
     if local:
-        findings.insert(
-            0,
-            Finding(
-                "nfs.local",
-                Severity.OK,
-                "The environment is on a local filesystem"
-                if local[0].startswith("environment")
-                else "Package caches on local filesystems",
-                detail="\n".join(local),
-            ),
-        )
+        env_local = local[0].startswith("environment")
+        caches_local = len(local) > int(env_local)
+        if env_local and caches_local:
+            title = "The environment and package caches are on local filesystems"
+        elif env_local:
+            title = "The environment is on a local filesystem"
+        else:
+            title = "Package caches on local filesystems"
+        summary = Finding("nfs.local", Severity.OK, title, detail="\n".join(local))
+        findings.insert(0 if env_local else len(findings), summary)
     return findings
 
 
@@ -280,6 +280,7 @@ def check_locking(
     """Take a real lock the way conda does, in the first writable cache and in the environment."""
     findings: list[Finding] = []
     cache_locked = False
+    absent: list[str] = []  # caches without urls.txt: conda creates them on first download
     for what, path in _lock_targets(prefix, dirs):
         if what == "package cache" and cache_locked:
             continue  # conda writes (and locks) only in the first writable cache
@@ -295,6 +296,8 @@ def check_locking(
             "commands at once."
         )
         if status == "unwritable":
+            if answer.get("errno") == errno.ENOENT and what == "package cache":
+                absent.append(os.path.dirname(path))
             continue  # read-only for this user (a shared cache): conda neither writes nor locks
         if what == "package cache":
             cache_locked = True
@@ -344,6 +347,15 @@ def check_locking(
                     data=data,
                 )
             )
+    if not cache_locked and absent:
+        findings.append(
+            Finding(
+                "locking.no-cache",
+                Severity.INFO,
+                "No package cache created yet (no urls.txt); conda creates the first writable one",
+                detail="\n".join(absent),
+            )
+        )
     if not findings:
         findings.append(
             Finding(

@@ -58,27 +58,25 @@ CHECKS: tuple[tuple[str, str, str, str | None], ...] = (
     (
         "condashare-nfs",
         "nfs",
-        "condashare: environment and package caches on network filesystems "
-        "(responsive, hard mount, shared locks)",
+        "condashare: env and package caches on network shares: alive, hard-mounted, shared locks",
         None,
     ),
     (
         "condashare-locking",
         "locking",
-        "condashare: try a real conda-style lock in the writable package cache and environment",
+        "condashare: a real conda-style lock in the writable package cache and the env",
         None,
     ),
     (
         "condashare-integrity",
         "integrity",
-        "condashare: files missing or resized (e.g. by NFS), broken records, .nfs*/conda_trash "
-        "leftovers",
+        "condashare: files missing or resized (e.g. by NFS), bad records, .nfs*/conda_trash files",
         "Remove *.conda_trash leftovers",
     ),
     (
         "condashare-shared-envs",
         "shared-envs",
-        "condashare: envs in view built for another OS/arch, env names hiding each other",
+        "condashare: envs in view built for another OS/arch; env names hiding each other",
         None,
     ),
 )
