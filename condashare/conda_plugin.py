@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from argparse import Namespace
 
+    from condashare._plugin_fallback import CondaDirs
     from condashare.doctor.model import Finding
 
 # conda's ``conda.plugins.hookimpl`` is ``pluggy.HookimplMarker("conda")``. Taking the marker from
@@ -92,7 +93,7 @@ def check_timeout(env: dict[str, str] | None = None) -> float:
     return seconds if 0 < seconds <= 600 else DEFAULT_TIMEOUT
 
 
-def conda_dirs() -> Any:
+def conda_dirs() -> CondaDirs:
     """conda's own package caches and envs dirs when conda runs us; else env vars and defaults."""
     from condashare._plugin_fallback import CondaDirs
 

@@ -498,3 +498,32 @@ def test_real_conda_fix_honours_dry_run_and_yes(real_conda, env):
     assert done.returncode == 0, done.stderr
     assert "Removed 1 of 1 file(s)." in done.stdout
     assert not trash.exists()
+
+
+def test_real_conda_doctor_with_a_dead_package_cache_share(real_conda, env, fuse_share):
+    """conda's package cache on a share that stopped answering: conda doctor still finishes."""
+    (fuse_share.backing / "pkgs").mkdir()
+    (fuse_share.backing / "pkgs" / "urls.txt").write_text("")
+    extra = {"CONDA_PKGS_DIRS": str(fuse_share.mount / "pkgs"), "CONDASHARE_TIMEOUT": "0.5"}
+    fuse_share.block()
+    start = time.monotonic()
+    proc = real_conda("doctor", "-p", str(env), "condashare-nfs", "condashare-locking", extra=extra)
+    assert time.monotonic() - start < 30
+    assert proc.returncode == 0, proc.stderr
+    pkgs = fuse_share.mount / "pkgs"
+    assert f"❌ condashare-nfs: Package cache {pkgs} does not answer" in proc.stdout
+    assert f"❌ condashare-locking: Locking {pkgs}/urls.txt did not finish within 0.5 s" in (
+        proc.stdout
+    )
+    assert "✅ condashare-locking: Locking works in the environment" in proc.stdout
+
+
+def test_scan_child_on_a_dead_share_is_abandoned(fuse_share, built_env):
+    from condashare._plugin_fallback import run_child
+
+    shutil.copytree(built_env, fuse_share.backing / "env", symlinks=True)
+    fuse_share.block()
+    start = time.monotonic()
+    run = run_child("scan", str(fuse_share.mount / "env"), 0.5)
+    assert time.monotonic() - start < 2
+    assert run.status == "unresponsive"
