@@ -37,13 +37,16 @@ def emit(**record: Any) -> None:
 
 
 def is_nfs_leftover(name: str) -> bool:
-    """``.nfs`` followed by hex digits: a file deleted on NFS while a process still had it open."""
-    rest = name[4:]
-    return (
-        name.startswith(".nfs")
-        and len(rest) >= 8
-        and all(c in "0123456789abcdefABCDEF" for c in rest)
-    )
+    """A file deleted while a process still had it open, renamed by the client until closed.
+
+    Linux NFS: ``.nfs`` + 24 hex digits; macOS: ``.nfs.%08x.%04x``; FreeBSD appends ``4.4``;
+    libfuse (sshfs and other FUSE shares): ``.fuse_hidden`` + 16 hex digits.
+    """
+    for prefix in (".nfs", ".fuse_hidden"):
+        if name.startswith(prefix):
+            digits = name[len(prefix) :].replace(".", "")
+            return len(digits) >= 8 and all(c in "0123456789abcdefABCDEF" for c in digits)
+    return False
 
 
 def is_conda_trash(name: str) -> bool:

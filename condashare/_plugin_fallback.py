@@ -435,7 +435,7 @@ def check_integrity(prefix: str, mounts: Sequence[Mount], timeout: float) -> lis
             Finding(
                 "integrity.nfs-leftovers",
                 Severity.WARNING,
-                f"{len(nfs_files)} NFS silly-rename file(s) (.nfs*) in {prefix}",
+                f"{len(nfs_files)} NFS silly-rename file(s) (.nfs*, .fuse_hidden*) in {prefix}",
                 detail=_listing(nfs_files),
                 fix=(
                     "Each is a file deleted while a process still had it open; it disappears when "

@@ -274,7 +274,7 @@ def test_nfs_leftovers_and_trash_then_fix(env, capsys):
     trash = env / "bin" / "plugdemo.c0ffee.conda_trash"
     trash.write_bytes(b"old")
     out = run_action("condashare-integrity", env, True, capsys)
-    assert "❌ condashare-integrity: 1 NFS silly-rename file(s) (.nfs*)" in out
+    assert "❌ condashare-integrity: 1 NFS silly-rename file(s) (.nfs*, .fuse_hidden*)" in out
     assert "    lib/.nfs0000000004a1b2c300000007" in out
     assert "❌ condashare-integrity: 1 *.conda_trash file(s) left behind" in out
 
@@ -527,3 +527,19 @@ def test_scan_child_on_a_dead_share_is_abandoned(fuse_share, built_env):
     run = run_child("scan", str(fuse_share.mount / "env"), 0.5)
     assert time.monotonic() - start < 2
     assert run.status == "unresponsive"
+
+
+def test_silly_rename_names_of_each_client():
+    from condashare._plugin_child import is_conda_trash, is_nfs_leftover
+
+    for name in (
+        ".nfs000000000123abcd00000001",  # Linux
+        ".nfs.0000abcd.0012",  # macOS
+        ".nfs.0000abcd.00124.4",  # FreeBSD
+        ".fuse_hidden0000000a00000001",  # libfuse (sshfs)
+    ):
+        assert is_nfs_leftover(name), name
+    for name in (".nfs", ".nfsrc", ".nfs.conf", "nfs000000000123abcd", ".fuse_hidden", "a.nfs1234"):
+        assert not is_nfs_leftover(name), name
+    assert is_conda_trash("libfoo.so.c0ffee.conda_trash")
+    assert not is_conda_trash("conda_trash.txt")
