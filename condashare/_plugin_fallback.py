@@ -341,7 +341,7 @@ def check_locking(
                 Finding(
                     "locking.fails",
                     Severity.ERROR,
-                    f"Locking {path} fails ({error}): conda reports LockError here",
+                    f"Locking {path} fails ({error}): conda retries 10 s, then gives a LockError",
                     detail=f"{where}: {answer.get('error', run.error)}",
                     fix=fix,
                     data=data,
