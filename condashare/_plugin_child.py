@@ -155,7 +155,17 @@ def lock(path: str) -> None:
     try:
         fd = os.open(path, os.O_WRONLY | os.O_APPEND)
     except OSError as exc:
-        emit(kind="lock", status="unwritable", errno=exc.errno or 0, error=exc.strerror or str(exc))
+        code = exc.errno or 0
+        # Not ours to write (or not there yet): conda would not lock here either. Anything else
+        # (EIO, ESTALE ...) is the filesystem failing.
+        quiet = (errno_names.EACCES, errno_names.EPERM, errno_names.EROFS, errno_names.ENOENT)
+        emit(
+            kind="lock",
+            status="unwritable" if code in quiet else "failed",
+            errno=code,
+            errname=errno_names.errorcode.get(code, ""),
+            error=exc.strerror or str(exc),
+        )
         return
     try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, 21)

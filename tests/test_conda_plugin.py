@@ -337,6 +337,19 @@ def test_environment_on_a_network_share(fuse_share, built_env, capsys, monkeypat
     assert f"❌ condashare-nfs: Environment {prefix} cannot be read: error ESTALE" in out
 
 
+def test_failing_share_makes_locking_fail(fuse_share, env):
+    (fuse_share.backing / "pkgs").mkdir()
+    (fuse_share.backing / "pkgs" / "urls.txt").write_text("")
+    cache = fuse_share.mount / "pkgs"
+    fuse_share.fail("EIO")
+    found = check_locking(str(env), CondaDirs((str(cache),), ()), read_mount_table(), 5.0)
+    assert [(f.check, f.severity) for f in found] == [
+        ("locking.fails", Severity.ERROR),
+        ("locking.ok", Severity.OK),
+    ]
+    assert found[0].title.startswith(f"Locking {cache}/urls.txt fails (EIO): conda retries")
+
+
 def test_dead_share_does_not_hang_any_check(fuse_share, built_env, capsys, monkeypatch):
     """Every check returns within a bound and says the share does not answer."""
     prefix = fuse_share.mount / "env"
