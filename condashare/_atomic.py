@@ -1,0 +1,50 @@
+"""Atomic replacement of a user file (private helper; to be unified with fileedit.py at merge).
+
+Temp file in the target's own directory, fsync, rename over the target, fsync the directory.
+A symlinked path is written at its final target, so the link stays a link. The mode is kept.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+
+def resolve_target(path: str) -> str:
+    """The file a write to ``path`` should replace: symlinks followed, even dangling ones."""
+    return os.path.realpath(path)
+
+
+def atomic_write(path: str, data: bytes, default_mode: int = 0o644) -> str:
+    """Replace ``path``'s content with ``data``; returns the real file written."""
+    target = resolve_target(path)
+    directory = os.path.dirname(target) or "."
+    Path(directory).mkdir(parents=True, exist_ok=True)
+    try:
+        mode = os.stat(target).st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = default_mode & ~umask
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(target) + ".",
+                               suffix=".condashare-tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    with contextlib.suppress(OSError):
+        dfd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(dfd)
+        finally:
+            os.close(dfd)
+    return target
