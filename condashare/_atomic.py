@@ -12,34 +12,36 @@ import tempfile
 from pathlib import Path
 
 
-def resolve_target(path: str) -> str:
+def resolve_target(path: str) -> Path:
     """The file a write to ``path`` should replace: symlinks followed, even dangling ones."""
-    return os.path.realpath(path)
+    return Path(os.path.realpath(path))
 
 
 def atomic_write(path: str, data: bytes, default_mode: int = 0o644) -> str:
     """Replace ``path``'s content with ``data``; returns the real file written."""
     target = resolve_target(path)
-    directory = os.path.dirname(target) or "."
-    Path(directory).mkdir(parents=True, exist_ok=True)
+    directory = target.parent
+    directory.mkdir(parents=True, exist_ok=True)
     try:
-        mode = os.stat(target).st_mode & 0o7777
+        mode = target.stat().st_mode & 0o7777
     except FileNotFoundError:
         umask = os.umask(0)
         os.umask(umask)
         mode = default_mode & ~umask
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(target) + ".",
-                               suffix=".condashare-tmp")
+    fd, tmp_name = tempfile.mkstemp(
+        dir=directory, prefix="." + target.name + ".", suffix=".condashare-tmp"
+    )
+    tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
+        tmp.chmod(mode)
+        tmp.replace(target)
     except BaseException:
         with contextlib.suppress(OSError):
-            os.unlink(tmp)
+            tmp.unlink()
         raise
     with contextlib.suppress(OSError):
         dfd = os.open(directory, os.O_RDONLY)
@@ -47,4 +49,4 @@ def atomic_write(path: str, data: bytes, default_mode: int = 0o644) -> str:
             os.fsync(dfd)
         finally:
             os.close(dfd)
-    return target
+    return str(target)

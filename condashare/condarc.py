@@ -858,6 +858,8 @@ def locate_list(text: str, path: str, name: str) -> ListLayout:
         raise CondarcError(
             path, key_line + 1, f"{key} must be a list of directories, not {type(value).__name__}"
         )
+    value_any: Any = value  # a ruamel CommentedSeq: .lc positions, .fa flow style
+    value = value_any
     comments = item_comments(value)
     lines = _lines(text)
     for i, item in enumerate(value):
@@ -868,8 +870,10 @@ def locate_list(text: str, path: str, name: str) -> ListLayout:
         end = _flow_end(lines[line_no], start) if line_no < len(lines) else -1
         if end < 0 or any(int(value.lc.item(i)[0]) != line_no for i in range(len(value))):
             raise CondarcError(
-                path, line_no + 1, f"{key} is a flow list over several lines; write it as one "
-                "line or as a block list (- item per line) so it can be edited safely"
+                path,
+                line_no + 1,
+                f"{key} is a flow list over several lines; write it as one "
+                "line or as a block list (- item per line) so it can be edited safely",
             )
         spans = tuple(
             ItemSpan(i, str(v), line_no, line_no, flag_from_comment(comments[i]), "")
@@ -880,9 +884,9 @@ def locate_list(text: str, path: str, name: str) -> ListLayout:
     dash_col = key_col + 2
     for i, item in enumerate(value):
         line_no, col = (int(x) for x in value.lc.item(i))
-        line = lines[line_no]
-        dash = line.rfind("-", 0, col)
-        if dash < 0 or line[:dash].strip():
+        src = lines[line_no]
+        dash = src.rfind("-", 0, col)
+        if dash < 0 or src[:dash].strip():
             raise CondarcError(
                 path, line_no + 1, f"{key}[{i}] is not written as '- item' on its own line"
             )
@@ -955,8 +959,10 @@ def remove_items(
     if layout.style == "flow":
         assert layout.flow_span is not None
         line_no, start, end = layout.flow_span
-        new_line = lines[line_no][:start] + _flow_text(lines[line_no], layout, keep) + (
-            lines[line_no][end:]
+        new_line = (
+            lines[line_no][:start]
+            + _flow_text(lines[line_no], layout, keep)
+            + (lines[line_no][end:])
         )
         lines[line_no] = new_line
     else:
@@ -978,13 +984,17 @@ def remove_items(
                 if it.index + 1 < len(layout.items)
                 else len(lines)
             )
-            while last + 1 < stop and _is_comment_or_blank(lines[last + 1]) and (
-                lines[last + 1].strip() == "" or _indent(lines[last + 1]) > layout.key_col
-            ):
+            while last + 1 < stop and _is_comment_or_blank(lines[last + 1]):
                 last += 1
             extended.append(
-                ItemSpan(it.index, it.value, it.first_line, last, it.flag,
-                         "".join(lines[it.first_line : last + 1]))
+                ItemSpan(
+                    it.index,
+                    it.value,
+                    it.first_line,
+                    last,
+                    it.flag,
+                    "".join(lines[it.first_line : last + 1]),
+                )
             )
         for it in sorted(extended, key=lambda s: -s.first_line):
             del lines[it.first_line : it.last_line + 1]
@@ -1032,8 +1042,9 @@ def _flow_item_texts(line: str, layout: ListLayout) -> list[str]:
     return out
 
 
-def _flow_text(line: str, layout: ListLayout, keep: Sequence[ItemSpan], extra: dict[int, str]
-               | None = None) -> str:
+def _flow_text(
+    line: str, layout: ListLayout, keep: Sequence[ItemSpan], extra: dict[int, str] | None = None
+) -> str:
     texts = _flow_item_texts(line, layout)
     parts = [texts[it.index] for it in keep]
     for pos, scalar in sorted((extra or {}).items()):
@@ -1062,13 +1073,12 @@ def insert_lines(text: str, path: str, name: str, index: int, item_text: str, va
         flow = _flow_text(lines[line_no], layout, layout.items, {index: scalar})
         lines[line_no] = lines[line_no][:start] + flow + lines[line_no][end:]
     elif layout.style == "block":
-        at = layout.items[index].first_line if index < len(layout.items) else (
-            layout.items[-1].last_line + 1
-        )
-        lines.insert(at, item_text)
+        # right after the item before (comment lines that follow an item belong to it)
+        at = layout.items[index - 1].last_line + 1 if index > 0 else layout.items[0].first_line
+        _insert(lines, at, item_text)
     elif layout.style == "null":
         assert layout.key_line is not None
-        lines.insert(layout.key_line + 1, item_text)
+        _insert(lines, layout.key_line + 1, item_text)
     else:
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
@@ -1077,6 +1087,12 @@ def insert_lines(text: str, path: str, name: str, index: int, item_text: str, va
     new_text = "".join(lines)
     _verify(text, new_text, path, name, expected)
     return new_text
+
+
+def _insert(lines: list[str], at: int, text: str) -> None:
+    if at > 0 and not lines[at - 1].endswith("\n"):
+        lines[at - 1] += "\n"  # the file ended without a newline
+    lines.insert(at, text)
 
 
 def item_line(layout: ListLayout, value: str, comment: str = "") -> str:

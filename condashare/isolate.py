@@ -32,6 +32,7 @@ import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from types import FrameType
 
 from condashare.condarc import (
@@ -93,13 +94,13 @@ def _needs_filter(setup: Setup, f: CondarcFile, fresh: bool) -> bool:
 
 def _mirror_dir(ctx: CondaContext, real: str, shadow: str, replace_names: dict[str, str]) -> None:
     """``shadow`` gets a symlink to each entry of ``real`` except those in ``replace_names``."""
-    os.makedirs(shadow, exist_ok=True)
+    Path(shadow).mkdir(parents=True, exist_ok=True)
     _, entries = _listdir(ctx, real)
     for name, _kind in entries:
         if name in replace_names:
             continue
         with contextlib.suppress(FileExistsError):
-            os.symlink(posixpath.join(real, name), posixpath.join(shadow, name))
+            Path(shadow, name).symlink_to(posixpath.join(real, name))
 
 
 def _build_mirror(
@@ -122,8 +123,13 @@ def _build_mirror(
             with open(posixpath.join(shadow_dir, name), "w", encoding="utf-8") as fh:
                 fh.write(filtered[posixpath.join(real_dir, name)])
         for name in sorted(sub_dirs):  # condarc.d
-            _build_mirror(setup, posixpath.join(real_dir, name), posixpath.join(shadow_dir, name),
-                          filtered, [])
+            _build_mirror(
+                setup,
+                posixpath.join(real_dir, name),
+                posixpath.join(shadow_dir, name),
+                filtered,
+                [],
+            )
         return
     head, rest = levels[0], levels[1:]
     _mirror_dir(ctx, real_dir, shadow_dir, {head: ""})
@@ -132,8 +138,9 @@ def _build_mirror(
         _build_mirror(setup, real_sub, posixpath.join(shadow_dir, head), filtered, rest)
 
 
-def plan_isolation(setup: Setup, fresh_pkgs: bool = False, tmp_parent: str | None = None
-                   ) -> IsolationPlan:
+def plan_isolation(
+    setup: Setup, fresh_pkgs: bool = False, tmp_parent: str | None = None
+) -> IsolationPlan:
     """Build the child's environment (and the temporary mirrors it needs)."""
     ctx = setup.ctx
     view = compute_effective(ctx)
@@ -157,8 +164,9 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
             continue
         real = ctx.absolute(f.path)
         if not _user_file(setup, f.path, f.slot) and f.slot != "root":
-            plan.not_hidden.append(f"{real}: a {f.slot} file; conda reads it whatever the "
-                                   "environment says")
+            plan.not_hidden.append(
+                f"{real}: a {f.slot} file; conda reads it whatever the environment says"
+            )
             continue
         with open(real, encoding="utf-8") as fh:
             text = fh.read()
@@ -168,16 +176,21 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
             plan.not_hidden.append(f"{exc}")
             continue
         filtered[real] = new_text
-        plan.hidden.append(f"{real}: {count} entr{'y' if count == 1 else 'ies'} left out "
-                           "(read from a temporary filtered copy)")
+        plan.hidden.append(
+            f"{real}: {count} entr{'y' if count == 1 else 'ies'} left out "
+            "(read from a temporary filtered copy)"
+        )
     by_slot: dict[str, list[str]] = {}
     for f in view.files:
         real = ctx.absolute(f.path)
         if real in filtered:
             by_slot.setdefault(f.slot, []).append(real)
     xdg = ctx.env.get("XDG_CONFIG_HOME")
-    home_files = {p: t for p, t in filtered.items() if p.startswith(home + "/")
-                  and not (xdg and p.startswith(xdg.rstrip("/") + "/conda/"))}
+    home_files = {
+        p: t
+        for p, t in filtered.items()
+        if p.startswith(home + "/") and not (xdg and p.startswith(xdg.rstrip("/") + "/conda/"))
+    }
     if xdg and any(p.startswith(xdg.rstrip("/") + "/conda/") for p in filtered):
         shadow_xdg = posixpath.join(tmpdir, "xdg-config")
         _build_mirror(setup, xdg.rstrip("/"), shadow_xdg, filtered, ["conda"])
@@ -195,24 +208,26 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
         if root_dir.endswith("/condarc.d"):
             root_dir = posixpath.dirname(root_dir)
         shadow_root = posixpath.join(tmpdir, "conda-root")
-        os.makedirs(shadow_root)
+        Path(shadow_root).mkdir(parents=True)
         for name in (*CONDARC_FILENAMES, "condarc.d"):
             real = posixpath.join(root_dir, name)
             if real in filtered:
                 with open(posixpath.join(shadow_root, name), "w", encoding="utf-8") as fh:
                     fh.write(filtered[real])
-            elif name == "condarc.d" and os.path.isdir(real):
+            elif name == "condarc.d" and Path(real).is_dir():
                 _build_mirror(setup, real, posixpath.join(shadow_root, name), filtered, [])
             elif os.path.lexists(real):
-                os.symlink(real, posixpath.join(shadow_root, name))
+                Path(shadow_root, name).symlink_to(real)
         env["CONDA_ROOT"] = shadow_root  # only conda's search path reads it
         plan.hidden.append(f"CONDA_ROOT={shadow_root} (filtered copy of {root_dir}'s condarc)")
     if home_files:
         shadow_home = posixpath.join(tmpdir, "home")
         _mirror_home(setup, home, shadow_home, filtered)
         env["HOME"] = shadow_home
-        plan.hidden.append(f"HOME={shadow_home}: a mirror of {home} (symlinks) without the "
-                           "shared entries; new top-level files written to ~ are discarded")
+        plan.hidden.append(
+            f"HOME={shadow_home}: a mirror of {home} (symlinks) without the "
+            "shared entries; new top-level files written to ~ are discarded"
+        )
     # 2. Variables, with the user's own dirs named by their real paths first.
     envs_items = [home + "/.conda/envs"]
     envs_var = next((v for v in ("CONDA_ENVS_DIRS", "CONDA_ENVS_PATH") if v in env), None)
@@ -226,7 +241,7 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
     env["CONDA_ENVS_DIRS"] = ENV_DELIMITERS["envs_dirs"].join(dict.fromkeys(envs_items))
     if fresh:
         pkgs = posixpath.join(tmpdir, "pkgs")
-        os.makedirs(pkgs)
+        Path(pkgs).mkdir(parents=True)
         plan.fresh_pkgs = pkgs
         env["CONDA_PKGS_DIRS"] = pkgs
         plan.hidden.append(f"package caches: only the empty {pkgs} (removed afterwards)")
@@ -236,8 +251,10 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
             if not own:
                 own = [home + "/.conda/pkgs"]
             env["CONDA_PKGS_DIRS"] = ENV_DELIMITERS["pkgs_dirs"].join(own)
-            plan.hidden.append("package caches: " + ", ".join(e.path for e in view.pkgs_dirs
-                                                             if e.installation is not None))
+            plan.hidden.append(
+                "package caches: "
+                + ", ".join(e.path for e in view.pkgs_dirs if e.installation is not None)
+            )
     # 3. What the child's conda still sees.
     child_ctx = replace(ctx, env=env)
     child = compute_effective(child_ctx)
@@ -246,8 +263,10 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
         if entry.installation is None:
             continue
         if entry.source_kind == "default":
-            why = ("conda always appends the running conda's <root>/envs (conda/conda#14696); "
-                   "run your own conda to hide it")
+            why = (
+                "conda always appends the running conda's <root>/envs (conda/conda#14696); "
+                "run your own conda to hide it"
+            )
         elif entry.source in child.finals.values():
             why = f"{entry.source} marks the key #!final"
         else:
@@ -255,8 +274,9 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
         plan.not_hidden.append(f"{entry.path}: {why}")
     for key, source in child.finals.items():
         if not source.startswith(tmpdir) and not source.startswith("CONDA_"):
-            plan.not_hidden.append(f"{key}: {source} marks it #!final, so CONDA_* variables "
-                                   "cannot override it")
+            plan.not_hidden.append(
+                f"{key}: {source} marks it #!final, so CONDA_* variables cannot override it"
+            )
     plan.not_hidden = list(dict.fromkeys(plan.not_hidden))
     return plan
 
@@ -285,13 +305,13 @@ def cleanup(tmpdir: str) -> None:
 
     def onerror(func: object, path: str, exc: BaseException) -> None:
         with contextlib.suppress(OSError):
-            os.chmod(posixpath.dirname(path), stat.S_IRWXU)
-            os.chmod(path, stat.S_IRWXU)
+            Path(path).parent.chmod(stat.S_IRWXU)
+            Path(path).chmod(stat.S_IRWXU)
         with contextlib.suppress(OSError):
-            if os.path.isdir(path) and not os.path.islink(path):
+            if Path(path).is_dir() and not Path(path).is_symlink():
                 shutil.rmtree(path, ignore_errors=True)
             else:
-                os.unlink(path)
+                Path(path).unlink()
 
     if not os.path.lexists(tmpdir):
         return
@@ -309,7 +329,7 @@ def run_isolated(plan: IsolationPlan, argv: Sequence[str]) -> int:
     SIGTERM and SIGHUP sent to condashare are passed on to the command.
     """
     proc: subprocess.Popen[bytes] | None = None
-    previous: dict[int, object] = {}
+    previous: dict[signal.Signals, object] = {}
 
     def forward(signum: int, _frame: FrameType | None) -> None:
         if proc is not None and proc.poll() is None:
@@ -321,9 +341,11 @@ def run_isolated(plan: IsolationPlan, argv: Sequence[str]) -> int:
             previous[sig] = signal.signal(sig, forward)
         previous[signal.SIGINT] = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            proc = subprocess.Popen(list(argv), env=plan.env,
-                                    preexec_fn=lambda: signal.signal(signal.SIGINT,
-                                                                     signal.SIG_DFL))
+            proc = subprocess.Popen(
+                list(argv),
+                env=plan.env,
+                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+            )
         except FileNotFoundError:
             return 127
         except PermissionError:

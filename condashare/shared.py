@@ -47,7 +47,13 @@ from condashare.host import Host, HostInputs, detect_host, gather_inputs
 from condashare.installations import choose_installation
 from condashare.mounts import Mount, mount_for, read_mount_table
 from condashare.probe import OK, run_probe
-from condashare.site import DEFAULT_PROBE_TIMEOUT, Installation, Site, discover_site, site_from_prefix
+from condashare.site import (
+    DEFAULT_PROBE_TIMEOUT,
+    Installation,
+    Site,
+    discover_site,
+    site_from_prefix,
+)
 
 STATE_FILE = "shared-off.json"
 STATE_VERSION = 1
@@ -89,7 +95,7 @@ def resolve_setup(
     system_dirs: Sequence[str] | None = None,
     state_dir: str | None = None,
 ) -> Setup:
-    """Detect everything ``shared``/``isolate``/``envs`` need; SiteError/PlatformError on bad config."""
+    """Detect what ``shared``/``isolate``/``envs`` need; SiteError/PlatformError on bad config."""
     env = dict(os.environ if env is None else env)
     mounts = list(read_mount_table() if mounts is None else mounts)
     inputs = inputs or gather_inputs(env)
@@ -119,7 +125,7 @@ def resolve_setup(
         ctx_kwargs["system_dirs"] = tuple(system_dirs)
     ctx = CondaContext(
         env=env,
-        cwd=cwd or os.getcwd(),
+        cwd=cwd or str(Path.cwd()),
         conda_root=root,
         conda_root_source=root_source,
         mounts=tuple(mounts),
@@ -229,60 +235,115 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
         notes.append(Note("warning", "condarc-ignored", f"{ign.path}: {ign.reason}"))
     for f in view.files:
         if f.status == "invalid" and not f.conda_fails:
-            notes.append(Note("warning", "condarc-invalid", f"{f.path}:{f.line}: conda ignores "
-                              f"this file with a warning: {f.error}"))
+            notes.append(
+                Note(
+                    "warning",
+                    "condarc-invalid",
+                    f"{f.path}:{f.line}: conda ignores this file with a warning: {f.error}",
+                )
+            )
         elif f.status == "unresponsive":
-            notes.append(Note("error", "condarc-unresponsive", f"{f.path}: the share did not "
-                              "answer; conda would hang reading it"))
+            notes.append(
+                Note(
+                    "error",
+                    "condarc-unresponsive",
+                    f"{f.path}: the share did not answer; conda would hang reading it",
+                )
+            )
     if not ctx.conda_root:
-        notes.append(Note("warning", "no-conda", "no conda found (CONDA_EXE, PATH); the view "
-                          "leaves out the running conda's own root .condarc and <root>/envs "
-                          "(use --conda-root PATH)"))
+        notes.append(
+            Note(
+                "warning",
+                "no-conda",
+                "no conda found (CONDA_EXE, PATH); the view "
+                "leaves out the running conda's own root .condarc and <root>/envs "
+                "(use --conda-root PATH)",
+            )
+        )
     for entry in (*view.envs_dirs, *view.pkgs_dirs):
         if entry.unexpanded:
             names = ", ".join("$" + n for n in entry.unexpanded)
-            notes.append(Note("error", "unset-variable", f"{entry.raw!r} from {entry.source}: "
-                              f"{names} is not set, so conda uses the path {entry.path}"))
+            notes.append(
+                Note(
+                    "error",
+                    "unset-variable",
+                    f"{entry.raw!r} from {entry.source}: "
+                    f"{names} is not set, so conda uses the path {entry.path}",
+                )
+            )
     host_os = setup.host.os
     for entry in view.envs_dirs:
         if entry.installation_os and entry.installation_os != host_os:
-            notes.append(Note("error", "other-os-envs", f"{entry.path} ({entry.source}) holds "
-                              f"envs of the {entry.installation_os} installation "
-                              f"{entry.installation}: they cannot run on this {host_os} host"))
+            notes.append(
+                Note(
+                    "error",
+                    "other-os-envs",
+                    f"{entry.path} ({entry.source}) holds "
+                    f"envs of the {entry.installation_os} installation "
+                    f"{entry.installation}: they cannot run on this {host_os} host",
+                )
+            )
     shadows: list[Shadow] = []
     owners: dict[str, list[DirEntry]] = {}
     for entry in view.envs_dirs:
-        names = _env_names(ctx, entry.path)
-        if names is None and entry.shared and ctx.is_remote(entry.path):
-            notes.append(Note("warning", "envs-dir-unreachable", f"{entry.path}: not readable "
-                              "now (share missing or not answering)"))
-        for name in names or ():
+        env_names = _env_names(ctx, entry.path)
+        if env_names is None and entry.shared and ctx.is_remote(entry.path):
+            notes.append(
+                Note(
+                    "warning",
+                    "envs-dir-unreachable",
+                    f"{entry.path}: not readable now (share missing or not answering)",
+                )
+            )
+        for name in env_names or ():
             owners.setdefault(name, []).append(entry)
     for name, entries in sorted(owners.items()):
         if len(entries) > 1:
             involved = any(e.shared for e in entries)
-            shadows.append(Shadow(name, entries[0].path, tuple(e.path for e in entries[1:]),
-                                  involved))
+            shadows.append(
+                Shadow(name, entries[0].path, tuple(e.path for e in entries[1:]), involved)
+            )
             if involved:
-                notes.append(Note("warning", "env-name-shadowed", f"env {name!r} exists in "
-                                  f"{len(entries)} envs dirs; `conda activate {name}` takes "
-                                  f"{posixpath.join(entries[0].path, name)}"))
+                notes.append(
+                    Note(
+                        "warning",
+                        "env-name-shadowed",
+                        f"env {name!r} exists in "
+                        f"{len(entries)} envs dirs; `conda activate {name}` takes "
+                        f"{posixpath.join(entries[0].path, name)}",
+                    )
+                )
     pkgs: list[PkgsDir] = []
     for entry in view.pkgs_dirs:
         pkgs.append(PkgsDir(entry, appendable(ctx, posixpath.join(entry.path, "urls.txt"))))
     first_writable = next((i for i, p in enumerate(pkgs) if p.writable), None)
     for i, p in enumerate(pkgs):
-        if p.entry.shared and p.writable is False and (first_writable is None or
-                                                       i < first_writable):
-            notes.append(Note("warning", "readonly-shared-pkgs-first", f"shared package cache "
-                              f"{p.entry.path} is read-only and listed before any writable one "
-                              "(conda/conda#7227); fix: condashare shared on --pkgs"))
+        if (
+            p.entry.shared
+            and p.writable is False
+            and (first_writable is None or i < first_writable)
+        ):
+            notes.append(
+                Note(
+                    "warning",
+                    "readonly-shared-pkgs-first",
+                    f"shared package cache "
+                    f"{p.entry.path} is read-only and listed before any writable one "
+                    "(conda/conda#7227); fix: condashare shared on --pkgs",
+                )
+            )
             break
     for text in exposes_after_off(setup, view):
         notes.append(Note("info", "stays-after-off", text))
-    files = [
-        {"path": f.path, "slot": f.slot, "status": f.status, "error": f.error, "line": f.line,
-         "editable": _user_file(setup, f.path, f.slot)}
+    files: list[dict[str, object]] = [
+        {
+            "path": f.path,
+            "slot": f.slot,
+            "status": f.status,
+            "error": f.error,
+            "line": f.line,
+            "editable": _user_file(setup, f.path, f.slot),
+        }
         for f in view.files
     ]
     state = load_state(setup.state_dir)
@@ -298,7 +359,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
         files=files,
         shadows=shadows,
         notes=notes,
-        remembered=sorted(state.get("files", {})),
+        remembered=sorted(_memory(state)),
     )
 
 
@@ -307,16 +368,20 @@ def exposes_after_off(setup: Setup, view: EffectiveView) -> list[str]:
     out: list[str] = []
     inst = setup.root_is_installation
     if inst is not None and setup.ctx.conda_root:
-        out.append(f"{setup.ctx.conda_root}/envs: conda always appends the running conda's "
-                   f"<root>/envs (conda/conda#14696); you run the shared conda of {inst.name}. "
-                   "Only your own conda hides it.")
+        out.append(
+            f"{setup.ctx.conda_root}/envs: conda always appends the running conda's "
+            f"<root>/envs (conda/conda#14696); you run the shared conda of {inst.name}. "
+            "Only your own conda hides it."
+        )
     for key in ("envs_dirs", "pkgs_dirs"):
         source = view.finals.get(key)
         if source and not source.startswith("CONDA_"):
             slot = next((f.slot for f in view.files if f.path == source), "")
             if not _user_file(setup, source, slot):
-                out.append(f"{source} marks {key} #!final: later files and CONDA_* variables "
-                           "are ignored for it")
+                out.append(
+                    f"{source} marks {key} #!final: later files and CONDA_* variables "
+                    "are ignored for it"
+                )
     entries = (*view.envs_dirs, *view.pkgs_dirs)
     for entry in entries:
         if not entry.installation or entry.source_kind == "default":
@@ -346,6 +411,11 @@ def load_state(state_dir: str) -> dict[str, object]:
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         return {"version": STATE_VERSION, "files": {}}
     return data
+
+
+def _memory(state: Mapping[str, object]) -> dict[str, object]:
+    files = state.get("files")
+    return dict(files) if isinstance(files, dict) else {}
 
 
 def save_state(state_dir: str, state: Mapping[str, object]) -> None:
@@ -419,8 +489,9 @@ def editable_files(setup: Setup, view: EffectiveView) -> list[str]:
     return [f.path for f in view.files if _user_file(setup, f.path, f.slot)]
 
 
-def plan_off(setup: Setup, view: EffectiveView | None = None) -> tuple[list[FileChange],
-                                                                        dict[str, object]]:
+def plan_off(
+    setup: Setup, view: EffectiveView | None = None
+) -> tuple[list[FileChange], dict[str, object]]:
     """Remove every site-installation entry from the user's files; returns changes + memory."""
     view = view or compute_effective(setup.ctx)
     changes: list[FileChange] = []
@@ -448,8 +519,11 @@ def plan_off(setup: Setup, view: EffectiveView | None = None) -> tuple[list[File
             continue
         after = new_text.encode("utf-8")
         target = os.path.realpath(path)
-        changes.append(FileChange(path, target, "remove", before, after,
-                                  [str(r["value"]) for r in removed_all]))
+        changes.append(
+            FileChange(
+                path, target, "remove", before, after, [str(r["value"]) for r in removed_all]
+            )
+        )
         memory[target] = {
             "path": path,
             "before_b64": base64.b64encode(before).decode(),
@@ -461,8 +535,7 @@ def plan_off(setup: Setup, view: EffectiveView | None = None) -> tuple[list[File
 
 
 def _remember(name: str, it: ItemSpan) -> dict[str, object]:
-    return {"key": name, "index": it.index, "value": it.value, "flag": it.flag,
-            "lines": it.text}
+    return {"key": name, "index": it.index, "value": it.value, "flag": it.flag, "lines": it.text}
 
 
 def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
@@ -518,8 +591,11 @@ def _plan_restore(setup: Setup, memory: Mapping[str, object]) -> list[FileChange
 
 def _own_default_dirs(setup: Setup, view: EffectiveView, key: str) -> list[str]:
     """The user's own default dirs that a newly configured shared entry would otherwise hide."""
-    configured = {e.path for e in (view.envs_dirs if key == "envs_dirs" else view.pkgs_dirs)
-                  if e.source_kind != "default"}
+    configured = {
+        e.path
+        for e in (view.envs_dirs if key == "envs_dirs" else view.pkgs_dirs)
+        if e.source_kind != "default"
+    }
     leaf = "envs" if key == "envs_dirs" else "pkgs"
     out = []
     root = setup.ctx.conda_root
@@ -539,14 +615,14 @@ def _spell(setup: Setup, path: str) -> str:
     """Write a home path as ``~/...`` so one file works wherever the home is mounted."""
     home = setup.ctx.home.rstrip("/")
     if path == home or path.startswith(home + "/"):
-        return "~" + path[len(home):]
+        return "~" + path[len(home) :]
     return path
 
 
 def target_file(setup: Setup, explicit: str | None) -> tuple[str, str]:
     """Which file ``on`` writes, and why."""
     if explicit:
-        return os.path.abspath(explicit), "--file"
+        return str(Path(explicit).absolute()), "--file"
     home_rc = posixpath.join(setup.ctx.home, ".condarc")
     if not setup.shared_home:
         return home_rc, "your ~/.condarc"
@@ -558,9 +634,9 @@ def target_file(setup: Setup, explicit: str | None) -> tuple[str, str]:
     return home_rc, "your ~/.condarc"
 
 
-def plan_on(setup: Setup, pkgs: bool = False, file: str | None = None) -> tuple[
-    list[FileChange], list[str], bool
-]:
+def plan_on(
+    setup: Setup, pkgs: bool = False, file: str | None = None
+) -> tuple[list[FileChange], list[str], bool]:
     """Changes for ``on``: restore a remembered ``off``, else add this host's installation."""
     notes: list[str] = []
     state = load_state(setup.state_dir)
@@ -569,8 +645,11 @@ def plan_on(setup: Setup, pkgs: bool = False, file: str | None = None) -> tuple[
         return _plan_restore(setup, memory), notes, True
     inst = setup.installation
     if inst is None:
-        raise CondarcError("site", None, "no shared installation for this host (see "
-                           "`condashare info`); pass --site or --prefix")
+        raise CondarcError(
+            "site",
+            None,
+            "no shared installation for this host (see `condashare info`); pass --site or --prefix",
+        )
     view = compute_effective(setup.ctx)
     path, why = target_file(setup, file)
     notes.append(f"target: {path} ({why})")
@@ -593,13 +672,18 @@ def plan_on(setup: Setup, pkgs: bool = False, file: str | None = None) -> tuple[
         if setup.shared_home and shared_conda:
             shared_pkgs = "$CONDA_ROOT/pkgs"  # conda sets CONDA_ROOT to its own prefix
         first_own = next((i for i, e in enumerate(view.pkgs_dirs) if not e.shared), None)
-        if inst.pkgs_dir in pkgs_paths and first_own is not None and (
-            pkgs_paths.index(inst.pkgs_dir) > first_own
+        if (
+            inst.pkgs_dir in pkgs_paths
+            and first_own is not None
+            and (pkgs_paths.index(inst.pkgs_dir) > first_own)
         ):
             notes.append(f"{inst.pkgs_dir} is already in view after your own cache")
         else:
-            own = [_spell(setup, d) for d in _own_default_dirs(setup, view, "pkgs_dirs")
-                   if classify(d, setup.ctx)[2] is None]
+            own = [
+                _spell(setup, d)
+                for d in _own_default_dirs(setup, view, "pkgs_dirs")
+                if classify(d, setup.ctx)[2] is None
+            ]
             wanted.append(("pkgs_dirs", [*own, shared_pkgs]))
     added: list[str] = []
     for name, values in wanted:
@@ -607,20 +691,24 @@ def plan_on(setup: Setup, pkgs: bool = False, file: str | None = None) -> tuple[
             layout = locate_list(text, path, name)
             if value in layout.values:
                 continue
-            text = insert_lines(text, path, name, len(layout.items), item_line(layout, value),
-                                value)
+            text = insert_lines(
+                text, path, name, len(layout.items), item_line(layout, value), value
+            )
             added.append(value)
     if not added:
         return [], notes, False
     after = text.encode("utf-8")
     action = "add" if before is not None else "create"
-    return [FileChange(path, os.path.realpath(path), action, before or b"", after, added)], (
-        notes
-    ), False
+    return (
+        [FileChange(path, os.path.realpath(path), action, before or b"", after, added)],
+        (notes),
+        False,
+    )
 
 
-def shared_on(setup: Setup, pkgs: bool = False, file: str | None = None,
-              dry_run: bool = False) -> EditResult:
+def shared_on(
+    setup: Setup, pkgs: bool = False, file: str | None = None, dry_run: bool = False
+) -> EditResult:
     """``condashare shared on``; twice = once."""
     changes, notes, restoring = plan_on(setup, pkgs, file)
     if restoring and not changes:
@@ -690,8 +778,7 @@ def list_shared_envs(setup: Setup) -> EnvsReport:
     envs = []
     for name in res.data.get("envs", []):
         family, version = parse_release(str(name))
-        envs.append(SharedEnv(str(name), posixpath.join(inst.envs_dir, str(name)), version,
-                              family))
+        envs.append(SharedEnv(str(name), posixpath.join(inst.envs_dir, str(name)), version, family))
     envs.sort(key=lambda e: (e.version is None, e.family, _version_key(e.version), e.name))
     return EnvsReport(inst, inst.envs_dir, OK, res.describe(), envs)
 

@@ -23,10 +23,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     add_site_options(parser)
     add_conda_root_option(parser)
-    parser.add_argument("--fresh-pkgs", action="store_true",
-                        help="use an empty temporary package cache, removed afterwards")
-    parser.add_argument("-q", "--quiet", action="store_true",
-                        help="print only what could not be hidden")
+    parser.add_argument(
+        "--fresh-pkgs",
+        action="store_true",
+        help="use an empty temporary package cache, removed afterwards",
+    )
+    parser.add_argument(
+        "-q", "--quiet", action="store_true", help="print only what could not be hidden"
+    )
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
     parser.set_defaults(run=run)
 
@@ -41,8 +45,10 @@ def run(args: argparse.Namespace) -> int:
     if command and command[0] == "--":
         command = command[1:]
     if not command:
-        out.warn("condashare isolate: give a command after --, e.g. "
-                 "condashare isolate -- conda info --envs")
+        out.warn(
+            "condashare isolate: give a command after --, e.g. "
+            "condashare isolate -- conda info --envs"
+        )
         return exitcodes.USAGE
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=args.conda_root)
     plan = plan_isolation(setup, fresh_pkgs=args.fresh_pkgs)

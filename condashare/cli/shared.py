@@ -35,8 +35,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     status = actions.add_parser("status", help="effective envs/pkgs dirs and what to watch")
     status.add_argument("--json", action="store_true", help="print a JSON document")
     on = actions.add_parser("on", help="add this host's shared envs (and pkgs) dir")
-    on.add_argument("--pkgs", action="store_true",
-                    help="also add the shared package cache, after your own writable cache")
+    on.add_argument(
+        "--pkgs",
+        action="store_true",
+        help="also add the shared package cache, after your own writable cache",
+    )
     on.add_argument("--file", metavar="FILE", help="condarc file to edit (default: see docs)")
     off = actions.add_parser("off", help="remove the shared dirs from your condarc files")
     for p in (status, on, off):
@@ -58,8 +61,10 @@ def render_status(st: SharedStatus, out: Output) -> None:
     if st.root_writable is not None:
         out.field("root writable", "yes" if st.root_writable else "no")
     out.field("shared home", "yes" if st.shared_home else "no")
-    for title, entries in (("envs_dirs", st.envs_dirs), ("pkgs_dirs", [p.entry for p in
-                                                                       st.pkgs_dirs])):
+    for title, entries in (
+        ("envs_dirs", st.envs_dirs),
+        ("pkgs_dirs", [p.entry for p in st.pkgs_dirs]),
+    ):
         out.line()
         out.heading(f"{title} (conda's order)")
         for i, e in enumerate(entries, 1):
@@ -80,8 +85,12 @@ def render_status(st: SharedStatus, out: Output) -> None:
             out.line(f"  {sh.name}: {sh.winner} hides {', '.join(sh.hidden)}")
     if st.remembered:
         out.line()
-        out.status("info", "`shared off` is remembered for: " + ", ".join(st.remembered)
-                   + " (`shared on` restores it)")
+        out.status(
+            "info",
+            "`shared off` is remembered for: "
+            + ", ".join(st.remembered)
+            + " (`shared on` restores it)",
+        )
     if st.notes:
         out.line()
     for note in st.notes:
@@ -96,8 +105,11 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
         if dry_run:
             out.line(change.diff() or f"(no textual change to {change.path})")
         else:
-            where = change.path if change.path == change.target else (
-                f"{change.path} -> {change.target}")
+            where = (
+                change.path
+                if change.path == change.target
+                else (f"{change.path} -> {change.target}")
+            )
             out.status("ok", f"{change.action}: {where}: {what}")
     if not result.changes:
         out.status("ok", f"`shared {verb}`: nothing to change")
@@ -125,8 +137,11 @@ def run(args: argparse.Namespace) -> int:
             result = shared_off(setup, dry_run=args.dry_run)
     except CondarcError as exc:
         if args.json:
-            out.json(f"shared {args.action}", {"error": str(exc), "path": exc.path,
-                                               "line": exc.line}, exitcodes.USAGE)
+            out.json(
+                f"shared {args.action}",
+                {"error": str(exc), "path": exc.path, "line": exc.line},
+                exitcodes.USAGE,
+            )
         out.warn(f"condashare: error: {exc}")
         out.warn("nothing was written")
         return exitcodes.USAGE
@@ -135,8 +150,13 @@ def run(args: argparse.Namespace) -> int:
             "applied": result.applied,
             "notes": result.notes,
             "changes": [
-                {"path": c.path, "target": c.target, "action": c.action, "items": c.items,
-                 "diff": c.diff()}
+                {
+                    "path": c.path,
+                    "target": c.target,
+                    "action": c.action,
+                    "items": c.items,
+                    "diff": c.diff(),
+                }
                 for c in result.changes
             ],
         }
