@@ -164,6 +164,13 @@ class CondaContext:
     root_writable: bool | None = None  # None: test <root>/conda-meta/history as conda does
 
     @property
+    def conda_env(self) -> Mapping[str, str]:
+        """The environment conda expands values with: it sets CONDA_ROOT to its own prefix."""
+        if self.conda_root and "CONDA_ROOT" not in self.env:
+            return {**self.env, "CONDA_ROOT": self.conda_root}
+        return self.env
+
+    @property
     def home(self) -> str:
         return posix_expanduser("~", self.env)
 
@@ -669,7 +676,8 @@ def classify(path: str, ctx: CondaContext) -> tuple[bool, str, Installation | No
 
 
 def _entry(ctx: CondaContext, raw: str, source: str, kind: str, flag: str | None) -> DirEntry:
-    path = conda_expand(raw, ctx.env, ctx.cwd)
+    env = ctx.conda_env
+    path = conda_expand(raw, env, ctx.cwd)
     shared, reason, inst = classify(path, ctx)
     return DirEntry(
         path=path,
@@ -681,7 +689,7 @@ def _entry(ctx: CondaContext, raw: str, source: str, kind: str, flag: str | None
         shared_reason=reason,
         installation=inst.name if inst else None,
         installation_os=inst.os if inst else None,
-        unexpanded=unexpanded_names(posix_expandvars(raw, ctx.env), ctx.env),
+        unexpanded=unexpanded_names(posix_expandvars(raw, env), env),
     )
 
 

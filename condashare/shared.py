@@ -477,10 +477,7 @@ def _decode(data: bytes, path: str) -> str:
 
 def _is_managed(setup: Setup, raw: str) -> bool:
     """Does a configured entry point into a site installation (any OS)?"""
-    env = dict(setup.ctx.env)
-    if setup.ctx.conda_root:
-        env.setdefault("CONDA_ROOT", setup.ctx.conda_root)
-    path = conda_expand(raw, env, setup.ctx.cwd)
+    path = conda_expand(raw, setup.ctx.conda_env, setup.ctx.cwd)
     return classify(path, setup.ctx)[2] is not None
 
 
