@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import re
 import shutil
 import signal
 import stat
@@ -45,6 +46,8 @@ from condashare.condarc import (
     EffectiveView,
     _listdir,
     compute_effective,
+    insert_lines,
+    item_line,
     locate_list,
     remove_items,
 )
@@ -63,8 +66,17 @@ class IsolationPlan:
     child_view: EffectiveView | None = None
 
 
+_HOME_PREFIX = re.compile(r"^(~(?=/|$)|\$HOME(?=/|$)|\$\{HOME\}(?=/|$))")
+
+
 def _filter_text(setup: Setup, text: str, path: str, drop_all_pkgs: bool) -> tuple[str, int]:
+    """The file without shared entries, and with home-relative entries made absolute.
+
+    The copy is read under a mirrored HOME, where ``~/work/envs`` would name the mirror; envs
+    created there would get prefixes that vanish with it.
+    """
     removed = 0
+    home = setup.ctx.home.rstrip("/")
     for name in ("envs_dirs", "pkgs_dirs"):
         layout = locate_list(text, path, name)
         drop = [
@@ -75,6 +87,14 @@ def _filter_text(setup: Setup, text: str, path: str, drop_all_pkgs: bool) -> tup
         if drop:
             text, gone = remove_items(text, path, name, drop)
             removed += len(gone)
+        for it in locate_list(text, path, name).items:
+            if not _HOME_PREFIX.match(it.value):
+                continue
+            real = _HOME_PREFIX.sub(lambda _m: home, it.value, count=1)
+            text, _ = remove_items(text, path, name, [it.index])
+            layout = locate_list(text, path, name)
+            tag = f"#!{it.flag}" if it.flag else ""
+            text = insert_lines(text, path, name, it.index, item_line(layout, real, tag), real)
     return text, removed
 
 
@@ -159,6 +179,7 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
     home = ctx.home.rstrip("/")
     # 1. Files that list shared dirs (or, with --fresh-pkgs, any package cache).
     filtered: dict[str, str] = {}
+    mirrored: set[str] = set()
     for f in view.files:
         if not _needs_filter(setup, f, fresh):
             continue
@@ -224,6 +245,7 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
         shadow_home = posixpath.join(tmpdir, "home")
         _mirror_home(setup, home, shadow_home, filtered)
         env["HOME"] = shadow_home
+        mirrored.add("HOME")
         plan.hidden.append(
             f"HOME={shadow_home}: a mirror of {home} (symlinks) without the "
             "shared entries; new top-level files written to ~ are discarded"
@@ -247,7 +269,8 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
         plan.hidden.append(f"package caches: only the empty {pkgs} (removed afterwards)")
     else:
         own = [e.path for e in view.pkgs_dirs if e.installation is None]
-        if len(own) != len(view.pkgs_dirs):
+        # under a mirrored HOME, name the caches by their real paths (records keep them)
+        if len(own) != len(view.pkgs_dirs) or "HOME" in mirrored:
             if not own:
                 own = [home + "/.conda/pkgs"]
             env["CONDA_PKGS_DIRS"] = ENV_DELIMITERS["pkgs_dirs"].join(own)
