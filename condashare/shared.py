@@ -555,13 +555,21 @@ def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
     return EditResult(changes, notes, True)
 
 
-def _plan_restore(setup: Setup, memory: Mapping[str, object]) -> list[FileChange]:
+def _plan_restore(
+    setup: Setup, memory: Mapping[str, object], missing: list[str]
+) -> list[FileChange]:
+    """Changes that undo a remembered ``off``; files absent here (another host's own conda
+    root in a shared home) go to ``missing`` and stay remembered."""
     out: list[FileChange] = []
     for target, raw in memory.items():
         if not isinstance(raw, dict):
             continue
         path = str(raw.get("path", target))
-        current = _read_bytes(target) or b""
+        found = _read_bytes(target)
+        if found is None:
+            missing.append(target)
+            continue
+        current = found
         before = base64.b64decode(str(raw.get("before_b64", "")))
         removed = [r for r in raw.get("removed", []) if isinstance(r, dict)]
         values = [str(r.get("value")) for r in removed]
@@ -639,7 +647,12 @@ def plan_on(
     state = load_state(setup.state_dir)
     memory = state.get("files", {})
     if isinstance(memory, dict) and memory and not file:
-        return _plan_restore(setup, memory), notes, True
+        missing: list[str] = []
+        changes = _plan_restore(setup, memory, missing)
+        for target in missing:
+            notes.append(f"remembered `off` of {target} kept: the file is not on this machine")
+        if changes or len(missing) < len(memory):
+            return changes, notes, True
     inst = setup.installation
     if inst is None:
         raise CondarcError(
@@ -717,7 +730,9 @@ def shared_on(
     for change in changes:
         atomic_write(change.path, change.after)
     if restoring:
-        save_state(setup.state_dir, {"version": STATE_VERSION, "files": {}})
+        memory = _memory(load_state(setup.state_dir))
+        kept = {k: v for k, v in memory.items() if not Path(k).exists()}
+        save_state(setup.state_dir, {"version": STATE_VERSION, "files": kept})
     return EditResult(changes, notes, bool(changes))
 
 

@@ -70,6 +70,17 @@ def test_shared_home_linux_and_macos_each_see_only_their_own(tmp_path: Path) -> 
         assert f"{mine}/envs" in envs
         assert not [p for p in envs if p.startswith(str(other))]
         assert codes(shared_status(setup)).get("other-os-envs") is None
+    # off on Linux, then on on the Mac: the Linux memory waits for the Linux host
+    linux_rc = site.own_linux / ".condarc"
+    with_shared = linux_rc.read_bytes()
+    shared_off(site.setup("linux", conda_root=site.own_linux, shared_home=True))
+    assert str(site.linux) not in linux_rc.read_text()
+    hidden_root = site.own_linux.rename(site.root / "elsewhere")  # not on the Mac
+    mac_on = shared_on(site.setup("macos", conda_root=site.own_macos, shared_home=True))
+    assert any("not on this machine" in n for n in mac_on.notes)
+    hidden_root.rename(site.own_linux)
+    shared_on(site.setup("linux", conda_root=site.own_linux, shared_home=True))
+    assert linux_rc.read_bytes() == with_shared
 
 
 def test_shared_home_users_of_the_shared_conda(tmp_path: Path) -> None:
