@@ -219,7 +219,10 @@ def _user_file(setup: Setup, path: str, slot: str) -> bool:
         home = setup.ctx.home.rstrip("/") + "/"
         return setup.ctx.absolute(path).startswith(home)
     if slot == "root" and setup.ctx.conda_root and setup.root_is_installation is None:
-        return os.access(setup.ctx.absolute(path), os.W_OK)
+        full = setup.ctx.absolute(path)
+        if setup.ctx.is_remote(full):
+            return bool(appendable(setup.ctx, full))  # through the probe: may be a dead share
+        return os.access(full, os.W_OK)
     return False
 
 
@@ -535,6 +538,20 @@ def _remember(name: str, it: ItemSpan) -> dict[str, object]:
     return {"key": name, "index": it.index, "value": it.value, "flag": it.flag, "lines": it.text}
 
 
+def _backup(setup: Setup, change: FileChange) -> None:
+    """Keep the bytes we are about to replace (state dir, ``backups/``), newest 20 per file."""
+    if not change.before:
+        return
+    directory = Path(setup.state_dir) / "backups"
+    directory.mkdir(parents=True, exist_ok=True)
+    stem = change.target.strip("/").replace("/", "%")
+    name = f"{stem}.{time.strftime('%Y%m%dT%H%M%S')}.{time.time_ns() % 1_000_000_000:09d}"
+    (directory / name).write_bytes(change.before)
+    old = sorted(directory.glob(f"{stem}.*"))
+    for extra in old[:-20]:
+        extra.unlink()
+
+
 def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
     """``condashare shared off``; a second run finds nothing and keeps the first memory."""
     changes, memory = plan_off(setup)
@@ -551,6 +568,7 @@ def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
     state = {"version": STATE_VERSION, "files": files}
     save_state(setup.state_dir, state)  # remember first: a crash after it loses nothing
     for change in changes:
+        _backup(setup, change)
         atomic_write(change.path, change.after)
     return EditResult(changes, notes, True)
 
@@ -728,6 +746,7 @@ def shared_on(
     from condashare._atomic import atomic_write
 
     for change in changes:
+        _backup(setup, change)
         atomic_write(change.path, change.after)
     if restoring:
         memory = _memory(load_state(setup.state_dir))

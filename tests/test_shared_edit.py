@@ -92,8 +92,7 @@ def test_off_then_on_restores_identical_bytes(site: SharedSite, data: st.DataObj
     text = data.draw(condarc_text(str(site.share)))
     rc = site.home / ".condarc"
     rc.write_text(text)
-    for f in site.state.iterdir():
-        f.unlink()
+    (site.state / "shared-off.json").unlink(missing_ok=True)
     setup = site.setup("linux", conda_root=site.own_linux)
     off = shared_off(setup)
     after_off = rc.read_bytes()
@@ -186,6 +185,11 @@ def test_symlinked_condarc_edited_at_target_and_mode_kept(tmp_path: Path) -> Non
     shared_on(site.setup("linux", conda_root=site.own_linux))
     assert link.is_symlink() and real.read_text() == f"envs_dirs:\n  - {site.linux}/envs\n"
     assert not [p for p in dotfiles.iterdir() if p.name != "condarc"]  # no temp files left
+    backups = sorted((site.state / "backups").iterdir())
+    assert [b.read_text() for b in backups] == [
+        f"envs_dirs:\n  - {site.linux}/envs\n",
+        "envs_dirs:\n",
+    ]
 
 
 def test_site_condarc_never_copied_into_user_file(tmp_path: Path) -> None:

@@ -61,6 +61,13 @@ def render_status(st: SharedStatus, out: Output) -> None:
     if st.root_writable is not None:
         out.field("root writable", "yes" if st.root_writable else "no")
     out.field("shared home", "yes" if st.shared_home else "no")
+    if st.files:
+        out.line()
+        out.heading("condarc files conda reads (lowest precedence first)")
+        for f in st.files:
+            state = "" if f["status"] == "ok" else f"  [{f['status']}]"
+            mine = "yours" if f["editable"] else str(f["slot"])
+            out.line(f"  {f['path']}  ({mine}){state}")
     for title, entries in (
         ("envs_dirs", st.envs_dirs),
         ("pkgs_dirs", [p.entry for p in st.pkgs_dirs]),
