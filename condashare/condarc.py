@@ -23,7 +23,7 @@ from string import Template
 from typing import Any
 
 from condashare.mounts import Mount, mount_for
-from condashare.probe import MISSING, OK, UNRESPONSIVE, run_probe
+from condashare.probe import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
 from condashare.site import Installation
 
 # conda's search path on POSIX (conda/base/constants.py), lowest precedence first, with the slot
@@ -162,6 +162,7 @@ class CondaContext:
     probe_timeout: float = 2.0
     system_dirs: Sequence[str] = SYSTEM_DIRS
     root_writable: bool | None = None  # None: test <root>/conda-meta/history as conda does
+    unresponsive: set[str] = field(default_factory=set, compare=False, repr=False)
 
     @property
     def conda_env(self) -> Mapping[str, str]:
@@ -181,6 +182,19 @@ class CondaContext:
 
     def absolute(self, path: str) -> str:
         return posixpath.normpath(path if path.startswith("/") else posixpath.join(self.cwd, path))
+
+
+def remote_probe(ctx: CondaContext, op: str, path: str, arg: str = "0") -> ProbeResult:
+    """Probe a path on a share; once a mount did not answer, its other paths are not tried
+    (each try would cost the full timeout, and a hung server does not recover in a second)."""
+    mount = mount_for(path, ctx.mounts)
+    key = mount.mountpoint if mount is not None else path
+    if key in ctx.unresponsive:
+        return ProbeResult(path, UNRESPONSIVE, 0.0, None, "share did not answer earlier")
+    result = run_probe(op, path, ctx.probe_timeout, arg)
+    if result.status == UNRESPONSIVE:
+        ctx.unresponsive.add(key)
+    return result
 
 
 def find_conda_root(
@@ -220,7 +234,7 @@ class Touch:
 def _touch(ctx: CondaContext, path: str) -> Touch:
     full = ctx.absolute(path)
     if ctx.is_remote(full):
-        res = run_probe("stat", full, ctx.probe_timeout)
+        res = remote_probe(ctx, "stat", full)
         if res.status == OK:
             return Touch(OK, int(res.data.get("stat", {}).get("mode", 0)))
         return Touch(res.status, 0, res.describe())
@@ -236,7 +250,7 @@ def _listdir(ctx: CondaContext, path: str) -> tuple[str, list[tuple[str, str]]]:
     """(status, [(name, kind)]) with kind dir|file|link|unknown; symlinks followed like conda."""
     full = ctx.absolute(path)
     if ctx.is_remote(full):
-        res = run_probe("listdir", full, ctx.probe_timeout, str(MAX_LISTING))
+        res = remote_probe(ctx, "listdir", full, str(MAX_LISTING))
         if res.status != OK:
             return res.status, []
         return OK, [(str(n), str(k)) for n, k in res.data.get("entries", [])]
@@ -260,7 +274,7 @@ def _read_text(ctx: CondaContext, path: str) -> tuple[str, str | None]:
     """(status, text); remote files are read through the probe's ``head`` operation."""
     full = ctx.absolute(path)
     if ctx.is_remote(full):
-        res = run_probe("head", full, ctx.probe_timeout, str(MAX_CONDARC_BYTES))
+        res = remote_probe(ctx, "head", full, str(MAX_CONDARC_BYTES))
         if res.status != OK:
             return res.status, None
         raw = bytes.fromhex(str(res.data.get("data", "")))
@@ -282,7 +296,7 @@ def appendable(ctx: CondaContext, path: str) -> bool | None:
     """conda's writability test: the file exists and opens for append (None: not a file)."""
     full = ctx.absolute(path)
     if ctx.is_remote(full):
-        res = run_probe("appendable", full, ctx.probe_timeout)
+        res = remote_probe(ctx, "appendable", full)
         if res.status != OK:
             return None
         value = res.data.get("appendable")

@@ -7,9 +7,11 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
-from conftest import REPO, need, run_cli
+import pytest
+from conftest import REPO, FuseShare, need, run_cli
 from support.sharedsite import SharedSite, make_site
 
 from condashare.condarc import compute_effective
@@ -159,3 +161,37 @@ def test_cli_on_off_round_trip_and_invalid_yaml(tmp_path: Path, sandbox_home: Pa
 
 def _unused(site: SharedSite) -> None:  # keeps the import used for type hints
     del site
+
+
+@pytest.mark.fuse
+def test_status_with_a_dead_share_answers_quickly(
+    fuse_share: FuseShare, tmp_path: Path, sandbox_home: Path
+) -> None:
+    inst = fuse_share.backing / "anaconda3_linux"
+    (inst / "envs" / "isis4.3.0" / "conda-meta").mkdir(parents=True)
+    (inst / "pkgs").mkdir()
+    (inst / ".condarc").write_text("channels: [internal]\n")
+    prefix = fuse_share.mount / "anaconda3_linux"
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(
+        f'[site]\nprobe_timeout = 1\n[[installations]]\nname = "linux"\n'
+        f'prefix = "{prefix}"\nos = "linux"\n'
+    )
+    (sandbox_home / ".condarc").write_text(f"envs_dirs: [{prefix}/envs]\n")
+    env = {
+        **os.environ,
+        "CONDASHARE_SITE": str(site_file),
+        "CONDASHARE_PLATFORM": "linux-x86_64",
+        "CONDA_EXE": f"{prefix}/bin/conda",
+    }
+    healthy = json.loads(run_cli("shared", "status", "--json", env=env).stdout)
+    assert f"{prefix}/.condarc" in [f["path"] for f in healthy["data"]["files"]]
+    fuse_share.block()
+    start = time.monotonic()
+    res = run_cli("shared", "status", "--json", env=env, timeout=60)
+    elapsed = time.monotonic() - start
+    doc = json.loads(res.stdout)
+    assert res.returncode == 1
+    assert any(n["code"] == "condarc-unresponsive" for n in doc["data"]["notes"])
+    assert doc["data"]["envs_dirs"][0]["path"] == f"{prefix}/envs"
+    assert elapsed < 20  # one 1 s probe per dead mount, then the mount is skipped
