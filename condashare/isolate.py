@@ -321,6 +321,10 @@ def _mirror_home(setup: Setup, home: str, shadow: str, filtered: dict[str, str])
             _build_mirror(setup, real, posixpath.join(shadow, name), filtered, ["conda"])
         else:  # .conda
             _build_mirror(setup, real, posixpath.join(shadow, name), filtered, [])
+            # conda registers new envs here; a link (even dangling) sends that to the real file
+            registry = Path(shadow, name, "environments.txt")
+            if not registry.is_symlink():
+                registry.symlink_to(posixpath.join(real, "environments.txt"))
 
 
 def cleanup(tmpdir: str) -> None:

@@ -161,3 +161,18 @@ def test_fresh_pkgs_removed_when_interrupted(tmp_path: Path) -> None:
     assert code == 130
     assert not fresh.exists() and not fresh.parent.exists()
     assert time.monotonic() - start < 20
+
+
+def test_env_registry_written_by_the_child_reaches_the_real_home(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    env = populate(site)  # ~/.conda/condarc.d lists a shared dir: ~/.conda is mirrored
+    res = run_cli(
+        "isolate",
+        "--",
+        "sh",
+        "-c",
+        'echo /x/envs/repro >> "$HOME/.conda/environments.txt"; echo "$HOME"',
+        env=env,
+    )
+    assert res.returncode == 0 and res.stdout.strip() != str(site.home)
+    assert (site.home / ".conda" / "environments.txt").read_text() == "/x/envs/repro\n"
