@@ -629,8 +629,6 @@ def _own_default_dirs(setup: Setup, view: EffectiveView, key: str) -> list[str]:
         out.append(posixpath.join(root, leaf))
     home_dir = posixpath.join(setup.ctx.home, ".conda", leaf)
     out.append(home_dir)
-    if key == "envs_dirs" and own_root and root and not view.root_writable:
-        pass  # <root>/envs of a read-only own root comes after ~/.conda/envs anyway
     return [d for d in out if d not in configured]
 
 

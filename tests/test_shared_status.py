@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, FuseShare, need, run_cli
-from support.sharedsite import SharedSite, make_site
+from support.sharedsite import make_site
 
 from condashare.condarc import compute_effective
 from condashare.shared import shared_off, shared_on, shared_status
@@ -157,10 +157,6 @@ def test_cli_on_off_round_trip_and_invalid_yaml(tmp_path: Path, sandbox_home: Pa
     assert rc.read_text() == "envs_dirs:\n  - /a\n - /b\n"
     status = run_cli("shared", "status", env=env)
     assert f"{rc}:3: conda ignores this file" in status.stdout or "conda stops" in status.stdout
-
-
-def _unused(site: SharedSite) -> None:  # keeps the import used for type hints
-    del site
 
 
 @pytest.mark.fuse
