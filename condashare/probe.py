@@ -28,7 +28,8 @@ ERROR = "error"
 MISSING = "missing"
 
 # Runs in the child. Operations: stat, head (first N bytes, hex), listdir (names + kinds),
-# envs (sub-directories that contain conda-meta), glob-json (read conda-meta/*.json "subdir").
+# envs (sub-directories that contain conda-meta), glob-json (read conda-meta/*.json "subdir"),
+# appendable (opens a file for append without writing: conda's writability test).
 _CHILD_SCRIPT = r"""
 import json, os, sys, time
 op, path, arg = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -82,6 +83,17 @@ try:
                 if sub and sub != "noarch":
                     done(status="ok", stat=info, subdir=sub, record=name)
         done(status="ok", stat=info, subdir=None)
+    elif op == "appendable":
+        # conda's writability test (root conda-meta/history, pkgs urls.txt): opens the file for
+        # append without creating it or writing a byte.
+        import stat as S
+        if not S.S_ISREG(st.st_mode):
+            done(status="ok", stat=info, appendable=None)
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+            done(status="ok", stat=info, appendable=True)
+        except OSError:
+            done(status="ok", stat=info, appendable=False)
     else:
         done(status="error", errno=0, error="unknown probe operation " + op)
 except FileNotFoundError as exc:

@@ -1,0 +1,55 @@
+"""``condashare envs``: the shared environments (releases) available for this host."""
+
+from __future__ import annotations
+
+import argparse
+
+from condashare import exitcodes
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from condashare.cli import add_site_options
+
+    parser = sub.add_parser(
+        "envs",
+        help="list the shared environments for this host, sorted by version",
+        description="List the environments of this host's shared installation (name, path, "
+        "release version parsed from names such as isis4.3.0), sorted by version. The share is "
+        "read by a probe with a timeout, so a dead share cannot hang this command.",
+    )
+    add_site_options(parser)
+    parser.add_argument("--json", action="store_true", help="print a JSON document")
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from condashare.render import Output
+    from condashare.shared import list_shared_envs, resolve_setup
+
+    out = Output(args.color)
+    setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=None)
+    report = list_shared_envs(setup)
+    if report.status == "no-installation":
+        code = exitcodes.USAGE
+    elif report.status == "ok":
+        code = exitcodes.OK
+    else:
+        code = exitcodes.INCOMPLETE if report.status == "unresponsive" else exitcodes.PROBLEMS
+    if args.json:
+        out.json("envs", report, code)
+        return code
+    if report.installation is None:
+        out.status("error", "no shared installation for this host (see `condashare info`)")
+        return code
+    out.heading(f"Shared environments of {report.installation.name} ({report.envs_dir})")
+    if report.status != "ok":
+        out.status("error", f"{report.envs_dir}: {report.detail}")
+        return code
+    if not report.envs:
+        out.line("  (none)")
+    width = max((len(e.name) for e in report.envs), default=0)
+    for env in report.envs:
+        out.line(f"  {env.name:<{width}}  {env.version or '-':<10}  {env.path}")
+    out.line()
+    out.line("Activate one with: conda activate <name>   (or: conda activate <path>)")
+    return code

@@ -1,0 +1,96 @@
+"""condashare envs: shared releases sorted by version, read through the probe (no hang)."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import pytest
+from conftest import FuseShare, run_cli
+from support.sharedsite import make_site
+
+from condashare.shared import list_shared_envs, parse_release
+
+
+@pytest.mark.parametrize(
+    "name, family, version",
+    [
+        ("isis4.3.0", "isis", "4.3.0"),
+        ("isis10.0.0", "isis", "10.0.0"),
+        ("isis_8.0.1", "isis", "8.0.1"),
+        ("ale-0.9.1", "ale", "0.9.1"),
+        ("isis4.3.0_rc1", "isis", "4.3.0_rc1"),
+        ("scratch", "scratch", None),
+        ("3.11", "3.11", None),
+    ],
+)
+def test_parse_release(name: str, family: str, version: str | None) -> None:
+    assert parse_release(name) == (family, version)
+
+
+def test_envs_sorted_by_version(tmp_path: Path) -> None:
+    site = make_site(
+        tmp_path,
+        {
+            "linux": [
+                "isis4.3.0",
+                "isis10.0.0",
+                "scratch",
+                "isis3.6.0",
+                "isis4.3.0_rc1",
+                "ale-0.9.1",
+            ],
+            "macos": [],
+        },
+    )
+    (site.linux / "envs" / "not-an-env").mkdir()  # no conda-meta: not listed
+    report = list_shared_envs(site.setup("linux"))
+    assert report.status == "ok"
+    assert [e.name for e in report.envs] == [
+        "ale-0.9.1",
+        "isis3.6.0",
+        "isis4.3.0",
+        "isis4.3.0_rc1",
+        "isis10.0.0",
+        "scratch",
+    ]
+    assert report.envs[2].path == f"{site.linux}/envs/isis4.3.0"
+
+
+def test_envs_cli_json_for_macos_host(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    env = {
+        **os.environ,
+        "CONDASHARE_SITE": str(site.site_file),
+        "CONDASHARE_PLATFORM": "macos-arm64",
+    }
+    res = run_cli("envs", "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)["data"]
+    assert data["installation"]["name"] == "macos"
+    assert [(e["name"], e["version"]) for e in data["envs"]] == [
+        ("isis4.3.0", "4.3.0"),
+        ("isis8.0.0", "8.0.0"),
+    ]
+
+
+@pytest.mark.fuse
+def test_dead_share_does_not_hang(fuse_share: FuseShare, tmp_path: Path) -> None:
+    (fuse_share.backing / "inst" / "envs" / "isis4.3.0" / "conda-meta").mkdir(parents=True)
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(
+        f'[site]\nprobe_timeout = 1\n[[installations]]\nname = "linux"\n'
+        f'prefix = "{fuse_share.mount}/inst"\nos = "linux"\n'
+    )
+    env = {**os.environ, "CONDASHARE_SITE": str(site_file), "CONDASHARE_PLATFORM": "linux-x86_64"}
+    healthy = run_cli("envs", "--json", env=env)
+    assert [e["name"] for e in json.loads(healthy.stdout)["data"]["envs"]] == ["isis4.3.0"]
+    fuse_share.block()
+    start = time.monotonic()
+    res = run_cli("envs", "--json", env=env, timeout=30)
+    elapsed = time.monotonic() - start
+    assert res.returncode == 3
+    assert json.loads(res.stdout)["data"]["status"] == "unresponsive"
+    assert elapsed < 15  # probe timeout is 1 s; generous bound for a loaded machine
