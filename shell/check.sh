@@ -1,0 +1,39 @@
+# condashare: is the shared installation's startup file reachable? (POSIX sh, shared by all dialects)
+# In:  _condashare_pe  installation prefix, escaped as the kernel escapes mountinfo (\040 = space)
+#      _condashare_f   the conda startup file to source
+#      _condashare_t   probe timeout in seconds
+# Out: _condashare_st  ok | missing | unresponsive
+# 1. The mount table (Linux: /proc/self/mountinfo, read with built-ins, never touches the share):
+#    on a known local filesystem the file is tested directly.
+# 2. Otherwise (network, FUSE, automount, or no table as on macOS) a probe with a bounded wait
+#    that never kills or waits for the probe, and that holds none of this shell's descriptors.
+_condashare_fs=
+if [ -r /proc/self/mountinfo ]; then
+  _condashare_m0=
+  while read -r _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r; do
+    case "$_condashare_pe/" in
+      "${_condashare_m%/}"/*)
+        if [ "${#_condashare_m}" -ge "${#_condashare_m0}" ]; then
+          _condashare_m0=$_condashare_m
+          _condashare_fs=${_condashare_r#* - }
+          _condashare_fs=${_condashare_fs%% *}
+        fi ;;
+    esac
+  done < /proc/self/mountinfo
+  unset _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r _condashare_m0
+fi
+case "$_condashare_fs" in
+  ext2|ext3|ext4|xfs|btrfs|zfs|tmpfs|overlay|squashfs|erofs|vfat|exfat|ntfs|ntfs3|f2fs|jfs|reiserfs|bcachefs|nilfs2|hfs|hfsplus|apfs|iso9660|udf|ramfs|devtmpfs)
+    if [ -r "$_condashare_f" ]; then _condashare_st=ok; else _condashare_st=missing; fi ;;
+  *)
+    _condashare_st=
+    if [ -n "${ZSH_VERSION-}" ] || { [ "${BASH_VERSINFO-0}" -ge 4 ] 2>/dev/null && case ":${SHELLOPTS-}:" in *:posix:*) false ;; *) true ;; esac; }; then
+      # bash >= 4 and zsh: read with a timeout from a freshly exec'd sh with its own streams.
+      eval 'read -r -t "$_condashare_t" _condashare_st < <(exec /bin/sh -c '\''[ -r "$1" ] && echo ok || echo missing'\'' sh "$_condashare_f" </dev/null 2>/dev/null)' 2>/dev/null
+    else
+      # dash and others (no read -t): the probe and a timer race to write the first line.
+      _condashare_st=$(/bin/sh -c '{ [ -r "$1" ] && echo ok || echo missing; } & { sleep "$2"; echo unresponsive; } &' sh "$_condashare_f" "$_condashare_t" </dev/null 2>/dev/null | { read -r _condashare_x; echo "$_condashare_x"; })
+    fi
+    [ -n "$_condashare_st" ] || _condashare_st=unresponsive ;;
+esac
+unset _condashare_fs
