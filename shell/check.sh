@@ -27,8 +27,15 @@ case "$_condashare_fs" in
     if [ -r "$_condashare_f" ]; then _condashare_st=ok; else _condashare_st=missing; fi ;;
   *)
     _condashare_st=
-    if [ -n "${ZSH_VERSION-}" ] || { [ "${BASH_VERSINFO-0}" -ge 4 ] 2>/dev/null && case ":${SHELLOPTS-}:" in *:posix:*) false ;; *) true ;; esac; }; then
-      # bash >= 4 and zsh: read with a timeout from a freshly exec'd sh with its own streams.
+    if [ -n "${ZSH_VERSION-}" ]; then
+      # zsh waits for a process substitution used as a command's redirection, so open it on a
+      # free descriptor, read with a timeout, and close it.
+      eval 'exec {_condashare_fd}< <(exec /bin/sh -c '\''[ -r "$1" ] && echo ok || echo missing'\'' sh "$_condashare_f" </dev/null 2>/dev/null)
+        read -r -t "$_condashare_t" -u "$_condashare_fd" _condashare_st
+        exec {_condashare_fd}<&-' 2>/dev/null
+      unset _condashare_fd
+    elif [ "${BASH_VERSINFO-0}" -ge 4 ] 2>/dev/null && case ":${SHELLOPTS-}:" in *:posix:*) false ;; *) true ;; esac; then
+      # bash >= 4: read with a timeout from a freshly exec'd sh with its own streams.
       eval 'read -r -t "$_condashare_t" _condashare_st < <(exec /bin/sh -c '\''[ -r "$1" ] && echo ok || echo missing'\'' sh "$_condashare_f" </dev/null 2>/dev/null)' 2>/dev/null
     else
       # dash and others (no read -t): the probe and a timer race to write the first line.
