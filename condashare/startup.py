@@ -185,7 +185,7 @@ class PosixDialect(Dialect):
         )
 
     def check(self) -> str:
-        return "".join("    " + ln if ln.strip() else ln for ln in _check_code().splitlines(True))
+        return _check_code()  # not re-indented: check.sh has a line break inside a string
 
 
 class CshDialect(Dialect):

@@ -9,18 +9,54 @@
 #    that never kills or waits for the probe, and that holds none of this shell's descriptors.
 _condashare_fs=
 if [ -r /proc/self/mountinfo ]; then
-  _condashare_m0=
-  while read -r _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r; do
-    case "$_condashare_pe/" in
-      "${_condashare_m%/}"/*)
-        if [ "${#_condashare_m}" -ge "${#_condashare_m0}" ]; then
-          _condashare_m0=$_condashare_m
-          _condashare_fs=${_condashare_r#* - }
-          _condashare_fs=${_condashare_fs%% *}
-        fi ;;
-    esac
-  done < /proc/self/mountinfo
-  unset _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r _condashare_m0
+  if [ -n "${BASH_VERSION-}${ZSH_VERSION-}" ]; then
+    # Fast path: read the table in one go, then find the mount of the nearest ancestor (mount
+    # point = field 5, always followed by the options rw/ro) with a pattern match per ancestor.
+    _condashare_nl='
+'
+    _condashare_mi=
+    IFS= read -r -d '' _condashare_mi < /proc/self/mountinfo || :
+    _condashare_mi="$_condashare_nl$_condashare_mi"
+    _condashare_a=$_condashare_pe
+    while :; do
+      case "$_condashare_mi" in
+        *" ${_condashare_a:-/} rw,"*|*" ${_condashare_a:-/} ro,"*|*" ${_condashare_a:-/} rw "*|*" ${_condashare_a:-/} ro "*)
+          # The last such line is the top of a mount stack. Its head (id, parent, dev, root)
+          # must have exactly three spaces, else the match was in a later field: go exact.
+          # (No ${x##*pattern} on the whole table: that is quadratic in bash.)
+          _condashare_x=${_condashare_mi%" ${_condashare_a:-/} r"[ow]*}
+          _condashare_x=${_condashare_x##*"$_condashare_nl"}
+          case "$_condashare_x" in
+            *" "*" "*" "*" "*) _condashare_fs=? ;;
+            *" "*" "*" "*)
+              _condashare_fs=${_condashare_mi#*"$_condashare_nl$_condashare_x ${_condashare_a:-/} r"[ow]}
+              _condashare_fs=${_condashare_fs#* - }
+              _condashare_fs=${_condashare_fs%% *} ;;
+            *) _condashare_fs=? ;;
+          esac
+          break ;;
+      esac
+      [ -n "$_condashare_a" ] || break
+      _condashare_a=${_condashare_a%/*}
+    done
+    unset _condashare_mi _condashare_a _condashare_x _condashare_nl
+  fi
+  if [ -z "$_condashare_fs" ] || [ "$_condashare_fs" = "?" ]; then
+    # Exact path (and dash's): every line, longest mount point that is an ancestor wins.
+    _condashare_fs=
+    _condashare_m0=
+    while read -r _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r; do
+      case "$_condashare_pe/" in
+        "${_condashare_m%/}"/*)
+          if [ "${#_condashare_m}" -ge "${#_condashare_m0}" ]; then
+            _condashare_m0=$_condashare_m
+            _condashare_fs=${_condashare_r#* - }
+            _condashare_fs=${_condashare_fs%% *}
+          fi ;;
+      esac
+    done < /proc/self/mountinfo
+    unset _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r _condashare_m0
+  fi
 fi
 case "$_condashare_fs" in
   ext2|ext3|ext4|xfs|btrfs|zfs|tmpfs|overlay|squashfs|erofs|vfat|exfat|ntfs|ntfs3|f2fs|jfs|reiserfs|bcachefs|nilfs2|hfs|hfsplus|apfs|iso9660|udf|ramfs|devtmpfs)

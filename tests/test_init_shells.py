@@ -339,3 +339,57 @@ def test_failing_share_estale_reports_unavailable(
     _rc, _out, err, elapsed = start(shell, "interactive", "true", on_share.env(bindir))
     assert elapsed < TIMEOUT + 1.0
     assert "condashare: shared conda" in err
+
+
+# ---------------------------------------------------------------- the mount-table lookup itself
+
+
+def shell_fstype(shell: str, prefix: str) -> str:
+    """Run shell/check.sh's lookup in ``shell`` and return the filesystem type it found."""
+    from condashare.startup import mountinfo_escape, shell_dir
+
+    code = (shell_dir() / "check.sh").read_text().replace("unset _condashare_fs\n", "")
+    script = code + 'printf "%s\\n" "$_condashare_fs"\n'
+    res = subprocess.run(
+        [need_shell(shell), "-c", script, "sh"],
+        env={"PATH": "/usr/bin:/bin", "_condashare_pe": mountinfo_escape(prefix),
+             "_condashare_f": "/nonexistent", "_condashare_t": "0.5"},
+        capture_output=True, text=True, timeout=20,
+    )  # fmt: skip
+    return res.stdout.strip()
+
+
+@pytest.fixture
+def odd_mount(tmp_path: Path):
+    """A tmpfs mounted at a path with a space and a backslash (escaped in mountinfo)."""
+    point = tmp_path / "mnt sp\\ace"
+    point.mkdir()
+    res = subprocess.run(
+        ["mount", "-t", "tmpfs", "condashare-test", str(point)], capture_output=True
+    )
+    if res.returncode != 0:
+        pytest.skip(f"cannot mount tmpfs here: {res.stderr.decode().strip()}")
+    yield point
+    subprocess.run(["umount", "-l", str(point)], capture_output=True)
+
+
+@pytest.mark.fuse
+@pytest.mark.parametrize("shell", ["bash", "zsh", "dash"])
+def test_mount_lookup_agrees_with_python(
+    shell: str, fuse_share: FuseShare, odd_mount: Path, tmp_path: Path
+) -> None:
+    from condashare.mounts import mount_for, read_mount_table
+
+    fuse_share.block()  # the lookup must not touch the share
+    mounts = read_mount_table()
+    for prefix in (
+        str(fuse_share.mount / HOSTILE / "anaconda3"),
+        str(fuse_share.mount),
+        str(odd_mount / "conda"),
+        str(odd_mount),
+        str(tmp_path / "local"),
+        "/",
+    ):
+        expected = mount_for(prefix, mounts)
+        assert expected is not None
+        assert shell_fstype(shell, prefix) == expected.fstype, prefix
