@@ -20,7 +20,7 @@ if [ -r /proc/self/mountinfo ]; then
     _condashare_a=$_condashare_pe
     while :; do
       case "$_condashare_mi" in
-        *" ${_condashare_a:-/} rw,"*|*" ${_condashare_a:-/} ro,"*|*" ${_condashare_a:-/} rw "*|*" ${_condashare_a:-/} ro "*)
+        *" ${_condashare_a:-/} r"[ow][,\ ]*)
           # The last such line is the top of a mount stack. Its head (id, parent, dev, root)
           # must have exactly three spaces, else the match was in a later field: go exact.
           # (No ${x##*pattern} on the whole table: that is quadratic in bash.)
