@@ -6,8 +6,9 @@ cases interleaved so load changes hit all alike) with:
 - an empty startup file;
 - a bare line sourcing the installation's conda.sh / conda.csh / conda.fish;
 - the condashare block (installation on local disk: mount table says local, no probe);
-- the condashare block with the installation on a healthy FUSE share shown as ``fuse.nfs``
-  (mount table says network: the bounded probe runs);
+- a bare sourcing line and the condashare block with the installation on a healthy FUSE share
+  shown as ``fuse.nfs`` (mount table says network: the bounded probe runs; the FUSE daemon is
+  Python, so reading conda.sh through it is slow in both cases: compare the two);
 - the block with that share hung (every operation blocks): start-up time, a few runs.
 
 Usage: ``python3 benchmarks/startup.py [--runs 40] [--no-fuse]``. Needs the five shells; the
@@ -164,6 +165,9 @@ def main() -> None:
                     shared = fuse.mount / "anaconda3"
                     make_installation(fuse.backing / "anaconda3")
                     netblock = render_block(site_for(shared, HANG_TIMEOUT), d).decode()
+                    cases[(shell, "bare-fuse")] = make_home(
+                        tmp, "bare-fuse", shell, bare_line(shell, shared)
+                    )
                     cases[(shell, "block-fuse")] = make_home(tmp, "fuse", shell, netblock)
             samples: dict[tuple[str, str], list[float]] = {k: [] for k in cases}
             cpu: dict[tuple[str, str], list[float]] = {k: [] for k in cases}
@@ -190,7 +194,7 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}; "
         f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; median of {args.runs}"
     )
-    cols = ["empty", "bare", "block", "block-fuse"]
+    cols = ["empty", "bare", "block", "bare-fuse", "block-fuse"]
     for title, table in (
         ("wall time, median", results),
         ("wall time, 10th percentile", fast),
@@ -198,12 +202,16 @@ def main() -> None:
     ):
         print(f"\n{title}")
         head = " ".join(f"{c + ' ms':>14}" for c in cols)
-        print(f"{'shell':6} {head} {'block-bare ms':>14}")
+        print(f"{'shell':6} {head} {'block-bare ms':>14} {'fuse: blk-bare':>14}")
         for shell in shells:
             vals = [table.get((shell, c)) for c in cols]
             cells = " ".join(f"{v * 1000:14.1f}" if v is not None else f"{'-':>14}" for v in vals)
             delta = (table[(shell, "block")] - table[(shell, "bare")]) * 1000
-            print(f"{shell:6} {cells} {delta:14.1f}")
+            fuse_delta = "-"
+            if (shell, "block-fuse") in table:
+                diff = table[(shell, "block-fuse")] - table[(shell, "bare-fuse")]
+                fuse_delta = f"{diff * 1000:.1f}"
+            print(f"{shell:6} {cells} {delta:14.1f} {fuse_delta:>14}")
     if hung:
         print(f"\nhung share, probe timeout {HANG_TIMEOUT:g} s: worst of 3 start times")
         for shell, secs in hung.items():

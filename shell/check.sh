@@ -15,7 +15,11 @@ if [ -r /proc/self/mountinfo ]; then
     _condashare_nl='
 '
     _condashare_mi=
-    IFS= read -r -d '' _condashare_mi < /proc/self/mountinfo || :
+    if [ -n "${ZSH_VERSION-}" ]; then
+      _condashare_mi=$(</proc/self/mountinfo)  # zsh's read builtin reads a byte per call
+    else
+      IFS= read -r -d '' _condashare_mi < /proc/self/mountinfo || :
+    fi
     _condashare_mi="$_condashare_nl$_condashare_mi"
     _condashare_a=$_condashare_pe
     while :; do
@@ -23,13 +27,14 @@ if [ -r /proc/self/mountinfo ]; then
         *" ${_condashare_a:-/} r"[ow][,\ ]*)
           # The last such line is the top of a mount stack. Its head (id, parent, dev, root)
           # must have exactly three spaces, else the match was in a later field: go exact.
-          # (No ${x##*pattern} on the whole table: that is quadratic in bash.)
+          # (${x##*pattern} or ${x#*pattern} on the whole table are quadratic in bash and zsh
+          # when the line is near the end; % and a substring are linear.)
           _condashare_x=${_condashare_mi%" ${_condashare_a:-/} r"[ow]*}
+          _condashare_fs=${_condashare_mi:${#_condashare_x}}
           _condashare_x=${_condashare_x##*"$_condashare_nl"}
           case "$_condashare_x" in
             *" "*" "*" "*" "*) _condashare_fs=? ;;
             *" "*" "*" "*)
-              _condashare_fs=${_condashare_mi#*"$_condashare_nl$_condashare_x ${_condashare_a:-/} r"[ow]}
               _condashare_fs=${_condashare_fs#* - }
               _condashare_fs=${_condashare_fs%% *} ;;
             *) _condashare_fs=? ;;
