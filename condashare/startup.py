@@ -113,6 +113,15 @@ def _patterns(inst: Installation) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+def _rosetta_patterns(inst: Installation) -> list[str]:
+    """An arm64-only macOS installation also serves ``Darwin x86_64``: a shell translated by
+    Rosetta on Apple silicon reports x86_64 but can run the arm64 installation (host.py makes
+    the same choice). These arms come after all exact ones, so an x86_64 installation wins."""
+    if inst.os == "macos" and "arm64" in inst.arch and "x86_64" not in inst.arch:
+        return ["Darwin x86_64"]
+    return []
+
+
 def format_timeout(seconds: float) -> str:
     text = f"{seconds:.3f}".rstrip("0").rstrip(".")
     return text or "1"
@@ -131,7 +140,7 @@ class Dialect:
     def pattern(self, pattern: str) -> str:
         raise NotImplementedError
 
-    def arm(self, inst: Installation) -> str:
+    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
         raise NotImplementedError
 
     def check(self) -> str:
@@ -148,6 +157,11 @@ class Dialect:
                 raise StartupError(site.path or "--prefix", f"prefix {inst.prefix!r} {reason}")
         text = (shell_dir() / self.template).read_text(encoding="utf-8")
         arms = "".join(self.arm(inst) for inst in site.installations)
+        arms += "".join(
+            self.arm(inst, _rosetta_patterns(inst))
+            for inst in site.installations
+            if _rosetta_patterns(inst)
+        )
         seconds = site.probe_timeout if timeout is None else timeout
         replacements = {
             "__CONDASHARE_CASES__\n": arms,
@@ -176,8 +190,8 @@ class PosixDialect(Dialect):
             return self.quote(pattern[:-1]) + "*"
         return self.quote(pattern)
 
-    def arm(self, inst: Installation) -> str:
-        pats = "|".join(self.pattern(p) for p in _patterns(inst))
+    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
+        pats = "|".join(self.pattern(p) for p in patterns or _patterns(inst))
         return (
             f"    {pats})\n"
             f"      _condashare_p={self.quote(inst.prefix)}\n"
@@ -206,8 +220,8 @@ class CshDialect(Dialect):
             return self.quote(pattern[:-1]) + "*"
         return self.quote(pattern)
 
-    def arm(self, inst: Installation) -> str:
-        labels = "".join(f"    case {self.pattern(p)}:\n" for p in _patterns(inst))
+    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
+        labels = "".join(f"    case {self.pattern(p)}:\n" for p in patterns or _patterns(inst))
         return (
             f"{labels}"
             f"      set _condashare_p = {self.quote(inst.prefix)}\n"
@@ -232,8 +246,8 @@ class FishDialect(Dialect):
     def pattern(self, pattern: str) -> str:
         return self.quote(pattern)  # fish's case treats * in a quoted word as a wildcard
 
-    def arm(self, inst: Installation) -> str:
-        pats = " ".join(self.pattern(p) for p in _patterns(inst))
+    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
+        pats = " ".join(self.pattern(p) for p in patterns or _patterns(inst))
         return (
             f"    case {pats}\n"
             f"      set _condashare_p {self.quote(inst.prefix)}\n"

@@ -393,3 +393,17 @@ def test_mount_lookup_agrees_with_python(
         expected = mount_for(prefix, mounts)
         assert expected is not None
         assert shell_fstype(shell, prefix) == expected.fstype, prefix
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_rosetta_shell_falls_back_to_the_arm64_mac_installation(tmp_path: Path, shell: str) -> None:
+    """`uname -m` says x86_64 under Rosetta; with only an arm64 macOS installation, use it."""
+    prefix = tmp_path / "mac-arm"
+    make_installation(prefix, "mac-arm")
+    site = write_site(tmp_path / "site.toml", [("m", prefix, "macos", "arm64")], 2.0)
+    env = Env(Path(os.environ["HOME"]), site, tmp_path)
+    seed_startup_files(env.home)
+    init(env)
+    bindir = fake_uname(tmp_path / "bin", "Darwin", "x86_64")
+    _rc, out, err, _ = start(shell, "interactive", "conda", env.env(bindir))
+    assert "conda-from-mac-arm" in out, (out, err)
