@@ -64,10 +64,12 @@ def _shells(args: argparse.Namespace, login_shell: str | None, home: str) -> lis
     return default_shells(login_shell, home, os.environ)
 
 
-def render_plan(plan: InitPlan, out: Output, dry_run: bool) -> None:
+def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -> None:
     verb = "would" if dry_run else "will"
     if plan.action == "init":
         out.heading(f"Shells: {', '.join(plan.shells) or 'none'}")
+        if machine:
+            out.line(machine)
     for fp in plan.files:
         edit = fp.edit
         label = {
@@ -76,12 +78,7 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool) -> None:
             "delete": "delete",
             "unchanged": "unchanged",
         }[edit.action]
-        link = (
-            f" (symlink to {edit.target})"
-            if edit.target != os.path.realpath(edit.path)
-            or (edit.path != edit.target and os.path.islink(edit.path))
-            else ""
-        )
+        link = f" (symlink to {edit.target})" if os.path.islink(edit.path) else ""
         sev = "ok" if edit.action == "unchanged" else "info"
         out.status(sev, f"{label:9} {edit.path}{link}")
         if fp.why and plan.action == "init":
@@ -111,6 +108,7 @@ def run(args: argparse.Namespace) -> int:
     from condashare.cli import ConfigError
     from condashare.fileedit import EditError, apply_edits, exclusive_lock
     from condashare.host import detect_host
+    from condashare.installations import choose_installation
     from condashare.render import Output
     from condashare.site import MAX_PROBE_TIMEOUT, discover_site, site_from_prefix
     from condashare.startup import StartupError, plan_init, plan_reverse
@@ -124,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     backup_dir = os.path.join(state_dir, "backups")
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
         raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
+    machine = ""
     try:
         with exclusive_lock(os.path.join(state_dir, "init.lock")):
             if args.reverse:
@@ -147,7 +146,14 @@ def run(args: argparse.Namespace) -> int:
                 plan = plan_init(
                     site, shells, home, os.environ, args.probe_timeout, args.replace_conda_init
                 )
-            render_plan(plan, out, args.dry_run)
+                choice = choose_installation(site, host.platform)
+                if choice.installation is not None:
+                    inst = choice.installation
+                    machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
+                else:
+                    machine = f"This machine ({host.platform}): {choice.reason}"
+                machine += f"; the block covers {len(site.installations)} installation(s)"
+            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
                 return exitcodes.OK
             applied = apply_edits(plan.edits, backup_dir)
