@@ -407,3 +407,25 @@ def test_rosetta_shell_falls_back_to_the_arm64_mac_installation(tmp_path: Path, 
     bindir = fake_uname(tmp_path / "bin", "Darwin", "x86_64")
     _rc, out, err, _ = start(shell, "interactive", "conda", env.env(bindir))
     assert "conda-from-mac-arm" in out, (out, err)
+
+
+@pytest.mark.parametrize(
+    ("shell", "preamble"),
+    [
+        ("bash", "set -u\n"),
+        ("dash", "set -u\n"),
+        ("zsh", "set -u\nsetopt KSH_ARRAYS SH_WORD_SPLIT GLOB_SUBST NO_MULTIOS\n"),
+    ],
+)
+def test_block_survives_strict_user_options(
+    four: Env, shell: str, preamble: str, tmp_path: Path
+) -> None:
+    """A user's `set -u` or unusual zsh options before the block must not break it."""
+    for name in (".bashrc", ".zshrc", ".shinit"):
+        path = four.home / name
+        path.write_text(path.read_text() + preamble)
+    init(four)
+    bindir = fake_uname(tmp_path / "bin", "Darwin", "arm64")
+    _rc, out, err, _ = start(shell, "interactive", "conda", four.env(bindir))
+    assert "conda-from-Darwin-arm64" in out, (out, err)
+    assert clean_stderr(err) == ""
