@@ -429,3 +429,27 @@ def test_block_survives_strict_user_options(
     _rc, out, err, _ = start(shell, "interactive", "conda", four.env(bindir))
     assert "conda-from-Darwin-arm64" in out, (out, err)
     assert clean_stderr(err) == ""
+
+
+@pytest.mark.fuse
+def test_ssh_style_command_with_hung_share_is_silent_and_prompt(
+    on_share: Env, fuse_share: FuseShare, tmp_path: Path
+) -> None:
+    """`ssh host cmd` runs `bash -c cmd` with a socket as stdin and SSH_CLIENT set; Debian's bash
+    then reads ~/.bashrc. With the share hung, the output must be exactly the command's, and the
+    pipes must close within the timeout (a probe holding them would stall ssh/scp)."""
+    import socket
+
+    bash = need_shell("bash")
+    bindir = fake_uname(tmp_path / "bin", "Linux", "x86_64")
+    fuse_share.block()
+    ours, theirs = socket.socketpair()
+    env = on_share.env(bindir, SSH_CLIENT="127.0.0.1 50000 22")
+    t0 = time.monotonic()
+    with ours, theirs:
+        proc = subprocess.run(
+            [bash, "-c", 'echo "out:${CONDASHARE_UNAVAILABLE-}"'], stdin=theirs,
+            capture_output=True, env=env, timeout=30, cwd=str(on_share.home),
+        )  # fmt: skip
+    assert time.monotonic() - t0 < TIMEOUT + 1.0
+    assert (proc.stdout, proc.stderr) == (b"out:1\n", b"")
