@@ -106,7 +106,7 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
 
 def run(args: argparse.Namespace) -> int:
     from condashare.cli import ConfigError
-    from condashare.fileedit import EditError, apply_edits, exclusive_lock
+    from condashare.fileedit import AppliedEdit, EditError, apply_edit, exclusive_lock
     from condashare.host import detect_host
     from condashare.installations import choose_installation
     from condashare.render import Output
@@ -156,10 +156,24 @@ def run(args: argparse.Namespace) -> int:
             render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
                 return exitcodes.OK
-            applied = apply_edits(plan.edits, backup_dir)
+            applied: list[AppliedEdit] = []
+            try:
+                for edit in plan.edits:
+                    if edit.changed:
+                        applied.append(apply_edit(edit, backup_dir))
+            except (OSError, EditError) as exc:
+                # Every file was checked while planning, so this is I/O trouble (disk full, a
+                # file changed under us). Each write is atomic: say exactly what was done.
+                out.warn(f"condashare: error: {exc}")
+                done = ", ".join(a.edit.path for a in applied) or "none"
+                out.warn(f"files already written: {done}")
+                if applied:
+                    out.warn("run 'condashare init --reverse' to undo them, or run init again")
+                return exitcodes.INCOMPLETE
     except (EditError, StartupError) as exc:
         out.warn(f"condashare: error: {exc}")
-        out.warn("nothing was changed" if not args.dry_run else "")
+        if not args.dry_run:
+            out.warn("nothing was changed")
         return exitcodes.USAGE
     out.line()
     if applied:
