@@ -15,8 +15,9 @@ if [ -r /proc/self/mountinfo ]; then
     _condashare_nl='
 '
     _condashare_mi=
+    # (zsh's read builtin makes one system call per byte; $(<file) reads it at once)
     if [ -n "${ZSH_VERSION-}" ]; then
-      _condashare_mi=$(</proc/self/mountinfo)  # zsh's read builtin reads a byte per call
+      _condashare_mi=$(</proc/self/mountinfo)
     else
       IFS= read -r -d '' _condashare_mi < /proc/self/mountinfo || :
     fi

@@ -9,7 +9,9 @@ __CONDASHARE_CASES__
   if [ -n "$_condashare_p" ]; then
     _condashare_f="$_condashare_p/etc/profile.d/conda.sh"
     _condashare_t=__CONDASHARE_TIMEOUT__
+    # -- mount table, then a bounded probe (condashare's shell/check.sh) --
 __CONDASHARE_CHECK__
+    # -- end of check: _condashare_st is ok, missing or unresponsive --
     if [ "$_condashare_st" = ok ]; then
       unset CONDASHARE_UNAVAILABLE
       . "$_condashare_f"
