@@ -4,7 +4,7 @@
 #      _condashare_t   probe timeout in seconds
 # Out: _condashare_st  ok | missing | unresponsive
 # 1. The mount table (Linux: /proc/self/mountinfo, read with built-ins, never touches the share):
-#    on a known local filesystem the file is tested directly.
+#    on a known local filesystem, and with no symlink on the way, the file is tested directly.
 # 2. Otherwise (network, FUSE, automount, or no table as on macOS) a probe with a bounded wait
 #    that never kills or waits for the probe, and that holds none of this shell's descriptors.
 _condashare_fs=
@@ -64,6 +64,25 @@ if [ -r /proc/self/mountinfo ]; then
     unset _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r _condashare_m0
   fi
 fi
+case "$_condashare_fs" in
+  ext2|ext3|ext4|xfs|btrfs|zfs|tmpfs|overlay|squashfs|erofs|vfat|exfat|ntfs|ntfs3|f2fs|jfs|reiserfs|bcachefs|nilfs2|hfs|hfsplus|apfs|iso9660|udf|ramfs|devtmpfs)
+    # The table only knows the path as written: a symlink on the way (/nfs/cpkgs -> /net/...)
+    # may lead onto a share. lstat each component top down, stopping at the first link.
+    _condashare_x=
+    _condashare_y=${_condashare_f#/}
+    while [ -n "$_condashare_y" ]; do
+      _condashare_x="$_condashare_x/${_condashare_y%%/*}"
+      case "$_condashare_y" in
+        */*) _condashare_y=${_condashare_y#*/} ;;
+        *) _condashare_y= ;;
+      esac
+      if [ -L "$_condashare_x" ]; then
+        _condashare_fs=symlink
+        break
+      fi
+    done
+    unset _condashare_x _condashare_y ;;
+esac
 case "$_condashare_fs" in
   ext2|ext3|ext4|xfs|btrfs|zfs|tmpfs|overlay|squashfs|erofs|vfat|exfat|ntfs|ntfs3|f2fs|jfs|reiserfs|bcachefs|nilfs2|hfs|hfsplus|apfs|iso9660|udf|ramfs|devtmpfs)
     if [ -r "$_condashare_f" ]; then _condashare_st=ok; else _condashare_st=missing; fi ;;

@@ -453,3 +453,31 @@ def test_ssh_style_command_with_hung_share_is_silent_and_prompt(
         )  # fmt: skip
     assert time.monotonic() - t0 < TIMEOUT + 1.0
     assert (proc.stdout, proc.stderr) == (b"out:1\n", b"")
+
+
+@pytest.mark.fuse
+@pytest.mark.parametrize("shell", SHELLS)
+def test_prefix_reached_through_a_symlink_to_a_hung_share(
+    fuse_share: FuseShare, shell: str, tmp_path: Path
+) -> None:
+    """/nfs/cpkgs -> /net/server/cpkgs style: the mount table sees a local path, but a symlink
+    on the way leads onto the share. The block must notice the link (lstat, top down, never
+    following it) and probe instead of touching the file directly."""
+    prefix_on_share = fuse_share.backing / "cpkgs" / "anaconda3"
+    make_installation(prefix_on_share, "linked")
+    local = tmp_path / "local"
+    local.mkdir()
+    (local / "cpkgs").symlink_to(fuse_share.mount / "cpkgs")
+    site = write_site(
+        tmp_path / "site.toml", [("l", local / "cpkgs" / "anaconda3", "linux", "x86_64")], TIMEOUT
+    )
+    env = Env(Path(os.environ["HOME"]), site, tmp_path)
+    seed_startup_files(env.home)
+    init(env)
+    bindir = fake_uname(tmp_path / "bin", "Linux", "x86_64")
+    _rc, out, err, _ = start(shell, "interactive", "conda", env.env(bindir))
+    assert "conda-from-linked" in out, (out, err)
+    fuse_share.block()
+    _rc, out, err, elapsed = start(shell, "interactive", "true", env.env(bindir), timeout=10)
+    assert elapsed < TIMEOUT + 1.0
+    assert "unresponsive" in err
