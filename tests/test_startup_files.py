@@ -422,3 +422,44 @@ def test_reverse_without_blocks_changes_nothing() -> None:
     res = cli("init", "--reverse")
     assert res.returncode == 0 and "nothing to change" in res.stdout
     assert (h / ".bashrc").read_text() == "a=1\n"
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(st.one_of(st.none(), TEXTS), min_size=3, max_size=3),
+    linked=st.lists(st.booleans(), min_size=3, max_size=3),
+)
+def test_plan_apply_reverse_on_real_files(
+    texts: list[str | None], linked: list[bool], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Library round trip on disk: files present or absent, plain or symlinked (dotfile
+    managers), any content; init twice = once; reverse = the original bytes and links."""
+    from condashare.fileedit import EditError, apply_edits
+
+    home = tmp_path_factory.mktemp("h")
+    (home / "dots").mkdir()
+    names = [".bashrc", ".profile", ".zshrc"]
+    for name, text, link in zip(names, texts, linked, strict=True):
+        if text is None:
+            continue
+        target = home / "dots" / name if link else home / name
+        target.write_bytes(text.encode())
+        if link:
+            (home / name).symlink_to(target)
+    before = snapshot(home)
+    env: dict[str, str] = {}
+    try:
+        plan = startup.plan_init(SITE, ["bash", "zsh"], str(home), env)
+    except (StartupError, EditError):
+        assert snapshot(home) == before
+        return
+    apply_edits(plan.edits)
+    once = snapshot(home)
+    assert not startup.plan_init(SITE, ["bash", "zsh"], str(home), env).changed
+    if any(t is not None and find_block(t.encode()) is not None for t in texts):
+        return  # a block already present is ours and goes away on reverse
+    apply_edits(startup.plan_reverse(str(home), env).edits)
+    assert snapshot(home) == before
+    assert once != before
