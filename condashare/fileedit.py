@@ -226,6 +226,27 @@ def atomic_write(
     _fsync_dir(directory)
 
 
+def replace_file(path: str, data: bytes, default_mode: int = 0o644) -> str:
+    """Atomically give ``path`` (through symlinks) the content ``data``; returns the file written.
+
+    For callers that already decided what to write (no plan/diff/backup): mode and owner of an
+    existing file are kept, a new file gets ``default_mode`` minus the umask, the parent
+    directories are created.
+    """
+    target = resolve_target(path)
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    try:
+        st = os.stat(target)
+        mode: int | None = stat.S_IMODE(st.st_mode)
+        owner: tuple[int, int] | None = (st.st_uid, st.st_gid)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode, owner = default_mode & ~umask, None
+    atomic_write(target, data, mode, owner)
+    return target
+
+
 def backup_name(target: str, backup_dir: str, now: float | None = None) -> str:
     """``<backup_dir>/<escaped target path>.<UTC timestamp>`` (unique per target and second)."""
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))

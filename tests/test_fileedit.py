@@ -124,3 +124,20 @@ def test_killed_writer_leaves_old_or_new_file(tmp_path: Path) -> None:
         assert data in (a, b), len(data)
         seen.add(data[:1])
     assert seen == {b"A", b"B"}, "the kills should land at different points of the cycle"
+
+
+def test_replace_file_follows_links_keeps_mode_creates_dirs(tmp_path: Path) -> None:
+    from condashare.fileedit import replace_file
+
+    real = tmp_path / "real.yml"
+    real.write_bytes(b"old\n")
+    real.chmod(0o600)
+    link = tmp_path / "link.yml"
+    link.symlink_to(real)
+    assert replace_file(str(link), b"new\n") == str(real)
+    assert link.is_symlink() and real.read_bytes() == b"new\n"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o600
+    fresh = tmp_path / "a" / "b" / "c.yml"
+    replace_file(str(fresh), b"x\n", default_mode=0o640)
+    assert fresh.read_bytes() == b"x\n"
+    assert stat.S_IMODE(fresh.stat().st_mode) & ~0o640 == 0
