@@ -1,0 +1,324 @@
+"""Safe edits of user files: plan old bytes -> new bytes, show a diff, apply atomically, back up.
+
+Every command that changes a user's file (startup files, ``.condarc``) goes through here so the
+same promises hold everywhere:
+
+- planned first: an :class:`Edit` holds the exact old and new bytes, so ``--dry-run`` can show a
+  unified diff and change nothing;
+- symlinks (dotfile managers) are followed: the link's final target is rewritten, the link kept;
+- atomic: the new bytes go to a temporary file in the target's directory, are fsynced, get the
+  old file's mode and ownership, and are renamed over the target (then the directory is fsynced),
+  so a crash at any moment leaves either the old or the new file;
+- a timestamped backup of the old bytes is kept before anything is replaced or deleted;
+- a file that changed between planning and applying is not overwritten (:class:`EditConflict`);
+- read-only, binary and non-UTF-8 files are refused up front with a clear message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import errno
+import fcntl
+import os
+import stat
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+
+class EditError(Exception):
+    """A file cannot be edited safely; nothing was changed. The message names the file."""
+
+    def __init__(self, path: str, message: str) -> None:
+        self.path = path
+        self.message = message
+        super().__init__(f"{path}: {message}")
+
+
+class EditConflict(EditError):
+    """The file changed after the edit was planned; it was left alone."""
+
+
+@dataclass(frozen=True)
+class FileState:
+    """What is on disk at ``path`` now, with symlinks resolved to the file actually written."""
+
+    path: str  # as the caller named it (may be a symlink)
+    target: str  # the regular file behind it (may not exist yet)
+    data: bytes | None  # None: the file does not exist
+    mode: int | None  # permission bits of the existing file
+    uid: int | None
+    gid: int | None
+
+    @property
+    def exists(self) -> bool:
+        return self.data is not None
+
+    @property
+    def is_link(self) -> bool:
+        return self.path != self.target
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One planned change of one file: ``old`` -> ``new`` (None means absent)."""
+
+    path: str
+    target: str
+    old: bytes | None
+    new: bytes | None
+    reason: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return self.old != self.new
+
+    @property
+    def action(self) -> str:
+        """``create``, ``modify``, ``delete`` or ``unchanged``."""
+        if not self.changed:
+            return "unchanged"
+        if self.old is None:
+            return "create"
+        if self.new is None:
+            return "delete"
+        return "modify"
+
+    def diff(self) -> str:
+        """A unified diff of the change (empty when unchanged); labels name the edited path."""
+        return unified_diff(self.old, self.new, self.path)
+
+
+@dataclass(frozen=True)
+class AppliedEdit:
+    """An edit that was carried out, and where the old bytes were saved."""
+
+    edit: Edit
+    backup: str | None
+
+
+def resolve_target(path: str) -> str:
+    """The file a write to ``path`` should replace: symlinks followed, even dangling ones.
+
+    Startup files live in the (local or network) home, never on the shared installation, so
+    following links here is safe.
+    """
+    return os.path.realpath(path)
+
+
+def read_state(path: str) -> FileState:
+    """Read ``path`` (through symlinks); EditError when it is not a regular file."""
+    target = resolve_target(path)
+    try:
+        st = os.stat(target)
+    except FileNotFoundError:
+        return FileState(path, target, None, None, None, None)
+    except OSError as exc:
+        raise EditError(path, f"cannot inspect: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise EditError(path, "is not a regular file")
+    try:
+        with open(target, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise EditError(path, f"cannot read: {exc.strerror or exc}") from None
+    return FileState(path, target, data, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+
+
+def check_text(path: str, data: bytes | None) -> str | None:
+    """Decode a text file for editing; EditError for binary or non-UTF-8 content."""
+    if data is None:
+        return None
+    if b"\0" in data:
+        raise EditError(path, "looks binary (contains NUL bytes); refusing to edit it")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise EditError(
+            path, f"is not UTF-8 text (byte {exc.start}); refusing to edit it"
+        ) from None
+
+
+def check_writable(state: FileState) -> None:
+    """Refuse a file its owner marked read-only (even root must not silently override that)."""
+    if state.mode is not None and not state.mode & stat.S_IWUSR:
+        raise EditError(state.path, "is read-only (no write permission); refusing to change it")
+
+
+def plan_edit(
+    path: str,
+    transform: Callable[[bytes | None], bytes | None],
+    reason: str = "",
+    state: FileState | None = None,
+) -> Edit:
+    """Read ``path`` and compute its new content with ``transform`` (None = delete/absent)."""
+    state = state or read_state(path)
+    new = transform(state.data)
+    edit = Edit(path, state.target, state.data, new, reason)
+    if edit.changed:
+        check_writable(state)
+    return edit
+
+
+def unified_diff(old: bytes | None, new: bytes | None, path: str) -> str:
+    """Text diff of two versions; ``/dev/null`` stands for an absent file."""
+    if old == new:
+        return ""
+
+    def lines(data: bytes | None) -> list[str]:
+        if data is None:
+            return []
+        text = data.decode("utf-8", errors="replace")
+        out = text.splitlines(keepends=True)
+        if out and not out[-1].endswith("\n"):
+            out[-1] += "\n\\ No newline at end of file\n"
+        return out
+
+    return "".join(
+        difflib.unified_diff(
+            lines(old),
+            lines(new),
+            fromfile=path if old is not None else "/dev/null",
+            tofile=path if new is not None else "/dev/null",
+        )
+    )
+
+
+def _fsync_dir(directory: str) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def atomic_write(
+    target: str, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None
+) -> None:
+    """Replace ``target`` by ``data`` atomically: temp file in the same dir, fsync, rename."""
+    directory = os.path.dirname(target) or "."
+    if mode is None:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode = 0o666 & ~umask
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(target) + ".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fchmod(fh.fileno(), mode)
+            if owner is not None:
+                with contextlib.suppress(PermissionError):
+                    os.fchown(fh.fileno(), owner[0], owner[1])
+            os.fsync(fh.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(directory)
+
+
+def replace_file(path: str, data: bytes, default_mode: int = 0o644) -> str:
+    """Atomically give ``path`` (through symlinks) the content ``data``; returns the file written.
+
+    For callers that already decided what to write (no plan/diff/backup): mode and owner of an
+    existing file are kept, a new file gets ``default_mode`` minus the umask, the parent
+    directories are created.
+    """
+    target = resolve_target(path)
+    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    try:
+        st = os.stat(target)
+        mode: int | None = stat.S_IMODE(st.st_mode)
+        owner: tuple[int, int] | None = (st.st_uid, st.st_gid)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        mode, owner = default_mode & ~umask, None
+    atomic_write(target, data, mode, owner)
+    return target
+
+
+def backup_name(target: str, backup_dir: str, now: float | None = None) -> str:
+    """``<backup_dir>/<escaped target path>.<UTC timestamp>`` (unique per target and second)."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() if now is None else now))
+    flat = target.strip("/").replace("%", "%25").replace("/", "%2F") or "root"
+    base = os.path.join(backup_dir, f"{flat}.{stamp}")
+    candidate, n = base, 1
+    while os.path.lexists(candidate):
+        n += 1
+        candidate = f"{base}.{n}"
+    return candidate
+
+
+def write_backup(state_data: bytes, target: str, backup_dir: str, mode: int | None) -> str:
+    os.makedirs(backup_dir, mode=0o700, exist_ok=True)
+    name = backup_name(target, backup_dir)
+    atomic_write(name, state_data, mode=0o600 if mode is None else (mode & 0o700) or 0o600)
+    return name
+
+
+def apply_edit(edit: Edit, backup_dir: str | None = None) -> AppliedEdit:
+    """Carry out ``edit`` if the file still holds ``edit.old``; back up what is replaced."""
+    if not edit.changed:
+        return AppliedEdit(edit, None)
+    current = read_state(edit.path)
+    if current.target != edit.target or current.data != edit.old:
+        raise EditConflict(edit.path, "changed since the edit was planned; run the command again")
+    check_writable(current)
+    backup = None
+    if current.data is not None and backup_dir is not None:
+        backup = write_backup(current.data, current.target, backup_dir, current.mode)
+    if edit.new is None:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(current.target)
+        _fsync_dir(os.path.dirname(current.target))
+        return AppliedEdit(edit, backup)
+    parent = os.path.dirname(current.target)
+    try:
+        os.makedirs(parent, exist_ok=True)
+    except OSError as exc:
+        raise EditError(edit.path, f"cannot create {parent}: {exc.strerror or exc}") from None
+    owner = (
+        (current.uid, current.gid) if current.uid is not None and current.gid is not None else None
+    )
+    try:
+        atomic_write(current.target, edit.new, current.mode, owner)
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise EditError(edit.path, f"cannot write: {exc.strerror}") from None
+        raise
+    return AppliedEdit(edit, backup)
+
+
+def apply_edits(edits: Sequence[Edit], backup_dir: str | None = None) -> list[AppliedEdit]:
+    """Apply several edits in order (each one atomic on its own)."""
+    return [apply_edit(e, backup_dir) for e in edits if e.changed]
+
+
+@contextlib.contextmanager
+def exclusive_lock(lock_path: str, timeout: float = 30.0) -> Iterator[None]:
+    """Serialise concurrent runs (two ``init`` at once) with an flock on ``lock_path``."""
+    os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise EditError(lock_path, "another condashare run holds this lock") from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)

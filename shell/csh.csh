@@ -1,0 +1,30 @@
+if ( ! $?_condashare_done ) then
+  set _condashare_done = 1
+  set _condashare_p = ""
+  set _condashare_u = "`uname -sm`"
+  switch ( "$_condashare_u" )
+__CONDASHARE_CASES__
+  endsw
+  if ( "$_condashare_p" != "" ) then
+    setenv _CONDASHARE_F "${_condashare_p}/etc/profile.d/conda.csh"
+    setenv _CONDASHARE_T __CONDASHARE_TIMEOUT__
+    setenv _CONDASHARE_SH __CONDASHARE_CHECK__
+    set _condashare_st = `/bin/sh -c 'eval "$_CONDASHARE_SH"' < /dev/null`
+    if ( "$_condashare_st" == ok ) then
+      unsetenv CONDASHARE_UNAVAILABLE
+      source "$_CONDASHARE_F"
+    else
+      setenv CONDASHARE_UNAVAILABLE 1
+      if ( $?prompt ) then
+        echo "condashare: shared conda ${_condashare_p} is ${_condashare_st}; conda is not set up in this shell" >& /dev/stderr
+      endif
+    endif
+    unsetenv _CONDASHARE_F _CONDASHARE_T _CONDASHARE_SH _CONDASHARE_PE
+    unset _condashare_st
+  else
+    if ( $?prompt ) then
+      echo "condashare: no shared conda installation for ${_condashare_u}" >& /dev/stderr
+    endif
+  endif
+  unset _condashare_p _condashare_u
+endif
