@@ -422,9 +422,9 @@ def _memory(state: Mapping[str, object]) -> dict[str, object]:
 
 
 def save_state(state_dir: str, state: Mapping[str, object]) -> None:
-    from condashare._atomic import atomic_write
+    from condashare.fileedit import replace_file
 
-    atomic_write(_state_path(state_dir), json.dumps(state, indent=2).encode(), 0o600)
+    replace_file(_state_path(state_dir), json.dumps(state, indent=2).encode(), 0o600)
 
 
 # --------------------------------------------------------------------------- on / off
@@ -560,7 +560,7 @@ def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
         notes.append("no shared dirs in your condarc files; nothing to do")
     if dry_run or not changes:
         return EditResult(changes, notes, False)
-    from condashare._atomic import atomic_write
+    from condashare.fileedit import replace_file
 
     state = load_state(setup.state_dir)
     files = dict(state.get("files", {}))  # type: ignore[call-overload]
@@ -569,7 +569,7 @@ def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
     save_state(setup.state_dir, state)  # remember first: a crash after it loses nothing
     for change in changes:
         _backup(setup, change)
-        atomic_write(change.path, change.after)
+        replace_file(change.path, change.after)
     return EditResult(changes, notes, True)
 
 
@@ -741,11 +741,11 @@ def shared_on(
         notes.append("your files already hold what `off` removed")
     if dry_run:
         return EditResult(changes, notes, False)
-    from condashare._atomic import atomic_write
+    from condashare.fileedit import replace_file
 
     for change in changes:
         _backup(setup, change)
-        atomic_write(change.path, change.after)
+        replace_file(change.path, change.after)
     if restoring:
         memory = _memory(load_state(setup.state_dir))
         kept = {k: v for k, v in memory.items() if not Path(k).exists()}
