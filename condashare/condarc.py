@@ -22,7 +22,7 @@ from pathlib import Path, PurePosixPath
 from string import Template
 from typing import Any
 
-from condashare.mounts import Mount, mount_for
+from condashare.mounts import Mount, may_be_remote, mount_for
 from condashare.probe import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
 from condashare.site import Installation
 
@@ -177,8 +177,7 @@ class CondaContext:
 
     def is_remote(self, path: str) -> bool:
         """On a network filesystem or below an automount trigger (touch only through a probe)."""
-        mount = mount_for(self.absolute(path), self.mounts)
-        return mount is not None and (mount.is_network or mount.is_autofs)
+        return may_be_remote(self.absolute(path), self.mounts)
 
     def absolute(self, path: str) -> str:
         return posixpath.normpath(path if path.startswith("/") else posixpath.join(self.cwd, path))

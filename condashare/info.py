@@ -14,7 +14,7 @@ from condashare.installations import (
     choose_installation,
     identify_installation,
 )
-from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.mounts import Mount, may_be_remote, mount_for, read_mount_table
 from condashare.probe import OK, ProbeResult, probe, probe_many
 from condashare.site import (
     DEFAULT_PROBE_TIMEOUT,
@@ -73,8 +73,7 @@ def find_on_path(
         if not directory:
             continue
         candidate = os.path.join(directory, name)
-        mount = mount_for(candidate, mounts)
-        if mount is not None and (mount.is_network or mount.is_autofs):
+        if may_be_remote(candidate, mounts):
             result = probe(candidate, timeout)
             if result.status == OK:
                 return candidate, tuple(skipped)

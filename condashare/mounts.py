@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+import stat
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -178,3 +179,27 @@ def mount_for(path: str | os.PathLike[str], mounts: Sequence[Mount]) -> Mount | 
             if length >= best_len:
                 best, best_len = mount, length
     return best
+
+
+def may_be_remote(path: str | os.PathLike[str], mounts: Sequence[Mount]) -> bool:
+    """Could touching ``path`` reach a network filesystem (and so hang)?
+
+    True when the path's mount is network or an automount trigger, and also when a directory on
+    the way is a symlink (``/nfs/cpkgs -> /net/server/cpkgs``): the mount table sees only the
+    path as written. Ancestors are checked top down with ``lstat``, which only ever reads
+    filesystems the table calls local.
+    """
+    target = _normalize(os.fspath(path))
+    parts = [p for p in target.split("/") if p]
+    current = ""
+    for part in parts:
+        current += "/" + part
+        mount = mount_for(current, mounts)
+        if mount is not None and (mount.is_network or mount.is_autofs):
+            return True
+        try:
+            if stat.S_ISLNK(os.lstat(current).st_mode):
+                return True
+        except OSError:
+            return False  # nothing further down exists to be touched
+    return False

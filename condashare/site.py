@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from condashare.host import PlatformError, normalize_arch, normalize_os
-from condashare.mounts import Mount, mount_for
+from condashare.mounts import Mount, may_be_remote
 from condashare.probe import UNRESPONSIVE, probe
 
 if sys.version_info >= (3, 11):
@@ -129,12 +129,11 @@ def candidate_paths(
 
 def _exists(path: str, mounts: Sequence[Mount] | None) -> bool:
     """isfile(), but through a bounded probe when the path is on a network filesystem."""
-    mount = mount_for(path, mounts) if mounts is not None else None
-    if mount is None or not (mount.is_network or mount.is_autofs):
+    if mounts is None or not may_be_remote(path, mounts):
         return os.path.isfile(path)
     result = probe(path, DEFAULT_PROBE_TIMEOUT)
     if result.status == UNRESPONSIVE:
-        raise SiteError(path, None, f"site file is on {mount.fstype} share that is unresponsive")
+        raise SiteError(path, None, "site file is on a network share that is unresponsive")
     return result.ok and stat.S_ISREG(int(result.data.get("stat", {}).get("mode", 0)))
 
 

@@ -9,6 +9,7 @@ import pytest
 
 from condashare.mounts import (
     Mount,
+    may_be_remote,
     mount_for,
     mounts_from_partitions,
     parse_mountinfo,
@@ -134,3 +135,31 @@ def test_real_table_of_this_machine():
     mounts = read_mount_table()
     assert any(m.mountpoint == "/" for m in mounts)
     assert mount_for(os.getcwd(), mounts) is not None
+
+
+def test_symlink_onto_a_share_counts_as_remote(tmp_path):
+    # /site/cpkgs -> <share>: the mount table sees a local path, touching it reaches the share.
+    share = Mount(str(tmp_path / "share"), "nfs4", "srv:/cpkgs")
+    local = Mount("/", "ext4", "/dev/sda1")
+    (tmp_path / "share").mkdir()
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "cpkgs").symlink_to(tmp_path / "share")
+    (tmp_path / "plain").mkdir()
+    table = [local, share]
+    assert may_be_remote(tmp_path / "site" / "cpkgs" / "anaconda3" / "bin", table)
+    assert may_be_remote(tmp_path / "share" / "x", table)
+    assert not may_be_remote(tmp_path / "plain" / "x", table)
+    assert not may_be_remote(tmp_path / "missing" / "deeper", table)
+
+
+def test_probe_site_file_through_symlink_to_hung_share(tmp_path, fuse_share):
+    from condashare.site import SiteError, discover_site
+
+    (fuse_share.backing / "site.toml").write_text(
+        "[[installations]]\nname='a'\nprefix='/a'\nos='linux'\n"
+    )
+    link = tmp_path / "conf"
+    link.symlink_to(fuse_share.mount)
+    fuse_share.block()
+    with pytest.raises(SiteError, match="unresponsive"):
+        discover_site(str(link / "site.toml"), {}, str(tmp_path), [], read_mount_table())
