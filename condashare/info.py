@@ -2,28 +2,25 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from condashare.host import Host, HostInputs, detect_host, gather_inputs
+from condashare.host import Host, HostInputs
 from condashare.installations import (
     Choice,
     InstallationEvidence,
     choose_installation,
     identify_installation,
 )
-from condashare.mounts import Mount, may_be_remote, mount_for, read_mount_table
+from condashare.locate import locate
+from condashare.mounts import Mount, may_be_remote, mount_for
 from condashare.probe import OK, ProbeResult, probe, probe_many
 from condashare.site import (
-    DEFAULT_PROBE_TIMEOUT,
     Installation,
     Site,
     SiteCandidate,
     SiteError,
-    discover_site,
-    site_from_prefix,
 )
 
 
@@ -98,18 +95,9 @@ def gather_info(
 
     Raises SiteError or PlatformError for configuration errors (exit 2 in the CLI).
     """
-    env = dict(os.environ if env is None else env)
-    mounts = list(read_mount_table() if mounts is None else mounts)
-    inputs = inputs or gather_inputs(env)
-    if inputs.mounts is None:
-        inputs = dataclasses.replace(inputs, mounts=mounts)
-    host = detect_host(inputs)
-    if prefix:
-        site: Site | None = site_from_prefix(prefix, host.os)
-        candidates: list[SiteCandidate] = []
-    else:
-        site, candidates = discover_site(site_path, env, user_config_dir, site_config_dirs, mounts)
-    timeout = site.probe_timeout if site else DEFAULT_PROBE_TIMEOUT
+    where = locate(site_path, prefix, env, inputs, mounts, user_config_dir, site_config_dirs)
+    env, mounts, host, site = where.env, where.mounts, where.host, where.site
+    candidates, timeout = where.candidates, where.probe_timeout
     problems: list[str] = []
     notes: list[str] = list(host.notes)
     choice = choose_installation(site, host.platform) if site else None

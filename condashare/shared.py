@@ -15,7 +15,6 @@ always appends it); users of their own conda get the entry in their own conda's 
 from __future__ import annotations
 
 import base64
-import dataclasses
 import hashlib
 import json
 import os
@@ -43,16 +42,14 @@ from condashare.condarc import (
     locate_list,
     remove_items,
 )
-from condashare.host import Host, HostInputs, detect_host, gather_inputs
+from condashare.host import Host, HostInputs
 from condashare.installations import choose_installation
-from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.locate import locate
+from condashare.mounts import Mount, mount_for
 from condashare.probe import OK, run_probe
 from condashare.site import (
-    DEFAULT_PROBE_TIMEOUT,
     Installation,
     Site,
-    discover_site,
-    site_from_prefix,
 )
 
 STATE_FILE = "shared-off.json"
@@ -96,20 +93,17 @@ def resolve_setup(
     state_dir: str | None = None,
 ) -> Setup:
     """Detect what ``shared``/``isolate``/``envs`` need; SiteError/PlatformError on bad config."""
-    env = dict(os.environ if env is None else env)
-    mounts = list(read_mount_table() if mounts is None else mounts)
-    inputs = inputs or gather_inputs(env)
-    if inputs.mounts is None:
-        inputs = dataclasses.replace(inputs, mounts=mounts)
-    host = detect_host(inputs)
-    if prefix:
-        site: Site | None = site_from_prefix(prefix, host.os)
-    else:
-        site, _ = discover_site(site_path, env, mounts=mounts)
+    where = locate(site_path, prefix, env, inputs, mounts)
+    env, mounts, host, site, timeout = (
+        where.env,
+        where.mounts,
+        where.host,
+        where.site,
+        where.probe_timeout,
+    )
     installation = None
     if site is not None:
         installation = choose_installation(site, host.platform).installation
-    timeout = site.probe_timeout if site else DEFAULT_PROBE_TIMEOUT
     if conda_root:
         root: str | None = posixpath.normpath(conda_root)
         root_source = "--conda-root"
