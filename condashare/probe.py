@@ -143,11 +143,21 @@ def _abandon(proc: subprocess.Popen[bytes]) -> None:
 
 def run_probe(op: str, path: str, timeout: float, arg: str = "0") -> ProbeResult:
     """Run one probe operation on ``path`` in a child; never blocks longer than ``timeout``."""
+    return run_script(_CHILD_SCRIPT, [op, path, arg], timeout, path)
+
+
+def run_script(script: str, args: list[str], timeout: float, path: str = "") -> ProbeResult:
+    """Run a self-contained Python ``script`` (``-I -S``) with ``args`` in an abandonable child.
+
+    The script must print one JSON object with ``status`` (ok | error | missing) and may add
+    ``errno``, ``error`` and any data; no answer within ``timeout`` gives ``unresponsive``.
+    ``path`` only labels the result. Used for probes and for the doctor's bounded scans.
+    """
     reap_abandoned()
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _CHILD_SCRIPT, op, path, arg],
+            [sys.executable, "-I", "-S", "-c", script, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
