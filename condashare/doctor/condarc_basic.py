@@ -146,11 +146,16 @@ def _read_file(ctx: Context, path: str) -> CondarcFile | None:
 
 def read_condarc_files(ctx: Context, root: str | None) -> list[CondarcFile]:
     files: list[CondarcFile] = []
+    dead: set[str] = set()  # directories that did not answer: one report each is enough
     for loc in search_path(ctx, root):
+        parent = loc.rstrip("/").rsplit("/", 1)[0]
+        if parent in dead:
+            continue
         if loc.endswith("/"):
             status, names = _listdir(ctx, loc)
             if status == "unresponsive":
                 files.append(CondarcFile(loc, "unresponsive", "does not answer (share down?)"))
+                dead.add(parent)
             for name in names:
                 if name.endswith((".yml", ".yaml")):
                     got = _read_file(ctx, loc + name)
@@ -160,6 +165,8 @@ def read_condarc_files(ctx: Context, root: str | None) -> list[CondarcFile]:
         got = _read_file(ctx, loc)
         if got:
             files.append(got)
+            if got.status == "unresponsive":
+                dead.add(parent)
     return files
 
 
