@@ -54,13 +54,16 @@ def test_exit_1_with_problem_details_and_verbose(site, sandbox_home):
     assert "platform linux-x86_64" in verbose.stdout and "(host.platform," in verbose.stdout
 
 
-@pytest.mark.parametrize("args", [
-    ("doctor", "no.such.check"),
-    ("doctor", "--dry-run"),
-    ("doctor", "--timeout", "0"),
-    ("doctor", "--site", "/nonexistent/site.toml"),
-    ("doctor", "--fix", "--json"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("doctor", "no.such.check"),
+        ("doctor", "--dry-run"),
+        ("doctor", "--timeout", "0"),
+        ("doctor", "--site", "/nonexistent/site.toml"),
+        ("doctor", "--fix", "--json"),
+    ],
+)
 def test_exit_2_for_usage_and_configuration_errors(args):
     res = run_cli(*args)
     assert res.returncode == 2, res.stdout + res.stderr
@@ -82,15 +85,15 @@ def test_json_contract(site, sandbox_home):
     assert [c["id"] for c in data["checks"]] == [c.id for c in registry.select([])]
     severities = {s.value for s in Severity}
     for check in data["checks"]:
-        assert set(check) == {"id", "group", "title", "state", "severity", "seconds",
-                              "findings"}
+        assert set(check) == {"id", "group", "title", "state", "severity", "seconds", "findings"}
         assert check["state"] in ("done", "crashed", "timeout", "not-run")
         assert check["findings"], check["id"]
         for f in check["findings"]:
             assert set(f) == {"check", "severity", "title", "detail", "fix", "fixable", "data"}
             assert f["check"] == check["id"] and f["severity"] in severities
-        worst = max((f["severity"] for f in check["findings"]),
-                    key=["ok", "info", "warning", "error"].index)
+        worst = max(
+            (f["severity"] for f in check["findings"]), key=["ok", "info", "warning", "error"].index
+        )
         assert check["severity"] == worst
     summary = data["summary"]
     assert summary["checks"] == len(data["checks"])
@@ -124,9 +127,22 @@ def test_share_hanging_mid_run_ends_within_the_timeout(tmp_path, fuse_share):
     timeout = 4.0
     start = time.monotonic()
     proc = subprocess.Popen(
-        [sys.executable, "-c", _STUCK_RUNNER, str(REPO), str(fuse_share.mount / "inst"),
-         "doctor", "--site", str(site), "--timeout", str(timeout)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL,
+        [
+            sys.executable,
+            "-c",
+            _STUCK_RUNNER,
+            str(REPO),
+            str(fuse_share.mount / "inst"),
+            "doctor",
+            "--site",
+            str(site),
+            "--timeout",
+            str(timeout),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
         env={**os.environ, "NO_COLOR": "1"},
     )
     time.sleep(0.6)

@@ -14,26 +14,40 @@ from condashare.mounts import read_mount_table
 def two_os(tmp_path):
     make_install(tmp_path / "linux")
     make_install(tmp_path / "mac", "macos")
-    return site_file(tmp_path, ("linux", str(tmp_path / "linux"), "linux"),
-                     ("mac", str(tmp_path / "mac"), "macos"))
+    return site_file(
+        tmp_path,
+        ("linux", str(tmp_path / "linux"), "linux"),
+        ("mac", str(tmp_path / "mac"), "macos"),
+    )
 
 
 def test_conda_exe_of_the_other_os(sandbox_home, tmp_path, two_os):
     bad = make_ctx(sandbox_home, two_os, env={"CONDA_EXE": str(tmp_path / "mac/bin/conda")})
     f = conda_env.check_conda_exe(bad)
     assert f[0].severity == Severity.ERROR and "macos installation" in f[0].title
-    good = make_ctx(sandbox_home, two_os, env={
-        "CONDA_EXE": str(tmp_path / "linux/bin/conda"),
-        "PATH": f"{tmp_path / 'linux/bin'}:/usr/bin:/bin"})
+    good = make_ctx(
+        sandbox_home,
+        two_os,
+        env={
+            "CONDA_EXE": str(tmp_path / "linux/bin/conda"),
+            "PATH": f"{tmp_path / 'linux/bin'}:/usr/bin:/bin",
+        },
+    )
     f = conda_env.check_conda_exe(good)
     assert f[0].severity == Severity.OK and str(tmp_path / "linux/bin/conda") in f[0].title
 
 
 def test_environment_overrides_fire_and_clean_env_is_quiet(sandbox_home, two_os):
-    ctx = make_ctx(sandbox_home, two_os, env={
-        "PYTHONPATH": "/opt/old/lib/python2.7/site-packages",
-        "CONDA_PKGS_DIRS": "/a/pkgs:/b/pkgs",
-        "CONDA_ENVS_DIRS": "/x", "CONDA_ENVS_PATH": "/y"})
+    ctx = make_ctx(
+        sandbox_home,
+        two_os,
+        env={
+            "PYTHONPATH": "/opt/old/lib/python2.7/site-packages",
+            "CONDA_PKGS_DIRS": "/a/pkgs:/b/pkgs",
+            "CONDA_ENVS_DIRS": "/x",
+            "CONDA_ENVS_PATH": "/y",
+        },
+    )
     titles = [f.title for f in problems(conda_env.check_overrides(ctx))]
     assert any("PYTHONPATH" in t for t in titles)
     assert any("splits it on ','" in t for t in titles)
@@ -72,17 +86,18 @@ def test_other_os_envs_in_envs_dirs(sandbox_home, tmp_path, two_os):
     f = condarc.check_other_os_envs(make_ctx(sandbox_home, two_os))
     assert f[0].severity == Severity.WARNING and "macos" in f[0].title
     (sandbox_home / ".condarc").write_text(f"envs_dirs:\n  - {tmp_path / 'linux' / 'envs'}\n")
-    assert condarc.check_other_os_envs(make_ctx(sandbox_home, two_os))[0].severity == \
-        Severity.OK
+    assert condarc.check_other_os_envs(make_ctx(sandbox_home, two_os))[0].severity == Severity.OK
 
 
 def test_shared_read_only_pkgs_dir_first(sandbox_home, tmp_path, two_os):
     (sandbox_home / ".condarc").write_text(
-        f"pkgs_dirs:\n  - {tmp_path / 'linux' / 'pkgs'}\n  - ~/.conda/pkgs\n")
+        f"pkgs_dirs:\n  - {tmp_path / 'linux' / 'pkgs'}\n  - ~/.conda/pkgs\n"
+    )
     f = condarc.check_pkgs_first(make_ctx(sandbox_home, two_os))
     assert f[0].severity == Severity.WARNING and "shared installation" in f[0].title
     (sandbox_home / ".condarc").write_text(
-        f"pkgs_dirs:\n  - ~/.conda/pkgs\n  - {tmp_path / 'linux' / 'pkgs'}\n")
+        f"pkgs_dirs:\n  - ~/.conda/pkgs\n  - {tmp_path / 'linux' / 'pkgs'}\n"
+    )
     ctx = make_ctx(sandbox_home, two_os)
     assert condarc.check_pkgs_first(ctx)[0].severity == Severity.OK
     assert ctx.conda_config.pkgs_dirs[0] == str(sandbox_home / ".conda" / "pkgs")
@@ -95,7 +110,8 @@ def test_envs_and_pkgs_on_different_filesystems(sandbox_home, tmp_path, two_os):
     f = condarc.check_filesystems(make_ctx(sandbox_home, two_os, mounts=mounts))
     assert f[0].severity == Severity.WARNING and "different filesystems" in f[0].title
     (sandbox_home / ".condarc").write_text(
-        f"pkgs_dirs:\n  - {scratch / 'pkgs'}\nenvs_dirs:\n  - {scratch / 'envs'}\n")
+        f"pkgs_dirs:\n  - {scratch / 'pkgs'}\nenvs_dirs:\n  - {scratch / 'envs'}\n"
+    )
     f = condarc.check_filesystems(make_ctx(sandbox_home, two_os, mounts=mounts))
     assert f[0].severity == Severity.OK
 

@@ -14,8 +14,11 @@ from condashare.mounts import read_mount_table
 def linux_site(tmp_path):
     make_install(tmp_path / "linux")
     make_install(tmp_path / "mac", "macos")
-    return site_file(tmp_path, ("linux", str(tmp_path / "linux"), "linux"),
-                     ("mac", str(tmp_path / "mac"), "macos"))
+    return site_file(
+        tmp_path,
+        ("linux", str(tmp_path / "linux"), "linux"),
+        ("mac", str(tmp_path / "mac"), "macos"),
+    )
 
 
 def test_platform_detected_override_and_bad_override(sandbox_home):
@@ -46,8 +49,9 @@ def test_installation_for_this_host(sandbox_home, tmp_path, linux_site):
 
 
 def test_installation_files_match_or_belong_to_another_os(sandbox_home, tmp_path, linux_site):
-    assert host.check_installation_files(make_ctx(sandbox_home, linux_site))[0].severity == \
-        Severity.OK
+    assert (
+        host.check_installation_files(make_ctx(sandbox_home, linux_site))[0].severity == Severity.OK
+    )
     # The admin copied the Linux entry and left the macOS prefix in it.
     wrong = site_file(tmp_path, ("linux", str(tmp_path / "mac"), "linux"), filename="w.toml")
     f = host.check_installation_files(make_ctx(sandbox_home, wrong))
@@ -111,6 +115,7 @@ def test_autofs_trigger_reported_and_quiet_when_mounted(sandbox_home, tmp_path):
     f = mount.check_autofs(ctx)
     assert f[0].severity == Severity.INFO and "automount" in f[0].title
     # Once triggered, the real NFS mount sits on the same mountpoint, later in the table.
-    ctx = make_ctx(sandbox_home, site, mounts=[*read_mount_table(), trigger,
-                                               nfs_mount(str(tmp_path))])
+    ctx = make_ctx(
+        sandbox_home, site, mounts=[*read_mount_table(), trigger, nfs_mount(str(tmp_path))]
+    )
     assert mount.check_autofs(ctx)[0].severity == Severity.OK

@@ -15,13 +15,14 @@ from condashare.doctor.model import Severity
 def inst(tmp_path):
     make_install(tmp_path / "inst")
     make_install(tmp_path / "mac", "macos")
-    site = site_file(tmp_path, ("l", str(tmp_path / "inst"), "linux"),
-                     ("m", str(tmp_path / "mac"), "macos"))
+    site = site_file(
+        tmp_path, ("l", str(tmp_path / "inst"), "linux"), ("m", str(tmp_path / "mac"), "macos")
+    )
     return tmp_path / "inst", site
 
 
 def test_clean_installation_tree_is_quiet(sandbox_home, inst):
-    prefix, site = inst
+    _, site = inst
     f = permissions.check_install_tree(make_ctx(sandbox_home, site))
     assert f[0].severity == Severity.OK and f[0].data["complete"] is True
     assert permissions.check_conda_sh(make_ctx(sandbox_home, site))[0].severity == Severity.OK

@@ -118,7 +118,9 @@ def test_registry_selects_by_id_and_group():
     ids = [c.id for c in registry.select(["mount"])]
     assert ids and all(i.startswith("mount.") for i in ids)
     assert [c.id for c in registry.select(["locking.home", "host.platform"])] == [
-        "host.platform", "locking.home"]  # registry order, not argument order
+        "host.platform",
+        "locking.home",
+    ]  # registry order, not argument order
     with pytest.raises(registry.UnknownCheck):
         registry.select(["no.such.check"])
     all_ids = [c.id for c in registry.all_checks()]

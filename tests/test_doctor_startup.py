@@ -38,8 +38,11 @@ unset __conda_setup
 def two_os_site(tmp_path):
     make_install(tmp_path / "anaconda3_linux")
     make_install(tmp_path / "anaconda3_macOS", "macos")
-    return site_file(tmp_path, ("linux", str(tmp_path / "anaconda3_linux"), "linux"),
-                     ("mac", str(tmp_path / "anaconda3_macOS"), "macos"))
+    return site_file(
+        tmp_path,
+        ("linux", str(tmp_path / "anaconda3_linux"), "linux"),
+        ("mac", str(tmp_path / "anaconda3_macOS"), "macos"),
+    )
 
 
 def test_conda_init_block_pointing_at_the_other_os(sandbox_home, tmp_path, two_os_site):
@@ -59,15 +62,13 @@ def test_conda_init_block_in_a_home_shared_between_oses(sandbox_home, tmp_path, 
 
 def test_no_conda_init_block_is_quiet(sandbox_home, two_os_site):
     (sandbox_home / ".bashrc").write_text("alias ll='ls -l'\n")
-    assert startup.check_conda_init(make_ctx(sandbox_home, two_os_site))[0].severity == \
-        Severity.OK
+    assert startup.check_conda_init(make_ctx(sandbox_home, two_os_site))[0].severity == Severity.OK
 
 
 def test_duplicate_and_conflicting_blocks(sandbox_home, tmp_path, two_os_site):
     block = conda_init_block(str(tmp_path / "anaconda3_linux"))
     (sandbox_home / ".bashrc").write_text(block + "\n" + block)
-    (sandbox_home / ".zshrc").write_text(
-        "# >>> condashare >>>\n:\n# <<< condashare <<<\n" * 2)
+    (sandbox_home / ".zshrc").write_text("# >>> condashare >>>\n:\n# <<< condashare <<<\n" * 2)
     f = startup.check_duplicates(make_ctx(sandbox_home, two_os_site))
     titles = " | ".join(x.title for x in f)
     assert "2 `conda init` blocks" in titles and "2 condashare blocks" in titles
@@ -94,12 +95,15 @@ def test_bash_profile_hides_profile(sandbox_home):
     assert startup.check_bash_profile(make_ctx(sandbox_home))[0].severity == Severity.OK
 
 
-@pytest.mark.parametrize(("shell", "rcfile", "noisy"), [
-    ("bash", ".bashrc", 'echo "Welcome back"\n'),
-    ("zsh", ".zshenv", 'echo "Welcome back"\n'),
-    ("tcsh", ".tcshrc", 'echo "Welcome back"\n'),
-    ("fish", ".config/fish/config.fish", 'echo "Welcome back"\n'),
-])
+@pytest.mark.parametrize(
+    ("shell", "rcfile", "noisy"),
+    [
+        ("bash", ".bashrc", 'echo "Welcome back"\n'),
+        ("zsh", ".zshenv", 'echo "Welcome back"\n'),
+        ("tcsh", ".tcshrc", 'echo "Welcome back"\n'),
+        ("fish", ".config/fish/config.fish", 'echo "Welcome back"\n'),
+    ],
+)
 def test_startup_file_printing_in_non_interactive_shells(sandbox_home, shell, rcfile, noisy):
     path = need_shell(shell)
     rc = sandbox_home / rcfile
@@ -108,10 +112,12 @@ def test_startup_file_printing_in_non_interactive_shells(sandbox_home, shell, rc
     f = startup.check_stdout(make_ctx(sandbox_home, shell=path))
     assert f[0].severity == Severity.ERROR and "prints to stdout" in f[0].title
     assert "Welcome back" in f[0].detail
-    quiet = {"bash": 'case $- in *i*) echo "Welcome back";; esac\n',
-             "zsh": '[[ -o interactive ]] && echo "Welcome back"\n',
-             "tcsh": 'if ($?prompt) echo "Welcome back"\n',
-             "fish": 'status is-interactive; and echo "Welcome back"\n'}[shell]
+    quiet = {
+        "bash": 'case $- in *i*) echo "Welcome back";; esac\n',
+        "zsh": '[[ -o interactive ]] && echo "Welcome back"\n',
+        "tcsh": 'if ($?prompt) echo "Welcome back"\n',
+        "fish": 'status is-interactive; and echo "Welcome back"\n',
+    }[shell]
     rc.write_text(quiet)
     assert startup.check_stdout(make_ctx(sandbox_home, shell=path))[0].severity == Severity.OK
 

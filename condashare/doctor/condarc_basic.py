@@ -98,9 +98,8 @@ def search_path(ctx: Context, root: str | None) -> list[str]:
     condarc = env.get("CONDARC")
     if condarc:
         name = posixpath.basename(condarc.rstrip("/"))
-        if condarc.endswith("/"):
-            out.append(condarc)
-        elif name in (".condarc", "condarc") or name.endswith((".yml", ".yaml")):
+        plain = name in (".condarc", "condarc") or name.endswith((".yml", ".yaml"))
+        if condarc.endswith("/") or plain:
             out.append(condarc)
     return list(dict.fromkeys(out))
 

@@ -13,6 +13,7 @@ The parent process never starts threads, so forking is safe.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pickle
 import select
@@ -77,10 +78,8 @@ def _child_main(write_fd: int, fn: Callable[..., Any], args: tuple[Any, ...]) ->
         for fd in (0, 1, 2):
             os.dup2(devnull, fd)
         signal.signal(signal.SIGINT, signal.SIG_DFL)  # ^C ends a child outright
-        try:
+        with contextlib.suppress(OSError):
             os.chdir("/")  # the parent's cwd may be on the dead share
-        except OSError:
-            pass
         try:
             outcome: tuple[Any, ...] = (DONE, fn(*args))
         except BaseException as exc:
@@ -100,10 +99,8 @@ def _child_main(write_fd: int, fn: Callable[..., Any], args: tuple[Any, ...]) ->
 def start(fn: Callable[..., Any], *args: Any, deadline: float) -> _Task:
     """Fork a child running ``fn(*args)``; its answer is due by ``deadline`` (monotonic)."""
     for stream in (sys.stdout, sys.stderr):
-        try:
+        with contextlib.suppress(OSError, ValueError):
             stream.flush()  # buffered text must not be written twice
-        except (OSError, ValueError):
-            pass
     read_fd, write_fd = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - runs in the child (covered through its results)
@@ -140,10 +137,8 @@ def _finish(task: _Task) -> ChildAnswer:
 
 
 def _abandon(task: _Task) -> ChildAnswer:
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.kill(task.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     os.close(task.fd)
     _unreaped.append(task.pid)
     return ChildAnswer(

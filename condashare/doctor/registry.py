@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from condashare.doctor.checks import (
-    condarc,
     conda_env,
+    condarc,
     host,
     io_speed,
     locking,

@@ -11,13 +11,21 @@ from condashare.host import HostInputs
 from condashare.mounts import Mount, read_mount_table
 
 
-def site_file(tmp: Path, *installations: tuple[str, str, str], timeout: float = 2.0,
-              filename: str = "site.toml") -> Path:
+def site_file(
+    tmp: Path,
+    *installations: tuple[str, str, str],
+    timeout: float = 2.0,
+    filename: str = "site.toml",
+) -> Path:
     """Write a site file; installations are (name, prefix, os)."""
-    lines = ['[site]', 'name = "test"', f"probe_timeout = {timeout}"]
+    lines = ["[site]", 'name = "test"', f"probe_timeout = {timeout}"]
     for name, prefix, os_name in installations:
-        lines += ["[[installations]]", f'name = "{name}"', f'prefix = "{prefix}"',
-                  f'os = "{os_name}"']
+        lines += [
+            "[[installations]]",
+            f'name = "{name}"',
+            f'prefix = "{prefix}"',
+            f'os = "{os_name}"',
+        ]
     path = tmp / filename
     path.write_text("\n".join(lines) + "\n")
     return path
@@ -40,8 +48,9 @@ def make_ctx(
     for key, value in list(full_env.items()):
         if value == "":
             del full_env[key]
-    inputs = HostInputs(system=system, machine=machine, env=full_env, passwd_shell=shell,
-                        passwd_home=str(home))
+    inputs = HostInputs(
+        system=system, machine=machine, env=full_env, passwd_shell=shell, passwd_home=str(home)
+    )
     return build_context(
         site_path=str(site) if site else None,
         env=full_env,
@@ -101,11 +110,16 @@ def make_install(prefix: Path, os_name: str = "linux", subdir: str | None = None
     return prefix
 
 
-def nfs_mount(mountpoint: str, options: str = "rw,vers=4.2,hard,proto=tcp,local_lock=none",
-              fstype: str = "nfs4") -> Mount:
+def nfs_mount(
+    mountpoint: str,
+    options: str = "rw,vers=4.2,hard,proto=tcp,local_lock=none",
+    fstype: str = "nfs4",
+) -> Mount:
     """A mount-table record as /proc/self/mountinfo shows a kernel NFS mount (captured shape)."""
     from condashare.mounts import parse_mountinfo
 
-    line = (f"40 25 0:52 / {mountpoint} rw,relatime shared:7 - {fstype} "
-            f"nfsserver:/export/conda {options},addr=10.0.0.1")
+    line = (
+        f"40 25 0:52 / {mountpoint} rw,relatime shared:7 - {fstype} "
+        f"nfsserver:/export/conda {options},addr=10.0.0.1"
+    )
     return parse_mountinfo(line)[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import signal
@@ -154,9 +155,7 @@ def run_bounded(argv: list[str], env: Mapping[str, str], timeout: float, cwd: st
     proc.stdout.close()
     proc.stderr.close()
     if returncode is None:
-        try:
+        with contextlib.suppress(OSError):
             os.killpg(proc.pid, signal.SIGKILL)
-        except OSError:
-            pass
         return Bounded(UNRESPONSIVE, None, out, err, time.monotonic() - start)
     return Bounded("ok", returncode, out, err, seconds)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
@@ -41,7 +39,8 @@ def check_conda_exe(ctx: Context) -> list[Finding]:
                     error(
                         cid,
                         f"{label} is the {other.os} installation's conda: {path}",
-                        f"This {ctx.host.os} host runs the conda of installation {other.name!r}; it "
+                        f"This {ctx.host.os} host runs the conda of installation {other.name!r}; "
+                        "it "
                         "cannot execute here. A startup file or an inherited environment set it.",
                         "Open a new shell after `condashare init`; check startup files with "
                         "condashare doctor startup.",
@@ -185,7 +184,6 @@ def check_overrides(ctx: Context) -> list[Finding]:
                         value=prefix,
                     )
                 )
-    _ = os.pathsep
     return findings or [ok(cid, "no variables override conda or Python")]
 
 

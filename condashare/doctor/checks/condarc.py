@@ -113,7 +113,8 @@ def check_pkgs_first(ctx: Context) -> list[Finding]:
                 "conda downloads into the first writable cache, but several conda versions fail "
                 "with NotWritableError when the first listed cache is read-only, and every solve "
                 "then links old packages straight from the shared cache.",
-                f"Put your own cache first in pkgs_dirs (in {cfg.sources.get(first, '~/.condarc')}), "
+                f"Put your own cache first in pkgs_dirs "
+                f"(in {cfg.sources.get(first, '~/.condarc')}), "
                 "e.g.\n  pkgs_dirs:\n    - ~/.conda/pkgs\n    - " + first,
                 pkgs_dirs=cfg.pkgs_dirs,
             )

@@ -96,7 +96,8 @@ def check_installation(ctx: Context) -> list[Finding]:
                 f"no shared installation for this {ctx.host.platform} host",
                 ctx.choice.reason,
                 "Ask your administrators to add an [[installations]] entry for "
-                f'os = "{ctx.host.os}" (arch {ctx.host.arch}) to {ctx.site.path if ctx.site else "the site file"}.',
+                f'os = "{ctx.host.os}" (arch {ctx.host.arch}) to '
+                f"{ctx.site.path if ctx.site else 'the site file'}.",
             )
         ]
     return [

@@ -17,7 +17,8 @@ SLOW_READ_MBPS = 20.0  # sequential read below this: heavy I/O belongs on local 
 
 _IO_SCRIPT = r"""
 import glob, json, os, sys, time
-prefix, max_stats, max_bytes, budget = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+prefix, max_stats = sys.argv[1], int(sys.argv[2])
+max_bytes, budget = int(sys.argv[3]), float(sys.argv[4])
 t0 = time.monotonic()
 def done(**kw):
     kw["latency"] = time.monotonic() - t0

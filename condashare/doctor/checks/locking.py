@@ -40,7 +40,8 @@ try:
         fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
     except OSError as exc:
         result = dict(status="error", stage="lock", errno=exc.errno or 0,
-                      error=exc.strerror or str(exc), errname=errno.errorcode.get(exc.errno or 0, ""))
+                      error=exc.strerror or str(exc),
+                      errname=errno.errorcode.get(exc.errno or 0, ""))
     else:
         pid = os.fork()
         if pid == 0:
@@ -87,7 +88,8 @@ def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Fi
                 cid,
                 f"{label}: locking in {directory} hangs",
                 f"A lock attempt on {fs} got no answer in {max(ctx.timeout, 2.0):g} s. conda locks "
-                "here at every solve and waits the same way (or fails with LockError after 10 tries).",
+                "here at every solve and waits the same way (or fails with LockError after 10 "
+                "tries).",
                 "Move the cache to local disk (pkgs_dirs in ~/.condarc), or set `no_lock: true` if "
                 "only one host uses it. If the whole share is down, see mount.responsive.",
                 **data,

@@ -7,6 +7,7 @@ process, bounded in entries and time, most sensitive directories first.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import tempfile
@@ -19,7 +20,8 @@ from condashare.probe import run_script
 
 _SCAN_SCRIPT = r"""
 import json, os, stat, sys, time
-prefix, max_entries, budget, me = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+prefix, max_entries = sys.argv[1], int(sys.argv[2])
+budget, me = float(sys.argv[3]), int(sys.argv[4])
 t0 = time.monotonic()
 def done(**kw):
     kw["latency"] = time.monotonic() - t0
@@ -135,7 +137,8 @@ def check_install_tree(ctx: Context) -> list[Finding]:
             warning(
                 cid,
                 f"{counts['group']} file(s) in the shared installation are group-writable",
-                f"Every member of the owning group can change them (e.g. {d['group'][0]}). Fine for "
+                f"Every member of the owning group can change them (e.g. {d['group'][0]}). "
+                "Fine for "
                 f"a small admin group, risky for a broad one. {scanned}.",
                 f"Administrators: check the group, or chmod -R g-w {inst.prefix}",
                 **data,
@@ -217,7 +220,7 @@ def check_conda_sh(ctx: Context) -> list[Finding]:
                     cid,
                     f"{path} is owned by {_user(uid)}, not by the installation's owner",
                     "That user can change what every login shell runs.",
-                    f"Administrators: chown it to the installation's owner.",
+                    "Administrators: chown it to the installation's owner.",
                     path=path,
                     uid=uid,
                 )
@@ -351,10 +354,8 @@ def _atomic_write(path: str, data: bytes) -> None:
         os.chmod(tmp, mode)
         os.replace(tmp, path)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(tmp)
-        except OSError:
-            pass
         raise
 
 

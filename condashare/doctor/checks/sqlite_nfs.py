@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from condashare.doctor.checks._util import UNRESPONSIVE, error, exists, info, ok, warning
+from condashare.doctor.checks._util import UNRESPONSIVE, error, exists, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.probe import run_script
@@ -218,6 +218,5 @@ def check_live(ctx: Context) -> list[Finding]:
     ]
 
 
-_ = info
 KNOWN_DBS = Check("sqlite.known_dbs", "sqlite", "databases on network filesystems", check_known_dbs)
 LIVE = Check("sqlite.live", "sqlite", "SQLite works in the home", check_live)

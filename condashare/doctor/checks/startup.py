@@ -13,7 +13,6 @@ import shutil
 from dataclasses import dataclass
 
 from condashare.doctor.checks._util import (
-    MISSING,
     UNRESPONSIVE,
     error,
     info,
@@ -345,7 +344,8 @@ def check_stdout(ctx: Context) -> list[Finding]:
             error(
                 cid,
                 f"non-interactive {shell} does not finish starting",
-                f"`{' '.join(argv)}` did not finish in {res.seconds:.1f} s: a startup file waits for "
+                f"`{' '.join(argv)}` did not finish in {res.seconds:.1f} s: a startup file "
+                "waits for "
                 "something (often a dead share). scp, rsync and `ssh host cmd` hang the same way.",
                 "Guard share accesses in your startup files (condashare init does), and see "
                 "condashare doctor mount.responsive.",
@@ -418,8 +418,6 @@ def check_start_time(ctx: Context) -> list[Finding]:
         ]
     return [ok(cid, f"interactive {shell} starts in {res.seconds * 1000:.0f} ms", **data)]
 
-
-_ = MISSING
 
 CONDASHARE_BLOCK = Check(
     "startup.condashare_block",
