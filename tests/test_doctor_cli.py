@@ -168,3 +168,51 @@ def test_share_dead_before_the_run(tmp_path, fuse_share):
     responsive = next(c for c in doc["data"]["checks"] if c["id"] == "mount.responsive")
     assert responsive["severity"] == "error"
     assert "does not answer" in responsive["findings"][0]["title"]
+
+
+@pytest.mark.fuse
+def test_site_file_on_a_dead_share_is_a_finding_not_a_hang(tmp_path, fuse_share):
+    make_install(tmp_path / "inst")
+    site_file(fuse_share.backing, ("linux", str(tmp_path / "inst"), "linux"))
+    fuse_share.block()
+    env = {**os.environ, "CONDASHARE_SITE": str(fuse_share.mount / "site.toml")}
+    res = run_cli("doctor", "host", "mount", "--timeout", "8", env=env, timeout=20)
+    assert res.seconds < 8 + 2
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "the site file cannot be used" in res.stdout
+
+
+def _run_on_terminal(args, env):
+    """Run the CLI with stdout on a real pseudo-terminal; returns what the terminal shows."""
+    import pty
+
+    master, slave = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "condashare", *args],
+        stdout=slave,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+        env={**env, "PYTHONPATH": str(REPO), "TERM": "xterm"},
+    )
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the terminal's other side closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=30)
+    os.close(master)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_terminal_gets_unicode_glyphs_and_colour_unless_no_color(site):
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+    env["PYTHONIOENCODING"] = "utf-8"
+    shown = _run_on_terminal(["doctor", "host", "--site", str(site)], env)
+    assert "✓" in shown and "\033[32m" in shown
+    plain = _run_on_terminal(["doctor", "host", "--site", str(site)], {**env, "NO_COLOR": "1"})
+    assert "[ok] Host & site" in plain and "\033[" not in plain

@@ -134,20 +134,6 @@ def _list_data(checks: list[Check]) -> list[dict[str, Any]]:
     ]
 
 
-def _build_context(args: argparse.Namespace) -> tuple[str, Any]:
-    """Runs in a child: ("ok", Context) or ("config", message) for an explicit bad --site."""
-    from condashare.doctor.context import build_context
-    from condashare.host import PlatformError
-    from condashare.site import SiteError
-
-    try:
-        return "ok", build_context(
-            site_path=args.site, prefix=args.prefix, deep=args.deep, target=args.target
-        )
-    except (SiteError, PlatformError) as exc:
-        return "config", str(exc)
-
-
 def _context_summary(ctx: Context | None, args: argparse.Namespace) -> dict[str, Any]:
     if ctx is None:
         return {"timeout": args.timeout, "deep": args.deep, "target": args.target}
@@ -339,24 +325,17 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_list(checks, out)
         return exitcodes.OK
-    start = time.monotonic()
-    deadline = start + args.timeout
-    answer = isolation.call(_build_context, args, timeout=args.timeout)
-    ctx: Context | None = None
-    if answer.state == isolation.DONE and answer.value[0] == "config":
-        raise ConfigError(answer.value[1])
-    if answer.state == isolation.DONE:
-        ctx = answer.value[1]
-        report = runner.run_checks(checks, answer.value[1], deadline)
-    else:
-        why = (
-            "finding the host and site file did not finish in time (a share is not answering?)"
-            if answer.state == isolation.TIMEOUT
-            else f"setting up failed: {answer.error}"
+    try:
+        ctx, report = runner.diagnose(
+            checks,
+            args.timeout,
+            site_path=args.site,
+            prefix=args.prefix,
+            deep=args.deep,
+            target=args.target,
         )
-        report = runner.RunReport(
-            [runner.not_run(c, why) for c in checks], time.monotonic() - start, args.timeout
-        )
+    except runner.DoctorConfigError as exc:
+        raise ConfigError(str(exc)) from None
     code = runner.exit_code(report)
     if args.fix and ctx is not None:
         fixed = _run_fixes(report, ctx, checks, args, out)

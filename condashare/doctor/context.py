@@ -148,9 +148,10 @@ def build_context(
             )
             site, candidates = found, tuple(cands)
         except SiteError as exc:
-            if site_path or exc.path == env.get("CONDASHARE_SITE"):
-                raise
-            site_error = str(exc)
+            explicit = site_path or exc.path == env.get("CONDASHARE_SITE")
+            if explicit and "unresponsive" not in exc.message:
+                raise  # a site file the user named is missing or invalid: exit 2
+            site_error = str(exc)  # found, or on a dead share: a finding for host.site
     timeout = probe_timeout or (site.probe_timeout if site else DEFAULT_PROBE_TIMEOUT)
     return Context(
         host=host,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from condashare.doctor import isolation
 from condashare.doctor.context import Context
@@ -193,3 +194,46 @@ def exit_code(report: RunReport) -> int:
     if report.problems:
         return exitcodes.PROBLEMS
     return exitcodes.OK
+
+
+class DoctorConfigError(Exception):
+    """An explicit --site / CONDASHARE_SITE / --prefix that cannot be used (exit 2)."""
+
+
+def _build_in_child(kwargs: dict[str, Any]) -> tuple[str, Any]:
+    from condashare.doctor.context import build_context
+    from condashare.host import PlatformError
+    from condashare.site import SiteError
+
+    try:
+        return "ok", build_context(**kwargs)
+    except (SiteError, PlatformError) as exc:
+        return "config", str(exc)
+
+
+def diagnose(
+    checks: Sequence[Check],
+    timeout: float,
+    **context_args: Any,
+) -> tuple[Context | None, RunReport]:
+    """Build the context in a child and run ``checks``; everything ends within ``timeout``.
+
+    ``context_args`` go to :func:`~condashare.doctor.context.build_context` (site_path, prefix,
+    env, deep, target ...). Raises DoctorConfigError for an explicit site or prefix that cannot
+    be used. When even the context cannot be built in time, every check is ``not-run``.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    answer = isolation.call(_build_in_child, context_args, timeout=timeout)
+    if answer.state == isolation.DONE and answer.value[0] == "config":
+        raise DoctorConfigError(answer.value[1])
+    if answer.state == isolation.DONE:
+        ctx: Context = answer.value[1]
+        return ctx, run_checks(checks, ctx, deadline)
+    why = (
+        "finding the host and site file did not finish in time (a share is not answering?)"
+        if answer.state == isolation.TIMEOUT
+        else f"setting up failed: {answer.error}"
+    )
+    results = [not_run(c, why) for c in checks]
+    return None, RunReport(results, time.monotonic() - start, timeout)
