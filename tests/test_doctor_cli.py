@@ -216,3 +216,64 @@ def test_terminal_gets_unicode_glyphs_and_colour_unless_no_color(site):
     assert "✓" in shown and "\033[32m" in shown
     plain = _run_on_terminal(["doctor", "host", "--site", str(site)], {**env, "NO_COLOR": "1"})
     assert "[ok] Host & site" in plain and "\033[" not in plain
+
+
+@pytest.mark.fuse
+def test_home_on_a_dead_share(tmp_path, fuse_share):
+    """The home directory itself is on the hung server: shells, rc files, caches all hang."""
+    make_install(tmp_path / "inst")
+    site = site_file(tmp_path, ("linux", str(tmp_path / "inst"), "linux"), timeout=1.0)
+    home = fuse_share.backing / "ada"
+    home.mkdir()
+    (home / ".bashrc").write_text("alias ll='ls -l'\n")
+    nethome = fuse_share.mount / "ada"
+    env = {**os.environ, "HOME": str(nethome), "SHELL": "/bin/bash"}
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_DATA_HOME", ".local/share"),
+    ):
+        env[var] = str(nethome / sub)
+    # Python itself stats ~/.local/lib/pythonX.Y/site-packages at start-up (user site), which
+    # hangs before any condashare code runs; a user must start it with -s or this variable.
+    env["PYTHONNOUSERSITE"] = "1"
+    env["PYTHONPATH"] = str(REPO)
+    fuse_share.block()
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "condashare",
+            "doctor",
+            "--site",
+            str(site),
+            "--timeout",
+            "6",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        env=env,
+        cwd="/",
+    )
+    try:
+        out, _ = proc.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        fuse_share.heal()  # let the stuck process go, then fail
+        proc.kill()
+        proc.communicate()
+        pytest.fail("doctor hung with the home on a dead share")
+    seconds = time.monotonic() - start
+    assert seconds <= 6 + 2, f"took {seconds:.1f} s"
+    doc = json.loads(out)
+    by_id = {c["id"]: c for c in doc["data"]["checks"]}
+    home_probe = [
+        f for f in by_id["mount.responsive"]["findings"] if f["data"]["path"] == str(nethome)
+    ]
+    assert home_probe and home_probe[0]["severity"] == "error"
+    assert by_id["locking.home"]["severity"] == "error"
+    assert by_id["host.installation"]["severity"] == "ok"  # local installation still checked
+    assert proc.returncode in (1, 3)
