@@ -194,6 +194,9 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
     else:
         out.line("condashare doctor")
     out.line()
+    if report.results and all(r.state == "not-run" for r in report.results):
+        out.status("error", "no check could run: " + report.results[0].findings[0].detail)
+        return
     groups: dict[str, list[Any]] = {}
     for result in report.results:
         groups.setdefault(result.group, []).append(result)
@@ -209,8 +212,7 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
             for f in result.findings:
                 if not verbose and not f.severity.is_problem:
                     continue
-                label = f"{f.title}" + (f"  ({f.check})" if verbose else "")
-                out.status(f.severity.value, label, indent=4)
+                out.status(f.severity.value, f.title, indent=4)
                 if verbose and f.detail:
                     for line in _indent(f.detail, "        "):
                         out.line(line)
@@ -226,10 +228,11 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
     out.line()
     incomplete = report.incomplete
     if incomplete:
+        timed_out = any(r.state == "timeout" for r in report.results)
+        limit = f" (time limit {report.timeout:g} s)" if timed_out else ""
         out.status(
             "error",
-            f"{len(incomplete)} check(s) could not finish within the time limit "
-            f"({report.timeout:g} s): {', '.join(incomplete)}",
+            f"{len(incomplete)} check(s) could not finish{limit}: {', '.join(incomplete)}",
         )
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
     if errors or warnings:
