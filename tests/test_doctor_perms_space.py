@@ -141,3 +141,21 @@ def test_package_cache_size_and_free_space(sandbox_home, monkeypatch):
     assert free[0].data["free"] > 0
     monkeypatch.setattr(space, "LOW_FREE", free[0].data["free"] * 2)
     assert space.check_free(ctx)[0].severity == Severity.ERROR
+
+
+def test_fix_edits_the_target_of_a_symlinked_environments_txt(sandbox_home, tmp_path, inst):
+    from condashare.doctor.checks.permissions import fix_environments_txt
+
+    _, site = inst
+    txt, mine, gone, unmounted, other = _environments(sandbox_home, tmp_path)
+    real = tmp_path / "dotfiles" / "environments.txt"
+    real.parent.mkdir()
+    txt.rename(real)
+    txt.symlink_to(real)
+    ctx = make_ctx(sandbox_home, site)
+    plan = fix_environments_txt(ctx, [], False)
+    assert not plan.applied and f"-{gone}" in plan.diff and real.read_text().count("\n") == 4
+    done = fix_environments_txt(ctx, [], True)
+    assert done.applied and txt.is_symlink()
+    assert real.read_text() == f"{mine}\n{unmounted}\n{other}\n"
+    assert fix_environments_txt(ctx, [], True).changed == ()  # twice = once

@@ -16,6 +16,7 @@ from typing import Any
 from condashare.doctor import isolation
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome, Severity
+from condashare.site import DEFAULT_PROBE_TIMEOUT
 
 # States of one check's run.
 DONE = "done"
@@ -172,9 +173,11 @@ def run_checks(
             record(result_from_answer(check, answer, check.budget))
     else:
         tasks = {}
+        # A site with a long probe timeout (a slow but working share) stretches every budget.
+        stretch = max(1.0, ctx.timeout / DEFAULT_PROBE_TIMEOUT)
         for check in checks:
             now = time.monotonic()
-            check_deadline = min(deadline, now + check.budget)
+            check_deadline = min(deadline, now + check.budget * stretch)
             budgets[check.id] = check_deadline - now
             tasks[check.id] = isolation.start(_run_inline, check, ctx, deadline=check_deadline)
         isolation.collect(
