@@ -179,6 +179,8 @@ def check_conda_sh(ctx: Context) -> list[Finding]:
     if inst is None:
         return [info(cid, "no installation chosen")]
     root = ctx.probe(inst.prefix)
+    if root.status == UNRESPONSIVE:
+        return [error(cid, f"{inst.prefix} does not answer", "See mount.responsive.")]
     findings: list[Finding] = []
     for name in ("conda.sh", "conda.csh", "conda.fish"):
         path = os.path.join(inst.prefix, "etc", "profile.d", name)
