@@ -161,11 +161,11 @@ class _Pending:
     result: ProbeResult | None = None
 
 
-def _start(op: str, path: str, arg: str) -> _Pending:
+def _start(script: str, args: list[str], path: str) -> _Pending:
     start = time.monotonic()
     try:
         proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _CHILD_SCRIPT, op, path, arg],
+            [sys.executable, "-I", "-S", "-c", script, *args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -199,10 +199,10 @@ def _finish(pending: _Pending, deadline: float) -> ProbeResult:
     return ProbeResult(pending.path, status, latency, errno_value, error, answer)
 
 
-def run_probes(requests: list[tuple[str, str, str]], timeout: float) -> list[ProbeResult]:
-    """Run several ``(op, path, arg)`` probes at once under one shared deadline."""
+def _run_all(jobs: list[tuple[str, list[str], str]], timeout: float) -> list[ProbeResult]:
+    """Run ``(script, args, label)`` children at once under one shared deadline."""
     reap_abandoned()
-    pending = [_start(op, path, arg) for op, path, arg in requests]
+    pending = [_start(script, args, path) for script, args, path in jobs]
     deadline = time.monotonic() + timeout
     waiting = {p.proc.stdout.fileno(): p for p in pending if p.proc and p.proc.stdout}
     while waiting:
@@ -225,9 +225,24 @@ def run_probes(requests: list[tuple[str, str, str]], timeout: float) -> list[Pro
     return [p.result for p in pending if p.result is not None]
 
 
+def run_probes(requests: list[tuple[str, str, str]], timeout: float) -> list[ProbeResult]:
+    """Run several ``(op, path, arg)`` probes at once under one shared deadline."""
+    return _run_all([(_CHILD_SCRIPT, [op, path, arg], path) for op, path, arg in requests], timeout)
+
+
 def run_probe(op: str, path: str, timeout: float, arg: str = "0") -> ProbeResult:
     """Run one probe operation on ``path`` in a child; never blocks longer than ``timeout``."""
     return run_probes([(op, path, arg)], timeout)[0]
+
+
+def run_script(script: str, args: list[str], timeout: float, path: str = "") -> ProbeResult:
+    """Run a self-contained Python ``script`` (``-I -S``) with ``args`` in an abandonable child.
+
+    The script must print one JSON object with ``status`` (ok | error | missing) and may add
+    ``errno``, ``error`` and any data; no answer within ``timeout`` gives ``unresponsive``.
+    ``path`` only labels the result. Used for probes and for the doctor's bounded scans.
+    """
+    return _run_all([(script, list(args), path)], timeout)[0]
 
 
 def probe(path: str, timeout: float = 2.0) -> ProbeResult:

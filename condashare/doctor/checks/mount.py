@@ -1,0 +1,245 @@
+"""The mounts that hold the chosen installation and the home: present, kind, alive, options.
+
+Everything here reads the mount table (which never touches a share); the only touch is the
+liveness probe, in a child process with a timeout.
+"""
+
+from __future__ import annotations
+
+from condashare.doctor.checks._util import error, info, ok, warning
+from condashare.doctor.context import Context
+from condashare.doctor.model import Check, Finding
+from condashare.mounts import Mount
+
+SLOW_LATENCY = 0.5  # seconds for one stat: users feel it at every conda command
+
+
+def _describe(mount: Mount) -> str:
+    bits = [mount.fstype, f"from {mount.source}"]
+    if mount.nfs_version:
+        bits.append(f"vers={mount.nfs_version}")
+    return f"{mount.mountpoint} ({', '.join(bits)})"
+
+
+def _relevant(ctx: Context) -> list[tuple[str, str, Mount]]:
+    """(label, path, mount) for the installation and the home, network or automounted only."""
+    out: list[tuple[str, str, Mount]] = []
+    seen: set[str] = set()
+    places = []
+    if ctx.installation is not None:
+        places.append((f"installation {ctx.installation.name}", ctx.installation.prefix))
+    places.append(("home", ctx.home))
+    for label, path in places:
+        mount = ctx.mount_of(path)
+        if mount is None or not (mount.is_network or mount.is_autofs):
+            continue
+        if mount.mountpoint in seen:
+            continue
+        seen.add(mount.mountpoint)
+        out.append((label, path, mount))
+    return out
+
+
+def check_present(ctx: Context) -> list[Finding]:
+    cid = "mount.present"
+    inst = ctx.installation
+    if inst is None:
+        return [info(cid, "no installation chosen; no share to look at")]
+    mount = ctx.mount_of(inst.prefix)
+    if mount is None:
+        return [
+            warning(
+                cid,
+                f"{inst.prefix} is on no filesystem in the mount table",
+                "The mount table could not be read or is empty.",
+            )
+        ]
+    data = {
+        "prefix": inst.prefix,
+        "mountpoint": mount.mountpoint,
+        "fstype": mount.fstype,
+        "source": mount.source,
+        "network": mount.is_network,
+    }
+    if mount.is_network:
+        return [ok(cid, f"installation share mounted: {_describe(mount)}", **data)]
+    if mount.is_autofs:
+        return [ok(cid, f"installation is behind an automount point {mount.mountpoint}", **data)]
+    # Local: either a local installation, or the share is not mounted and the path is on "/".
+    result = ctx.probe(inst.prefix)
+    if result.status == "missing":
+        return [
+            error(
+                cid,
+                f"{inst.prefix} does not exist: the share is not mounted",
+                f"The path falls on the local filesystem {mount.mountpoint} ({mount.fstype}) "
+                "and is not there, so the share that should hold it is not mounted.",
+                "Ask your administrators to mount the share (or check the prefix in the "
+                "site file); `mount | grep nfs` shows what is mounted.",
+                **data,
+            )
+        ]
+    return [
+        ok(
+            cid,
+            f"installation on local filesystem {mount.mountpoint} ({mount.fstype})",
+            "Not a network share: the NFS-specific advice below does not apply to it.",
+            **data,
+        )
+    ]
+
+
+def check_autofs(ctx: Context) -> list[Finding]:
+    cid = "mount.autofs"
+    findings = []
+    for label, path, mount in _relevant(ctx):
+        if mount.is_autofs:
+            findings.append(
+                info(
+                    cid,
+                    f"{label}: {path} is behind an automount trigger not yet mounted",
+                    f"{mount.mountpoint} is an autofs trigger: the first access mounts the "
+                    "share, which takes seconds and hangs while the server is down. condashare "
+                    "touches it only from a child process with a timeout.",
+                    "Nothing to do unless the mount then fails; see mount.responsive.",
+                    mountpoint=mount.mountpoint,
+                )
+            )
+    return findings or [ok(cid, "no automount trigger left untriggered")]
+
+
+def check_responsive(ctx: Context) -> list[Finding]:
+    cid = "mount.responsive"
+    places = []
+    if ctx.installation is not None:
+        places.append((f"installation {ctx.installation.name}", ctx.installation.prefix))
+    if ctx.is_remote(ctx.home):
+        places.append(("home", ctx.home))
+    if not places:
+        return [info(cid, "no installation and a local home: nothing to probe")]
+    findings = []
+    for label, path in places:
+        result = ctx.probe(path)
+        data = {
+            "path": path,
+            "status": result.status,
+            "latency_ms": round(result.latency * 1000, 1),
+            "errno": result.errno,
+        }
+        if result.status == "unresponsive":
+            findings.append(
+                error(
+                    cid,
+                    f"{label}: {path} does not answer (no reply in {ctx.timeout:g} s)",
+                    "The file server is down or unreachable. Every program that touches this "
+                    "path (conda, a shell sourcing conda.sh) waits until it comes back.",
+                    "Wait for the server or ask your administrators; meanwhile open new shells "
+                    "with `bash --norc` and avoid `cd` into the share.",
+                    **data,
+                )
+            )
+        elif result.status == "error":
+            name = result.data.get("errname", "")
+            fix = "Ask your administrators to check the mount."
+            if name == "ESTALE":
+                fix = (
+                    "Stale file handle: the export changed under the mount. `cd` out of it "
+                    "and back; if that fails, the mount must be remounted (umount -l; mount)."
+                )
+            findings.append(
+                error(
+                    cid,
+                    f"{label}: {path} fails: {result.describe()}",
+                    "The share answers with an error instead of data.",
+                    fix,
+                    **data,
+                )
+            )
+        elif result.status == "missing":
+            findings.append(
+                error(
+                    cid,
+                    f"{label}: {path} does not exist",
+                    "The share is mounted but the path is not on it.",
+                    "Check the prefix in the site file.",
+                    **data,
+                )
+            )
+        elif result.latency > SLOW_LATENCY:
+            findings.append(
+                warning(
+                    cid,
+                    f"{label}: {path} answers slowly ({result.latency * 1000:.0f} ms per stat)",
+                    "conda stats thousands of files per command; at this latency it crawls.",
+                    "Tell your administrators; for heavy work use a local scratch copy.",
+                    **data,
+                )
+            )
+        else:
+            findings.append(ok(cid, f"{label}: {path} {result.describe()}", **data))
+    return findings
+
+
+def check_hard(ctx: Context) -> list[Finding]:
+    cid = "mount.hard"
+    findings = []
+    for label, _path, mount in _relevant(ctx):
+        if not mount.is_network:
+            continue
+        if mount.hard is False:
+            findings.append(
+                warning(
+                    cid,
+                    f"{label}: {mount.mountpoint} is a soft mount",
+                    "On a soft mount a slow server makes reads and writes fail with EIO after "
+                    "the retry limit: conda then sees truncated files and reports packages as "
+                    "corrupted, and half-written environments are left behind.",
+                    "Ask your administrators for a hard mount (options `hard`; condashare "
+                    "guards against the hangs that hard mounts cause).",
+                    mountpoint=mount.mountpoint,
+                    options=list(mount.options),
+                )
+            )
+        elif mount.hard is True:
+            findings.append(
+                ok(
+                    cid,
+                    f"{label}: {mount.mountpoint} is a hard mount",
+                    "Data is safe; if the server dies, accesses wait for it.",
+                    mountpoint=mount.mountpoint,
+                )
+            )
+    return findings or [ok(cid, "no network mount whose hard/soft setting matters")]
+
+
+def check_locks(ctx: Context) -> list[Finding]:
+    cid = "mount.locks"
+    findings = []
+    for label, _path, mount in _relevant(ctx):
+        if mount.is_network and mount.locks_local_only:
+            opt = (
+                "nolock"
+                if mount.has_option("nolock")
+                else f"local_lock={mount.option('local_lock')}"
+            )
+            findings.append(
+                warning(
+                    cid,
+                    f"{label}: {mount.mountpoint} keeps file locks local ({opt})",
+                    "Locks taken here are not seen by other machines: two hosts running conda "
+                    "on the same package cache, or two IPython sessions on the same history "
+                    "database, can corrupt each other.",
+                    "Keep writable package caches and SQLite databases on a local disk "
+                    "(see condarc.lock_advice and sqlite.known_dbs).",
+                    mountpoint=mount.mountpoint,
+                    option=opt,
+                )
+            )
+    return findings or [ok(cid, "no network mount with local-only locks")]
+
+
+PRESENT = Check("mount.present", "mount", "installation share mounted", check_present)
+AUTOFS = Check("mount.autofs", "mount", "automount triggers", check_autofs, budget=3)
+RESPONSIVE = Check("mount.responsive", "mount", "shares answer, and how fast", check_responsive)
+HARD = Check("mount.hard", "mount", "hard vs soft NFS mounts", check_hard, budget=3)
+LOCKS = Check("mount.locks", "mount", "locks shared with other hosts", check_locks, budget=3)

@@ -1,0 +1,418 @@
+"""Permissions & security: who can change the shared installation, umask, environments.txt.
+
+Every user sources the shared ``conda.sh`` at login and runs its Python: a file there writable
+by others is a way to run code as everyone (a supply-chain risk). The scan runs in a child
+process, bounded in entries and time, most sensitive directories first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import difflib
+import os
+import tempfile
+import time
+
+from condashare.doctor.checks._util import MISSING, UNRESPONSIVE, error, exists, info, ok, warning
+from condashare.doctor.context import Context
+from condashare.doctor.model import Check, Finding, FixOutcome
+from condashare.probe import run_script
+
+_SCAN_SCRIPT = r"""
+import json, os, stat, sys, time
+prefix, max_entries = sys.argv[1], int(sys.argv[2])
+budget, me = float(sys.argv[3]), int(sys.argv[4])
+t0 = time.monotonic()
+def done(**kw):
+    kw["latency"] = time.monotonic() - t0
+    sys.stdout.write(json.dumps(kw) + "\n"); sys.stdout.flush(); os._exit(0)
+try:
+    root = os.lstat(prefix)
+except FileNotFoundError as exc:
+    done(status="missing", errno=exc.errno, error="not found")
+except OSError as exc:
+    done(status="error", errno=exc.errno or 0, error=exc.strerror or str(exc))
+first = ["bin", "condabin", "etc", "conda-meta", "shell"]
+starts = [os.path.join(prefix, d) for d in first]
+envs = os.path.join(prefix, "envs")
+try:
+    for e in sorted(os.listdir(envs)):
+        for d in ("bin", "etc", "conda-meta"):
+            starts.append(os.path.join(envs, e, d))
+except OSError:
+    pass
+starts += [prefix]
+seen, n, complete = set(), 0, True
+world, group, mine, owners = [], [], [], {}
+def note(lst, path):
+    if len(lst) < 20:
+        lst.append(path)
+    return 1
+counts = {"world": 0, "group": 0, "mine": 0}
+stack = list(reversed(starts))
+while stack:
+    d = stack.pop()
+    if d in seen:
+        continue
+    seen.add(d)
+    try:
+        it = os.scandir(d)
+    except OSError:
+        continue
+    with it:
+        for e in it:
+            if n >= max_entries or time.monotonic() - t0 > budget:
+                complete = False
+                stack = []
+                break
+            n += 1
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                continue
+            owners[st.st_uid] = owners.get(st.st_uid, 0) + 1
+            if st.st_mode & 0o002 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & 0o1000):
+                counts["world"] += note(world, e.path)
+            elif st.st_mode & 0o020:
+                counts["group"] += note(group, e.path)
+            if me != 0 and st.st_uid == me and root.st_uid != me:
+                counts["mine"] += note(mine, e.path)
+            if stat.S_ISDIR(st.st_mode) and e.path not in seen:
+                stack.append(e.path)
+done(status="ok", scanned=n, complete=complete, root_uid=root.st_uid, counts=counts,
+     world=world, group=group, mine=mine, owners={str(k): v for k, v in owners.items()})
+"""
+
+
+def _user(uid: int) -> str:
+    import pwd
+
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def check_install_tree(ctx: Context) -> list[Finding]:
+    cid = "permissions.install_tree"
+    inst = ctx.installation
+    if inst is None:
+        return [info(cid, "no installation chosen; nothing to scan")]
+    max_entries = 500_000 if ctx.deep else 20_000
+    timeout = max(ctx.timeout * 2, 4.0) * (4 if ctx.deep else 1)
+    res = run_script(
+        _SCAN_SCRIPT,
+        [inst.prefix, str(max_entries), str(timeout * 0.7), str(os.getuid())],
+        timeout,
+        inst.prefix,
+    )
+    if res.status == UNRESPONSIVE:
+        return [
+            error(cid, f"{inst.prefix} stopped answering during the scan", "See mount.responsive.")
+        ]
+    if not res.ok:
+        return [warning(cid, f"cannot scan {inst.prefix}: {res.describe()}")]
+    d = res.data
+    counts = d["counts"]
+    scanned = f"{d['scanned']} entries scanned" + (
+        "" if d["complete"] else " (stopped early; --deep scans more)"
+    )
+    data = {"prefix": inst.prefix, **d}
+    findings: list[Finding] = []
+    if counts["world"]:
+        findings.append(
+            error(
+                cid,
+                f"{counts['world']} file(s) in the shared installation are world-writable",
+                "Anyone on any machine mounting the share can change programs every user runs "
+                f"(e.g. {', '.join(d['world'][:3])}). {scanned}.",
+                f"Tell your administrators: chmod -R o-w {inst.prefix}",
+                **data,
+            )
+        )
+    if counts["group"]:
+        findings.append(
+            warning(
+                cid,
+                f"{counts['group']} file(s) in the shared installation are group-writable",
+                f"Every member of the owning group can change them (e.g. {d['group'][0]}). "
+                "Fine for "
+                f"a small admin group, risky for a broad one. {scanned}.",
+                f"Administrators: check the group, or chmod -R g-w {inst.prefix}",
+                **data,
+            )
+        )
+    if counts["mine"]:
+        findings.append(
+            warning(
+                cid,
+                f"{counts['mine']} file(s) in the shared installation belong to you",
+                "You can change the shared installation by accident (a `conda install` into "
+                f"base, a pip install), breaking it for everyone (e.g. {d['mine'][0]}).",
+                "Leave the shared installation to its administrators; use your own environments "
+                "(conda create -n NAME ...).",
+                **data,
+            )
+        )
+    owners = {int(k): v for k, v in d["owners"].items()}
+    unexpected = sorted(u for u in owners if u not in (0, d["root_uid"]))
+    if unexpected:
+        names = ", ".join(f"{_user(u)} ({owners[u]} files)" for u in unexpected[:5])
+        findings.append(
+            warning(
+                cid,
+                "files in the shared installation are owned by unexpected users",
+                f"The installation belongs to {_user(d['root_uid'])}, but files are owned by "
+                f"{names}: whoever owns a file can change it for everyone.",
+                "Administrators: chown the tree back to the installation's owner.",
+                **data,
+            )
+        )
+    return findings or [ok(cid, f"shared installation not writable by others ({scanned})", **data)]
+
+
+def check_conda_sh(ctx: Context) -> list[Finding]:
+    cid = "permissions.conda_sh"
+    inst = ctx.installation
+    if inst is None:
+        return [info(cid, "no installation chosen")]
+    root = ctx.probe(inst.prefix)
+    if root.status == UNRESPONSIVE:
+        return [error(cid, f"{inst.prefix} does not answer", "See mount.responsive.")]
+    findings: list[Finding] = []
+    for name in ("conda.sh", "conda.csh", "conda.fish"):
+        path = os.path.join(inst.prefix, "etc", "profile.d", name)
+        res = ctx.probe(path)
+        if res.status == UNRESPONSIVE:
+            return [error(cid, f"{path} does not answer", "See mount.responsive.")]
+        if res.status == MISSING:
+            if name == "conda.sh":
+                findings.append(
+                    warning(
+                        cid,
+                        f"{path} is missing",
+                        "Startup files source it to define `conda`.",
+                        "Check the installation prefix in the site file.",
+                    )
+                )
+            continue
+        if not res.ok:
+            continue
+        st = res.data["stat"]
+        mode, uid = int(st["mode"]), int(st["uid"])
+        owner_ok = uid in (0, int(root.data.get("stat", {}).get("uid", uid)))
+        if mode & 0o022:
+            who = "everyone" if mode & 0o002 else "its group"
+            findings.append(
+                error(
+                    cid,
+                    f"{path} is writable by {who} (mode {mode & 0o7777:o})",
+                    "Every user's login shell sources this file: whoever can write it runs code "
+                    "as every user.",
+                    f"Administrators: chmod go-w {path}",
+                    path=path,
+                    mode=oct(mode & 0o7777),
+                )
+            )
+        if not owner_ok:
+            findings.append(
+                warning(
+                    cid,
+                    f"{path} is owned by {_user(uid)}, not by the installation's owner",
+                    "That user can change what every login shell runs.",
+                    "Administrators: chown it to the installation's owner.",
+                    path=path,
+                    uid=uid,
+                )
+            )
+    return findings or [ok(cid, "conda.sh can only be changed by the installation's owner")]
+
+
+def check_umask(ctx: Context) -> list[Finding]:
+    cid = "permissions.umask"
+    mask = os.umask(0o022)
+    os.umask(mask)
+    data = {"umask": f"{mask:04o}"}
+    if not mask & 0o002:
+        return [
+            warning(
+                cid,
+                f"umask {mask:04o}: files you create are writable by everyone",
+                "Environments and caches you create (possibly on a share others mount) can be "
+                "changed by any user.",
+                "Set `umask 022` (or 027) in your startup file.",
+                **data,
+            )
+        ]
+    if mask & 0o044 == 0o044 and ctx.site is not None:
+        return [
+            info(
+                cid,
+                f"umask {mask:04o}: files you create are private",
+                "Environments you create for colleagues will not be readable by them.",
+                "Use `umask 022` when building environments meant to be shared.",
+                **data,
+            )
+        ]
+    return [ok(cid, f"umask {mask:04o}", **data)]
+
+
+ENVIRONMENTS_TXT_PATH = os.path.join(".conda", "environments.txt")
+
+
+def _env_lines(ctx: Context) -> tuple[str, list[str]] | None:
+    from condashare.doctor.checks._util import read_small
+
+    path = os.path.join(ctx.home, ENVIRONMENTS_TXT_PATH)
+    status, raw = read_small(ctx, path)
+    if status != "ok":
+        return None
+    return path, raw.decode("utf-8", "replace").splitlines()
+
+
+def classify_entries(ctx: Context, lines: list[str]) -> dict[str, list[str]]:
+    """Sort environments.txt entries into other_os, vanished, unreachable and fine."""
+    out: dict[str, list[str]] = {"other_os": [], "vanished": [], "unreachable": [], "fine": []}
+    for line in lines:
+        entry = line.strip()
+        if not entry:
+            continue
+        if any(
+            entry == o.prefix or entry.startswith(o.prefix.rstrip("/") + "/")
+            for o in ctx.other_installations
+        ):
+            out["other_os"].append(entry)
+            continue
+        state = exists(ctx, os.path.join(entry, "conda-meta"))
+        if state == "ok":
+            out["fine"].append(entry)
+        elif state == MISSING and exists(ctx, os.path.dirname(entry.rstrip("/"))) == "ok":
+            out["vanished"].append(entry)  # its parent answers: the env itself is gone
+        else:
+            out["unreachable"].append(entry)  # share unmounted or down: never prune these
+    return out
+
+
+def check_environments_txt(ctx: Context) -> list[Finding]:
+    cid = "permissions.environments_txt"
+    got = _env_lines(ctx)
+    if got is None:
+        return [ok(cid, "no ~/.conda/environments.txt")]
+    path, lines = got
+    kinds = classify_entries(ctx, lines)
+    findings: list[Finding] = []
+    if kinds["vanished"]:
+        findings.append(
+            warning(
+                cid,
+                f"{len(kinds['vanished'])} environment(s) in {path} no longer exist",
+                "\n".join(kinds["vanished"]),
+                "Remove them: condashare doctor permissions.environments_txt --fix",
+                True,
+                path=path,
+                vanished=kinds["vanished"],
+            )
+        )
+    if kinds["other_os"]:
+        findings.append(
+            warning(
+                cid,
+                f"{len(kinds['other_os'])} environment(s) in {path} belong to another OS",
+                "The home is shared between OSes, so conda on each OS records its environments "
+                "in the same file and lists the other OS's ones, which cannot run here:\n"
+                + "\n".join(kinds["other_os"]),
+                "Harmless but confusing; they are kept because the other OS uses them. "
+                "Prefer `conda activate NAME` over paths from `conda env list`.",
+                path=path,
+                other_os=kinds["other_os"],
+            )
+        )
+    if kinds["unreachable"]:
+        findings.append(
+            info(
+                cid,
+                f"{len(kinds['unreachable'])} environment(s) in {path} could not be checked",
+                "Their share is unmounted or not answering; they are left alone:\n"
+                + "\n".join(kinds["unreachable"]),
+                path=path,
+                unreachable=kinds["unreachable"],
+            )
+        )
+    return findings or [ok(cid, f"all {len(kinds['fine'])} environment(s) in {path} exist")]
+
+
+def _atomic_write(path: str, data: bytes) -> None:
+    """Temp file in the same directory, fsync, rename over; the original mode is kept."""
+    mode = os.stat(path).st_mode & 0o7777
+    directory = os.path.dirname(path)
+    fd, tmp = tempfile.mkstemp(prefix=".environments.txt.", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> FixOutcome:
+    """Drop vanished environments from ~/.conda/environments.txt (backup kept, atomic)."""
+    cid = "permissions.environments_txt"
+    got = _env_lines(ctx)
+    if got is None:
+        return FixOutcome(cid, "nothing to do: no environments.txt")
+    path, lines = got
+    real = os.path.realpath(path)  # edit the target of a symlink, not the link
+    vanished = set(classify_entries(ctx, lines)["vanished"])
+    if not vanished:
+        return FixOutcome(cid, "nothing to do: every listed environment exists")
+    with open(real, "rb") as fh:
+        original = fh.read()
+    kept = [
+        ln
+        for ln in original.decode("utf-8", "replace").splitlines(keepends=True)
+        if ln.strip() not in vanished
+    ]
+    new = "".join(kept).encode("utf-8")
+    diff = "".join(
+        difflib.unified_diff(
+            original.decode("utf-8", "replace").splitlines(keepends=True),
+            kept,
+            fromfile=path,
+            tofile=path,
+        )
+    )
+    summary = f"remove {len(vanished)} vanished environment(s) from {path}"
+    if not apply:
+        return FixOutcome(cid, summary, diff, (real,))
+    backup = f"{real}.condashare-{time.strftime('%Y%m%d-%H%M%S')}.bak"
+    with open(backup, "wb") as fh:
+        fh.write(original)
+        fh.flush()
+        os.fsync(fh.fileno())
+    _atomic_write(real, new)
+    return FixOutcome(cid, summary, diff, (real,), (backup,), applied=True)
+
+
+INSTALL_TREE = Check(
+    "permissions.install_tree",
+    "permissions",
+    "shared installation not writable by others",
+    check_install_tree,
+    budget=20,
+)
+CONDA_SH = Check("permissions.conda_sh", "permissions", "conda.sh protected", check_conda_sh)
+UMASK = Check("permissions.umask", "permissions", "umask", check_umask, budget=3)
+ENVIRONMENTS_TXT = Check(
+    "permissions.environments_txt",
+    "permissions",
+    "~/.conda/environments.txt entries",
+    check_environments_txt,
+    fixer=fix_environments_txt,
+)

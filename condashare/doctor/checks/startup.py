@@ -1,0 +1,441 @@
+"""Shell startup files: managed blocks, `conda init` leftovers, output and start-up time.
+
+Files are read directly when the home is local and through the probe when it is on a share.
+Shells are run in an abandonable child with a deadline (a startup file that touches a dead
+share makes the shell hang, which is exactly what the start-time check must survive).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass
+
+from condashare.doctor.checks._util import (
+    UNRESPONSIVE,
+    error,
+    info,
+    ok,
+    read_small,
+    run_bounded,
+    warning,
+)
+from condashare.doctor.context import Context
+from condashare.doctor.model import Check, Finding
+from condashare.host import shell_name
+
+CONDA_BEGIN = "# >>> conda initialize >>>"
+CONDA_END = "# <<< conda initialize <<<"
+# Markers of the block `condashare init` writes (condashare/startup.py owns them).
+CONDASHARE_BEGIN = "# >>> condashare >>>"
+CONDASHARE_END = "# <<< condashare <<<"
+
+SLOW_START = 1.0  # seconds: a shell that takes longer to start is noticeably slow
+SHELL_TIMEOUT = 6.0  # seconds before a shell start counts as hanging
+
+# A conda root prefix inside a conda-init block: whatever precedes bin/conda, condabin/conda or
+# etc/profile.d/conda.<ext>, quoted or not.
+_PREFIX_RE = re.compile(
+    r"""(/[^'"\s]*?)/(?:bin/conda|condabin/conda|etc/profile\.d/conda\.(?:sh|csh|fish))\b"""
+)
+
+
+@dataclass(frozen=True)
+class StartupFile:
+    path: str
+    shells: tuple[str, ...]
+    text: str
+
+
+def candidate_files(ctx: Context) -> list[tuple[str, tuple[str, ...]]]:
+    """Startup files conda init or condashare may write, with the shells that read them."""
+    home = ctx.home
+    zdot = ctx.env.get("ZDOTDIR") or home
+    xdg = ctx.env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    return [
+        (os.path.join(home, ".bashrc"), ("bash",)),
+        (os.path.join(home, ".bash_profile"), ("bash",)),
+        (os.path.join(home, ".bash_login"), ("bash",)),
+        (os.path.join(home, ".profile"), ("bash", "sh", "dash")),
+        (os.path.join(zdot, ".zshenv"), ("zsh",)),
+        (os.path.join(zdot, ".zprofile"), ("zsh",)),
+        (os.path.join(zdot, ".zshrc"), ("zsh",)),
+        (os.path.join(home, ".tcshrc"), ("tcsh", "csh")),
+        (os.path.join(home, ".cshrc"), ("tcsh", "csh")),
+        (os.path.join(xdg, "fish", "config.fish"), ("fish",)),
+    ]
+
+
+class HomeUnresponsive(Exception):
+    """The home's share stopped answering while startup files were read."""
+
+
+def read_startup_files(ctx: Context) -> list[StartupFile]:
+    """The startup files that exist, read once; stops at the first unanswered read."""
+    key = "startup_files"
+    if key in ctx.extra:
+        cached: list[StartupFile] = ctx.extra[key]
+        return cached
+    files = []
+    for path, shells in candidate_files(ctx):
+        status, data = read_small(ctx, path)
+        if status == UNRESPONSIVE:
+            raise HomeUnresponsive(path)
+        if status == "ok":
+            files.append(StartupFile(path, shells, data.decode("utf-8", "replace")))
+    ctx.extra[key] = files
+    return files
+
+
+def _unresponsive(cid: str, exc: HomeUnresponsive) -> list[Finding]:
+    return [
+        error(
+            cid,
+            f"cannot read startup files: {exc} does not answer",
+            "The home directory's share is not answering.",
+            "See condashare doctor mount.responsive.",
+        )
+    ]
+
+
+def blocks(text: str, begin: str, end: str) -> list[str]:
+    """The bodies of every ``begin`` ... ``end`` block in ``text`` (an unclosed one included)."""
+    out: list[str] = []
+    current: list[str] | None = None
+    for line in text.splitlines():
+        stripped = line.strip()
+        if stripped == begin:
+            if current is not None:
+                out.append("\n".join(current))
+            current = []
+        elif stripped == end and current is not None:
+            out.append("\n".join(current))
+            current = None
+        elif current is not None:
+            current.append(line)
+    if current is not None:
+        out.append("\n".join(current))
+    return out
+
+
+def conda_init_prefixes(body: str) -> list[str]:
+    return list(dict.fromkeys(m.group(1) for m in _PREFIX_RE.finditer(body)))
+
+
+def _login_shell(ctx: Context) -> str:
+    return shell_name(ctx.host.login_shell) or "sh"
+
+
+def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Finding]:
+    """LEAD: wire to condashare.startup at merge (is the block present AND current?).
+
+    For now this detects only the markers of ``condashare init`` in the login shell's files.
+    """
+    cid = "startup.condashare_block"
+    shell = _login_shell(ctx)
+    mine = [f for f in files if shell in f.shells and CONDASHARE_BEGIN in f.text]
+    if mine:
+        where = ", ".join(f.path for f in mine)
+        return [
+            ok(
+                cid,
+                f"condashare block present for {shell} in {where}",
+                files=[f.path for f in mine],
+            )
+        ]
+    if ctx.site is None:
+        return [info(cid, f"no condashare block for {shell} (and no site file)")]
+    return [
+        warning(
+            cid,
+            f"no condashare block in the startup files of your shell ({shell})",
+            "Without it, new shells do not pick the shared installation for this OS.",
+            "Run: condashare init",
+            shell=shell,
+        )
+    ]
+
+
+def check_condashare_block(ctx: Context) -> list[Finding]:
+    try:
+        return condashare_block_status(ctx, read_startup_files(ctx))
+    except HomeUnresponsive as exc:
+        return _unresponsive("startup.condashare_block", exc)
+
+
+def check_conda_init(ctx: Context) -> list[Finding]:
+    cid = "startup.conda_init"
+    try:
+        files = read_startup_files(ctx)
+    except HomeUnresponsive as exc:
+        return _unresponsive(cid, exc)
+    others = ctx.other_installations
+    oses = {i.os for i in ctx.site.installations} if ctx.site else set()
+    shared_home = ctx.is_remote(ctx.home) and len(oses) > 1
+    findings: list[Finding] = []
+    for sf in files:
+        for body in blocks(sf.text, CONDA_BEGIN, CONDA_END):
+            prefixes = conda_init_prefixes(body)
+            foreign = [
+                (p, i)
+                for p in prefixes
+                for i in others
+                if p == i.prefix or p.startswith(i.prefix.rstrip("/") + "/")
+            ]
+            if foreign:
+                p, inst = foreign[0]
+                findings.append(
+                    error(
+                        cid,
+                        f"{sf.path}: a `conda init` block points at the {inst.os} installation",
+                        f"It runs {p} (installation {inst.name!r} for {inst.os}) on this "
+                        f"{ctx.host.os} host: shells fail with 'cannot execute binary file' or "
+                        "pick the wrong conda. `conda init` on the other OS wrote it into the "
+                        "shared home.",
+                        f"Remove the block (`conda init --reverse` on the {inst.os} machine, or "
+                        "delete the lines between the markers), then run: condashare init",
+                        file=sf.path,
+                        prefix=p,
+                    )
+                )
+            elif shared_home:
+                findings.append(
+                    warning(
+                        cid,
+                        f"{sf.path}: a `conda init` block hard-codes one installation",
+                        "Your home is on a share used by several OSes (the site file has "
+                        f"installations for {', '.join(sorted(oses))}), but this block always "
+                        f"runs {', '.join(prefixes) or 'one conda'}: the other OS breaks. It also "
+                        "starts Python at every shell start.",
+                        "Replace it: `conda init --reverse`, then `condashare init` (which "
+                        "picks the installation per OS).",
+                        file=sf.path,
+                        prefixes=prefixes,
+                    )
+                )
+            else:
+                findings.append(
+                    info(
+                        cid,
+                        f"{sf.path}: `conda init` block for {', '.join(prefixes) or '?'}",
+                        "It runs conda's Python hook at every shell start (slow on NFS).",
+                        "Consider `condashare init`, which sources conda.sh directly.",
+                        file=sf.path,
+                        prefixes=prefixes,
+                    )
+                )
+    return findings or [ok(cid, "no `conda init` block in startup files")]
+
+
+def check_duplicates(ctx: Context) -> list[Finding]:
+    cid = "startup.duplicates"
+    try:
+        files = read_startup_files(ctx)
+    except HomeUnresponsive as exc:
+        return _unresponsive(cid, exc)
+    findings: list[Finding] = []
+    for sf in files:
+        n_conda = len(blocks(sf.text, CONDA_BEGIN, CONDA_END))
+        n_mine = len(blocks(sf.text, CONDASHARE_BEGIN, CONDASHARE_END))
+        if n_conda > 1:
+            findings.append(
+                warning(
+                    cid,
+                    f"{sf.path}: {n_conda} `conda init` blocks",
+                    "Each one starts conda again; the last one wins and start-up is slower.",
+                    "Keep one (or none, with condashare init): delete the others between their "
+                    "markers.",
+                    file=sf.path,
+                    count=n_conda,
+                )
+            )
+        if n_mine > 1:
+            findings.append(
+                error(
+                    cid,
+                    f"{sf.path}: {n_mine} condashare blocks",
+                    "The file was edited by hand or copied; condashare cannot update it safely.",
+                    "Run `condashare init --reverse`, remove leftover blocks, then `condashare "
+                    "init`.",
+                    file=sf.path,
+                    count=n_mine,
+                )
+            )
+        if n_mine and n_conda:
+            findings.append(
+                warning(
+                    cid,
+                    f"{sf.path}: both a condashare block and a `conda init` block",
+                    "Two set-ups fight: whichever runs last decides which conda you get.",
+                    "Remove the `conda init` block: conda init --reverse",
+                    file=sf.path,
+                )
+            )
+    return findings or [ok(cid, "no duplicate or conflicting blocks")]
+
+
+def check_bash_profile(ctx: Context) -> list[Finding]:
+    cid = "startup.bash_profile"
+    try:
+        files = {os.path.basename(f.path): f for f in read_startup_files(ctx)}
+    except HomeUnresponsive as exc:
+        return _unresponsive(cid, exc)
+    if ".profile" not in files:
+        return [ok(cid, "no ~/.profile that bash could skip")]
+    for name in (".bash_profile", ".bash_login"):
+        if name in files:
+            if re.search(r"(^|[\s./~])\.profile\b", files[name].text):
+                return [ok(cid, f"~/{name} reads ~/.profile")]
+            return [
+                warning(
+                    cid,
+                    f"~/{name} hides ~/.profile from bash login shells",
+                    f"bash reads only the first of ~/.bash_profile, ~/.bash_login, ~/.profile; "
+                    f"~/{name} exists and does not source ~/.profile, so settings there "
+                    "(often the shared conda set-up) are ignored by bash.",
+                    f"Add to ~/{name}:  [ -f ~/.profile ] && . ~/.profile",
+                    file=files[name].path,
+                )
+            ]
+    return [ok(cid, "bash reads ~/.profile")]
+
+
+def _shell_env(ctx: Context) -> dict[str, str]:
+    env = dict(ctx.env)
+    env["HOME"] = ctx.home
+    env["TERM"] = "dumb"
+    env.pop("BASH_ENV", None)
+    return env
+
+
+def _noninteractive_argv(shell: str, path: str, ctx: Context) -> tuple[list[str], dict[str, str]]:
+    """How to start ``shell`` non-interactively the way ssh/scp do, reading its rc files."""
+    env = _shell_env(ctx)
+    if shell == "bash":
+        # sshd's bash reads ~/.bashrc even without -i (scp, rsync, `ssh host cmd`). Source it
+        # explicitly: BASH_ENV would be inherited by every bash the file itself starts.
+        return [path, "-c", '[ -r "$HOME/.bashrc" ] && . "$HOME/.bashrc"; :'], env
+    if shell in ("tcsh", "csh", "zsh", "fish"):
+        return [path, "-c", ":" if shell != "fish" else "true"], env
+    return [path, "-c", ":"], env
+
+
+def _shell_path(ctx: Context) -> tuple[str, str | None]:
+    shell = _login_shell(ctx)
+    login = ctx.host.login_shell or ""
+    path = (
+        login if login and os.path.isabs(login) and os.path.exists(login) else shutil.which(shell)
+    )
+    return shell, path
+
+
+def check_stdout(ctx: Context) -> list[Finding]:
+    cid = "startup.stdout"
+    shell, path = _shell_path(ctx)
+    if path is None:
+        return [info(cid, f"login shell {shell} not found; cannot test it")]
+    if shell in ("sh", "dash"):
+        return [ok(cid, f"{shell} reads no startup file when not interactive")]
+    argv, env = _noninteractive_argv(shell, path, ctx)
+    res = run_bounded(argv, env, min(SHELL_TIMEOUT, ctx.timeout * 3))
+    if res.status == UNRESPONSIVE:
+        return [
+            error(
+                cid,
+                f"non-interactive {shell} does not finish starting",
+                f"`{' '.join(argv)}` did not finish in {res.seconds:.1f} s: a startup file "
+                "waits for "
+                "something (often a dead share). scp, rsync and `ssh host cmd` hang the same way.",
+                "Guard share accesses in your startup files (condashare init does), and see "
+                "condashare doctor mount.responsive.",
+                shell=shell,
+            )
+        ]
+    if res.stdout.strip():
+        sample = res.stdout.decode("utf-8", "replace").strip().splitlines()[:3]
+        return [
+            error(
+                cid,
+                f"non-interactive {shell} prints to stdout",
+                "A startup file writes text even when no one is reading: scp, rsync and sftp break "
+                f"(they read it as protocol data). It printed: {' | '.join(sample)}",
+                "Move the output into an interactive-only section, e.g. in bash: "
+                "`case $- in *i*) echo ...;; esac`, or send it to stderr (>&2).",
+                shell=shell,
+                output=sample,
+            )
+        ]
+    return [ok(cid, f"non-interactive {shell} prints nothing to stdout", shell=shell)]
+
+
+def _interactive_argv(shell: str, path: str) -> list[str]:
+    if shell in ("tcsh", "csh"):
+        return [path, "-c", "exit"]
+    return [path, "-i", "-c", "exit"]
+
+
+def check_start_time(ctx: Context) -> list[Finding]:
+    cid = "startup.start_time"
+    shell, path = _shell_path(ctx)
+    if path is None:
+        return [info(cid, f"login shell {shell} not found; cannot time it")]
+    env = _shell_env(ctx)
+    if shell in ("sh", "dash") and os.path.exists(os.path.join(ctx.home, ".profile")):
+        env["ENV"] = os.path.join(ctx.home, ".profile")
+    argv = _interactive_argv(shell, path)
+    limit = SHELL_TIMEOUT
+    res = run_bounded(argv, env, limit)
+    if res.status == "ok" and res.seconds < SLOW_START:
+        second = run_bounded(argv, env, limit)  # best of two: the first may warm caches
+        if second.status == "ok":
+            res = min(res, second, key=lambda r: r.seconds)
+    data = {"shell": shell, "seconds": round(res.seconds, 3)}
+    if res.status == UNRESPONSIVE:
+        return [
+            error(
+                cid,
+                f"interactive {shell} did not start within {limit:g} s",
+                "A startup file waits for something, usually a share that does not answer.",
+                "Start a shell without startup files (`bash --norc`, `zsh -f`) and guard share "
+                "accesses (condashare init does).",
+                **data,
+            )
+        ]
+    if res.status != "ok":
+        return [info(cid, f"could not start {shell}: {res.stderr.decode(errors='replace')}")]
+    if res.seconds >= SLOW_START:
+        return [
+            warning(
+                cid,
+                f"interactive {shell} takes {res.seconds:.1f} s to start",
+                "A `conda init` block runs Python at every shell start (~0.6 s on local disk, much "
+                "more on NFS); other slow commands in startup files add up.",
+                "Replace `conda init` with `condashare init` (sources conda.sh, ~3 ms); time "
+                f"your files with `{shell} -x -i -c exit`.",
+                **data,
+            )
+        ]
+    return [ok(cid, f"interactive {shell} starts in {res.seconds * 1000:.0f} ms", **data)]
+
+
+CONDASHARE_BLOCK = Check(
+    "startup.condashare_block",
+    "startup",
+    "condashare block present",
+    check_condashare_block,
+    budget=5,
+)
+CONDA_INIT = Check(
+    "startup.conda_init", "startup", "`conda init` blocks", check_conda_init, budget=5
+)
+DUPLICATES = Check("startup.duplicates", "startup", "duplicate blocks", check_duplicates, budget=5)
+BASH_PROFILE = Check(
+    "startup.bash_profile",
+    "startup",
+    "~/.bash_profile and ~/.profile",
+    check_bash_profile,
+    budget=5,
+)
+STDOUT = Check("startup.stdout", "startup", "quiet non-interactive shells", check_stdout, budget=10)
+START_TIME = Check("startup.start_time", "startup", "shell start time", check_start_time, budget=15)

@@ -1,0 +1,242 @@
+"""Run checks concurrently, each in its own child process, under budgets and one deadline.
+
+Every selected check starts at once in a forked child (see :mod:`condashare.doctor.isolation`).
+A check gets ``min(its budget, the time left)``. One that raises, dies or overruns becomes a
+finding of its own (``state`` crashed/timeout) and the others still report. The parent never
+touches a share and never starts threads, so it returns by the deadline whatever the shares do.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from condashare.doctor import isolation
+from condashare.doctor.context import Context
+from condashare.doctor.model import Check, Finding, FixOutcome, Severity
+from condashare.site import DEFAULT_PROBE_TIMEOUT
+
+# States of one check's run.
+DONE = "done"
+CRASHED = "crashed"
+TIMEOUT = "timeout"
+NOT_RUN = "not-run"
+
+
+@dataclass
+class CheckResult:
+    """One check's outcome: its findings (never empty), state and wall time."""
+
+    id: str
+    group: str
+    title: str
+    state: str
+    seconds: float
+    findings: list[Finding] = field(default_factory=list)
+
+    @property
+    def severity(self) -> Severity:
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=Severity.OK)
+
+    @property
+    def complete(self) -> bool:
+        return self.state == DONE
+
+
+@dataclass
+class RunReport:
+    """Everything one doctor run found, in registry order."""
+
+    results: list[CheckResult]
+    seconds: float
+    timeout: float
+    fixes: list[FixOutcome] = field(default_factory=list)
+
+    @property
+    def incomplete(self) -> list[str]:
+        """Ids of checks that could not finish (overran, crashed, or never started)."""
+        return [r.id for r in self.results if not r.complete]
+
+    @property
+    def findings(self) -> list[Finding]:
+        return [f for r in self.results for f in r.findings]
+
+    def count(self, severity: Severity) -> int:
+        return sum(1 for f in self.findings if f.severity == severity)
+
+    @property
+    def problems(self) -> bool:
+        return any(f.severity.is_problem for f in self.findings)
+
+
+def _normalise(check: Check, value: object) -> list[Finding]:
+    """A check's return value as findings; anything malformed is itself reported."""
+    if value is None or value == []:
+        return [Finding(check.id, Severity.OK, check.title)]
+    if isinstance(value, list) and all(isinstance(f, Finding) for f in value):
+        return value
+    return [
+        Finding(
+            check.id,
+            Severity.ERROR,
+            f"check returned {type(value).__name__}, not a list of findings",
+            "This is a bug in the check; please report it.",
+            data={"state": CRASHED},
+        )
+    ]
+
+
+def _run_inline(check: Check, ctx: Context) -> list[Finding]:
+    return _normalise(check, check.run(ctx))
+
+
+def result_from_answer(check: Check, answer: isolation.ChildAnswer, budget: float) -> CheckResult:
+    """Turn a child's answer into a CheckResult; crashes and overruns become error findings."""
+    if answer.state == isolation.DONE:
+        findings = _normalise(check, answer.value)
+        state = CRASHED if any(f.data.get("state") == CRASHED for f in findings) else DONE
+        return CheckResult(check.id, check.group, check.title, state, answer.seconds, findings)
+    if answer.state == isolation.TIMEOUT:
+        finding = Finding(
+            check.id,
+            Severity.ERROR,
+            f"{check.title}: did not finish within {budget:.1f} s",
+            "The check was stopped. The usual cause is a share that stopped answering "
+            "(a hung NFS server makes every access to it wait).",
+            "Run `condashare doctor mount` to see which share is unresponsive; run this check "
+            f"alone with a longer time limit: condashare doctor {check.id} --timeout 60",
+            data={"state": TIMEOUT, "budget": round(budget, 2)},
+        )
+        return CheckResult(check.id, check.group, check.title, TIMEOUT, answer.seconds, [finding])
+    tail = answer.traceback.strip().splitlines()[-6:]
+    finding = Finding(
+        check.id,
+        Severity.ERROR,
+        f"{check.title}: the check crashed ({answer.error})",
+        "\n".join(tail),
+        "This is a bug in condashare; please report it with the output of "
+        f"`condashare doctor {check.id} -v --json`.",
+        data={"state": CRASHED, "error": answer.error},
+    )
+    return CheckResult(check.id, check.group, check.title, CRASHED, answer.seconds, [finding])
+
+
+def not_run(check: Check, why: str) -> CheckResult:
+    finding = Finding(
+        check.id, Severity.ERROR, f"{check.title}: not run", why, data={"state": NOT_RUN}
+    )
+    return CheckResult(check.id, check.group, check.title, NOT_RUN, 0.0, [finding])
+
+
+def run_checks(
+    checks: Sequence[Check],
+    ctx: Context,
+    deadline: float,
+    isolate: bool = True,
+    on_result: Callable[[CheckResult], None] | None = None,
+) -> RunReport:
+    """Run ``checks`` against ``ctx``; returns by ``deadline`` (monotonic) whatever they do.
+
+    ``isolate=False`` runs checks one after the other in this process (for debugging only: a
+    check stuck on a dead share then blocks the run).
+    """
+    started = time.monotonic()
+    timeout = max(0.0, deadline - started)
+    by_id = {c.id: c for c in checks}
+    results: dict[str, CheckResult] = {}
+    budgets: dict[str, float] = {}
+
+    def record(result: CheckResult) -> None:
+        results[result.id] = result
+        if on_result is not None:
+            on_result(result)
+
+    if not isolate or not isolation.can_fork():
+        for check in checks:
+            t0 = time.monotonic()
+            if t0 >= deadline:
+                record(not_run(check, "the run's time limit was reached before it started"))
+                continue
+            try:
+                answer = isolation.ChildAnswer(isolation.DONE, check.run(ctx))
+            except Exception as exc:
+                import traceback
+
+                answer = isolation.ChildAnswer(
+                    isolation.RAISED,
+                    error=f"{type(exc).__name__}: {exc}",
+                    traceback=traceback.format_exc(),
+                )
+            answer.seconds = time.monotonic() - t0
+            record(result_from_answer(check, answer, check.budget))
+    else:
+        tasks = {}
+        # A site with a long probe timeout (a slow but working share) stretches every budget.
+        stretch = max(1.0, ctx.timeout / DEFAULT_PROBE_TIMEOUT)
+        for check in checks:
+            now = time.monotonic()
+            check_deadline = min(deadline, now + check.budget * stretch)
+            budgets[check.id] = check_deadline - now
+            tasks[check.id] = isolation.start(_run_inline, check, ctx, deadline=check_deadline)
+        isolation.collect(
+            tasks,
+            lambda key, answer: record(result_from_answer(by_id[key], answer, budgets[key])),
+        )
+    ordered = [results[c.id] for c in checks]
+    return RunReport(ordered, time.monotonic() - started, timeout)
+
+
+def exit_code(report: RunReport) -> int:
+    """3 when a check could not finish, else 1 for warnings or errors, else 0."""
+    from condashare import exitcodes
+
+    if report.incomplete:
+        return exitcodes.INCOMPLETE
+    if report.problems:
+        return exitcodes.PROBLEMS
+    return exitcodes.OK
+
+
+class DoctorConfigError(Exception):
+    """An explicit --site / CONDASHARE_SITE / --prefix that cannot be used (exit 2)."""
+
+
+def _build_in_child(kwargs: dict[str, Any]) -> tuple[str, Any]:
+    from condashare.doctor.context import build_context
+    from condashare.host import PlatformError
+    from condashare.site import SiteError
+
+    try:
+        return "ok", build_context(**kwargs)
+    except (SiteError, PlatformError) as exc:
+        return "config", str(exc)
+
+
+def diagnose(
+    checks: Sequence[Check],
+    timeout: float,
+    **context_args: Any,
+) -> tuple[Context | None, RunReport]:
+    """Build the context in a child and run ``checks``; everything ends within ``timeout``.
+
+    ``context_args`` go to :func:`~condashare.doctor.context.build_context` (site_path, prefix,
+    env, deep, target ...). Raises DoctorConfigError for an explicit site or prefix that cannot
+    be used. When even the context cannot be built in time, every check is ``not-run``.
+    """
+    start = time.monotonic()
+    deadline = start + timeout
+    answer = isolation.call(_build_in_child, context_args, timeout=timeout)
+    if answer.state == isolation.DONE and answer.value[0] == "config":
+        raise DoctorConfigError(answer.value[1])
+    if answer.state == isolation.DONE:
+        ctx: Context = answer.value[1]
+        return ctx, run_checks(checks, ctx, deadline)
+    why = (
+        "finding the host and site file did not finish in time (a share is not answering?)"
+        if answer.state == isolation.TIMEOUT
+        else f"setting up failed: {answer.error}"
+    )
+    results = [not_run(c, why) for c in checks]
+    return None, RunReport(results, time.monotonic() - start, timeout)
