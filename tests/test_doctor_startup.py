@@ -151,6 +151,24 @@ def test_condashare_block_presence(sandbox_home, two_os_site):
     bash = need_shell("bash")
     f = startup.check_condashare_block(make_ctx(sandbox_home, two_os_site, shell=bash))
     assert f[0].severity == Severity.WARNING and "condashare init" in f[0].fix
+    # A block that is not what init writes for this site (hand-edited, or an older site file)
     (sandbox_home / ".bashrc").write_text("# >>> condashare >>>\n:\n# <<< condashare <<<\n")
     f = startup.check_condashare_block(make_ctx(sandbox_home, two_os_site, shell=bash))
-    assert f[0].severity == Severity.OK
+    assert f[0].severity == Severity.WARNING and "out of date" in f[0].title
+    # What `condashare init --probe-timeout 0.7` really writes is current
+    from condashare.fileedit import apply_edit
+    from condashare.site import SiteCandidate, load_site
+    from condashare.startup import plan_init
+
+    site = load_site(SiteCandidate(str(two_os_site), "--site"))
+    (sandbox_home / ".bashrc").write_text("alias ll='ls -l'\n")
+    env = {"HOME": str(sandbox_home)}
+    for edit in plan_init(site, ["bash"], str(sandbox_home), env, 0.7).edits:
+        apply_edit(edit)
+    f = startup.check_condashare_block(make_ctx(sandbox_home, two_os_site, shell=bash))
+    assert f[0].severity == Severity.OK and "current" in f[0].title
+    # The admins add an installation: the block no longer knows every installation
+    with two_os_site.open("a") as fh:
+        fh.write("[[installations]]\nname='arm'\nprefix='/nfs/arm'\nos='linux'\narch=['arm64']\n")
+    f = startup.check_condashare_block(make_ctx(sandbox_home, two_os_site, shell=bash))
+    assert f[0].severity == Severity.WARNING and ".bashrc" in f[0].title

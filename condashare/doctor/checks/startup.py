@@ -127,20 +127,62 @@ def _login_shell(ctx: Context) -> str:
     return shell_name(ctx.host.login_shell) or "sh"
 
 
-def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Finding]:
-    """LEAD: wire to condashare.startup at merge (is the block present AND current?).
+_TIMEOUT_RE = re.compile(r"_CONDASHARE_T(?:=|\s+)'?([0-9.]+)", re.IGNORECASE)
 
-    For now this detects only the markers of ``condashare init`` in the login shell's files.
+
+def block_is_current(ctx: Context, shell: str, files: list[StartupFile]) -> list[str]:
+    """Files whose condashare block differs from what ``condashare init`` would write now.
+
+    The block is re-rendered from today's site file with the probe timeout found in the
+    installed block (so an ``init --probe-timeout`` choice is not mistaken for drift).
     """
+    from condashare.startup import SHELL_DIALECT, render_block, targets_for
+
+    if ctx.site is None or shell not in SHELL_DIALECT:
+        return []
+    texts = {f.path: f.text for f in files}
+    stale: list[str] = []
+    for target in targets_for([shell], ctx.home, ctx.env):
+        text = texts.get(target.path, "")
+        begin, end = text.find(CONDASHARE_BEGIN), text.find(CONDASHARE_END)
+        if begin < 0 or end < begin:
+            continue
+        installed = text[begin : end + len(CONDASHARE_END)]
+        found = _TIMEOUT_RE.search(installed)
+        timeout = float(found.group(1)) if found else None
+        fresh = render_block(ctx.site, target.dialect, timeout).decode("utf-8")
+
+        def code(block: str) -> list[str]:  # marker, info and flag lines aside
+            return [ln.rstrip("\r") for ln in block.splitlines() if not ln.startswith("# ")]
+
+        if code(installed) != code(fresh):
+            stale.append(target.path)
+    return stale
+
+
+def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Finding]:
+    """Is the ``condashare init`` block present for the login shell, and does it match the site?"""
     cid = "startup.condashare_block"
     shell = _login_shell(ctx)
     mine = [f for f in files if shell in f.shells and CONDASHARE_BEGIN in f.text]
     if mine:
         where = ", ".join(f.path for f in mine)
+        stale = block_is_current(ctx, shell, files)
+        if stale:
+            return [
+                warning(
+                    cid,
+                    f"the condashare block in {', '.join(stale)} is out of date",
+                    "The site file changed since `condashare init` wrote it (installations "
+                    "added, moved or removed), so new shells may pick the wrong installation.",
+                    "Run: condashare init   (it replaces the block in place)",
+                    files=stale,
+                )
+            ]
         return [
             ok(
                 cid,
-                f"condashare block present for {shell} in {where}",
+                f"condashare block present and current for {shell} in {where}",
                 files=[f.path for f in mine],
             )
         ]
