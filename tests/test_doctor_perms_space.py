@@ -95,7 +95,8 @@ def test_environments_txt_fires_and_is_fixed(sandbox_home, tmp_path, inst, cli):
     assert "applied" in done.stdout, done.stdout + done.stderr
     assert txt.read_text() == f"{mine}\n{unmounted}\n{other}\n"  # unreachable ones are kept
     assert txt.stat().st_mode & 0o777 == 0o640
-    backups = list(txt.parent.glob("environments.txt.condashare-*.bak"))
+    state = sandbox_home / ".local" / "state" / "condashare" / "backups"
+    backups = list(state.glob("*environments.txt.*"))
     assert len(backups) == 1 and backups[0].read_bytes() == original
     again = cli(*args, "--yes")  # idempotent: nothing vanished any more
     assert "applied" not in again.stdout

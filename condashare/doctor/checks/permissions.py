@@ -7,11 +7,7 @@ process, bounded in entries and time, most sensitive directories first.
 
 from __future__ import annotations
 
-import contextlib
-import difflib
 import os
-import tempfile
-import time
 
 from condashare.doctor.checks._util import MISSING, UNRESPONSIVE, error, exists, info, ok, warning
 from condashare.doctor.context import Context
@@ -343,61 +339,34 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
     return findings or [ok(cid, f"all {len(kinds['fine'])} environment(s) in {path} exist")]
 
 
-def _atomic_write(path: str, data: bytes) -> None:
-    """Temp file in the same directory, fsync, rename over; the original mode is kept."""
-    mode = os.stat(path).st_mode & 0o7777
-    directory = os.path.dirname(path)
-    fd, tmp = tempfile.mkstemp(prefix=".environments.txt.", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> FixOutcome:
     """Drop vanished environments from ~/.conda/environments.txt (backup kept, atomic)."""
+    import platformdirs
+
+    from condashare.fileedit import apply_edit, plan_edit
+
     cid = "permissions.environments_txt"
     got = _env_lines(ctx)
     if got is None:
         return FixOutcome(cid, "nothing to do: no environments.txt")
     path, lines = got
-    real = os.path.realpath(path)  # edit the target of a symlink, not the link
     vanished = set(classify_entries(ctx, lines)["vanished"])
     if not vanished:
         return FixOutcome(cid, "nothing to do: every listed environment exists")
-    with open(real, "rb") as fh:
-        original = fh.read()
-    kept = [
-        ln
-        for ln in original.decode("utf-8", "replace").splitlines(keepends=True)
-        if ln.strip() not in vanished
-    ]
-    new = "".join(kept).encode("utf-8")
-    diff = "".join(
-        difflib.unified_diff(
-            original.decode("utf-8", "replace").splitlines(keepends=True),
-            kept,
-            fromfile=path,
-            tofile=path,
-        )
-    )
+
+    def drop_vanished(old: bytes | None) -> bytes | None:
+        text = (old or b"").decode("utf-8", "surrogateescape")
+        kept = [ln for ln in text.splitlines(keepends=True) if ln.strip() not in vanished]
+        return "".join(kept).encode("utf-8", "surrogateescape")
+
+    edit = plan_edit(path, drop_vanished, "drop vanished environments")  # follows symlinks
     summary = f"remove {len(vanished)} vanished environment(s) from {path}"
     if not apply:
-        return FixOutcome(cid, summary, diff, (real,))
-    backup = f"{real}.condashare-{time.strftime('%Y%m%d-%H%M%S')}.bak"
-    with open(backup, "wb") as fh:
-        fh.write(original)
-        fh.flush()
-        os.fsync(fh.fileno())
-    _atomic_write(real, new)
-    return FixOutcome(cid, summary, diff, (real,), (backup,), applied=True)
+        return FixOutcome(cid, summary, edit.diff(), (edit.target,))
+    backups = str(platformdirs.user_state_path("condashare") / "backups")
+    done = apply_edit(edit, backups)
+    saved = (done.backup,) if done.backup else ()
+    return FixOutcome(cid, summary, edit.diff(), (edit.target,), saved, applied=True)
 
 
 INSTALL_TREE = Check(
