@@ -111,35 +111,44 @@ class VerifyReport:
 
 
 class HashCache:
-    """sha256/md5 of file contents keyed by the stat identity of the file.
+    """sha256 of file contents keyed by the stat identity of the file, plus record fingerprints.
 
     A change of content changes mtime/ctime (and usually size), and a replaced file gets a new
-    inode, so a hit means the same bytes. Workers read it; only this process writes it.
+    inode, so a hit means the same bytes. Workers only read it; only this process writes it,
+    in short transactions. No connection stays open here between writes: workers are forked
+    from this process, and SQLite state must never cross a fork. Plain rollback journal, not
+    WAL: a reader that meets a writer just counts a miss.
     """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        self.db = sqlite3.connect(str(path), timeout=1.0)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS files (dev INTEGER, ino INTEGER, size INTEGER,"
-            " mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT, md5 TEXT, seen INTEGER,"
-            " PRIMARY KEY (dev, ino))"
-        )
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, rkey TEXT, mode TEXT,"
-            " paths TEXT, keys BLOB, meta TEXT, seen INTEGER)"
-        )
-        self.db.commit()
         self.pending: list[tuple[Any, ...]] = []
         self.pending_records: list[tuple[Any, ...]] = []
+        self.forget: list[str] = []
         self.last_commit = time.monotonic()
+        with contextlib.closing(self._connect()) as db:
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS files (dev INTEGER, ino INTEGER, size INTEGER,"
+                " mtime_ns INTEGER, ctime_ns INTEGER, sha256 TEXT, md5 TEXT, seen INTEGER,"
+                " PRIMARY KEY (dev, ino))"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, rkey TEXT,"
+                " mode TEXT, paths TEXT, keys BLOB, meta TEXT, seen INTEGER)"
+            )
+            db.commit()
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(str(self.path), timeout=1.0)
+        if db.execute("PRAGMA journal_mode").fetchone()[0].lower() == "wal":
+            db.execute("PRAGMA journal_mode=DELETE")
+        return db
 
     def add(self, rows: Iterable[Sequence[Any]]) -> None:
         now = int(time.time())
         for row in rows:
             self.pending.append((*row[:7], now))
-        if len(self.pending) > 5000 or time.monotonic() - self.last_commit > 0.5:
+        if len(self.pending) > 20000 or time.monotonic() - self.last_commit > 1.0:
             self.flush()
 
     def add_record(self, fp: dict[str, Any]) -> None:
@@ -157,36 +166,35 @@ class HashCache:
         )
 
     def forget_record(self, path: str) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self.db.execute("DELETE FROM records WHERE path=?", (path,))
+        self.forget.append(path)
 
-    def flush(self) -> None:
+    def flush(self, prune: bool = False) -> None:
         """Write what was learnt; a locked cache (another run) only costs re-hashing later."""
-        try:
-            if self.pending_records:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)", self.pending_records
-                )
-            if self.pending:
-                self.db.executemany(
-                    "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)", self.pending
-                )
-            self.db.commit()
-        except sqlite3.Error:
-            with contextlib.suppress(sqlite3.Error):
-                self.db.rollback()
+        if self.pending or self.pending_records or self.forget or prune:
+            try:
+                with contextlib.closing(self._connect()) as db:
+                    db.executemany("DELETE FROM records WHERE path=?", [(p,) for p in self.forget])
+                    db.executemany(
+                        "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
+                        self.pending_records,
+                    )
+                    db.executemany(
+                        "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)", self.pending
+                    )
+                    if prune:  # forget files not seen for half a year
+                        cutoff = int(time.time()) - 180 * 86400
+                        db.execute("DELETE FROM files WHERE seen < ?", (cutoff,))
+                        db.execute("DELETE FROM records WHERE seen < ?", (cutoff,))
+                    db.commit()
+            except sqlite3.Error:
+                pass
         self.pending_records.clear()
         self.pending.clear()
+        self.forget.clear()
         self.last_commit = time.monotonic()
 
     def close(self) -> None:
-        self.flush()
-        cutoff = int(time.time()) - 180 * 86400  # forget files not seen for half a year
-        with contextlib.suppress(sqlite3.Error):
-            self.db.execute("DELETE FROM files WHERE seen < ?", (cutoff,))
-            self.db.execute("DELETE FROM records WHERE seen < ?", (cutoff,))
-            self.db.commit()
-        self.db.close()
+        self.flush(prune=True)
 
 
 def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
