@@ -405,6 +405,14 @@ def test_hash_cache_skips_rehashing_but_never_hides_a_change(inst: Path) -> None
     assert 0 < third.stats.bytes_hashed < 2**20  # only the changed record was re-read
     replace_file(f2, data)
     assert verify([env], deep=True).findings == []
+    # the walk remembers directory listings by the directory's stat: a leftover appearing
+    # later changes the directory's mtime and is found
+    nfs = env / "share" / "beta" / ".nfs000000000000abcd0002"
+    nfs.write_bytes(b"n" * 10)
+    arts = findings_of(verify([env], deep=True), "integrity.nfs-artefacts")
+    assert [i["path"] for i in arts[0].data["items"]] == [str(nfs)]
+    nfs.unlink()
+    assert verify([env], deep=True).findings == []
     nocache = verify([env], deep=True, use_cache=False)
     assert nocache.stats.cache_hits == 0 and "not used" in nocache.cache_note
 

@@ -125,6 +125,7 @@ class HashCache:
         self.pending: list[tuple[Any, ...]] = []
         self.pending_records: list[tuple[Any, ...]] = []
         self.forget: list[str] = []
+        self.pending_dirs: list[tuple[Any, ...]] = []
         self.last_commit = time.monotonic()
         with contextlib.closing(self._connect()) as db:
             db.execute(
@@ -135,6 +136,10 @@ class HashCache:
             db.execute(
                 "CREATE TABLE IF NOT EXISTS records (path TEXT PRIMARY KEY, rkey TEXT,"
                 " mode TEXT, paths TEXT, keys BLOB, meta TEXT, seen INTEGER)"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS dirs (root TEXT, path TEXT, key TEXT, subdirs TEXT,"
+                " arts TEXT, seen INTEGER, PRIMARY KEY (root, path))"
             )
             db.commit()
 
@@ -165,12 +170,17 @@ class HashCache:
             )
         )
 
+    def add_dirs(self, rows: Iterable[Sequence[Any]]) -> None:
+        """Remember directory listings (subdirectories, leftovers) under their stat key."""
+        now = int(time.time())
+        self.pending_dirs.extend((*row[:5], now) for row in rows)
+
     def forget_record(self, path: str) -> None:
         self.forget.append(path)
 
     def flush(self, prune: bool = False) -> None:
         """Write what was learnt; a locked cache (another run) only costs re-hashing later."""
-        if self.pending or self.pending_records or self.forget or prune:
+        if self.pending or self.pending_records or self.forget or self.pending_dirs or prune:
             try:
                 with contextlib.closing(self._connect()) as db:
                     db.executemany("DELETE FROM records WHERE path=?", [(p,) for p in self.forget])
@@ -181,16 +191,21 @@ class HashCache:
                     db.executemany(
                         "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)", self.pending
                     )
+                    db.executemany(
+                        "INSERT OR REPLACE INTO dirs VALUES (?,?,?,?,?,?)", self.pending_dirs
+                    )
                     if prune:  # forget files not seen for half a year
                         cutoff = int(time.time()) - 180 * 86400
                         db.execute("DELETE FROM files WHERE seen < ?", (cutoff,))
                         db.execute("DELETE FROM records WHERE seen < ?", (cutoff,))
+                        db.execute("DELETE FROM dirs WHERE seen < ?", (cutoff,))
                     db.commit()
             except sqlite3.Error:
                 pass
         self.pending_records.clear()
         self.pending.clear()
         self.forget.clear()
+        self.pending_dirs.clear()
         self.last_commit = time.monotonic()
 
     def close(self) -> None:
@@ -648,6 +663,8 @@ class _Run:
         for path, size, is_dir in msg.get("artefacts", []):
             self.artefacts.append((task["path"], path, int(size), bool(is_dir)))
         self.artefact_counts[task["path"]] = (int(msg.get("count", 0)), int(msg.get("bytes", 0)))
+        if self.cache is not None and msg.get("dirs"):
+            self.cache.add_dirs(msg["dirs"])
 
     def _count(self, msg: dict[str, Any]) -> None:
         self.stats.files += int(msg.get("files", 0))

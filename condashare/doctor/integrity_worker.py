@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover - every POSIX Python has it
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 BUFFER = 1 << 20  # 1 MiB reads: few syscalls, bounded memory
 MMAP_WINDOW = 32 << 20  # hash big local files through 32 MiB mappings (bounded RSS)
+CACHE_MIN_BYTES = 64 << 10  # smaller files are cheaper to re-hash than to look up and store
 DEFER_BYTES = 16 << 20  # files this big are hashed as their own task, so workers share them
 HEARTBEAT_SECONDS = 0.5
 MAX_ITEMS = 2000  # cap on listed items per answer (bounded memory and pipe traffic)
@@ -229,37 +230,84 @@ class Worker:
         return {"records": names}
 
     def op_walk(self, task: Task) -> dict[str, Any]:
-        """Every NFS silly-rename file and conda trash file below a tree."""
+        """Every NFS silly-rename file and conda trash file below a tree.
+
+        A directory's mtime/ctime change whenever an entry is created, removed or renamed in
+        it (an NFS silly rename is a rename), so a directory whose stat is unchanged since the
+        last walk still has the same subdirectories and leftovers: with the cache warm, the
+        walk stats directories instead of listing them.
+        """
+        root = task["path"]
+        self.open_cache(task.get("cache", ""))
+        known = self._known_dirs(root)
         found: list[list[Any]] = []
         count = 0
         nbytes = 0
         errors: list[str] = []
-        stack = [task["path"]]
+        changed: list[list[Any]] = []
+        stack = [root]
         while stack:
             top = stack.pop()
             try:
-                it = os.scandir(top)
+                st = os.lstat(top)
             except OSError as exc:
                 if len(errors) < 20:
                     errors.append(f"{top}: {_oserr(exc)}")
                 continue
-            with it:
-                for entry in it:
-                    name = entry.name
-                    try:
-                        is_dir = entry.is_dir(follow_symlinks=False)
-                    except OSError:
-                        is_dir = False
-                    if name.startswith(".nfs") or name.endswith(".conda_trash"):
-                        size = _tree_size(entry.path) if is_dir else _lsize(entry.path)
-                        count += 1
-                        nbytes += size
-                        if len(found) < MAX_ITEMS:
-                            found.append([entry.path, size, is_dir])
-                    elif is_dir:
-                        stack.append(entry.path)
+            key = f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+            row = known.get(top)
+            if row is not None and row[0] == key:
+                subdirs = row[1].split("\0") if row[1] else []
+                arts = [(name, is_dir) for name, is_dir in json.loads(row[2])] if row[2] else []
+            else:
+                subdirs, arts = [], []
+                try:
+                    with os.scandir(top) as it:
+                        for entry in it:
+                            name = entry.name
+                            try:
+                                is_dir = entry.is_dir(follow_symlinks=False)
+                            except OSError:
+                                is_dir = False
+                            if name.startswith(".nfs") or name.endswith(".conda_trash"):
+                                arts.append((name, is_dir))
+                            elif is_dir:
+                                subdirs.append(name)
+                except OSError as exc:
+                    if len(errors) < 20:
+                        errors.append(f"{top}: {_oserr(exc)}")
+                    continue
+                if len(changed) < 200_000:
+                    changed.append(
+                        [root, top, key, "\0".join(subdirs), json.dumps(arts) if arts else ""]
+                    )
+            for name, is_dir in arts:
+                full = os.path.join(top, name)
+                size = _tree_size(full) if is_dir else _lsize(full)
+                count += 1
+                nbytes += size
+                if len(found) < MAX_ITEMS:
+                    found.append([full, size, is_dir])
+            stack.extend(os.path.join(top, d) for d in subdirs)
             self.beat()
-        return {"artefacts": found, "count": count, "bytes": nbytes, "errors": errors}
+        return {
+            "artefacts": found,
+            "count": count,
+            "bytes": nbytes,
+            "errors": errors,
+            "dirs": changed,
+        }
+
+    def _known_dirs(self, root: str) -> dict[str, tuple[str, str, str]]:
+        if self.db is None:
+            return {}
+        try:
+            rows = self.db.execute(
+                "SELECT path, key, subdirs, arts FROM dirs WHERE root=?", (root,)
+            ).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {r[0]: (r[1], r[2], r[3]) for r in rows}
 
     def op_record(self, task: Task) -> dict[str, Any]:
         """Verify one ``conda-meta/<dist>.json`` against the files of the environment."""
@@ -400,6 +448,7 @@ class Worker:
         to_hash: list[tuple[str, str, os.stat_result]] = []
         dfd = os.open(root, os.O_RDONLY | O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
         stat_ = os.stat
+        s_isreg = stat.S_ISREG
         try:
             for entry in entries:
                 rel = entry.get("_path")
@@ -414,6 +463,32 @@ class Worker:
                     continue
                 except OSError as exc:
                     problems.append({"path": rel, "problem": "unreadable", "found": _oserr(exc)})
+                    continue
+                # the common case first, with as little work as possible: a regular file of
+                # the recorded size (prefix-rewritten text files take the slow path below)
+                if (
+                    s_isreg(st.st_mode)
+                    and kind == "hardlink"
+                    and st.st_size == entry.get("size_in_bytes")
+                ):
+                    if deep:
+                        if env:
+                            expect = entry.get("sha256_in_prefix") or (
+                                None if entry.get("prefix_placeholder") else entry.get("sha256")
+                            )
+                        else:
+                            expect = entry.get("sha256")
+                        if expect:
+                            to_hash.append((rel, expect, st))
+                            continue
+                    if fp_keys is not None:
+                        fp_paths.append(rel)
+                        try:
+                            fp_keys.extend(
+                                (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+                            )
+                        except OverflowError:
+                            fp_keys = None
                     continue
                 if kind == "directory":
                     continue
@@ -464,7 +539,8 @@ class Worker:
                         to_hash.append((rel, expect, st))
                         continue
                 self._fp_add(fp_paths, fp_keys, rel, st)
-            known = self.cached_many([t[2] for t in to_hash]) if to_hash else {}
+            big = [t[2] for t in to_hash if t[2].st_size >= CACHE_MIN_BYTES]
+            known = self.cached_many(big) if big else {}
             for rel, expect, st in to_hash:
                 sha = known.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
                 if sha is not None:
@@ -481,17 +557,18 @@ class Worker:
                             {"path": rel, "problem": "unreadable", "found": _oserr(exc)}
                         )
                         continue
-                    hashed.append(
-                        [
-                            st.st_dev,
-                            st.st_ino,
-                            st.st_size,
-                            st.st_mtime_ns,
-                            st.st_ctime_ns,
-                            sha,
-                            None,
-                        ]
-                    )
+                    if st.st_size >= CACHE_MIN_BYTES:
+                        hashed.append(
+                            [
+                                st.st_dev,
+                                st.st_ino,
+                                st.st_size,
+                                st.st_mtime_ns,
+                                st.st_ctime_ns,
+                                sha,
+                                None,
+                            ]
+                        )
                     nbytes += st.st_size
                 if sha != expect:
                     problems.append(
