@@ -434,7 +434,10 @@ class _Run:
         self.caches: dict[str, dict[str, Any]] = {}
         self.last_progress = 0.0
         self.procs: list[_Proc] = []
-        self.pending_fp: dict[str, list[Any]] = {}  # record -> [fingerprint row, pending hashes]
+        # record path -> [fingerprint row, big files still being hashed]
+        self.pending_fp: dict[str, list[Any]] = {}
+        # leftover path -> its real path, as the kernel names open files (for holders)
+        self.real_paths: dict[str, str] = {}
 
     # -- queue ---------------------------------------------------------------------------
     def add(self, op: str, path: str, front: bool = False, **kw: Any) -> None:
@@ -660,8 +663,10 @@ class _Run:
             self.add("record", task["path"], target=task["path"], record=name)
 
     def _on_walk(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
-        for path, size, is_dir in msg.get("artefacts", []):
+        for path, size, is_dir, *real in msg.get("artefacts", []):
             self.artefacts.append((task["path"], path, int(size), bool(is_dir)))
+            if real and real[0] != path:
+                self.real_paths[path] = real[0]
         self.artefact_counts[task["path"]] = (int(msg.get("count", 0)), int(msg.get("bytes", 0)))
         if self.cache is not None and msg.get("dirs"):
             self.cache.add_dirs(msg["dirs"])
@@ -1042,8 +1047,6 @@ def find_holders(paths: Sequence[str], budget: float = HOLDER_SCAN_SECONDS) -> d
 
 def _finish(
     run: _Run,
-    shared_pkgs_dirs: Sequence[str],
-    user_pkgs_dirs: Sequence[str],
     now_ns: int,
     repodata_ttl: int,
     very_old_days: float,
@@ -1074,7 +1077,9 @@ def _finish(
         )
 
     # NFS silly-rename files and conda trash, with who holds them open
-    holders = find_holders([a[1] for a in run.artefacts])
+    real = run.real_paths
+    found = find_holders([real.get(a[1], a[1]) for a in run.artefacts])
+    holders = {a[1]: found.get(real.get(a[1], a[1]), []) for a in run.artefacts}
     by_top: dict[str, list[tuple[str, str, int, bool]]] = collections.defaultdict(list)
     for art in run.artefacts:
         by_top[art[0]].append(art)
@@ -1257,8 +1262,6 @@ def _finish(
                     )
                 )
 
-    _shared_links(run, shared_pkgs_dirs, user_pkgs_dirs)
-
 
 def _shared_links(
     run: _Run, shared_pkgs_dirs: Sequence[str], user_pkgs_dirs: Sequence[str]
@@ -1383,9 +1386,8 @@ def verify(
         user_pkgs_dirs = [os.path.join(os.path.expanduser("~"), ".conda", "pkgs")]
     try:
         run.run()
-        _finish(
-            run, shared_pkgs_dirs, list(user_pkgs_dirs), time.time_ns(), repodata_ttl, very_old_days
-        )
+        _shared_links(run, shared_pkgs_dirs, list(user_pkgs_dirs))
+        _finish(run, time.time_ns(), repodata_ttl, very_old_days)
     finally:
         run.close()
         if cache is not None:

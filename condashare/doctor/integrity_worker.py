@@ -17,6 +17,7 @@ import errno as errno_mod
 import hashlib
 import json
 import os
+import re
 import sqlite3
 import stat
 import time
@@ -163,9 +164,11 @@ class Worker:
         except OSError:
             return None
         try:
-            for rel in rels:
+            for n, rel in enumerate(rels):
                 st = stat_(rel, dir_fd=dfd)
                 now.extend((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+                if not n & 127:
+                    self.beat()
         except (OSError, OverflowError):
             return None
         finally:
@@ -269,7 +272,7 @@ class Worker:
                                 is_dir = entry.is_dir(follow_symlinks=False)
                             except OSError:
                                 is_dir = False
-                            if name.startswith(".nfs") or name.endswith(".conda_trash"):
+                            if _is_artefact(name):
                                 arts.append((name, is_dir))
                             elif is_dir:
                                 subdirs.append(name)
@@ -287,7 +290,8 @@ class Worker:
                 count += 1
                 nbytes += size
                 if len(found) < MAX_ITEMS:
-                    found.append([full, size, is_dir])
+                    # the kernel names open files by their real path: give it for matching
+                    found.append([full, size, is_dir, os.path.realpath(full)])
             stack.extend(os.path.join(top, d) for d in subdirs)
             self.beat()
         return {
@@ -455,6 +459,8 @@ class Worker:
                 if not isinstance(rel, str) or rel.endswith(SKIP_SUFFIXES):
                     continue
                 nfiles += 1
+                if not nfiles & 127:  # a slow but live share must not look dead
+                    self.beat()
                 kind = entry.get("path_type") or "hardlink"
                 try:
                     st = stat_(rel, dir_fd=dfd, follow_symlinks=False)
@@ -766,6 +772,16 @@ class Worker:
             if os.path.isfile(marker):  # no urls.txt: not a conda cache (or gone): no verdict
                 out[pkgs] = os.access(marker, os.W_OK)
         return {"writable": out}
+
+
+_SILLY = re.compile(r"\.nfs[0-9A-Fa-f.]{8,}\Z")  # Linux: .nfs + 24 hex digits
+
+
+def _is_artefact(name: str) -> bool:
+    """An NFS silly-rename file (``.nfs0000…``) or a file conda could not delete."""
+    return (name.startswith(".nfs") and _SILLY.match(name) is not None) or name.endswith(
+        ".conda_trash"
+    )
 
 
 def _key_text(key: list[int]) -> str:
