@@ -140,7 +140,10 @@ def cli(args: list[str], cache_home: Path) -> dict[str, float]:
     start = time.perf_counter()
     out = subprocess.run(
         [sys.executable, "-c", CLI_RSS, str(REPO), *args],
-        capture_output=True, text=True, env=env, check=True,
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
     )
     wall = time.perf_counter() - start
     info = json.loads(out.stdout.strip().splitlines()[-1])
@@ -172,23 +175,30 @@ def main() -> None:
     print(f"machine: {os.cpu_count()} CPUs ({cores} usable), {load()}")
     total = warm(env)
     warm(env)
-    nfiles = sum(len(json.loads(p.read_text())["files"]) for p in (env / "conda-meta").glob("*.json"))
-    print(f"tree: {nfiles} files, {total / 1e6:.0f} MB, {len(list((env / 'conda-meta').glob('*.json')))} records")
+    records = list((env / "conda-meta").glob("*.json"))
+    nfiles = sum(len(json.loads(p.read_text())["files"]) for p in records)
+    print(f"tree: {nfiles} files, {total / 1e6:.0f} MB, {len(records)} records")
 
     tput = hashlib_throughput()
     limit = total / (tput * cores)
-    print(f"(e) hashlib.sha256 single core: {tput / 1e6:.0f} MB/s -> limit {limit:.3f} s on {cores} cores")
+    print(
+        f"(e) hashlib.sha256 single core: {tput / 1e6:.0f} MB/s"
+        f" -> limit {limit:.3f} s on {cores} cores"
+    )
 
     a, counts = timed(lambda: conda_doctor_serial(env), 1)
     print(f"(a) serial conda-doctor equivalent: {a:.3f} s (altered, missing = {counts})")
     conda_s = None
     if Path(ns.conda_python).exists():
-        out = subprocess.run([ns.conda_python, "-c", CONDA_FUNCS, str(env)], capture_output=True,
-                             text=True, cwd="/")
+        out = subprocess.run(
+            [ns.conda_python, "-c", CONDA_FUNCS, str(env)], capture_output=True, text=True, cwd="/"
+        )
         if out.returncode == 0:
             conda_s = json.loads(out.stdout)["s"]
-            print(f"(a') conda's own find_altered_packages + find_packages_with_missing_files: "
-                  f"{conda_s:.3f} s")
+            print(
+                f"(a') conda's own find_altered_packages + find_packages_with_missing_files: "
+                f"{conda_s:.3f} s"
+            )
         else:
             print(f"(a') conda functions unavailable: {out.stderr.strip()[-200:]}")
 
@@ -212,14 +222,19 @@ def main() -> None:
     cli_c = cli(["verify", "--quick", "--no-cache", str(env)], cache_home)
     cli_d = cli(["verify", "--deep", str(env)], cache_home)
     rss = max(max(x["rss_self_kb"], x["rss_kids_kb"]) for x in (cli_b, cli_c, cli_d)) / 1024
-    print(f"CLI wall (incl. start-up): deep {cli_b['wall_s']:.3f} s, quick {cli_c['wall_s']:.3f} s,"
-          f" deep warm {cli_d['wall_s']:.3f} s; peak RSS {rss:.0f} MiB "
-          f"(CLI {cli_b['rss_self_kb'] / 1024:.0f} MiB, largest worker "
-          f"{max(x['rss_kids_kb'] for x in (cli_b, cli_c, cli_d)) / 1024:.0f} MiB)")
+    print(
+        f"CLI wall (incl. start-up): deep {cli_b['wall_s']:.3f} s, quick {cli_c['wall_s']:.3f} s,"
+        f" deep warm {cli_d['wall_s']:.3f} s; peak RSS {rss:.0f} MiB "
+        f"(CLI {cli_b['rss_self_kb'] / 1024:.0f} MiB, largest worker "
+        f"{max(x['rss_kids_kb'] for x in (cli_b, cli_c, cli_d)) / 1024:.0f} MiB)"
+    )
 
     print("ratios (targets in brackets):")
     print(f"  a/b = {a / b:5.1f}x  [>= 4]    b/e = {b / limit:4.2f}x  [<= 1.5]")
-    print(f"  a/c = {a / c:5.1f}x  [>= 20]   b/d = {b / d:5.1f}x  [>= 10]   peak RSS {rss:.0f} MiB [< 150]")
+    print(
+        f"  a/c = {a / c:5.1f}x  [>= 20]   b/d = {b / d:5.1f}x  [>= 10]"
+        f"   peak RSS {rss:.0f} MiB [< 150]"
+    )
     if conda_s:
         print(f"  conda's functions / b = {conda_s / b:.1f}x, / c = {conda_s / c:.1f}x")
     print(f"after: {load()}")
