@@ -440,6 +440,15 @@ def test_doctor_entry_point_returns_findings(inst: Path, sandbox_home: Path) -> 
     assert [f.check for f in bad] == ["integrity.env-files"]
     none = integrity_findings()  # the sandbox home has no ~/.conda
     assert none[0].severity is Severity.OK and "no environments" in none[0].title
+    # with no paths given it finds the user's own envs and cache
+    mine = sandbox_home / ".conda" / "envs" / "mine"
+    mine.parent.mkdir(parents=True)
+    shutil.copytree(env, mine, symlinks=True)
+    (sandbox_home / ".conda" / "pkgs").mkdir()
+    (sandbox_home / ".conda" / "pkgs" / "urls.txt").write_text("")
+    assert integrity.user_targets() == [str(mine), str(sandbox_home / ".conda" / "pkgs")]
+    found = integrity_findings()
+    assert [f.data["prefix"] for f in found if f.check == "integrity.env-files"] == [str(mine)]
 
 
 def test_json_output(inst: Path) -> None:

@@ -1406,19 +1406,27 @@ def verify(
     )
 
 
-def user_targets(home: str | None = None) -> list[str]:
-    """The user's own environments and caches (``~/.conda/envs/*``, ``~/.conda/pkgs``).
+def user_targets(home: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> list[str]:
+    """The user's own environments and cache (``~/.conda/envs/*``, ``~/.conda/pkgs``).
 
-    Cheap string work plus listing one local directory; callers with a full view of
-    ``envs_dirs``/``pkgs_dirs`` (the doctor) should pass their own list instead.
+    Homes live on NFS at many sites, so the listing runs in a probe child that is abandoned
+    after ``timeout``; an unanswering home gives its paths unlisted (verify then reports them
+    unresponsive). Callers with a full view of ``envs_dirs``/``pkgs_dirs`` (the doctor) should
+    pass their own list to :func:`integrity_findings` instead.
     """
-    base = Path(home or os.path.expanduser("~")) / ".conda"
+    from condashare.probe import OK, UNRESPONSIVE, run_probe
+
+    base = os.path.join(home or os.path.expanduser("~"), ".conda")
+    envs_dir = os.path.join(base, "envs")
+    pkgs = os.path.join(base, "pkgs")
     out: list[str] = []
-    envs = base / "envs"
-    if envs.is_dir():
-        out.extend(str(p) for p in sorted(envs.iterdir()) if (p / "conda-meta").is_dir())
-    if (base / "pkgs").is_dir():
-        out.append(str(base / "pkgs"))
+    listing = run_probe("envs", envs_dir, timeout, "100000")
+    if listing.status == OK:
+        out.extend(os.path.join(envs_dir, name) for name in listing.data.get("envs", []))
+    elif listing.status == UNRESPONSIVE:
+        return [envs_dir, pkgs]
+    if run_probe("stat", pkgs, timeout).status == OK:
+        out.append(pkgs)
     return out
 
 
