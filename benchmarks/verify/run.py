@@ -240,7 +240,10 @@ def main() -> None:
         shutil.rmtree(cache_home, ignore_errors=True)
         return verify([env], deep=True)
 
+    t0 = os.times()
     b, rep_b = timed(deep_cold, ns.repeat)
+    t1 = os.times()
+    cpu_b = sum(t1[i] - t0[i] for i in range(4)) / ns.repeat  # user+sys, self+workers
     assert not rep_b.findings, [f.title for f in rep_b.findings]
     c, _ = timed(lambda: verify([env], deep=False, use_cache=False), ns.repeat)
     verify([env], deep=True)  # warm the cache
@@ -254,6 +257,11 @@ def main() -> None:
     )
     print(f"(c) verify --quick, no cache:    {c:.3f} s   (with warm cache {c_warm:.3f} s)")
     print(f"(d) verify --deep, warm cache:   {d:.3f} s")
+    print(
+        f"    CPU time of one (b) run, all processes: {cpu_b:.3f} s = "
+        f"{cpu_b / (total / tput):.2f}x the bare hashing work ({total / tput:.3f} s on one core);"
+        f" on {cores} idle cores (b) could take ~{cpu_b / cores:.3f} s"
+    )
 
     shutil.rmtree(cache_home, ignore_errors=True)
     cli_b = cli(["verify", "--deep", str(env)], cache_home)

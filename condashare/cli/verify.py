@@ -102,7 +102,9 @@ def render_report(report: VerifyReport, out: Output) -> None:
     for finding in report.findings:
         counts[finding.severity.value] = counts.get(finding.severity.value, 0) + 1
     out.line()
-    out.line(", ".join(f"{n} {sev}" for sev, n in sorted(counts.items())))
+    names = {"error": "error(s)", "warning": "warning(s)", "info": "note(s)"}
+    order = ("error", "warning", "info")
+    out.line(", ".join(f"{counts[sev]} {names[sev]}" for sev in order if sev in counts))
     if report.incomplete:
         out.line("verification incomplete: some paths were not checked")
 

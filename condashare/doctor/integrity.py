@@ -871,8 +871,14 @@ def _describe(problem: dict[str, Any]) -> str:
     return text
 
 
+_SHORT_WORDS = {"hash": "altered", "md5": "altered", "not-file": "not a file"}
+
+
 def _summary(problems: list[dict[str, Any]], total: int) -> str:
-    counts = collections.Counter(_PROBLEM_WORDS.get(p["problem"], p["problem"]) for p in problems)
+    counts = collections.Counter(
+        _SHORT_WORDS.get(p["problem"]) or _PROBLEM_WORDS.get(p["problem"], p["problem"])
+        for p in problems
+    )
     parts = [f"{n} {word}" for word, n in counts.most_common()]
     if total > len(problems):
         parts.append(f"{total - len(problems)} more")
