@@ -39,12 +39,21 @@ def conda_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     last = ""
     for _ in range(3):
         out = tmp_path_factory.mktemp("condatree")
+        home = tmp_path_factory.mktemp("builder-home")  # session scope: no sandbox_home yet
+        env = dict(
+            os.environ,
+            HOME=str(home),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_DATA_HOME=str(home / ".local"),
+        )
         proc = subprocess.run(
             [sys.executable, str(CONDATREE), str(out)],
             capture_output=True,
             text=True,
             timeout=600,
             cwd=out,
+            env=env,
         )
         if "ok" in proc.stdout.split():  # built; a crash after printing ok is harmless
             return out
