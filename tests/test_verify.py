@@ -588,3 +588,14 @@ def test_worker_death_is_reported_as_incomplete(
     assert report.incomplete and report.exit_code == 3
     assert any("worker died" in f.title for f in findings_of(report, "integrity.incomplete"))
     shutil.rmtree(inst)
+
+
+def test_spawned_workers_as_on_macos(inst: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS cannot fork safely: workers are fresh interpreters there. Same results."""
+    monkeypatch.setattr(integrity, "_USE_FORK", False)
+    (inst / "envs" / "good" / "share" / "beta" / "f6.txt").unlink()
+    report = verify([inst], deep=True, use_cache=False)
+    beta = findings_of(report, "integrity.env-files")[0]
+    assert problems(beta) == {"share/beta/f6.txt": "missing"}
+    assert report.stats.records == 4 and report.stats.cache_entries == 3
+    assert integrity.reap_abandoned() == 0
