@@ -438,6 +438,8 @@ class _Run:
         self.pending_fp: dict[str, list[Any]] = {}
         # leftover path -> its real path, as the kernel names open files (for holders)
         self.real_paths: dict[str, str] = {}
+        self.exists_answer: set[str] = set()  # answers of the shared-cache probes
+        self.writable_answer: dict[str, bool] = {}
 
     # -- queue ---------------------------------------------------------------------------
     def add(self, op: str, path: str, front: bool = False, **kw: Any) -> None:
@@ -1293,7 +1295,7 @@ def _shared_links(
         run.writable_answer = {}
         run.add("writable", unknown[0], paths=unknown)
         run.run()
-        for pkgs, ok in getattr(run, "writable_answer", {}).items():
+        for pkgs, ok in run.writable_answer.items():
             if not ok:
                 why[pkgs] = "read-only to you (urls.txt not writable)"
     if not why:
