@@ -564,6 +564,21 @@ def test_share_that_hangs_mid_run_is_reported_unresponsive_and_the_run_ends(
 
 
 @pytest.mark.fuse
+def test_healthy_share_verifies_clean_through_the_network_read_path(
+    conda_tree: Path, fuse_share
+) -> None:
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    gamma = fuse_share.backing / "inst" / "envs" / "good" / "share" / "gamma" / "big.bin"
+    replace_file(gamma, flip_byte(gamma.read_bytes(), 5_000_000))  # found by 1 MiB reads
+    res = run_cli("verify", "--deep", "--no-cache", str(fuse_share.mount / "inst"), timeout=120)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "gamma-0.3-" in res.stdout and "share/gamma/big.bin: content altered" in res.stdout
+    assert "alpha-1.0-" not in res.stdout and "beta-2.1-" not in res.stdout
+
+
+@pytest.mark.fuse
 def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_share) -> None:
     subprocess.run(
         ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
