@@ -564,7 +564,7 @@ def test_share_that_hangs_mid_run_is_reported_unresponsive_and_the_run_ends(
 
 
 @pytest.mark.fuse
-def test_healthy_share_verifies_clean_through_the_network_read_path(
+def test_healthy_share_is_verified_through_the_buffered_read_path(
     conda_tree: Path, fuse_share
 ) -> None:
     subprocess.run(
