@@ -44,7 +44,7 @@ VERY_OLD_DAYS = 30.0
 MAX_FILES_PER_FINDING = 200
 DETAIL_LINES = 8
 HOLDER_SCAN_SECONDS = 2.0
-PIPELINE = 3  # tasks queued in each worker, so none idles while this process catches up
+PIPELINE = 4  # tasks queued in each worker, so none idles while this process catches up
 
 Progress = Callable[["ProgressInfo"], None]
 
@@ -302,14 +302,19 @@ class _Proc:
         self.fd = res_r
         self.wfd = task_w
 
-    def send(self, task: dict[str, Any]) -> bool:
-        """Queue a task in the worker; False if the worker is gone (its pipe broke)."""
+    def send(self, tasks: list[dict[str, Any]]) -> bool:
+        """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
+
+        Tasks are small (long path lists are split by the caller) and at most PIPELINE are
+        unanswered, so the pipe never fills even when the worker is stuck: the write cannot
+        block.
+        """
         if not self.inflight:
             self.last = time.monotonic()
-        self.inflight.append(task)
-        data = (json.dumps(task) + "\n").encode()
+        self.inflight.extend(tasks)
+        data = "".join(json.dumps(t) + "\n" for t in tasks).encode()
         try:
-            while data:  # tasks are small and at most PIPELINE are queued: never blocks long
+            while data:
                 n = os.write(self.wfd, data)
                 data = data[n:]
         except OSError:
@@ -347,21 +352,18 @@ class _Proc:
                 os.close(self.wfd)
         except OSError:
             pass
-        deadline = time.monotonic() + 2.0
-        while time.monotonic() < deadline:
-            try:
-                done, _ = os.waitpid(self.pid, os.WNOHANG)
-            except ChildProcessError:
-                done = self.pid
-            if done:
-                if self.proc is not None:
-                    self.proc.returncode = 0
-                    if self.proc.stdout is not None:
-                        self.proc.stdout.close()
-                else:
-                    os.close(self.fd)
-                return
-            time.sleep(0.001)
+        if self.proc is None:  # forked: it exits on end of input; collect it later, no wait
+            os.close(self.fd)
+            _abandoned.append(self.pid)
+            return
+        try:
+            self.proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            pass
+        else:
+            if self.proc.stdout is not None:
+                self.proc.stdout.close()
+            return
         self.abandon()
 
 
@@ -438,6 +440,7 @@ class _Run:
         self.pending_fp: dict[str, list[Any]] = {}
         # leftover path -> its real path, as the kernel names open files (for holders)
         self.real_paths: dict[str, str] = {}
+        self.mount_memo: dict[str, Mount | None] = {}
         self.exists_answer: set[str] = set()  # answers of the shared-cache probes
         self.writable_answer: dict[str, bool] = {}
 
@@ -460,14 +463,22 @@ class _Run:
         else:
             self.queue.append(task)
 
+    def _mount(self, path: str) -> Mount | None:
+        """mount_for, remembered per path (every record task of an env shares its path)."""
+        if path not in self.mount_memo:
+            if len(self.mount_memo) > 100_000:
+                self.mount_memo.clear()
+            self.mount_memo[path] = mount_for(path, self.mounts)
+        return self.mount_memo[path]
+
     def is_local(self, path: str) -> bool:
-        mount = mount_for(path, self.mounts)
+        mount = self._mount(path)
         return mount is not None and not (
             mount.is_network or mount.is_autofs or mount.fstype.startswith("fuse")
         )
 
     def mount_key(self, path: str) -> str:
-        mount = mount_for(path, self.mounts)
+        mount = self._mount(path)
         return mount.mountpoint if mount is not None else "/"
 
     def run(self) -> None:
@@ -494,13 +505,14 @@ class _Run:
             while self.queue and len(procs) < self.jobs:
                 procs.append(_Proc())
             for p in list(procs):
-                while self.queue and len(p.inflight) < PIPELINE:
+                batch: list[dict[str, Any]] = []
+                while self.queue and len(p.inflight) + len(batch) < PIPELINE:
                     task = self._next_task()
                     if task is None:
                         break
-                    if not p.send(task):
-                        self._worker_lost(p)
-                        break
+                    batch.append(task)
+                if batch and not p.send(batch):
+                    self._worker_lost(p)
             busy = self._busy()
             if not busy:
                 continue
@@ -820,10 +832,10 @@ class _Run:
                 )
 
     def _on_exists(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
-        self.exists_answer = set(msg.get("exists", []))
+        self.exists_answer.update(msg.get("exists", []))
 
     def _on_writable(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
-        self.writable_answer = dict(msg.get("writable", {}))
+        self.writable_answer.update(msg.get("writable", {}))
 
 
 def _split_dist(dist: str) -> tuple[str, str, str]:
@@ -1293,7 +1305,8 @@ def _shared_links(
             unknown.append(pkgs)
     if unknown:
         run.writable_answer = {}
-        run.add("writable", unknown[0], paths=unknown)
+        for i in range(0, len(unknown), 200):
+            run.add("writable", unknown[i], paths=unknown[i : i + 200])
         run.run()
         for pkgs, ok in run.writable_answer.items():
             if not ok:
@@ -1310,7 +1323,8 @@ def _shared_links(
     )
     run.exists_answer = set()
     if probe_paths:
-        run.add("exists", own[0] if own else "/", paths=probe_paths)
+        for i in range(0, len(probe_paths), 200):  # small tasks: a pipe write never blocks
+            run.add("exists", own[0] if own else "/", paths=probe_paths[i : i + 200])
         run.run()
     have = run.exists_answer
     for env, items in sorted(per_env.items()):
@@ -1400,6 +1414,9 @@ def verify(
         run.close()
         if cache is not None:
             cache.close()
+        deadline = time.monotonic() + 0.05  # finished workers exit within ms: collect them
+        while reap_abandoned() and time.monotonic() < deadline:
+            time.sleep(0.002)
     run.stats.seconds = time.monotonic() - start
     targets = [run.targets.get(p, Target(p, "unresponsive")) for p in order]
     order_rank = {"error": 0, "warning": 1, "info": 2, "ok": 3}
