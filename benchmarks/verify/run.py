@@ -48,7 +48,8 @@ t = time.perf_counter()
 with contextlib.redirect_stdout(io.StringIO()):
     code = main(sys.argv[2:])
 dt = time.perf_counter() - t
-ru_self = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM, not ru_maxrss: ru_maxrss survives exec and would report the benchmark's own size
+ru_self = next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM"))
 ru_kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"code": code, "inner_s": dt, "rss_self_kb": ru_self, "rss_kids_kb": ru_kids}))
 """
