@@ -274,6 +274,22 @@ def test_nfs_silly_rename_files_are_found_with_the_process_holding_them(inst: Pa
     assert report.exit_code == 1
 
 
+def test_undecodable_file_names_are_shown_not_fatal(inst: Path) -> None:
+    pkgs = inst / "pkgs"
+    weird = os.fsencode(pkgs) + b"/caf\xe9-1.0-0.conda_trash"
+    with open(weird, "wb") as fh:
+        fh.write(b"w" * 10)
+    res = run_cli("verify", "--json", str(pkgs))
+    assert res.returncode == 1, res.stderr
+    arts = [
+        f
+        for f in json.loads(res.stdout)["data"]["findings"]
+        if f["check"] == "integrity.nfs-artefacts"
+    ]
+    assert arts[0]["data"]["items"][0]["path"].endswith("caf\\xe9-1.0-0.conda_trash")
+    assert run_cli("verify", str(pkgs)).returncode == 1
+
+
 # --- package caches ------------------------------------------------------------------------
 
 

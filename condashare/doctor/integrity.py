@@ -677,9 +677,10 @@ class _Run:
             self.add("record", task["path"], target=task["path"], record=name)
 
     def _on_walk(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
-        for path, size, is_dir, *real in msg.get("artefacts", []):
+        for raw, size, is_dir, *real in msg.get("artefacts", []):
+            path = _printable(raw)  # names from disk may not be UTF-8
             self.artefacts.append((task["path"], path, int(size), bool(is_dir)))
-            if real and real[0] != path:
+            if real:
                 self.real_paths[path] = real[0]
         self.artefact_counts[task["path"]] = (int(msg.get("count", 0)), int(msg.get("bytes", 0)))
         if self.cache is not None and msg.get("dirs"):
@@ -708,7 +709,7 @@ class _Run:
     def _on_record(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         prefix = task["path"]
         self.stats.records += 1
-        dist = task["record"][:-5]
+        dist = _printable(task["record"][:-5])
         if "record_error" in msg:
             self.findings.append(_record_finding(prefix, dist, msg["record_error"]))
             return
@@ -772,7 +773,7 @@ class _Run:
 
     def _on_centry(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         pkgs = task["target"]
-        dist = msg.get("dist") or os.path.basename(task["path"])
+        dist = _printable(msg.get("dist") or os.path.basename(task["path"]))
         self.stats.cache_entries += 1
         state = self.caches.setdefault(pkgs, {})
         if "partial" in msg:
@@ -836,6 +837,15 @@ class _Run:
 
     def _on_writable(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         self.writable_answer.update(msg.get("writable", {}))
+
+
+def _printable(path: str) -> str:
+    """A path safe to print and to put in JSON (undecodable bytes shown as \\xNN)."""
+    try:
+        path.encode("utf-8")
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return path
 
 
 def _split_dist(dist: str) -> tuple[str, str, str]:
