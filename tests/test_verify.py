@@ -592,6 +592,8 @@ def test_healthy_share_is_verified_through_the_buffered_read_path(
     assert res.returncode == 1, res.stdout + res.stderr
     assert "gamma-0.3-" in res.stdout and "share/gamma/big.bin: content altered" in res.stdout
     assert "alpha-1.0-" not in res.stdout and "beta-2.1-" not in res.stdout
+    res = run_cli("verify", "--json", str(fuse_share.mount / "inst"), timeout=120)
+    assert json.loads(res.stdout)["data"]["stats"]["workers"] == 4  # more reads in flight on NFS
 
 
 @pytest.mark.fuse

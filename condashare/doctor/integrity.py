@@ -44,6 +44,7 @@ VERY_OLD_DAYS = 30.0
 MAX_FILES_PER_FINDING = 200
 DETAIL_LINES = 8
 HOLDER_SCAN_SECONDS = 2.0
+NETWORK_JOBS = 4  # default workers when a target is on a network filesystem
 PIPELINE = 4  # tasks queued in each worker, so none idles while this process catches up
 
 Progress = Callable[["ProgressInfo"], None]
@@ -78,6 +79,7 @@ class VerifyStats:
     records: int = 0
     cache_entries: int = 0
     seconds: float = 0.0
+    workers: int = 0
 
 
 @dataclass
@@ -1406,12 +1408,20 @@ def verify(
     cache, note = (None, "hash cache not used (--no-cache)")
     if use_cache:
         cache, note = open_hash_cache(mounts)
-    run = _Run(deep, jobs or default_jobs(), timeout, cache, mounts, progress)
-    order = []
+    order: list[str] = []
     for raw in paths:
         path = os.path.normpath(os.path.abspath(os.fspath(raw)))
         if path not in order:
             order.append(path)
+    if jobs is None:
+        jobs = default_jobs()
+        remote = [m for m in (mount_for(p, mounts) for p in order) if m is not None]
+        if any(m.is_network or m.is_autofs for m in remote):
+            # reading a share waits on the network more than on the CPU: keep more reads
+            # in flight than there are cores
+            jobs = max(jobs, NETWORK_JOBS)
+    run = _Run(deep, jobs, timeout, cache, mounts, progress)
+    run.stats.workers = jobs
     for path in order:
         run.add("classify", path, target=path)
     if user_pkgs_dirs is None:
