@@ -442,6 +442,15 @@ def test_hash_cache_skips_rehashing_but_never_hides_a_change(inst: Path) -> None
     assert nocache.stats.cache_hits == 0 and "not used" in nocache.cache_note
 
 
+def test_a_damaged_hash_cache_is_replaced(inst: Path, sandbox_home: Path) -> None:
+    db = sandbox_home / ".cache" / "condashare" / "verify-hashes.sqlite3"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database" * 100)
+    report = verify([inst / "envs" / "good"], deep=True)
+    assert report.findings == [] and "replaced" in report.cache_note
+    assert verify([inst / "envs" / "good"], deep=True).stats.bytes_hashed == 0
+
+
 def test_hash_cache_is_disabled_when_the_user_cache_dir_is_on_nfs(sandbox_home: Path) -> None:
     mounts = parse_mountinfo(
         "1 0 0:1 / / rw - ext4 /dev/vda rw\n"

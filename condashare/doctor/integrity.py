@@ -225,9 +225,14 @@ def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
             f"hash cache disabled: the user cache dir {base} is on a network filesystem "
             f"({mount.fstype}); SQLite is unsafe there, so every file is re-hashed"
         )
+    path = base / "verify-hashes.sqlite3"
     try:
         base.mkdir(parents=True, exist_ok=True)
-        return HashCache(base / "verify-hashes.sqlite3"), f"hash cache: {base}"
+        try:
+            return HashCache(path), f"hash cache: {base}"
+        except sqlite3.DatabaseError:  # a damaged cache is only a cache: start a new one
+            path.unlink(missing_ok=True)
+            return HashCache(path), f"hash cache: {base} (damaged cache file replaced)"
     except (OSError, sqlite3.Error) as exc:
         return None, f"hash cache disabled: {exc}"
 
