@@ -1,0 +1,142 @@
+"""``condashare verify``: check environments and package caches against conda's records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from condashare import exitcodes
+
+if TYPE_CHECKING:
+    from condashare.doctor.integrity import ProgressInfo, VerifyReport
+    from condashare.render import Output
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = sub.add_parser(
+        "verify",
+        help="verify environments, package caches or whole installations against conda's records",
+        description="Check every file of conda environments (conda-meta/*.json) and package "
+        "caches (info/paths.json, repodata_record.json): missing, truncated or altered files, "
+        "broken symlinks, unreadable records, NFS leftovers (.nfs*), conda trash, partial "
+        "extractions, stale repodata caches, packages linked from shared caches. Work runs in "
+        "child processes, so a share that stops answering is reported as unresponsive "
+        "instead of hanging the command.",
+        epilog="PATH may be an environment (has conda-meta/), a package cache (urls.txt or "
+        "*/info/paths.json) or an installation root (base env, envs/*, pkgs/). Exit codes: "
+        "0 clean, 1 problems found, 2 bad usage (a PATH is none of these), 3 incomplete "
+        "(unresponsive share, worker failure).",
+    )
+    parser.add_argument("paths", nargs="+", metavar="PATH", help="environment, cache or install")
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument(
+        "--quick", action="store_true", help="stat every file: existence, size, symlinks (default)"
+    )
+    mode.add_argument(
+        "--deep",
+        action="store_true",
+        help="also hash every file (sha256) and archive (md5, sha256)",
+    )
+    parser.add_argument(
+        "--jobs", "-j", type=int, metavar="N", help="worker processes (default: number of CPUs)"
+    )
+    parser.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="re-hash everything instead of trusting remembered hashes",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="silence after which a share counts as unresponsive (default 15)",
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON document")
+    parser.set_defaults(run=run)
+
+
+def _progress_printer() -> object:
+    def show(info: ProgressInfo) -> None:
+        mib = info.bytes_hashed / (1 << 20)
+        sys.stderr.write(
+            f"\r  {info.done}/{info.total} tasks, {info.files} files, {mib:,.0f} MiB hashed "
+        )
+        sys.stderr.flush()
+
+    return show
+
+
+def render_report(report: VerifyReport, out: Output) -> None:
+    for target in report.targets:
+        extra = ""
+        if target.kind == "root":
+            extra = f" ({len(target.envs)} envs, {len(target.caches)} package cache)"
+        label = {"env": "environment", "cache": "package cache", "root": "installation"}.get(
+            target.kind, target.kind
+        )
+        out.line(
+            f"{target.path}: {label}{extra}" + (f" - {target.detail}" if target.detail else "")
+        )
+    s = report.stats
+    out.line(
+        f"{report.mode} check: {s.files} files in {s.records} package records and "
+        f"{s.cache_entries} cache entries, {s.bytes_hashed / (1 << 20):,.1f} MiB hashed "
+        f"({s.cache_hits} cached), {s.seconds:.1f} s"
+    )
+    if report.cache_note:
+        out.line(report.cache_note)
+    out.line()
+    if not report.findings:
+        out.status("ok", "no problems found")
+        return
+    for finding in report.findings:
+        sev = finding.severity.value
+        out.status(sev if sev != "info" else "info", finding.title)
+        for line in finding.detail.splitlines():
+            out.line(f"      {line}")
+        if finding.fix:
+            out.line(f"      fix: {finding.fix}")
+    counts: dict[str, int] = {}
+    for finding in report.findings:
+        counts[finding.severity.value] = counts.get(finding.severity.value, 0) + 1
+    out.line()
+    names = {"error": "error(s)", "warning": "warning(s)", "info": "note(s)"}
+    order = ("error", "warning", "info")
+    out.line(", ".join(f"{counts[sev]} {names[sev]}" for sev in order if sev in counts))
+    if report.incomplete:
+        out.line("verification incomplete: some paths were not checked")
+
+
+def run(args: argparse.Namespace) -> int:
+    from condashare.doctor.integrity import DEFAULT_TIMEOUT, verify
+    from condashare.render import Output
+
+    out = Output(args.color)
+    if args.jobs is not None and args.jobs < 1:
+        out.warn("condashare verify: --jobs must be at least 1")
+        return exitcodes.USAGE
+    timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
+    if timeout <= 0:
+        out.warn("condashare verify: --timeout must be positive")
+        return exitcodes.USAGE
+    progress = _progress_printer() if sys.stderr.isatty() else None
+    report = verify(
+        args.paths,
+        deep=bool(args.deep),
+        jobs=args.jobs,
+        use_cache=not args.no_cache,
+        timeout=timeout,
+        progress=progress,  # type: ignore[arg-type]
+    )
+    if progress is not None:
+        sys.stderr.write("\r" + " " * 70 + "\r")
+    code = report.exit_code
+    for bad in report.bad_paths:
+        out.warn(f"condashare verify: {bad.path}: {bad.detail or bad.kind}")
+    if args.json:
+        out.json("verify", report, code)
+    else:
+        render_report(report, out)
+    return code

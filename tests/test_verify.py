@@ -1,0 +1,646 @@
+"""The verification engine and ``condashare verify`` against real conda-format trees.
+
+The tree (tests/support/condatree.py) is built once per session with py-rattler-build and
+py-rattler in a subprocess: a channel of three packages (one with a prefix-placeholder file, one
+with a symlink, one with a 17 MiB file), an installation root with a base env, ``envs/good`` and
+the package cache. rattler's cache lacks conda's markers, so the builder writes ``urls.txt``,
+``info/repodata_record.json`` and the archives itself (conda-facts §6). Each test works on its
+own ``cp -a`` copy (hardlinks between env and cache kept) and damages it the ways NFS does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from condashare.doctor import integrity
+from condashare.doctor.integrity import integrity_findings, open_hash_cache, verify
+from condashare.doctor.model import Severity
+from condashare.mounts import parse_mountinfo
+from tests.conftest import REPO, run_cli
+
+CONDATREE = Path(__file__).resolve().parent / "support" / "condatree.py"
+BUILD = "hb0f4dca_0"  # rattler-build's hash for these recipes (no variants): stable
+
+
+@pytest.fixture(scope="session")
+def conda_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build the real tree once; retry only py-rattler's known crash at interpreter exit."""
+    last = ""
+    for _ in range(3):
+        out = tmp_path_factory.mktemp("condatree")
+        home = tmp_path_factory.mktemp("builder-home")  # session scope: no sandbox_home yet
+        env = dict(
+            os.environ,
+            HOME=str(home),
+            XDG_CACHE_HOME=str(home / ".cache"),
+            XDG_CONFIG_HOME=str(home / ".config"),
+            XDG_DATA_HOME=str(home / ".local"),
+        )
+        proc = subprocess.run(
+            [sys.executable, str(CONDATREE), str(out)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            cwd=out,
+            env=env,
+        )
+        if "ok" in proc.stdout.split():  # built; a crash after printing ok is harmless
+            return out
+        last = proc.stdout[-2000:] + proc.stderr[-2000:]
+    pytest.fail(f"could not build the conda tree:\n{last}")
+
+
+@pytest.fixture
+def inst(conda_tree: Path, tmp_path: Path) -> Path:
+    """A private copy of the installation root (hardlinks between env and cache preserved)."""
+    dest = tmp_path / "inst"
+    subprocess.run(["cp", "-a", str(conda_tree / "inst"), str(dest)], check=True)
+    return dest
+
+
+def dist_name(name: str) -> str:
+    return {
+        "alpha": f"alpha-1.0-{BUILD}",
+        "beta": f"beta-2.1-{BUILD}",
+        "gamma": f"gamma-0.3-{BUILD}",
+    }[name]
+
+
+def replace_file(path: Path, data: bytes) -> None:
+    """Give ``path`` new content through a new inode (write + rename), as an NFS client
+    replacing a file would: the hardlinked cache copy keeps its old bytes."""
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+
+
+def flip_byte(data: bytes, at: int = 0) -> bytes:
+    return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
+
+
+def findings_of(report: integrity.VerifyReport, check: str) -> list[integrity.Finding]:
+    return [f for f in report.findings if f.check == check]
+
+
+def problems(finding: integrity.Finding) -> dict[str, str]:
+    return {p["path"]: p["problem"] for p in finding.data["files"]}
+
+
+# --- clean trees ---------------------------------------------------------------------------
+
+
+def test_clean_installation_is_clean_in_quick_and_deep_mode(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    placeholder = env / "bin" / "alpha-config"
+    packaged = inst / "pkgs" / dist_name("alpha") / "bin" / "alpha-config"
+    # the fixture really has a prefix-rewritten file whose installed bytes differ from the package
+    assert placeholder.read_bytes() != packaged.read_bytes()
+    assert str(env).encode() not in placeholder.read_bytes()  # holds the prefix it was built for
+    for deep in (False, True):
+        report = verify([inst], deep=deep)
+        assert report.findings == [], [f.title for f in report.findings]
+        assert report.exit_code == 0
+        assert report.targets[0].kind == "root"
+        assert report.stats.records == 4 and report.stats.cache_entries == 3
+        assert report.stats.files > 70
+    assert report.stats.bytes_hashed + report.stats.cache_hits > 0
+
+
+def test_cli_classifies_env_cache_and_installation_and_refuses_other_paths(
+    inst: Path, tmp_path: Path
+) -> None:
+    res = run_cli("verify", str(inst / "envs" / "good"), str(inst / "pkgs"), str(inst))
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"{inst / 'envs' / 'good'}: environment" in res.stdout
+    assert f"{inst / 'pkgs'}: package cache" in res.stdout
+    assert f"{inst}: installation (2 envs, 1 package cache)" in res.stdout
+    assert res.stderr == ""  # progress only on a terminal
+    plain = tmp_path / "plain"
+    plain.mkdir()
+    res = run_cli("verify", str(inst / "envs" / "good"), str(plain))
+    assert res.returncode == 2
+    assert "not a conda environment" in res.stderr
+    res = run_cli("verify", str(tmp_path / "does-not-exist"))
+    assert res.returncode == 2
+    assert "No such file" in res.stderr
+    assert run_cli("verify", "--jobs", "0", str(inst)).returncode == 2
+
+
+# --- environments --------------------------------------------------------------------------
+
+
+def test_env_damage_is_reported_per_package_with_expected_found_and_fix(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    f3 = env / "share" / "beta" / "f3.txt"
+    replace_file(f3, flip_byte(f3.read_bytes()))  # same size: only deep mode can see it
+    lib = env / "lib" / "libbeta.so"
+    replace_file(lib, lib.read_bytes()[:1000])  # truncated
+    (env / "share" / "beta" / "f5.txt").unlink()  # deleted
+    replace_file(env / "share" / "alpha" / "data.bin", b"")  # zero length
+    (env / "lib" / "alpha.txt").unlink()  # and lib/alpha-link.txt now dangles
+    config = env / "bin" / "alpha-config"  # the prefix-rewritten copy
+    replace_file(config, flip_byte(config.read_bytes(), 3))
+
+    quick = verify([env])
+    assert quick.exit_code == 1
+    by_pkg = {f.data["package"]: f for f in findings_of(quick, "integrity.env-files")}
+    assert set(by_pkg) == {dist_name("alpha"), dist_name("beta")}
+    beta = by_pkg[dist_name("beta")]
+    assert problems(beta) == {"lib/libbeta.so": "size", "share/beta/f5.txt": "missing"}
+    size = next(p for p in beta.data["files"] if p["problem"] == "size")
+    assert (size["expected"], size["found"]) == (65536, 1000)
+    assert beta.fix == f"conda install -p {env} --force-reinstall beta=2.1={BUILD}"
+    assert beta.severity is Severity.ERROR
+    alpha = by_pkg[dist_name("alpha")]
+    assert problems(alpha) == {
+        "share/alpha/data.bin": "size",
+        "lib/alpha.txt": "missing",
+        "lib/alpha-link.txt": "broken-symlink",
+    }
+    assert "zero length" in alpha.detail
+
+    deep = verify([env], deep=True)
+    by_pkg = {f.data["package"]: f for f in findings_of(deep, "integrity.env-files")}
+    assert problems(by_pkg[dist_name("beta")])["share/beta/f3.txt"] == "hash"
+    assert problems(by_pkg[dist_name("alpha")])["bin/alpha-config"] == "hash"
+    altered = next(
+        p for p in by_pkg[dist_name("beta")].data["files"] if p["path"].endswith("f3.txt")
+    )
+    assert altered["expected"] != altered["found"] and len(altered["found"]) == 64
+    assert dist_name("gamma") not in by_pkg  # untouched package, big file hashed as own task
+
+
+def test_in_place_damage_of_the_cache_reaches_every_hardlinked_env(inst: Path) -> None:
+    cached = inst / "pkgs" / dist_name("beta") / "share" / "beta" / "f1.txt"
+    assert cached.stat().st_nlink > 1
+    with open(cached, "r+b") as fh:  # NFS rewriting the shared inode in place
+        first = fh.read(1)
+        fh.seek(0)
+        fh.write(bytes([first[0] ^ 0x20]))
+    report = verify([inst], deep=True)
+    cache = findings_of(report, "integrity.cache-files")
+    assert [f.data["package"] for f in cache] == [dist_name("beta")]
+    assert cache[0].fix.startswith(f"rm -rf {inst / 'pkgs' / dist_name('beta')}")
+    env = [
+        f
+        for f in findings_of(report, "integrity.env-files")
+        if f.data["prefix"] == str(inst / "envs" / "good")
+    ]
+    assert len(env) == 1 and "hardlinked" in env[0].detail
+    assert env[0].fix.startswith("rm -rf ")  # the cache copy must go before reinstalling
+
+
+def test_unreadable_files_are_reported_not_fatal(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    loop = env / "share" / "beta" / "f7.txt"
+    loop.unlink()
+    loop.symlink_to(loop.name)  # ELOOP on every open/stat, even for root
+    report = verify([env], deep=True)
+    beta = next(
+        f
+        for f in findings_of(report, "integrity.env-files")
+        if f.data["package"] == dist_name("beta")
+    )
+    item = next(p for p in beta.data["files"] if p["path"] == "share/beta/f7.txt")
+    assert item["problem"] == "unreadable" and "ELOOP" in item["found"]
+    assert report.exit_code == 1 and not report.incomplete
+
+
+def test_permission_denied_file_is_unreadable(inst: Path) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root reads mode-000 files; the ELOOP test covers unreadable files here")
+    target = inst / "envs" / "good" / "share" / "beta" / "f8.txt"
+    replace_file(target, target.read_bytes())
+    target.chmod(0)
+    report = verify([inst / "envs" / "good"], deep=True)
+    beta = findings_of(report, "integrity.env-files")[0]
+    assert problems(beta)["share/beta/f8.txt"] == "unreadable"
+
+
+def test_truncated_and_empty_records_are_reported(inst: Path) -> None:
+    meta = inst / "envs" / "good" / "conda-meta"
+    gamma = meta / f"{dist_name('gamma')}.json"
+    gamma.write_bytes(gamma.read_bytes()[: gamma.stat().st_size // 2])
+    (meta / f"{dist_name('beta')}.json").write_bytes(b"")
+    report = verify([inst / "envs" / "good"])
+    recs = {f.data["package"]: f for f in findings_of(report, "integrity.env-record")}
+    assert set(recs) == {dist_name("gamma"), dist_name("beta")}
+    assert "not valid JSON" in recs[dist_name("gamma")].detail
+    assert "zero length" in recs[dist_name("beta")].detail
+    assert recs[dist_name("gamma")].fix.startswith(f"mv {gamma} {gamma}.broken && conda install")
+    assert report.exit_code == 1
+
+
+def test_nfs_silly_rename_files_are_found_with_the_process_holding_them(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    nfs = env / "lib" / ".nfs0000000000abcd0001"
+    nfs.write_bytes(b"x" * 4096)
+    trash = inst / "pkgs" / f"{dist_name('gamma')}.conda_trash"
+    trash.write_bytes(b"y" * 100)
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys,time; f=open(sys.argv[1]); print('ready', flush=True); time.sleep(60)",
+            str(nfs),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "ready"
+        report = verify([env, inst / "pkgs"])
+    finally:
+        holder.kill()
+        holder.wait()
+    arts = {f.data["path"]: f for f in findings_of(report, "integrity.nfs-artefacts")}
+    assert set(arts) == {str(env), str(inst / "pkgs")}
+    item = arts[str(env)].data["items"][0]
+    assert item["path"] == str(nfs) and item["bytes"] == 4096
+    assert any(h.startswith(f"{holder.pid} ") for h in item["held_by"])
+    assert f"held open by {holder.pid}" in arts[str(env)].detail
+    assert arts[str(inst / "pkgs")].data["items"][0]["path"] == str(trash)
+    assert report.exit_code == 1
+
+
+def test_undecodable_file_names_are_shown_not_fatal(inst: Path) -> None:
+    pkgs = inst / "pkgs"
+    weird = os.fsencode(pkgs) + b"/caf\xe9-1.0-0.conda_trash"
+    with open(weird, "wb") as fh:
+        fh.write(b"w" * 10)
+    res = run_cli("verify", "--json", str(pkgs))
+    assert res.returncode == 1, res.stderr
+    arts = [
+        f
+        for f in json.loads(res.stdout)["data"]["findings"]
+        if f["check"] == "integrity.nfs-artefacts"
+    ]
+    assert arts[0]["data"]["items"][0]["path"].endswith("caf\\xe9-1.0-0.conda_trash")
+    assert run_cli("verify", str(pkgs)).returncode == 1
+
+
+# --- package caches ------------------------------------------------------------------------
+
+
+def test_package_cache_checks(inst: Path) -> None:
+    pkgs = inst / "pkgs"
+    gamma_arch = pkgs / f"{dist_name('gamma')}.conda"
+    gamma_arch.write_bytes(gamma_arch.read_bytes()[:5000])  # truncated download
+    alpha_arch = pkgs / f"{dist_name('alpha')}.conda"
+    alpha_arch.write_bytes(flip_byte(alpha_arch.read_bytes(), 100))  # same size
+    partial = pkgs / "delta-1.0-0"  # extraction interrupted before info/
+    (partial / "lib").mkdir(parents=True)
+    (partial / "lib" / "libdelta.so").write_bytes(b"z" * 3000)
+    (pkgs / dist_name("beta") / "info" / "repodata_record.json").unlink()
+    (pkgs / ".trash").mkdir()
+    (pkgs / ".trash" / "old.so").write_bytes(b"t" * 7000)
+    cache = pkgs / "cache"
+    cache.mkdir()
+    now = time.time_ns()
+    day = 86400 * 10**9
+    for name, refresh, control in (
+        ("0a1b2c3d", now - 60 * day, "max-age=60"),
+        ("1a1b2c3d", now - 3600 * 10**9, "public, max-age=60"),
+        ("2a1b2c3d", now, "max-age=3600"),
+    ):
+        (cache / f"{name}.json").write_text("{}")
+        (cache / f"{name}.info.json").write_text(
+            json.dumps(
+                {
+                    "url": f"https://conda.anaconda.org/ch{name}/linux-64",
+                    "etag": "x",
+                    "mod": "",
+                    "cache_control": control,
+                    "size": 2,
+                    "mtime_ns": refresh,
+                    "refresh_ns": refresh,
+                }
+            )
+        )
+
+    quick = verify([pkgs])
+    damaged = {f.data["package"]: f for f in findings_of(quick, "integrity.cache-files")}
+    assert set(damaged) == {dist_name("gamma")}
+    assert problems(damaged[dist_name("gamma")]) == {gamma_arch.name: "size"}
+    assert "archive damaged" in damaged[dist_name("gamma")].title
+    part = findings_of(quick, "integrity.cache-partial")[0]
+    assert part.data["items"] == [
+        {"package": "delta-1.0-0", "reason": "no info/ directory", "bytes": 3000}
+    ]
+    norec = findings_of(quick, "integrity.cache-record")[0]
+    assert [i["package"] for i in norec.data["items"]] == [dist_name("beta")]
+    reclaim = findings_of(quick, "integrity.cache-reclaimable")[0]
+    assert reclaim.data["bytes"] == 7000 + 3000 and reclaim.severity is Severity.INFO
+    old = findings_of(quick, "integrity.repodata-old")[0]
+    assert [i["url"] for i in old.data["items"]] == [
+        "https://conda.anaconda.org/ch0a1b2c3d/linux-64"
+    ]
+    assert old.fix == "conda clean --index-cache"
+    stale = findings_of(quick, "integrity.repodata-stale")[0]
+    assert [i["url"] for i in stale.data["items"]] == [
+        "https://conda.anaconda.org/ch1a1b2c3d/linux-64"
+    ]
+
+    deep = verify([pkgs], deep=True)
+    damaged = {f.data["package"]: f for f in findings_of(deep, "integrity.cache-files")}
+    assert set(damaged) == {dist_name("gamma"), dist_name("alpha")}
+    assert problems(damaged[dist_name("alpha")]) == {alpha_arch.name: "hash"}
+
+
+def test_repodata_shards_db_on_a_network_filesystem_is_flagged(inst: Path) -> None:
+    cache = inst / "pkgs" / "cache"
+    cache.mkdir()
+    (cache / "repodata_shards.db").write_bytes(b"SQLite format 3\0")
+    mounts = parse_mountinfo(
+        f"1 0 0:1 / / rw - ext4 /dev/vda rw\n"
+        f"99 1 0:55 / {inst} rw,relatime - nfs4 nfsserver:/export/conda rw,vers=4.2,hard\n"
+    )
+    report = verify([inst / "pkgs"], mounts=mounts, use_cache=False)
+    shards = findings_of(report, "integrity.repodata-shards")
+    assert len(shards) == 1 and shards[0].data["fstype"] == "nfs4"
+    local = verify([inst / "pkgs"], use_cache=False)
+    assert findings_of(local, "integrity.repodata-shards") == []
+
+
+# --- shared caches -------------------------------------------------------------------------
+
+
+def test_user_env_linking_from_a_shared_cache(
+    conda_tree: Path, tmp_path: Path, sandbox_home: Path
+) -> None:
+    # envs/good links straight from the fixture's pkgs dir; treat that one as the shared cache
+    env = tmp_path / "user-env"
+    subprocess.run(["cp", "-a", str(conda_tree / "inst" / "envs" / "good"), str(env)], check=True)
+    shared = str(conda_tree / "inst" / "pkgs")
+    own = sandbox_home / ".conda" / "pkgs"
+    (own / dist_name("beta")).mkdir(parents=True)  # beta also exists in the user's own cache
+    (own / "urls.txt").write_text("")
+    report = verify([env], shared_pkgs_dirs=[shared], user_pkgs_dirs=[str(own)])
+    link = findings_of(report, "integrity.shared-cache-link")[0]
+    assert link.data["pkgs_dirs"] == [shared] and link.severity is Severity.INFO
+    only = findings_of(report, "integrity.shared-only-build")[0]
+    assert sorted(only.data["packages"]) == [dist_name("alpha"), dist_name("gamma")]
+    assert only.severity is Severity.WARNING
+    assert f"CONDA_PKGS_DIRS={own} conda install -p {env} --force-reinstall" in only.fix
+    # the same cache seen as an NFS mount is shared without being named
+    mounts = parse_mountinfo(
+        "1 0 0:1 / / rw - ext4 /dev/vda rw\n"
+        f"99 1 0:55 / {shared} ro - nfs nfsserver:/export/conda/pkgs ro,vers=3,hard\n"
+    )
+    report = verify([env], user_pkgs_dirs=[str(own)], mounts=mounts, use_cache=False)
+    link = findings_of(report, "integrity.shared-cache-link")[0]
+    assert "network filesystem (nfs)" in link.detail
+    # ...while verifying the installation that owns the cache flags nothing of the sort
+    assert (
+        findings_of(
+            verify([conda_tree / "inst"], mounts=mounts, use_cache=False),
+            "integrity.shared-cache-link",
+        )
+        == []
+    )
+
+
+# --- hash cache ----------------------------------------------------------------------------
+
+
+def test_hash_cache_skips_rehashing_but_never_hides_a_change(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    first = verify([env], deep=True)
+    assert first.stats.cache_hits == 0 and first.stats.bytes_hashed > 17 * 2**20
+    assert "hash cache:" in first.cache_note
+    second = verify([env], deep=True)
+    assert second.stats.bytes_hashed == 0 and second.stats.cache_hits == second.stats.files
+    f2 = env / "share" / "beta" / "f2.txt"
+    data = f2.read_bytes()
+    replace_file(f2, flip_byte(data))
+    third = verify([env], deep=True)
+    beta = findings_of(third, "integrity.env-files")[0]
+    assert problems(beta) == {"share/beta/f2.txt": "hash"}
+    assert 0 < third.stats.bytes_hashed < 2**20  # only the changed record was re-read
+    replace_file(f2, data)
+    assert verify([env], deep=True).findings == []
+    # the walk remembers directory listings by the directory's stat: a leftover appearing
+    # later changes the directory's mtime and is found
+    nfs = env / "share" / "beta" / ".nfs000000000000abcd0002"
+    nfs.write_bytes(b"n" * 10)
+    arts = findings_of(verify([env], deep=True), "integrity.nfs-artefacts")
+    assert [i["path"] for i in arts[0].data["items"]] == [str(nfs)]
+    nfs.unlink()
+    assert verify([env], deep=True).findings == []
+    nocache = verify([env], deep=True, use_cache=False)
+    assert nocache.stats.cache_hits == 0 and "not used" in nocache.cache_note
+
+
+def test_a_damaged_hash_cache_is_replaced(inst: Path, sandbox_home: Path) -> None:
+    db = sandbox_home / ".cache" / "condashare" / "verify-hashes.sqlite3"
+    db.parent.mkdir(parents=True)
+    db.write_bytes(b"this is not a database" * 100)
+    report = verify([inst / "envs" / "good"], deep=True)
+    assert report.findings == [] and "replaced" in report.cache_note
+    assert verify([inst / "envs" / "good"], deep=True).stats.bytes_hashed == 0
+
+
+def test_hash_cache_is_disabled_when_the_user_cache_dir_is_on_nfs(sandbox_home: Path) -> None:
+    mounts = parse_mountinfo(
+        "1 0 0:1 / / rw - ext4 /dev/vda rw\n"
+        f"99 1 0:55 / {sandbox_home} rw - nfs4 homeserver:/home/u rw,vers=4.1,hard\n"
+    )
+    cache, note = open_hash_cache(mounts)
+    assert cache is None
+    assert "network filesystem" in note and "re-hashed" in note
+    assert not (sandbox_home / ".cache" / "condashare").exists()  # never touched
+
+
+# --- doctor entry point, JSON, progress ----------------------------------------------------
+
+
+def test_doctor_entry_point_returns_findings(inst: Path, sandbox_home: Path) -> None:
+    env = inst / "envs" / "good"
+    ok = integrity_findings([str(env), str(inst / "pkgs")])
+    assert len(ok) == 1 and ok[0].severity is Severity.OK and "verified (quick)" in ok[0].title
+    (env / "share" / "beta" / "f4.txt").unlink()
+    bad = integrity_findings([str(env)], deep=True)
+    assert [f.check for f in bad] == ["integrity.env-files"]
+    none = integrity_findings()  # the sandbox home has no ~/.conda
+    assert none[0].severity is Severity.OK and "no environments" in none[0].title
+    # with no paths given it finds the user's own envs and cache
+    mine = sandbox_home / ".conda" / "envs" / "mine"
+    mine.parent.mkdir(parents=True)
+    shutil.copytree(env, mine, symlinks=True)
+    (sandbox_home / ".conda" / "pkgs").mkdir()
+    (sandbox_home / ".conda" / "pkgs" / "urls.txt").write_text("")
+    assert integrity.user_targets() == [str(mine), str(sandbox_home / ".conda" / "pkgs")]
+    found = integrity_findings()
+    assert [f.data["prefix"] for f in found if f.check == "integrity.env-files"] == [str(mine)]
+
+
+def test_json_output(inst: Path) -> None:
+    (inst / "envs" / "good" / "share" / "beta" / "f9.txt").unlink()
+    res = run_cli("verify", "--deep", "--json", str(inst))
+    assert res.returncode == 1
+    doc = json.loads(res.stdout)
+    assert doc["command"] == "verify" and doc["exit_code"] == 1
+    data = doc["data"]
+    assert data["mode"] == "deep" and data["targets"][0]["kind"] == "root"
+    finding = data["findings"][0]
+    assert finding["check"] == "integrity.env-files" and finding["severity"] == "error"
+    assert finding["data"]["files"] == [{"path": "share/beta/f9.txt", "problem": "missing"}]
+
+
+def test_progress_goes_to_stderr_only_on_a_terminal(inst: Path) -> None:
+    master, slave = pty.openpty()
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "condashare", "verify", "--deep", "--no-cache", str(inst)],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    os.close(slave)
+    out, _ = proc.communicate(timeout=60)
+    seen = b""
+    while select.select([master], [], [], 0.2)[0]:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(master)
+    assert proc.returncode == 0
+    assert b"tasks" in seen and b"files" in seen
+    assert b"tasks" not in out
+
+
+# --- a share that dies -----------------------------------------------------------------------
+
+
+def _rchar(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/io").read_text().splitlines():
+        if line.startswith("rchar:"):
+            return int(line.split()[1])
+    return 0
+
+
+@pytest.mark.fuse
+def test_share_that_hangs_mid_run_is_reported_unresponsive_and_the_run_ends(
+    conda_tree: Path, fuse_share, tmp_path: Path
+) -> None:
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    local = tmp_path / "local-env"
+    subprocess.run(["cp", "-a", str(conda_tree / "inst" / "envs" / "good"), str(local)], check=True)
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    base = _rchar(fuse_share.proc.pid)
+    start = time.monotonic()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "condashare",
+            "verify",
+            "--deep",
+            "--no-cache",
+            "--timeout",
+            "2",
+            str(local),
+            str(fuse_share.mount / "inst"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        env=env,
+    )
+    try:
+        # wait until file contents are flowing through the share, then kill the "server"
+        while _rchar(fuse_share.proc.pid) - base < 256 * 1024:
+            assert proc.poll() is None, "finished before the share could be blocked"
+            assert time.monotonic() - start < 30
+            time.sleep(0.002)
+        fuse_share.block()
+        out, err = proc.communicate(timeout=45)
+    finally:
+        if proc.poll() is None:
+            fuse_share.heal()
+            proc.kill()
+            proc.wait()
+    elapsed = time.monotonic() - start
+    assert proc.returncode == 3, out + err
+    assert elapsed < 40
+    text = out.decode()
+    assert "unresponsive (no answer in 2 s)" in text
+    assert f"{local}: environment" in text
+    assert "verification incomplete" in text
+    fuse_share.heal()
+
+
+@pytest.mark.fuse
+def test_healthy_share_is_verified_through_the_buffered_read_path(
+    conda_tree: Path, fuse_share
+) -> None:
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    gamma = fuse_share.backing / "inst" / "envs" / "good" / "share" / "gamma" / "big.bin"
+    replace_file(gamma, flip_byte(gamma.read_bytes(), 5_000_000))  # found by 1 MiB reads
+    res = run_cli("verify", "--deep", "--no-cache", str(fuse_share.mount / "inst"), timeout=120)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "gamma-0.3-" in res.stdout and "share/gamma/big.bin: content altered" in res.stdout
+    assert "alpha-1.0-" not in res.stdout and "beta-2.1-" not in res.stdout
+    res = run_cli("verify", "--json", str(fuse_share.mount / "inst"), timeout=120)
+    assert json.loads(res.stdout)["data"]["stats"]["workers"] == 4  # more reads in flight on NFS
+
+
+@pytest.mark.fuse
+def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_share) -> None:
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    fuse_share.fail("EIO")
+    res = run_cli("verify", "--timeout", "3", str(fuse_share.mount / "inst"), timeout=60)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert "EIO" in res.stdout
+
+
+def test_worker_death_is_reported_as_incomplete(
+    inst: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from condashare.doctor import integrity_worker
+
+    def die(self: object, task: dict[str, object]) -> dict[str, object]:
+        os.kill(os.getpid(), signal.SIGKILL)
+        return {}
+
+    monkeypatch.setattr(integrity_worker.Worker, "op_walk", die)  # inherited by forked workers
+    report = verify([inst / "envs" / "good"], jobs=1)
+    assert report.incomplete and report.exit_code == 3
+    assert any("worker died" in f.title for f in findings_of(report, "integrity.incomplete"))
+    deadline = time.monotonic() + 5
+    while integrity.reap_abandoned() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert integrity.reap_abandoned() == 0  # the dead worker was collected, no zombie left
+
+
+def test_spawned_workers_as_on_macos(inst: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """macOS cannot fork safely: workers are fresh interpreters there. Same results."""
+    monkeypatch.setattr(integrity, "_USE_FORK", False)
+    (inst / "envs" / "good" / "share" / "beta" / "f6.txt").unlink()
+    report = verify([inst], deep=True, use_cache=False)
+    beta = findings_of(report, "integrity.env-files")[0]
+    assert problems(beta) == {"share/beta/f6.txt": "missing"}
+    assert report.stats.records == 4 and report.stats.cache_entries == 3
+    assert integrity.reap_abandoned() == 0
