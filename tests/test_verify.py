@@ -29,44 +29,7 @@ from condashare.doctor.model import Severity
 from condashare.mounts import parse_mountinfo
 from tests.conftest import REPO, run_cli
 
-CONDATREE = Path(__file__).resolve().parent / "support" / "condatree.py"
 BUILD = "hb0f4dca_0"  # rattler-build's hash for these recipes (no variants): stable
-
-
-@pytest.fixture(scope="session")
-def conda_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Build the real tree once; retry only py-rattler's known crash at interpreter exit."""
-    last = ""
-    for _ in range(3):
-        out = tmp_path_factory.mktemp("condatree")
-        home = tmp_path_factory.mktemp("builder-home")  # session scope: no sandbox_home yet
-        env = dict(
-            os.environ,
-            HOME=str(home),
-            XDG_CACHE_HOME=str(home / ".cache"),
-            XDG_CONFIG_HOME=str(home / ".config"),
-            XDG_DATA_HOME=str(home / ".local"),
-        )
-        proc = subprocess.run(
-            [sys.executable, str(CONDATREE), str(out)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            cwd=out,
-            env=env,
-        )
-        if "ok" in proc.stdout.split():  # built; a crash after printing ok is harmless
-            return out
-        last = proc.stdout[-2000:] + proc.stderr[-2000:]
-    pytest.fail(f"could not build the conda tree:\n{last}")
-
-
-@pytest.fixture
-def inst(conda_tree: Path, tmp_path: Path) -> Path:
-    """A private copy of the installation root (hardlinks between env and cache preserved)."""
-    dest = tmp_path / "inst"
-    subprocess.run(["cp", "-a", str(conda_tree / "inst"), str(dest)], check=True)
-    return dest
 
 
 def dist_name(name: str) -> str:

@@ -15,6 +15,7 @@ from condashare.doctor.checks import (
     conda_env,
     condarc,
     host,
+    integrity,
     io_speed,
     locking,
     mount,
@@ -75,6 +76,7 @@ CHECKS: list[Check] = [
     space.USER_PKGS,
     space.USER_ENVS,
     space.FREE,
+    integrity.FILES,
 ]
 
 _extra: list[Check] = []

@@ -1,0 +1,61 @@
+"""``condashare doctor`` runs the verification engine: quick by default, deep with --deep."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+from conftest import run_cli
+
+
+def replace_keeping_size(path: Path) -> None:
+    """Flip one byte through a new inode (the cache's hardlinked copy keeps its bytes)."""
+    data = path.read_bytes()
+    tmp = path.with_name(path.name + ".new")
+    tmp.write_bytes(bytes([data[0] ^ 1]) + data[1:])
+    os.replace(tmp, path)
+
+
+def doctor(*args: str) -> tuple[int, dict]:
+    res = run_cli("doctor", "integrity", "--json", *args)
+    return res.returncode, json.loads(res.stdout)
+
+
+def findings(doc: dict) -> list[dict]:
+    return [f for c in doc["data"]["checks"] for f in c["findings"]]
+
+
+def test_target_env_quick_then_deep(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    code, doc = doctor("--target", str(env))
+    assert code == 0, doc
+    assert "verified (quick)" in findings(doc)[0]["title"]
+    (env / "share" / "beta" / "f4.txt").unlink()
+    code, doc = doctor("--target", str(env))
+    assert code == 1
+    (bad,) = [f for f in findings(doc) if f["check"] == "integrity.env-files"]
+    assert {"path": "share/beta/f4.txt", "problem": "missing"} in bad["data"]["files"]
+
+
+def test_same_size_corruption_needs_deep(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    replace_keeping_size(env / "share" / "beta" / "f5.txt")
+    code, _ = doctor("--target", str(env))
+    assert code == 0  # stat-only: same size, nothing to see
+    code, doc = doctor("--target", str(env), "--deep")
+    assert code == 1
+    (bad,) = [f for f in findings(doc) if f["check"] == "integrity.env-files"]
+    assert bad["data"]["files"][0]["path"] == "share/beta/f5.txt"
+
+
+def test_users_own_envs_by_default(inst: Path, sandbox_home: Path) -> None:
+    mine = sandbox_home / ".conda" / "envs" / "mine"
+    mine.parent.mkdir(parents=True)
+    shutil.copytree(inst / "envs" / "good", mine, symlinks=True)
+    (mine / "share" / "beta" / "f4.txt").unlink()
+    code, doc = doctor()
+    assert code == 1
+    prefixes = [f["data"].get("prefix") for f in findings(doc) if f["check"] == "integrity.env-files"]
+    assert prefixes == [str(mine)]
