@@ -57,5 +57,7 @@ def test_users_own_envs_by_default(inst: Path, sandbox_home: Path) -> None:
     (mine / "share" / "beta" / "f4.txt").unlink()
     code, doc = doctor()
     assert code == 1
-    prefixes = [f["data"].get("prefix") for f in findings(doc) if f["check"] == "integrity.env-files"]
+    prefixes = [
+        f["data"].get("prefix") for f in findings(doc) if f["check"] == "integrity.env-files"
+    ]
     assert prefixes == [str(mine)]
