@@ -35,7 +35,7 @@ def test_target_env_quick_then_deep(inst: Path) -> None:
     (env / "share" / "beta" / "f4.txt").unlink()
     code, doc = doctor("--target", str(env))
     assert code == 1
-    (bad,) = [f for f in findings(doc) if f["check"] == "integrity.env-files"]
+    (bad,) = [f for f in findings(doc) if f["data"]["finding"] == "integrity.env-files"]
     assert {"path": "share/beta/f4.txt", "problem": "missing"} in bad["data"]["files"]
 
 
@@ -46,7 +46,7 @@ def test_same_size_corruption_needs_deep(inst: Path) -> None:
     assert code == 0  # stat-only: same size, nothing to see
     code, doc = doctor("--target", str(env), "--deep")
     assert code == 1
-    (bad,) = [f for f in findings(doc) if f["check"] == "integrity.env-files"]
+    (bad,) = [f for f in findings(doc) if f["data"]["finding"] == "integrity.env-files"]
     assert bad["data"]["files"][0]["path"] == "share/beta/f5.txt"
 
 
@@ -58,6 +58,8 @@ def test_users_own_envs_by_default(inst: Path, sandbox_home: Path) -> None:
     code, doc = doctor()
     assert code == 1
     prefixes = [
-        f["data"].get("prefix") for f in findings(doc) if f["check"] == "integrity.env-files"
+        f["data"].get("prefix")
+        for f in findings(doc)
+        if f["data"]["finding"] == "integrity.env-files"
     ]
     assert prefixes == [str(mine)]

@@ -8,6 +8,8 @@ unresponsive rather than waited for.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 
@@ -24,7 +26,9 @@ def check_integrity(ctx: Context) -> list[Finding]:
     targets = integrity_targets(ctx)
     if targets is None:
         targets = user_targets(ctx.home, ctx.timeout)
-    return integrity_findings(targets, deep=ctx.deep, timeout=ctx.timeout, shared_pkgs_dirs=shared)
+    found = integrity_findings(targets, deep=ctx.deep, timeout=ctx.timeout, shared_pkgs_dirs=shared)
+    # The doctor's contract: a finding names its check; the engine's own id goes into data.
+    return [replace(f, check=FILES.id, data={**f.data, "finding": f.check}) for f in found]
 
 
 FILES = Check(
