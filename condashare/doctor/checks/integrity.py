@@ -59,9 +59,7 @@ def check_integrity(ctx: Context) -> list[Finding]:
     findings = integrity_findings(
         targets, deep=ctx.deep, timeout=ctx.timeout, shared_pkgs_dirs=shared
     )
-    return [
-        dataclasses.replace(f, fixable=True) if conda_trash(ctx, [f]) else f for f in findings
-    ]
+    return [dataclasses.replace(f, fixable=True) if conda_trash(ctx, [f]) else f for f in findings]
 
 
 def fix_conda_trash(ctx: Context, findings: list[Finding], apply: bool) -> FixOutcome:
