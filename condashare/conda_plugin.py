@@ -5,14 +5,10 @@ with ``--no-plugins`` (the plugin is then blocked, not skipped), so this module 
 from conda and nothing heavy from condashare at import time: everything happens inside the check
 actions, which only ``conda doctor`` calls.
 
-The checks reuse condashare's doctor. The contract with the registry (another module) is:
-
-    condashare.doctor.registry.run_for_conda(group: str, prefix: str, *, timeout: float)
-        -> list[condashare.doctor.model.Finding]
-
-run the checks of ``group`` (``nfs``, ``locking``, ``integrity``, ``shared-envs``) for the
-environment ``prefix``. Until that function exists the interim checks of
-``condashare._plugin_fallback`` answer instead.
+The checks are condashare's doctor checks: ``condashare.doctor.for_conda.run_for_conda(group,
+prefix, *, timeout) -> list[Finding]`` runs the doctor checks behind one plugin check
+(``nfs``, ``locking``, ``integrity``, ``shared-envs``) with the environment as the target, each
+in an abandonable child process under one deadline, so a dead share cannot hang conda.
 
 Output follows conda's own checks: one ``✅``/``❌`` line per finding, details and fix hints
 indented below, a blank line after each check. Like conda's built-in checks (and unlike the
@@ -23,14 +19,12 @@ contract: ``action(prefix, verbose) -> None``.
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from argparse import Namespace
 
-    from condashare._plugin_fallback import CondaDirs
     from condashare.doctor.model import Finding
 
 # conda's ``conda.plugins.hookimpl`` is ``pluggy.HookimplMarker("conda")``. Taking the marker from
@@ -50,7 +44,6 @@ OK_MARK = "✅"  # conda's own marks (conda.base.constants.OK_MARK / X_MARK)
 X_MARK = "❌"
 DEFAULT_TIMEOUT = 2.0
 TIMEOUT_VARIABLE = "CONDASHARE_TIMEOUT"
-REGISTRY_MODULE = "condashare.doctor.registry"
 # Lines of detail shown per finding without -v (conda's checks list files only with -v).
 BRIEF_DETAIL_LINES = 3
 
@@ -59,13 +52,14 @@ CHECKS: tuple[tuple[str, str, str, str | None], ...] = (
     (
         "condashare-nfs",
         "nfs",
-        "condashare: env and package caches on network shares: alive, hard-mounted, shared locks",
+        "condashare: the shares under the env, package caches, installation and home: alive, "
+        "hard-mounted, shared locks",
         None,
     ),
     (
         "condashare-locking",
         "locking",
-        "condashare: a real conda-style lock in the writable package cache and the env",
+        "condashare: a real conda-style lock in your package cache; lock settings on NFS",
         None,
     ),
     (
@@ -77,7 +71,8 @@ CHECKS: tuple[tuple[str, str, str, str | None], ...] = (
     (
         "condashare-shared-envs",
         "shared-envs",
-        "condashare: envs in view built for another OS/arch; env names hiding each other",
+        "condashare: env built for another OS/arch; other-OS envs in envs_dirs; env names hiding "
+        "each other",
         None,
     ),
 )
@@ -93,51 +88,11 @@ def check_timeout(env: dict[str, str] | None = None) -> float:
     return seconds if 0 < seconds <= 600 else DEFAULT_TIMEOUT
 
 
-def conda_dirs() -> CondaDirs:
-    """conda's own package caches and envs dirs when conda runs us; else env vars and defaults."""
-    from condashare._plugin_fallback import CondaDirs
-
-    if "conda" in sys.modules:
-        try:
-            from conda.base.context import context
-
-            return CondaDirs(tuple(context.pkgs_dirs), tuple(context.envs_dirs))
-        except Exception:  # an odd conda: fall through to the plain reading
-            pass
-    home = os.path.expanduser("~")
-    pkgs = [p for p in os.environ.get("CONDA_PKGS_DIRS", "").split(",") if p]
-    envs = [p for p in os.environ.get("CONDA_ENVS_DIRS", "").split(os.pathsep) if p]
-    return CondaDirs(
-        tuple(pkgs or [os.path.join(home, ".conda", "pkgs")]),
-        tuple(envs or [os.path.join(home, ".conda", "envs")]),
-    )
-
-
-def _registry_findings(group: str, prefix: str, timeout: float) -> list[Finding] | None:
-    """Findings from the doctor registry, or None when it does not offer the contract yet."""
-    from importlib import import_module
-
-    try:
-        registry = import_module(REGISTRY_MODULE)
-    except ModuleNotFoundError as exc:
-        if exc.name != REGISTRY_MODULE:  # the registry exists but is broken: say so
-            raise
-        return None
-    run = getattr(registry, "run_for_conda", None)
-    if run is None:
-        return None
-    return list(run(group, prefix, timeout=timeout))
-
-
 def _run_condashare_checks(group: str, prefix: str, verbose: bool) -> list[Finding]:
-    """The findings of one group for ``prefix``: the registry's, else the interim checks'."""
-    timeout = check_timeout()
-    found = _registry_findings(group, prefix, timeout)
-    if found is not None:
-        return found
-    from condashare._plugin_fallback import run_group
+    """The doctor's findings of one group for ``prefix`` (imported only when a check runs)."""
+    from condashare.doctor.for_conda import run_for_conda
 
-    return run_group(group, prefix, conda_dirs(), timeout)
+    return run_for_conda(group, prefix, timeout=check_timeout())
 
 
 def format_findings(name: str, findings: list[Finding], verbose: bool) -> list[str]:
@@ -158,6 +113,8 @@ def format_findings(name: str, findings: list[Finding], verbose: bool) -> list[s
             lines.extend(f"    {line}" for line in detail)
         if finding.fix and problem:
             lines.append(f"    fix: {finding.fix}")
+        if finding.fixable and problem:
+            lines.append(f"    or: conda doctor --fix {name}")
     if not lines:
         lines.append(f"{OK_MARK} {name}: nothing to report")
     lines.append("")
@@ -180,47 +137,32 @@ def _action(name: str, group: str) -> Callable[[str, bool], None]:
 def fix_integrity(prefix: str, args: Namespace, confirm: Callable[[str], None]) -> int:
     """Remove ``*.conda_trash`` leftovers of ``prefix`` after ``confirm`` (conda's callback).
 
-    ``confirm`` raises DryRunExit under ``--dry-run`` and CondaSystemExit when the user says no,
-    so nothing is removed unless it returns. Files conda renamed to ``*.conda_trash`` are ones it
-    meant to delete; ``.nfs*`` files are in use by a process and are never touched; corrupted
-    packages are conda's to reinstall (the check prints the command).
+    The doctor's integrity check finds them and its fixer removes them. ``confirm`` raises
+    DryRunExit under ``--dry-run`` and CondaSystemExit when the user says no, so nothing is
+    removed unless it returns. Files conda renamed to ``*.conda_trash`` are ones it meant to
+    delete; ``.nfs*`` files are in use by a process and are never touched; damaged packages are
+    conda's to reinstall (the check prints the command).
     """
-    from condashare._plugin_fallback import conda_trash_files
+    from condashare.doctor.for_conda import apply_trash_fix, plan_trash_fix
 
-    run = conda_trash_files(prefix, check_timeout())
-    if run.status != "ok":
-        print(f"{X_MARK} condashare-integrity: {prefix} could not be scanned ({run.status}).")
+    timeout = check_timeout()
+    plan = plan_trash_fix(prefix, timeout=timeout)
+    if plan.error:
+        print(f"{X_MARK} condashare-integrity: {prefix} could not be scanned: {plan.error}")
         return 1
-    trash = [
-        str(r["path"])
-        for r in run.records
-        if r.get("kind") == "artefact" and r.get("type") == "trash"
-    ]
-    if not trash:
+    if not plan.paths:
         print("No *.conda_trash leftovers found.")
         return 0
-    print(f"Found {len(trash)} *.conda_trash leftover(s) in {prefix}:")
-    for rel in trash:
-        print(f"  {rel}")
+    print(f"Found {len(plan.paths)} *.conda_trash leftover(s) in {prefix}:")
+    for path in plan.paths:
+        print(f"  {path}")
     print()
     confirm("Remove these files?")
-    failed = 0
-    for rel in trash:
-        path = os.path.join(prefix, rel)
-        try:
-            if os.path.isdir(path) and not os.path.islink(path):
-                import shutil
-
-                shutil.rmtree(path)
-            else:
-                os.unlink(path)
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            failed += 1
-            print(f"{X_MARK} could not remove {path}: {exc.strerror or exc}")
-    print(f"Removed {len(trash) - failed} of {len(trash)} file(s).")
-    return 1 if failed else 0
+    done = apply_trash_fix(plan, timeout=timeout)
+    for line in done.error.splitlines():
+        print(f"{X_MARK} could not remove {line}")
+    print(f"Removed {len(done.changed)} of {len(plan.paths)} file(s).")
+    return 1 if done.error else 0
 
 
 @hookimpl

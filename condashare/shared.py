@@ -205,6 +205,32 @@ def _env_names(ctx: CondaContext, envs_dir: str) -> list[str] | None:
     return sorted(n for n, kind in entries if kind == "dir" and not n.startswith("."))
 
 
+def find_shadows(
+    ctx: CondaContext, envs_dirs: Sequence[DirEntry]
+) -> tuple[list[Shadow], list[DirEntry]]:
+    """Env names found in several envs dirs (conda activates the first), and the shared envs
+    dirs that could not be listed (missing share, or one not answering: listed via a probe)."""
+    owners: dict[str, list[DirEntry]] = {}
+    unreachable: list[DirEntry] = []
+    for entry in envs_dirs:
+        env_names = _env_names(ctx, entry.path)
+        if env_names is None and entry.shared and ctx.is_remote(entry.path):
+            unreachable.append(entry)
+        for name in env_names or ():
+            owners.setdefault(name, []).append(entry)
+    shadows = [
+        Shadow(
+            name,
+            entries[0].path,
+            tuple(e.path for e in entries[1:]),
+            any(e.shared for e in entries),
+        )
+        for name, entries in sorted(owners.items())
+        if len(entries) > 1
+    ]
+    return shadows, unreachable
+
+
 def _user_file(setup: Setup, path: str, slot: str) -> bool:
     """May condashare edit this file for the user? (never the site's or a system file)"""
     if slot == "user":
@@ -280,36 +306,26 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
                     f"{entry.installation}: they cannot run on this {host_os} host",
                 )
             )
-    shadows: list[Shadow] = []
-    owners: dict[str, list[DirEntry]] = {}
-    for entry in view.envs_dirs:
-        env_names = _env_names(ctx, entry.path)
-        if env_names is None and entry.shared and ctx.is_remote(entry.path):
+    shadows, unreachable = find_shadows(ctx, view.envs_dirs)
+    for entry in unreachable:
+        notes.append(
+            Note(
+                "warning",
+                "envs-dir-unreachable",
+                f"{entry.path}: not readable now (share missing or not answering)",
+            )
+        )
+    for shadow in shadows:
+        if shadow.shared_involved:
             notes.append(
                 Note(
                     "warning",
-                    "envs-dir-unreachable",
-                    f"{entry.path}: not readable now (share missing or not answering)",
+                    "env-name-shadowed",
+                    f"env {shadow.name!r} exists in "
+                    f"{len(shadow.hidden) + 1} envs dirs; `conda activate {shadow.name}` takes "
+                    f"{posixpath.join(shadow.winner, shadow.name)}",
                 )
             )
-        for name in env_names or ():
-            owners.setdefault(name, []).append(entry)
-    for name, entries in sorted(owners.items()):
-        if len(entries) > 1:
-            involved = any(e.shared for e in entries)
-            shadows.append(
-                Shadow(name, entries[0].path, tuple(e.path for e in entries[1:]), involved)
-            )
-            if involved:
-                notes.append(
-                    Note(
-                        "warning",
-                        "env-name-shadowed",
-                        f"env {name!r} exists in "
-                        f"{len(entries)} envs dirs; `conda activate {name}` takes "
-                        f"{posixpath.join(entries[0].path, name)}",
-                    )
-                )
     pkgs: list[PkgsDir] = []
     for entry in view.pkgs_dirs:
         pkgs.append(PkgsDir(entry, appendable(ctx, posixpath.join(entry.path, "urls.txt"))))

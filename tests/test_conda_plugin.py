@@ -23,23 +23,15 @@ from pathlib import Path
 
 import pytest
 from conftest import REPO, need
+from support.doctor_env import site_file
 
 from condashare import conda_plugin
-from condashare._plugin_fallback import (
-    CondaDirs,
-    check_integrity,
-    check_locking,
-    check_nfs,
-    check_shared_envs,
-)
+from condashare.doctor import for_conda, registry
 from condashare.doctor.model import Finding, Severity
-from condashare.host import Platform
-from condashare.mounts import read_mount_table
 
 RATTLER_ENV = REPO / "tests" / "support" / "rattler_env.py"
 DATA = REPO / "tests" / "data"
 NAMES = ["condashare-integrity", "condashare-locking", "condashare-nfs", "condashare-shared-envs"]
-LINUX = Platform("linux", "x86_64")
 CORRUPTED = "share/plugdemo/data.txt"
 
 
@@ -86,7 +78,7 @@ def run_action(name: str, prefix: Path, verbose: bool, capsys: pytest.CaptureFix
 
 
 def by_check(findings: list[Finding]) -> dict[str, Finding]:
-    return {f.check: f for f in findings}
+    return {f.data.get("finding", f.check): f for f in findings}
 
 
 # --------------------------------------------------------------------- the module and the hook
@@ -205,23 +197,25 @@ def test_format_findings_looks_like_conda_doctor():
     assert "    e" in verbose
 
 
-def test_registry_answers_when_it_offers_the_contract(monkeypatch, env, capsys):
-    """After the merge the doctor registry's findings replace the interim checks."""
-    import types as pytypes
-
+def test_actions_ask_the_doctor_with_the_timeout_from_the_environment(monkeypatch, env, capsys):
     calls = []
 
     def run_for_conda(group, prefix, *, timeout):
         calls.append((group, prefix, timeout))
-        return [Finding("registry.check", Severity.ERROR, "from the registry")]
+        return [Finding("x.check", Severity.ERROR, "from the doctor")]
 
-    registry = pytypes.ModuleType(conda_plugin.REGISTRY_MODULE)
-    registry.run_for_conda = run_for_conda  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, conda_plugin.REGISTRY_MODULE, registry)
+    monkeypatch.setattr(for_conda, "run_for_conda", run_for_conda)
     monkeypatch.setenv("CONDASHARE_TIMEOUT", "3")
     out = run_action("condashare-integrity", env, False, capsys)
-    assert out.splitlines()[0] == "❌ condashare-integrity: from the registry"
+    assert out.splitlines()[0] == "❌ condashare-integrity: from the doctor"
     assert calls == [("integrity", str(env), 3.0)]
+
+
+def test_every_plugin_check_maps_to_doctor_checks():
+    assert sorted(f"condashare-{g}" for g in for_conda.GROUPS) == NAMES
+    assert [group for _, group, _, _ in conda_plugin.CHECKS] == list(for_conda.GROUPS)
+    for ids in for_conda.GROUPS.values():
+        assert sorted(c.id for c in registry.select(list(ids))) == sorted(ids)
 
 
 def test_a_crashing_check_is_reported_not_raised(monkeypatch, capsys):
@@ -233,20 +227,29 @@ def test_a_crashing_check_is_reported_not_raised(monkeypatch, capsys):
     assert out.startswith("❌ condashare-nfs: the check crashed: RuntimeError: disk on fire")
 
 
+def test_a_broken_site_file_is_a_finding_not_a_crash(monkeypatch, tmp_path, env, capsys):
+    monkeypatch.setenv("CONDASHARE_SITE", str(tmp_path / "nowhere.toml"))
+    out = run_action("condashare-nfs", env, False, capsys)
+    assert out.startswith("❌ condashare-nfs: condashare's configuration cannot be used: ")
+    assert "nowhere.toml" in out
+
+
 # ------------------------------------------------------------------- integrity, real environments
 
 
 def test_healthy_environment_is_clean(env, capsys):
+    """bin/plugdemo had the build prefix replaced at install: its size differs, legitimately."""
     out = run_action("condashare-integrity", env, False, capsys)
-    assert out.splitlines()[0].startswith("✅ condashare-integrity: 2 packages, 4 files")
+    assert re.match(r"✅ condashare-integrity: \d+ files in 2 packages and 0 cache entries "
+                    r"verified \(quick\)\n", out), out  # fmt: skip
     assert "❌" not in out
 
 
 def test_truncated_file_is_reported_with_its_name(env, capsys):
     replace_file(env / CORRUPTED, b"short\n")
     out = run_action("condashare-integrity", env, True, capsys)
-    assert "❌ condashare-integrity: plugdemo-1.0-hb0f4dca_0: 1 file with the wrong size" in out
-    assert f"    {CORRUPTED}: expected 49 bytes, found 6" in out
+    assert f"❌ condashare-integrity: plugdemo-1.0-hb0f4dca_0 in {env}: 1 wrong size\n" in out
+    assert f"    {CORRUPTED}: wrong size (expected 49, found 6)\n" in out
     assert f"fix: conda install -p {env} --force-reinstall plugdemo=1.0=hb0f4dca_0" in out
 
 
@@ -254,17 +257,13 @@ def test_deleted_file_and_broken_record_are_reported(env):
     (env / "share" / "plugdata" / "b.txt").unlink()
     record = next((env / "conda-meta").glob("plugdemo-*.json"))
     record.write_bytes(record.read_bytes()[:100])  # a record cut short by a failed write
-    found = check_integrity(str(env), read_mount_table(), 2.0)
-    assert [f.check for f in found] == ["integrity.package", "integrity.record"]
-    assert found[0].data["missing"] == ["share/plugdata/b.txt"]
-    assert found[1].title == "conda-meta/plugdemo-1.0-hb0f4dca_0.json is unreadable or truncated"
-
-
-def test_prefix_rewritten_file_is_not_a_false_alarm(env):
-    """bin/plugdemo had the build prefix replaced at install: its size legitimately differs."""
-    script = env / "bin" / "plugdemo"
-    assert script.stat().st_size != 41  # packaged size recorded in conda-meta
-    assert by_check(check_integrity(str(env), read_mount_table(), 2.0)).keys() == {"integrity.ok"}
+    found = by_check(for_conda.run_for_conda("integrity", str(env), timeout=2.0))
+    assert found.keys() == {"integrity.env-files", "integrity.env-record"}
+    files = found["integrity.env-files"].data["files"]
+    assert [(p["path"], p["problem"]) for p in files] == [("share/plugdata/b.txt", "missing")]
+    assert found["integrity.env-record"].title == (
+        f"plugdemo-1.0-hb0f4dca_0 in {env}: conda-meta record is unreadable"
+    )
 
 
 def test_nfs_leftovers_and_trash_then_fix(env, capsys):
@@ -274,9 +273,9 @@ def test_nfs_leftovers_and_trash_then_fix(env, capsys):
     trash = env / "bin" / "plugdemo.c0ffee.conda_trash"
     trash.write_bytes(b"old")
     out = run_action("condashare-integrity", env, True, capsys)
-    assert "❌ condashare-integrity: 1 NFS silly-rename file(s) (.nfs*, .fuse_hidden*)" in out
-    assert "    lib/.nfs0000000004a1b2c300000007" in out
-    assert "❌ condashare-integrity: 1 *.conda_trash file(s) left behind" in out
+    assert f"❌ condashare-integrity: {env}: 2 NFS/conda leftover file(s)" in out
+    assert f"    {nfs} (20 B; no process here holds it)" in out
+    assert "    or: conda doctor --fix condashare-integrity" in out
 
     class Declined(Exception):
         pass
@@ -287,11 +286,13 @@ def test_nfs_leftovers_and_trash_then_fix(env, capsys):
     with pytest.raises(Declined):
         conda_plugin.fix_integrity(str(env), None, decline)  # type: ignore[arg-type]
     assert trash.exists()
-    assert "bin/plugdemo.c0ffee.conda_trash" in capsys.readouterr().out
+    listed = capsys.readouterr().out
+    assert f"  {trash}\n" in listed and str(nfs) not in listed
 
     asked = []
     assert conda_plugin.fix_integrity(str(env), None, asked.append) == 0  # type: ignore[arg-type]
     assert asked == ["Remove these files?"]
+    assert "Removed 1 of 1 file(s)." in capsys.readouterr().out
     assert not trash.exists()
     assert nfs.exists()  # in use by a process: never removed
     assert conda_plugin.fix_integrity(str(env), None, asked.append) == 0  # type: ignore[arg-type]
@@ -301,53 +302,46 @@ def test_nfs_leftovers_and_trash_then_fix(env, capsys):
 # ------------------------------------------------------------------------------ locking, nfs
 
 
-def test_locking_in_writable_cache_and_environment(env, tmp_path):
+def test_locking_in_the_package_cache(env, tmp_path, monkeypatch, capsys):
     cache = tmp_path / "pkgs"
     cache.mkdir()
-    (cache / "urls.txt").write_text("")
-    before = (cache / "urls.txt").stat()
-    found = check_locking(str(env), CondaDirs((str(cache),), ()), read_mount_table(), 5.0)
-    assert [f.check for f in found] == ["locking.ok", "locking.ok"]
-    assert "package cache" in found[0].title and "environment" in found[1].title
-    assert (cache / "urls.txt").stat().st_mtime_ns == before.st_mtime_ns  # nothing written
+    monkeypatch.setenv("CONDA_PKGS_DIRS", str(cache))
+    out = run_action("condashare-locking", env, False, capsys)
+    assert f"✅ condashare-locking: package cache: a conda-style lock works in {cache} (" in out
+    assert "❌" not in out
+    assert list(cache.iterdir()) == []  # the lock file is gone again
 
 
-def test_locking_reports_absent_cache_as_info(env, tmp_path):
-    found = check_locking(str(env), CondaDirs((str(tmp_path / "none"),), ()), [], 5.0)
-    assert [(f.check, f.severity) for f in found] == [
-        ("locking.ok", Severity.OK),
-        ("locking.no-cache", Severity.INFO),
-    ]
+def test_local_environment_is_reported_local(env, tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("CONDA_PKGS_DIRS", str(tmp_path / "pkgs"))
+    out = run_action("condashare-nfs", env, False, capsys)
+    assert "✅ condashare-nfs: 2 of 2 on local filesystems\n" in out, out
+    assert "❌" not in out
 
 
-def test_local_environment_is_reported_local(env):
-    found = check_nfs(str(env), CondaDirs(), read_mount_table(), 2.0)
-    assert [(f.check, f.severity) for f in found] == [("nfs.local", Severity.OK)]
-
-
-def test_environment_on_a_network_share(fuse_share, built_env, capsys, monkeypatch):
+def test_environment_on_a_network_share(fuse_share, built_env, capsys):
     prefix = fuse_share.mount / "env"
     shutil.copytree(built_env, fuse_share.backing / "env", symlinks=True)
     out = run_action("condashare-nfs", prefix, False, capsys)
-    assert out.startswith(f"✅ condashare-nfs: Environment {prefix} is on fuse.nfs from ")
-    assert "nfsserver:/export/conda: responsive" in out
+    assert (
+        f"✅ condashare-nfs: environment: {prefix} on fuse.nfs from nfsserver:/export/conda, "
+        "responsive (" in out
+    )
 
     fuse_share.fail("ESTALE")
     out = run_action("condashare-nfs", prefix, False, capsys)
-    assert f"❌ condashare-nfs: Environment {prefix} cannot be read: error ESTALE" in out
+    assert f"❌ condashare-nfs: environment: {prefix} fails: error ESTALE" in out
+    assert "Stale file handle" in out
 
 
-def test_failing_share_makes_locking_fail(fuse_share, env):
+def test_failing_share_makes_locking_fail(fuse_share, env, monkeypatch, capsys):
     (fuse_share.backing / "pkgs").mkdir()
-    (fuse_share.backing / "pkgs" / "urls.txt").write_text("")
     cache = fuse_share.mount / "pkgs"
+    monkeypatch.setenv("CONDA_PKGS_DIRS", str(cache))
     fuse_share.fail("EIO")
-    found = check_locking(str(env), CondaDirs((str(cache),), ()), read_mount_table(), 5.0)
-    assert [(f.check, f.severity) for f in found] == [
-        ("locking.fails", Severity.ERROR),
-        ("locking.ok", Severity.OK),
-    ]
-    assert found[0].title.startswith(f"Locking {cache}/urls.txt fails (EIO): conda retries")
+    out = run_action("condashare-locking", env, False, capsys)
+    assert f"❌ condashare-locking: package cache: cannot lock files in {cache} (EIO)" in out
+    assert f"❌ condashare-locking: your package cache {cache} is on a network filesystem" in out
 
 
 def test_dead_share_does_not_hang_any_check(fuse_share, built_env, capsys, monkeypatch):
@@ -355,7 +349,6 @@ def test_dead_share_does_not_hang_any_check(fuse_share, built_env, capsys, monke
     prefix = fuse_share.mount / "env"
     shutil.copytree(built_env, fuse_share.backing / "env", symlinks=True)
     (fuse_share.backing / "pkgs").mkdir()
-    (fuse_share.backing / "pkgs" / "urls.txt").write_text("")
     monkeypatch.setenv("CONDASHARE_TIMEOUT", "0.5")
     monkeypatch.setenv("CONDA_PKGS_DIRS", str(fuse_share.mount / "pkgs"))
     monkeypatch.setenv("CONDA_ENVS_DIRS", str(fuse_share.mount))
@@ -363,49 +356,52 @@ def test_dead_share_does_not_hang_any_check(fuse_share, built_env, capsys, monke
     for name in NAMES:
         start = time.monotonic()
         out = run_action(name, prefix, False, capsys)
-        assert time.monotonic() - start < 5, name
+        assert time.monotonic() - start < 8, name
         assert "❌" in out, (name, out)
-        assert re.search(r"does not answer|did not finish within", out), (name, out)
+        assert re.search(r"does not answer|unresponsive|hangs|cannot read|cannot be listed", out), (
+            name,
+            out,
+        )
 
 
 # ---------------------------------------------------------------------------------- shared envs
 
 
-def make_env(envs_dir: Path, name: str, header: str | None) -> None:
+def make_env(envs_dir: Path, name: str, header: str | None) -> Path:
     (envs_dir / name / "conda-meta").mkdir(parents=True)
     if header:
         (envs_dir / name / "bin").mkdir()
         shutil.copy(DATA / header, envs_dir / name / "bin" / "python")
+    return envs_dir / name
 
 
-def test_shared_envs_of_another_platform_and_name_clashes(tmp_path, env):
-    shared, mine = tmp_path / "shared", tmp_path / "mine"
-    make_env(shared, "isis4.3.0", "macho-arm64.bin")
-    make_env(shared, "isis3.6.0", "elf-x86_64.bin")
-    make_env(shared, "tools", "elf-x86_64.bin")
+def test_shared_envs_of_another_os_and_names_hiding_each_other(tmp_path, env, monkeypatch, capsys):
+    linux, mac, mine = tmp_path / "linux", tmp_path / "mac", tmp_path / "mine"
+    make_env(mac / "envs", "isis4.3.0", "macho-arm64.bin")
+    make_env(linux / "envs", "tools", "elf-x86_64.bin")
     make_env(mine, "tools", "elf-x86_64.bin")
-    dirs = CondaDirs((), (str(mine), str(shared)))
-    found = check_shared_envs(str(env), dirs, [], 2.0, LINUX)
-    assert [f.check for f in found] == ["shared-envs.wrong-platform", "shared-envs.name-clash"]
-    assert found[0].title.startswith(f"Env 'isis4.3.0' in {shared} is for another platform: macos")
-    assert found[0].data["env"] == str(shared / "isis4.3.0")
-    assert f"'conda activate tools' picks {mine}" in found[1].title
-
-    quiet = check_shared_envs(str(env), CondaDirs((), (str(shared),)), [], 2.0,
-                              Platform("macos", "arm64"))  # fmt: skip
-    assert [f.title for f in quiet if f.check == "shared-envs.wrong-platform"] == [
-        f"Env 'isis3.6.0' in {shared} is for another platform: linux-x86_64 (ELF)",
-        f"Env 'tools' in {shared} is for another platform: linux-x86_64 (ELF)",
-    ]
+    site = site_file(tmp_path, ("linux", str(linux), "linux"), ("mac", str(mac), "macos"))
+    monkeypatch.setenv("CONDASHARE_SITE", str(site))
+    monkeypatch.setenv("CONDASHARE_PLATFORM", "linux-x86_64")
+    envs = [mine, linux / "envs", mac / "envs"]
+    monkeypatch.setenv("CONDA_ENVS_DIRS", os.pathsep.join(map(str, envs)))
+    out = run_action("condashare-shared-envs", env, False, capsys)
+    other_os = f"envs_dirs lists {mac / 'envs'}, environments of the macos installation"
+    assert f"❌ condashare-shared-envs: {other_os} (warning)" in out
+    hidden = f"env 'tools' exists in 2 envs dirs; `conda activate tools` takes {mine / 'tools'}"
+    assert f"❌ condashare-shared-envs: {hidden} (warning)" in out
+    assert f"✅ condashare-shared-envs: {env} holds conda-meta subdir linux-x86_64" in out
 
 
-def test_environment_itself_built_for_another_os(env):
+def test_environment_itself_built_for_another_os(env, tmp_path, monkeypatch, capsys):
     """The rattler env's records say linux-64; seen from a Mac it cannot run."""
-    found = check_shared_envs(str(env), CondaDirs(), [], 2.0, Platform("macos", "arm64"))
-    assert [(f.check, f.severity) for f in found] == [
-        ("shared-envs.prefix-platform", Severity.ERROR)
-    ]
-    assert check_shared_envs(str(env), CondaDirs(), [], 2.0, LINUX)[0].check == "shared-envs.ok"
+    monkeypatch.setenv("CONDASHARE_PLATFORM", "macos-arm64")
+    out = run_action("condashare-shared-envs", env, False, capsys)
+    foreign = f"{env} is built for another platform, not for this macos-arm64 (osx-arm64) host"
+    assert f"❌ condashare-shared-envs: {foreign}" in out
+    mac_env = make_env(tmp_path / "envs", "isis4.3.0", "macho-arm64.bin")
+    out = run_action("condashare-shared-envs", mac_env, False, capsys)
+    assert "❌" not in out, out
 
 
 # ------------------------------------------------------------------------------ the real conda
@@ -475,10 +471,10 @@ def test_real_conda_doctor_reports_a_corrupted_file(real_conda, env):
     proc = real_conda("doctor", "-v", "-p", str(env), "condashare-integrity")
     assert proc.returncode == 0, proc.stderr  # conda doctor always exits 0
     assert f"Environment Health Report for: {env}" in proc.stdout
-    assert "❌ condashare-integrity: plugdemo-1.0-hb0f4dca_0: 1 file with the wrong size" in (
+    assert f"❌ condashare-integrity: plugdemo-1.0-hb0f4dca_0 in {env}: 1 wrong size\n" in (
         proc.stdout
     )
-    assert f"    {CORRUPTED}: expected 49 bytes, found 6" in proc.stdout
+    assert f"    {CORRUPTED}: wrong size (expected 49, found 6)\n" in proc.stdout
     assert "missing-files" not in proc.stdout and "Missing Files" not in proc.stdout  # only ours
 
 
@@ -504,7 +500,7 @@ def test_real_conda_fix_honours_dry_run_and_yes(real_conda, env):
     trash.write_bytes(b"old")
     dry = real_conda("doctor", "-p", str(env), "--fix", "--dry-run", "condashare-integrity")
     assert dry.returncode == 0, dry.stderr
-    assert "bin/plugdemo.c0ffee.conda_trash" in dry.stdout
+    assert f"  {trash}\n" in dry.stdout
     assert "Dry run" in dry.stderr
     assert trash.exists()
     done = real_conda("doctor", "-p", str(env), "--fix", "--yes", "condashare-integrity")
@@ -516,7 +512,6 @@ def test_real_conda_fix_honours_dry_run_and_yes(real_conda, env):
 def test_real_conda_doctor_with_a_dead_package_cache_share(real_conda, env, fuse_share):
     """conda's package cache on a share that stopped answering: conda doctor still finishes."""
     (fuse_share.backing / "pkgs").mkdir()
-    (fuse_share.backing / "pkgs" / "urls.txt").write_text("")
     extra = {"CONDA_PKGS_DIRS": str(fuse_share.mount / "pkgs"), "CONDASHARE_TIMEOUT": "0.5"}
     fuse_share.block()
     start = time.monotonic()
@@ -524,35 +519,7 @@ def test_real_conda_doctor_with_a_dead_package_cache_share(real_conda, env, fuse
     assert time.monotonic() - start < 30
     assert proc.returncode == 0, proc.stderr
     pkgs = fuse_share.mount / "pkgs"
-    assert f"❌ condashare-nfs: Package cache {pkgs} does not answer" in proc.stdout
-    assert f"❌ condashare-locking: Locking {pkgs}/urls.txt did not finish within 0.5 s" in (
+    assert f"❌ condashare-nfs: package cache: {pkgs} does not answer (no reply in 0.5 s)" in (
         proc.stdout
     )
-    assert "✅ condashare-locking: Locking works in the environment" in proc.stdout
-
-
-def test_scan_child_on_a_dead_share_is_abandoned(fuse_share, built_env):
-    from condashare._plugin_fallback import run_child
-
-    shutil.copytree(built_env, fuse_share.backing / "env", symlinks=True)
-    fuse_share.block()
-    start = time.monotonic()
-    run = run_child("scan", str(fuse_share.mount / "env"), 0.5)
-    assert time.monotonic() - start < 2
-    assert run.status == "unresponsive"
-
-
-def test_silly_rename_names_of_each_client():
-    from condashare._plugin_child import is_conda_trash, is_nfs_leftover
-
-    for name in (
-        ".nfs000000000123abcd00000001",  # Linux
-        ".nfs.0000abcd.0012",  # macOS
-        ".nfs.0000abcd.00124.4",  # FreeBSD
-        ".fuse_hidden0000000a00000001",  # libfuse (sshfs)
-    ):
-        assert is_nfs_leftover(name), name
-    for name in (".nfs", ".nfsrc", ".nfs.conf", "nfs000000000123abcd", ".fuse_hidden", "a.nfs1234"):
-        assert not is_nfs_leftover(name), name
-    assert is_conda_trash("libfoo.so.c0ffee.conda_trash")
-    assert not is_conda_trash("conda_trash.txt")
+    assert f"❌ condashare-locking: package cache: locking in {pkgs} hangs" in proc.stdout

@@ -36,7 +36,7 @@ def test_list_shows_every_check_by_group():
 def test_exit_0_and_ascii_summary_when_healthy(site):
     res = run_cli("doctor", "host", "permissions.umask", "--site", str(site))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "[ok] Host & site (4 checks)" in res.stdout  # not a terminal: ASCII glyphs
+    assert "[ok] Host & site (5 checks)" in res.stdout  # not a terminal: ASCII glyphs
     assert "✓" not in res.stdout and "\033[" not in res.stdout
     assert "No problems found" in res.stdout.splitlines()[-1]
 

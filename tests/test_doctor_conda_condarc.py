@@ -135,3 +135,30 @@ def test_root_condarc_on_a_hung_share_is_reported(sandbox_home, tmp_path, fuse_s
     fuse_share.block()
     f = condarc.check_parse(make_ctx(sandbox_home, site))
     assert f[0].severity == Severity.WARNING and "does not answer" in f[0].title
+
+
+def test_env_names_hiding_each_other(sandbox_home, tmp_path, two_os):
+    mine, shared = sandbox_home / ".conda" / "envs", tmp_path / "linux" / "envs"
+    for path in (mine / "tools", shared / "tools", shared / "isis4.3.0"):
+        path.mkdir(parents=True)
+    (sandbox_home / ".condarc").write_text(f"envs_dirs:\n  - {mine}\n  - {shared}\n")
+    f = condarc.check_env_names(make_ctx(sandbox_home, two_os))
+    assert [(x.severity, x.title) for x in f] == [
+        (
+            Severity.WARNING,
+            f"env 'tools' exists in 2 envs dirs; `conda activate tools` takes {mine / 'tools'}",
+        )
+    ]
+    assert f"conda activate {shared / 'tools'}" in f[0].fix
+
+    # Two private envs dirs: conda still takes the first, but no release is hidden: a note.
+    (shared / "tools").rmdir()
+    other = tmp_path / "other"
+    (other / "tools").mkdir(parents=True)
+    (sandbox_home / ".condarc").write_text(f"envs_dirs:\n  - {mine}\n  - {other}\n")
+    f = condarc.check_env_names(make_ctx(sandbox_home, two_os))
+    assert [x.severity for x in f] == [Severity.INFO] and "'tools'" in f[0].title
+
+    (mine / "tools").rmdir()
+    quiet = condarc.check_env_names(make_ctx(sandbox_home, two_os))
+    assert [x.severity for x in quiet] == [Severity.OK]

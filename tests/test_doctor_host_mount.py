@@ -119,3 +119,62 @@ def test_autofs_trigger_reported_and_quiet_when_mounted(sandbox_home, tmp_path):
         sandbox_home, site, mounts=[*read_mount_table(), trigger, nfs_mount(str(tmp_path))]
     )
     assert mount.check_autofs(ctx)[0].severity == Severity.OK
+
+
+def test_target_environment_for_another_os_fires_and_this_os_is_quiet(sandbox_home, tmp_path):
+    mine, mac = make_install(tmp_path / "mine"), make_install(tmp_path / "mac", "macos")
+    assert host.check_target(make_ctx(sandbox_home))[0].severity == Severity.INFO  # no target
+    quiet = host.check_target(make_ctx(sandbox_home, target=str(mine)))
+    assert quiet[0].severity == Severity.OK and "ELF linux-x86_64" in quiet[0].title
+    f = host.check_target(make_ctx(sandbox_home, target=str(mac)))
+    assert f[0].severity == Severity.ERROR
+    assert f[0].title == f"{mac} is built for another platform, not for this linux-x86_64 " + (
+        "(linux-64) host"
+    )
+    assert "Mach-O macos-arm64" in f[0].detail
+    # Seen from an Apple-silicon Mac, the Linux environment is the foreign one.
+    from_mac = make_ctx(sandbox_home, target=str(mine), system="Darwin", machine="arm64")
+    assert host.check_target(from_mac)[0].severity == Severity.ERROR
+
+
+def test_conda_dirs_local_then_on_a_soft_nolock_share(sandbox_home, tmp_path):
+    env, pkgs = tmp_path / "env", tmp_path / "share" / "pkgs"
+    env.mkdir()
+    pkgs.mkdir(parents=True)
+    dirs = {"CONDA_PKGS_DIRS": f"{pkgs},{tmp_path / 'share' / 'not-yet'}"}
+    quiet = mount.check_conda_dirs(make_ctx(sandbox_home, env=dirs, target=str(env)))
+    assert [(f.severity, f.title) for f in quiet] == [
+        (Severity.OK, "3 of 3 on local filesystems")
+    ]
+    share = nfs_mount(str(tmp_path / "share"), "rw,vers=3,soft,nolock,proto=tcp", "nfs")
+    ctx = make_ctx(sandbox_home, env=dirs, target=str(env), mounts=[*read_mount_table(), share])
+    found = mount.check_conda_dirs(ctx)
+    assert found[0].title == "1 of 3 on local filesystems"  # the env
+    assert found[1].severity == Severity.OK and found[1].title.startswith(f"package cache: {pkgs} ")
+    assert [f.title for f in problems(found)] == [  # the cache not created yet: no finding
+        f"package cache: {tmp_path / 'share'} is a soft mount",
+        f"package cache: {tmp_path / 'share'} keeps file locks local (nolock)",
+    ]
+
+
+@pytest.mark.fuse
+def test_conda_dirs_on_a_real_fuse_share(sandbox_home, tmp_path, fuse_share):
+    (fuse_share.backing / "env" / "conda-meta").mkdir(parents=True)
+    (fuse_share.backing / "pkgs").mkdir()
+    env, pkgs = fuse_share.mount / "env", fuse_share.mount / "pkgs"
+    dirs = {"CONDA_PKGS_DIRS": str(pkgs)}
+    healthy = mount.check_conda_dirs(make_ctx(sandbox_home, env=dirs, target=str(env)))
+    assert [f.severity for f in healthy] == [Severity.OK, Severity.OK]
+    assert healthy[0].title.startswith(
+        f"environment: {env} on fuse.nfs from nfsserver:/export/conda, responsive ("
+    )
+
+    fuse_share.fail("ESTALE")
+    stale = mount.check_conda_dirs(make_ctx(sandbox_home, env=dirs, target=str(env)))
+    assert [f.title.split(": ")[1] for f in problems(stale)] == [f"{env} fails", f"{pkgs} fails"]
+    assert "ESTALE" in stale[0].title and "Stale file handle" in stale[0].fix
+
+    fuse_share.block()
+    ctx = make_ctx(sandbox_home, env={**dirs, "CONDASHARE_TIMEOUT": "1"}, target=str(env))
+    hung = mount.check_conda_dirs(ctx)
+    assert all("does not answer" in f.title for f in hung) and len(hung) == 2

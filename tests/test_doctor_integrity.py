@@ -63,3 +63,32 @@ def test_users_own_envs_by_default(inst: Path, sandbox_home: Path) -> None:
         if f["data"]["finding"] == "integrity.env-files"
     ]
     assert prefixes == [str(mine)]
+
+
+def test_fix_removes_conda_trash_and_never_nfs_files(inst: Path) -> None:
+    env = inst / "envs" / "good"
+    trash = env / "share" / "beta" / "f4.txt.c0ffee.conda_trash"
+    trash.write_bytes(b"old")
+    nfs = env / "share" / "beta" / ".nfs000000000000abcd0003"
+    nfs.write_bytes(b"in use")
+    dry = run_cli("doctor", "integrity.files", "--target", str(env), "--fix", "--dry-run")
+    assert str(trash) in dry.stdout and "remove 1 *.conda_trash leftover(s)" in dry.stdout
+    assert trash.exists()
+    done = run_cli("doctor", "integrity.files", "--target", str(env), "--fix", "--yes")
+    assert "removed 1 of 1 *.conda_trash leftover(s)" in done.stdout, done.stdout
+    assert not trash.exists() and nfs.exists()
+
+
+def test_fix_leaves_a_shared_installation_alone(inst: Path, sandbox_home: Path) -> None:
+    from support.doctor_env import make_ctx, site_file
+
+    from condashare.doctor.checks import integrity
+
+    env = inst / "envs" / "good"
+    (env / "x.conda_trash").write_bytes(b"old")
+    site = site_file(inst.parent, ("linux", str(inst), "linux"))
+    ctx = make_ctx(sandbox_home, site, target=str(env))
+    found = integrity.check_integrity(ctx)
+    assert not any(f.fixable for f in found)  # listed, but inside the shared installation
+    assert integrity.fix_conda_trash(ctx, found, True).changed == ()
+    assert (env / "x.conda_trash").exists()

@@ -237,6 +237,23 @@ def test_nfs_silly_rename_files_are_found_with_the_process_holding_them(inst: Pa
     assert report.exit_code == 1
 
 
+def test_silly_rename_names_of_each_client_are_leftovers(inst: Path) -> None:
+    """Linux, macOS and FreeBSD NFS clients and libfuse (sshfs) name them differently."""
+    env = inst / "envs" / "good"
+    leftovers = [
+        ".nfs000000000123abcd00000001",  # Linux
+        ".nfs.0000abcd.0012",  # macOS
+        ".nfs.0000abcd.00124.4",  # FreeBSD
+        ".fuse_hidden0000000a00000001",  # libfuse
+    ]
+    ordinary = [".nfsrc", ".nfs.conf", ".fuse_hidden", "a.nfs00000000000000000001"]
+    for name in leftovers + ordinary:
+        (env / "lib" / name).write_bytes(b"x")
+    report = verify([env])
+    (art,) = findings_of(report, "integrity.nfs-artefacts")
+    assert sorted(os.path.basename(i["path"]) for i in art.data["items"]) == sorted(leftovers)
+
+
 def test_undecodable_file_names_are_shown_not_fatal(inst: Path) -> None:
     pkgs = inst / "pkgs"
     weird = os.fsencode(pkgs) + b"/caf\xe9-1.0-0.conda_trash"

@@ -12,7 +12,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from condashare.condarc import CondaContext, DirEntry
     from condashare.doctor.context import Context
+
+# Context.extra key: the root prefix of the conda running us (set by the conda plugin), which
+# conda itself knows and PATH/CONDA_EXE may not tell.
+CONDA_ROOT_KEY = "conda_root"
 
 
 @dataclass
@@ -37,6 +42,8 @@ class CondaConfig:
     no_lock: bool | None = None
     use_lockfiles: bool | None = None
     sources: dict[str, str] = field(default_factory=dict)  # dir -> where it came from
+    envs_entries: list[DirEntry] = field(default_factory=list)  # envs_dirs with provenance
+    conda_ctx: CondaContext | None = None  # to list envs dirs the way `shared status` does
 
     def user_pkgs_dir(self, shared_prefixes: list[str]) -> str | None:
         """The first package cache outside every shared installation (where conda writes)."""
@@ -74,7 +81,12 @@ def load_conda_config(ctx: Context) -> CondaConfig:
     def lookup(name: str) -> str | None:
         return find_on_path(name, ctx.env.get("PATH", ""), list(ctx.mounts), ctx.timeout)[0]
 
-    root, source = find_conda_root(ctx.env, lookup)
+    running = ctx.extra.get(CONDA_ROOT_KEY)
+    root: str | None
+    if isinstance(running, str) and running:
+        root, source = running, "the running conda"
+    else:
+        root, source = find_conda_root(ctx.env, lookup)
     if root is None and ctx.installation is not None:
         root, source = ctx.installation.prefix, "site installation"
     conda_ctx = CondaContext(
@@ -111,4 +123,6 @@ def load_conda_config(ctx: Context) -> CondaConfig:
         no_lock=no_lock,
         use_lockfiles=_scalar(files, "use_lockfiles"),
         sources=sources,
+        envs_entries=list(view.envs_dirs),
+        conda_ctx=conda_ctx,
     )

@@ -118,11 +118,13 @@ def build_context(
     mounts: Sequence[Mount] | None = None,
     user_config_dir: str | None = None,
     site_config_dirs: Sequence[str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> Context:
     """Detect the host and find the site file; raises SiteError only for an explicit --site.
 
     A broken ``CONDASHARE_PLATFORM`` or a broken auto-discovered site file are findings, not
-    reasons to stop: the context records them and the host checks report them.
+    reasons to stop: the context records them and the host checks report them. ``extra`` seeds
+    :attr:`Context.extra` (the conda plugin puts the running conda's root there).
     """
     env = dict(os.environ if env is None else env)
     mount_list = tuple(read_mount_table() if mounts is None else mounts)
@@ -164,4 +166,5 @@ def build_context(
         timeout=timeout,
         deep=deep,
         target=target,
+        extra=dict(extra or {}),
     )

@@ -774,14 +774,17 @@ class Worker:
         return {"writable": out}
 
 
-_SILLY = re.compile(r"\.nfs[0-9A-Fa-f.]{8,}\Z")  # Linux: .nfs + 24 hex digits
+_SILLY = re.compile(r"\.nfs[0-9A-Fa-f.]{8,}\Z")  # Linux: .nfs + 24 hex digits; macOS/BSD: dots
+_FUSE_HIDDEN = re.compile(r"\.fuse_hidden[0-9A-Fa-f]{16}\Z")  # libfuse (sshfs ...): same idea
 
 
 def _is_artefact(name: str) -> bool:
-    """An NFS silly-rename file (``.nfs0000…``) or a file conda could not delete."""
-    return (name.startswith(".nfs") and _SILLY.match(name) is not None) or name.endswith(
-        ".conda_trash"
-    )
+    """A silly-rename file (NFS ``.nfs0000…``, FUSE ``.fuse_hidden…``) or conda's trash."""
+    if name.startswith(".nfs"):
+        return _SILLY.match(name) is not None
+    if name.startswith(".fuse_hidden"):
+        return _FUSE_HIDDEN.match(name) is not None
+    return name.endswith(".conda_trash")
 
 
 def _key_text(key: list[int]) -> str:

@@ -40,6 +40,7 @@ def make_ctx(
     deep: bool = False,
     system: str = "Linux",
     machine: str = "x86_64",
+    target: str | None = None,
 ) -> Context:
     full_env = dict(os.environ)
     full_env["HOME"] = str(home)
@@ -55,6 +56,7 @@ def make_ctx(
         site_path=str(site) if site else None,
         env=full_env,
         deep=deep,
+        target=target,
         inputs=inputs,
         mounts=read_mount_table() if mounts is None else mounts,
         user_config_dir=str(home / ".config" / "condashare"),

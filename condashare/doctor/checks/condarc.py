@@ -78,6 +78,46 @@ def check_other_os_envs(ctx: Context) -> list[Finding]:
     return findings or [ok(cid, "no other OS's environments in envs_dirs")]
 
 
+def check_env_names(ctx: Context) -> list[Finding]:
+    cid = "condarc.env_names"
+    cfg = ctx.conda_config
+    if cfg.conda_ctx is None:
+        return [info(cid, "conda's envs_dirs could not be computed")]
+    from condashare.shared import find_shadows
+
+    shadows, unreachable = find_shadows(cfg.conda_ctx, cfg.envs_entries)
+    findings: list[Finding] = []
+    for shadow in shadows:
+        where = [shadow.winner, *shadow.hidden]
+        text = (
+            f"env {shadow.name!r} exists in {len(where)} envs dirs; "
+            f"`conda activate {shadow.name}` takes {os.path.join(shadow.winner, shadow.name)}"
+        )
+        detail = "\n".join(os.path.join(d, shadow.name) for d in where)
+        fix = (
+            f"Activate the other one by path (conda activate "
+            f"{os.path.join(shadow.hidden[0], shadow.name)}), or rename yours "
+            f"(conda rename -n {shadow.name} NEW_NAME)."
+        )
+        data = {"env": shadow.name, "dirs": where, "shared": shadow.shared_involved}
+        if shadow.shared_involved:  # a shared env hides yours, or yours hides a release
+            findings.append(warning(cid, text, detail, fix, **data))
+        else:
+            findings.append(info(cid, text, detail, fix, **data))
+    for entry in unreachable:
+        findings.append(
+            warning(
+                cid,
+                f"envs dir {entry.path} cannot be listed (share missing or not answering)",
+                f"From {entry.source}. conda lists and activates environments from it.",
+                "See condashare doctor mount.",
+                path=entry.path,
+            )
+        )
+    listed = len(cfg.envs_entries)
+    return findings or [ok(cid, f"no env name in more than one of {listed} envs dirs")]
+
+
 def _writable_local(path: str) -> bool | None:
     """True/False for a local directory (or its nearest existing parent), None if unknown."""
     probe = path
@@ -196,6 +236,13 @@ def check_lock_advice(ctx: Context) -> list[Finding]:
 PARSE = Check("condarc.parse", "condarc", "condarc files parse", check_parse)
 OTHER_OS_ENVS = Check(
     "condarc.other_os_envs", "condarc", "no other-OS envs in envs_dirs", check_other_os_envs
+)
+ENV_NAMES = Check(
+    "condarc.env_names",
+    "condarc",
+    "no env name hides another",
+    check_env_names,
+    description="an env name in several envs_dirs: conda activate NAME takes the first",
 )
 PKGS_FIRST = Check(
     "condarc.pkgs_first", "condarc", "a writable package cache first", check_pkgs_first

@@ -162,6 +162,37 @@ def check_installation_files(ctx: Context) -> list[Finding]:
     ]
 
 
+def check_target(ctx: Context) -> list[Finding]:
+    cid = "host.target"
+    if not ctx.target:
+        return [info(cid, "no --target environment given")]
+    from condashare.installations import identify_installation
+
+    evidence = identify_installation(ctx.target, ctx.timeout)
+    verdict = evidence.matches(ctx.host.platform)
+    here = f"{ctx.host.platform} ({ctx.host.platform.conda_subdir})"
+    data = {"prefix": ctx.target, "evidence": evidence.describe(), "status": evidence.probe.status}
+    if verdict is True:
+        return [ok(cid, f"{ctx.target} holds {evidence.describe()}", **data)]
+    if verdict is False:
+        return [
+            error(
+                cid,
+                f"{ctx.target} is built for another platform, not for this {here} host",
+                f"It holds {evidence.describe()}: its programs fail here with 'cannot execute "
+                "binary file' or wrong-architecture errors. A shared envs dir that serves "
+                "several OSes (or a home shared between them) shows such environments.",
+                "Use the environment built for this OS (condashare envs lists this host's "
+                "shared environments), or create one here: conda create -p NEW_PREFIX ...",
+                **data,
+            )
+        ]
+    if evidence.probe.status in ("unresponsive", "error"):
+        return [error(cid, f"cannot read the files of {ctx.target}", evidence.describe(), **data)]
+    title = f"cannot tell which platform {ctx.target} is for"
+    return [info(cid, title, evidence.describe(), **data)]
+
+
 PLATFORM = Check("host.platform", "host", "platform detected", check_platform, budget=5)
 SITE = Check("host.site", "host", "site file found and valid", check_site, budget=5)
 INSTALLATION = Check(
@@ -177,4 +208,11 @@ INSTALLATION_FILES = Check(
     "installation files match this OS and CPU",
     check_installation_files,
     description="reads bin/python's ELF/Mach-O header (or a conda-meta record) through a probe",
+)
+TARGET = Check(
+    "host.target",
+    "host",
+    "the --target environment is for this OS and CPU",
+    check_target,
+    description="reads the environment's bin/python header (or a conda-meta record's subdir)",
 )

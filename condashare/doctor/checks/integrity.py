@@ -4,19 +4,50 @@ Quick by default (stat-only: missing, resized and NFS-artefact files, bad record
 ``--deep`` hashes every file. With ``--target PREFIX`` only that environment is examined. The
 engine runs its own abandonable worker processes, so a share that dies mid-run is reported as
 unresponsive rather than waited for.
+
+The fixer removes ``*.conda_trash`` files (files conda renamed because it could not delete them,
+and meant to remove later) from the engine's NFS-artefact findings. It never touches ``.nfs*``
+files (a process still has them open) and never anything inside a site's shared installation.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
+import dataclasses
+import os
+import shutil
+import stat
 
 from condashare.doctor.context import Context
-from condashare.doctor.model import Check, Finding
+from condashare.doctor.model import Check, Finding, FixOutcome
+
+TRASH_SUFFIX = ".conda_trash"
+FILES_ID = "integrity.files"
+ARTEFACTS = "integrity.nfs-artefacts"  # the engine's finding that lists .nfs* and trash files
 
 
 def integrity_targets(ctx: Context) -> list[str] | None:
     """What to verify: the ``--target`` prefix, else None (the user's own envs and cache)."""
     return [ctx.target] if ctx.target else None
+
+
+def _shared(ctx: Context, path: str) -> bool:
+    prefixes = [i.prefix.rstrip("/") for i in ctx.site.installations] if ctx.site else []
+    return any(path == p or path.startswith(p + "/") for p in prefixes)
+
+
+def conda_trash(ctx: Context, findings: list[Finding]) -> list[str]:
+    """The ``*.conda_trash`` paths of the engine's artefact findings that are the user's own."""
+    paths: list[str] = []
+    for finding in findings:
+        if finding.data.get("finding", finding.check) != ARTEFACTS:
+            continue
+        for item in finding.data.get("items", []):
+            path = str(item.get("path", ""))
+            name = os.path.basename(path)
+            trash = name.endswith(TRASH_SUFFIX) and not name.startswith(".nfs")
+            if trash and not _shared(ctx, path) and path not in paths:
+                paths.append(path)
+    return paths
 
 
 def check_integrity(ctx: Context) -> list[Finding]:
@@ -28,14 +59,47 @@ def check_integrity(ctx: Context) -> list[Finding]:
         targets = user_targets(ctx.home, ctx.timeout)
     found = integrity_findings(targets, deep=ctx.deep, timeout=ctx.timeout, shared_pkgs_dirs=shared)
     # The doctor's contract: a finding names its check; the engine's own id goes into data.
-    return [replace(f, check=FILES.id, data={**f.data, "finding": f.check}) for f in found]
+    findings = [
+        dataclasses.replace(f, check=FILES_ID, data={**f.data, "finding": f.check}) for f in found
+    ]
+    return [dataclasses.replace(f, fixable=True) if conda_trash(ctx, [f]) else f for f in findings]
+
+
+def fix_conda_trash(ctx: Context, findings: list[Finding], apply: bool) -> FixOutcome:
+    """Remove the ``*.conda_trash`` leftovers the check listed (plan first, same list applied)."""
+    cid = FILES_ID
+    paths = conda_trash(ctx, findings)
+    if not paths:
+        return FixOutcome(cid, "nothing to do: no *.conda_trash leftovers of yours")
+    summary = f"remove {len(paths)} *.conda_trash leftover(s)"
+    listing = "\n".join(paths)
+    if not apply:
+        return FixOutcome(cid, summary, listing, tuple(paths))
+    removed: list[str] = []
+    errors: list[str] = []
+    for path in paths:
+        try:
+            mode = os.lstat(path).st_mode
+            if stat.S_ISDIR(mode):
+                shutil.rmtree(path)
+            else:
+                os.unlink(path)
+        except FileNotFoundError:
+            continue  # gone since the check ran (conda removes its trash itself, later)
+        except OSError as exc:
+            errors.append(f"{path}: {exc.strerror or exc}")
+            continue
+        removed.append(path)
+    done = f"removed {len(removed)} of {len(paths)} *.conda_trash leftover(s)"
+    return FixOutcome(cid, done, listing, tuple(removed), applied=True, error="\n".join(errors))
 
 
 FILES = Check(
-    "integrity.files",
+    FILES_ID,
     "integrity",
     "environments and package caches match conda's records",
     check_integrity,
     budget=120,
-    description="quick stat-only scan; --deep re-hashes every file",
+    fixer=fix_conda_trash,
+    description="quick stat-only scan; --deep re-hashes every file; --fix removes *.conda_trash",
 )

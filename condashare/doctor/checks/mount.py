@@ -10,6 +10,7 @@ from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.mounts import Mount
+from condashare.probe import ProbeResult, run_probes
 
 SLOW_LATENCY = 0.5  # seconds for one stat: users feel it at every conda command
 
@@ -117,67 +118,63 @@ def check_responsive(ctx: Context) -> list[Finding]:
         places.append(("home", ctx.home))
     if not places:
         return [info(cid, "no installation and a local home: nothing to probe")]
-    findings = []
-    for label, path in places:
-        result = ctx.probe(path)
-        data = {
-            "path": path,
-            "status": result.status,
-            "latency_ms": round(result.latency * 1000, 1),
-            "errno": result.errno,
-        }
-        if result.status == "unresponsive":
-            findings.append(
-                error(
-                    cid,
-                    f"{label}: {path} does not answer (no reply in {ctx.timeout:g} s)",
-                    "The file server is down or unreachable. Every program that touches this "
-                    "path (conda, a shell sourcing conda.sh) waits until it comes back.",
-                    "Wait for the server or ask your administrators; meanwhile open new shells "
-                    "with `bash --norc` and avoid `cd` into the share.",
-                    **data,
-                )
+    return [_probe_finding(cid, label, path, ctx.probe(path), ctx) for label, path in places]
+
+
+def _probe_finding(
+    cid: str, label: str, path: str, result: ProbeResult, ctx: Context, on: Mount | None = None
+) -> Finding:
+    """What one liveness probe of ``path`` (on share ``on``) says: dead, failing, absent, slow
+    or fine."""
+    data = {
+        "path": path,
+        "status": result.status,
+        "latency_ms": round(result.latency * 1000, 1),
+        "errno": result.errno,
+    }
+    if result.status == "unresponsive":
+        return error(
+            cid,
+            f"{label}: {path} does not answer (no reply in {ctx.timeout:g} s)",
+            "The file server is down or unreachable. Every program that touches this "
+            "path (conda, a shell sourcing conda.sh) waits until it comes back.",
+            "Wait for the server or ask your administrators; meanwhile open new shells "
+            "with `bash --norc` and avoid `cd` into the share.",
+            **data,
+        )
+    if result.status == "error":
+        name = result.data.get("errname", "")
+        fix = "Ask your administrators to check the mount."
+        if name == "ESTALE":
+            fix = (
+                "Stale file handle: the export changed under the mount. `cd` out of it "
+                "and back; if that fails, the mount must be remounted (umount -l; mount)."
             )
-        elif result.status == "error":
-            name = result.data.get("errname", "")
-            fix = "Ask your administrators to check the mount."
-            if name == "ESTALE":
-                fix = (
-                    "Stale file handle: the export changed under the mount. `cd` out of it "
-                    "and back; if that fails, the mount must be remounted (umount -l; mount)."
-                )
-            findings.append(
-                error(
-                    cid,
-                    f"{label}: {path} fails: {result.describe()}",
-                    "The share answers with an error instead of data.",
-                    fix,
-                    **data,
-                )
-            )
-        elif result.status == "missing":
-            findings.append(
-                error(
-                    cid,
-                    f"{label}: {path} does not exist",
-                    "The share is mounted but the path is not on it.",
-                    "Check the prefix in the site file.",
-                    **data,
-                )
-            )
-        elif result.latency > SLOW_LATENCY:
-            findings.append(
-                warning(
-                    cid,
-                    f"{label}: {path} answers slowly ({result.latency * 1000:.0f} ms per stat)",
-                    "conda stats thousands of files per command; at this latency it crawls.",
-                    "Tell your administrators; for heavy work use a local scratch copy.",
-                    **data,
-                )
-            )
-        else:
-            findings.append(ok(cid, f"{label}: {path} {result.describe()}", **data))
-    return findings
+        return error(
+            cid,
+            f"{label}: {path} fails: {result.describe()}",
+            "The share answers with an error instead of data.",
+            fix,
+            **data,
+        )
+    if result.status == "missing":
+        return error(
+            cid,
+            f"{label}: {path} does not exist",
+            "The share is mounted but the path is not on it.",
+            "Check the path (for an installation: its prefix in the site file).",
+            **data,
+        )
+    if result.latency > SLOW_LATENCY:
+        return warning(
+            cid,
+            f"{label}: {path} answers slowly ({result.latency * 1000:.0f} ms per stat)",
+            "conda stats thousands of files per command; at this latency it crawls.",
+            "Tell your administrators; for heavy work use a local scratch copy.",
+            **data,
+        )
+    where = f" on {on.fstype} from {on.source}," if on is not None else ""
+    return ok(cid, f"{label}: {path}{where} {result.describe()}", **data)
 
 
 def check_hard(ctx: Context) -> list[Finding]:
@@ -187,19 +184,7 @@ def check_hard(ctx: Context) -> list[Finding]:
         if not mount.is_network:
             continue
         if mount.hard is False:
-            findings.append(
-                warning(
-                    cid,
-                    f"{label}: {mount.mountpoint} is a soft mount",
-                    "On a soft mount a slow server makes reads and writes fail with EIO after "
-                    "the retry limit: conda then sees truncated files and reports packages as "
-                    "corrupted, and half-written environments are left behind.",
-                    "Ask your administrators for a hard mount (options `hard`; condashare "
-                    "guards against the hangs that hard mounts cause).",
-                    mountpoint=mount.mountpoint,
-                    options=list(mount.options),
-                )
-            )
+            findings.append(_soft_finding(cid, label, mount))
         elif mount.hard is True:
             findings.append(
                 ok(
@@ -217,25 +202,76 @@ def check_locks(ctx: Context) -> list[Finding]:
     findings = []
     for label, _path, mount in _relevant(ctx):
         if mount.is_network and mount.locks_local_only:
-            opt = (
-                "nolock"
-                if mount.has_option("nolock")
-                else f"local_lock={mount.option('local_lock')}"
-            )
-            findings.append(
-                warning(
-                    cid,
-                    f"{label}: {mount.mountpoint} keeps file locks local ({opt})",
-                    "Locks taken here are not seen by other machines: two hosts running conda "
-                    "on the same package cache, or two IPython sessions on the same history "
-                    "database, can corrupt each other.",
-                    "Keep writable package caches and SQLite databases on a local disk "
-                    "(see condarc.lock_advice and sqlite.known_dbs).",
-                    mountpoint=mount.mountpoint,
-                    option=opt,
-                )
-            )
+            findings.append(_local_locks_finding(cid, label, mount))
     return findings or [ok(cid, "no network mount with local-only locks")]
+
+
+def _soft_finding(cid: str, label: str, mount: Mount) -> Finding:
+    return warning(
+        cid,
+        f"{label}: {mount.mountpoint} is a soft mount",
+        "On a soft mount a slow server makes reads and writes fail with EIO after "
+        "the retry limit: conda then sees truncated files and reports packages as "
+        "corrupted, and half-written environments are left behind.",
+        "Ask your administrators for a hard mount (options `hard`; condashare "
+        "guards against the hangs that hard mounts cause).",
+        mountpoint=mount.mountpoint,
+        options=list(mount.options),
+    )
+
+
+def _local_locks_finding(cid: str, label: str, mount: Mount) -> Finding:
+    opt = "nolock" if mount.has_option("nolock") else f"local_lock={mount.option('local_lock')}"
+    return warning(
+        cid,
+        f"{label}: {mount.mountpoint} keeps file locks local ({opt})",
+        "Locks taken here are not seen by other machines: two hosts running conda "
+        "on the same package cache, or two IPython sessions on the same history "
+        "database, can corrupt each other.",
+        "Keep writable package caches and SQLite databases on a local disk "
+        "(see condarc.lock_advice and sqlite.known_dbs).",
+        mountpoint=mount.mountpoint,
+        option=opt,
+    )
+
+
+def check_conda_dirs(ctx: Context) -> list[Finding]:
+    """The --target environment and every package cache conda uses: on a share, alive, sane.
+
+    All remote paths are probed at once, so a dead share costs one timeout, not one per path.
+    Soft mounts and local-only locks of the installation's and home's mounts are mount.hard's
+    and mount.locks' to report; here only the other mounts these dirs sit on.
+    """
+    cid = "mount.conda_dirs"
+    places = [("environment", ctx.target)] if ctx.target else []
+    places += [("package cache", p) for p in ctx.conda_config.pkgs_dirs]
+    local: list[str] = []
+    remote: list[tuple[str, str, Mount]] = []
+    for label, path in places:
+        mount = ctx.mount_of(path)
+        if mount is None or not (mount.is_network or mount.is_autofs):
+            local.append(f"{label} {path}: {mount.fstype if mount else 'unknown'} (local)")
+        else:
+            remote.append((label, path, mount))
+    findings: list[Finding] = []
+    if local:
+        findings.append(
+            ok(cid, f"{len(local)} of {len(places)} on local filesystems", "\n".join(local))
+        )
+    results = run_probes([("stat", path, "0") for _, path, _ in remote], ctx.timeout)
+    seen = {m.mountpoint for _, _, m in _relevant(ctx)}
+    for (label, path, mount), result in zip(remote, results, strict=True):
+        if result.status == "missing" and label == "package cache":
+            continue  # conda creates a cache when it first needs it
+        findings.append(_probe_finding(cid, label, path, result, ctx, mount))
+        if result.status != "ok" or mount.mountpoint in seen or not mount.is_network:
+            continue
+        seen.add(mount.mountpoint)
+        if mount.hard is False:
+            findings.append(_soft_finding(cid, label, mount))
+        if mount.locks_local_only:
+            findings.append(_local_locks_finding(cid, label, mount))
+    return findings or [ok(cid, "no environment or package cache to look at")]
 
 
 PRESENT = Check("mount.present", "mount", "installation share mounted", check_present)
@@ -243,3 +279,10 @@ AUTOFS = Check("mount.autofs", "mount", "automount triggers", check_autofs, budg
 RESPONSIVE = Check("mount.responsive", "mount", "shares answer, and how fast", check_responsive)
 HARD = Check("mount.hard", "mount", "hard vs soft NFS mounts", check_hard, budget=3)
 LOCKS = Check("mount.locks", "mount", "locks shared with other hosts", check_locks, budget=3)
+CONDA_DIRS = Check(
+    "mount.conda_dirs",
+    "mount",
+    "target environment and package caches on shares",
+    check_conda_dirs,
+    description="the --target env and each pkgs_dirs entry: local, or a share that answers",
+)
