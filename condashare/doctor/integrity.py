@@ -45,7 +45,9 @@ MAX_FILES_PER_FINDING = 200
 DETAIL_LINES = 8
 HOLDER_SCAN_SECONDS = 2.0
 NETWORK_JOBS = 4  # default workers when a target is on a network filesystem
-PIPELINE = 4  # tasks queued in each worker, so none idles while this process catches up
+# work queued in each worker, so none idles while this process catches up; a big-file hash
+# fills a worker's pipeline on its own, so nothing waits behind it while another worker idles
+PIPELINE = 2
 
 Progress = Callable[["ProgressInfo"], None]
 
@@ -277,12 +279,21 @@ class _Proc:
         self.inflight: collections.deque[dict[str, Any]] = collections.deque()
         self.last = time.monotonic()
 
+    @property
+    def load(self) -> int:
+        """Pipeline slots taken: a big-file hash counts as a full pipeline."""
+        return sum(PIPELINE if t["op"] == "hash" else 1 for t in self.inflight)
+
     def _fork(self) -> None:
         """Linux: fork this (already imported) interpreter — ~1 ms instead of ~50 ms to spawn.
 
         The child keeps only its two pipes (stdin/stdout) and /dev/null as stderr, so a child
         stuck on a dead share holds none of the caller's descriptors; it never returns here.
         """
+        # imported here, before the fork, so every child starts with it loaded: without this
+        # each child of each run paid the import (and without .pyc files the compile) itself
+        from condashare.doctor import integrity_worker
+
         task_r, task_w = os.pipe()
         res_r, res_w = os.pipe()
         pid = os.fork()
@@ -296,8 +307,6 @@ class _Proc:
                 null = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(null, 2)
                 os.closerange(3, _max_fd())
-                from condashare.doctor import integrity_worker
-
                 integrity_worker.serve(0, 1)
             except BaseException:
                 code = 1
@@ -513,11 +522,13 @@ class _Run:
                 procs.append(_Proc())
             for p in list(procs):
                 batch: list[dict[str, Any]] = []
-                while self.queue and len(p.inflight) + len(batch) < PIPELINE:
+                load = p.load
+                while self.queue and load < PIPELINE:
                     task = self._next_task()
                     if task is None:
                         break
                     batch.append(task)
+                    load += PIPELINE if task["op"] == "hash" else 1
                 if batch and not p.send(batch):
                     self._worker_lost(p)
             busy = self._busy()

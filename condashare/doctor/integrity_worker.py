@@ -138,25 +138,32 @@ class Worker:
         key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         return sha.hexdigest(), (md5.hexdigest() if md5 is not None else None), key
 
-    def fingerprint_ok(self, rec_path: str, rec_key: list[int], deep: bool) -> int | None:
+    def fingerprint_ok(
+        self, rec_path: str, rec_key: list[int], deep: bool
+    ) -> tuple[int, dict[str, Any]] | None:
         """Fast path: is this record unchanged since it last verified clean, file by file?
 
         The cache row holds the record's own stat key, the checked paths and every file's
         (dev, inode, size, mtime_ns, ctime_ns) at the time. Same record and same keys means
-        the same bytes, so nothing needs parsing or hashing. Returns the file count or None.
+        the same bytes, so nothing needs parsing or hashing. Returns the file count and the
+        package's remembered metadata, or None.
         """
         if self.db is None:
             return None
         try:
             row = self.db.execute(
-                "SELECT rkey, mode, paths, keys FROM records WHERE path=?", (rec_path,)
+                "SELECT rkey, mode, paths, keys, meta FROM records WHERE path=?", (rec_path,)
             ).fetchone()
-        except sqlite3.Error:
+            meta = json.loads(row[4]) if row is not None and row[4] else {}
+        except (sqlite3.Error, ValueError):
             return None
         if row is None or row[0] != _key_text(rec_key) or (deep and row[1] != "deep"):
             return None
+        if not isinstance(meta, dict):
+            return None
         rels = row[2].split("\0") if row[2] else []
         now = array.array("q")
+        ext = now.extend
         stat_ = os.stat
         root = os.path.dirname(os.path.dirname(rec_path))
         try:
@@ -164,16 +171,16 @@ class Worker:
         except OSError:
             return None
         try:
-            for n, rel in enumerate(rels):
-                st = stat_(rel, dir_fd=dfd)
-                now.extend((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-                if not n & 127:
-                    self.beat()
+            for start in range(0, len(rels), 128):  # a slow but live share must not look dead
+                for rel in rels[start : start + 128]:
+                    st = stat_(rel, dir_fd=dfd)
+                    ext((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+                self.beat()
         except (OSError, OverflowError):
             return None
         finally:
             os.close(dfd)
-        return len(rels) if now.tobytes() == row[3] else None
+        return (len(rels), meta) if now.tobytes() == row[3] else None
 
     # --- tasks --------------------------------------------------------------------------
     def run(self, task: Task) -> dict[str, Any]:
@@ -249,15 +256,18 @@ class Worker:
         errors: list[str] = []
         changed: list[list[Any]] = []
         stack = [root]
+        remember = self.db is not None  # without a cache, directory keys serve nothing
+        key = ""
         while stack:
             top = stack.pop()
-            try:
-                st = os.lstat(top)
-            except OSError as exc:
-                if len(errors) < 20:
-                    errors.append(f"{top}: {_oserr(exc)}")
-                continue
-            key = f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+            if remember:
+                try:
+                    st = os.lstat(top)
+                except OSError as exc:
+                    if len(errors) < 20:
+                        errors.append(f"{top}: {_oserr(exc)}")
+                    continue
+                key = f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
             row = known.get(top)
             if row is not None and row[0] == key:
                 subdirs = row[1].split("\0") if row[1] else []
@@ -272,7 +282,10 @@ class Worker:
                                 is_dir = entry.is_dir(follow_symlinks=False)
                             except OSError:
                                 is_dir = False
-                            if _is_artefact(name):
+                            # _is_artefact's cheap half inline: this runs for every entry
+                            if (name.startswith(".nfs") or name.endswith(".conda_trash")) and (
+                                _is_artefact(name)
+                            ):
                                 arts.append((name, is_dir))
                             elif is_dir:
                                 subdirs.append(name)
@@ -280,7 +293,7 @@ class Worker:
                     if len(errors) < 20:
                         errors.append(f"{top}: {_oserr(exc)}")
                     continue
-                if len(changed) < 200_000:
+                if remember and len(changed) < 200_000:
                     changed.append(
                         [root, top, key, "\0".join(subdirs), json.dumps(arts) if arts else ""]
                     )
@@ -325,17 +338,15 @@ class Worker:
                 rec_key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
                 fast = self.fingerprint_ok(rec_path, rec_key, deep)
                 if fast is not None:
-                    meta = self.fp_meta(rec_path)
-                    if meta is not None:
-                        return {
-                            "dist": name[:-5],
-                            **meta,
-                            "files": fast,
-                            "hits": fast,
-                            "problems": [],
-                            "nproblems": 0,
-                            "fast": True,
-                        }
+                    return {
+                        "dist": name[:-5],
+                        **fast[1],
+                        "files": fast[0],
+                        "hits": fast[0],
+                        "problems": [],
+                        "nproblems": 0,
+                        "fast": True,
+                    }
                 raw = _read_all(fd)
             finally:
                 os.close(fd)
@@ -373,16 +384,6 @@ class Worker:
                 mode="deep" if deep else "quick",
             )
         return out
-
-    def fp_meta(self, rec_path: str) -> dict[str, Any] | None:
-        if self.db is None:
-            return None
-        try:
-            row = self.db.execute("SELECT meta FROM records WHERE path=?", (rec_path,)).fetchone()
-            meta = json.loads(row[0]) if row and row[0] else {}
-        except (sqlite3.Error, ValueError):
-            return None
-        return meta if isinstance(meta, dict) else None
 
     def op_centry(self, task: Task) -> dict[str, Any]:
         """Verify one extracted package in a cache against ``info/paths.json`` (packaged bytes)."""
@@ -448,7 +449,8 @@ class Worker:
         defer: list[dict[str, Any]] = []
         nfiles = nbytes = hits = 0
         fp_paths: list[str] = []
-        fp_keys: array.array[int] | None = array.array("q")
+        # the record's fingerprint only serves the cache: without one, do not build it
+        fp_keys: array.array[int] | None = array.array("q") if self.db is not None else None
         to_hash: list[tuple[str, str, os.stat_result]] = []
         dfd = os.open(root, os.O_RDONLY | O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
         stat_ = os.stat
