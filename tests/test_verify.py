@@ -27,7 +27,7 @@ from condashare.doctor import integrity
 from condashare.doctor.integrity import integrity_findings, open_hash_cache, verify
 from condashare.doctor.model import Severity
 from condashare.mounts import parse_mountinfo
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, need, run_cli
 
 BUILD = "hb0f4dca_0"  # rattler-build's hash for these recipes (no variants): stable
 
@@ -180,15 +180,64 @@ def test_unreadable_files_are_reported_not_fatal(inst: Path) -> None:
     assert report.exit_code == 1 and not report.incomplete
 
 
+def _without_dac_override() -> list[str]:
+    """A command prefix that runs as root minus the capabilities that bypass file modes.
+
+    Root reads a mode-000 file only through CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH; without
+    them the kernel checks the mode bits as for anyone else (uid 0 owning the file gets
+    EACCES on mode 000). That is what CI (root) needs to test a real permission error.
+    """
+    setpriv = shutil.which("setpriv")
+    need(setpriv is not None, "setpriv is missing (util-linux)")
+    assert setpriv is not None
+    prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, text=True)
+    need(probe.returncode == 0, f"cannot drop capabilities here: {probe.stderr.strip()}")
+    return prefix
+
+
 def test_permission_denied_file_is_unreadable(inst: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads mode-000 files; the ELOOP test covers unreadable files here")
     target = inst / "envs" / "good" / "share" / "beta" / "f8.txt"
     replace_file(target, target.read_bytes())
     target.chmod(0)
-    report = verify([inst / "envs" / "good"], deep=True)
-    beta = findings_of(report, "integrity.env-files")[0]
-    assert problems(beta)["share/beta/f8.txt"] == "unreadable"
+    if os.geteuid() != 0:
+        report = verify([inst / "envs" / "good"], deep=True)
+        beta = findings_of(report, "integrity.env-files")[0]
+        assert problems(beta)["share/beta/f8.txt"] == "unreadable"
+        return
+    # root: the real CLI, as root without the capability to bypass file modes
+    drop = _without_dac_override()
+    premise = subprocess.run(  # this process reads the file; the same child without the caps not
+        [*drop, sys.executable, "-c", f"open({str(target)!r}, 'rb').read()"],
+        capture_output=True,
+        text=True,
+    )
+    assert premise.returncode != 0 and "PermissionError" in premise.stderr, premise.stderr
+    target.read_bytes()  # while this process, root with its capabilities, still can
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run(
+        [
+            *drop,
+            sys.executable,
+            "-m",
+            "condashare",
+            "verify",
+            "--deep",
+            "--json",
+            str(inst / "envs" / "good"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    beta = [f for f in doc["data"]["findings"] if f["check"] == "integrity.env-files"]
+    assert len(beta) == 1 and beta[0]["data"]["package"] == dist_name("beta")
+    (item,) = [p for p in beta[0]["data"]["files"] if p["path"] == "share/beta/f8.txt"]
+    assert item["problem"] == "unreadable" and "EACCES" in item["found"]
 
 
 def test_truncated_and_empty_records_are_reported(inst: Path) -> None:
