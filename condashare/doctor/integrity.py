@@ -44,6 +44,7 @@ VERY_OLD_DAYS = 30.0
 MAX_FILES_PER_FINDING = 200
 DETAIL_LINES = 8
 HOLDER_SCAN_SECONDS = 2.0
+FLUSH_SECONDS = 0.25  # write learnt hashes this often, so little is left to write at the end
 NETWORK_JOBS = 4  # default workers when a target is on a network filesystem
 # work queued in each worker, so none idles while this process catches up; a big-file hash
 # fills a worker's pipeline on its own, so nothing waits behind it while another worker idles
@@ -157,7 +158,10 @@ class HashCache:
         now = int(time.time())
         for row in rows:
             self.pending.append((*row[:7], now))
-        if len(self.pending) > 20000 or time.monotonic() - self.last_commit > 1.0:
+        self._maybe_flush()
+
+    def _maybe_flush(self) -> None:
+        if len(self.pending) > 20000 or time.monotonic() - self.last_commit > FLUSH_SECONDS:
             self.flush()
 
     def add_record(self, fp: dict[str, Any]) -> None:
@@ -173,11 +177,13 @@ class HashCache:
                 int(time.time()),
             )
         )
+        self._maybe_flush()
 
     def add_dirs(self, rows: Iterable[Sequence[Any]]) -> None:
         """Remember directory listings (subdirectories, leftovers) under their stat key."""
         now = int(time.time())
         self.pending_dirs.extend((*row[:5], now) for row in rows)
+        self._maybe_flush()
 
     def forget_record(self, path: str) -> None:
         self.forget.append(path)

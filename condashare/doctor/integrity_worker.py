@@ -549,35 +549,45 @@ class Worker:
                 self._fp_add(fp_paths, fp_keys, rel, st)
             big = [t[2] for t in to_hash if t[2].st_size >= CACHE_MIN_BYTES]
             known = self.cached_many(big) if big else {}
-            for rel, expect, st in to_hash:
-                sha = known.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            # the hot loop of a deep run: one open/read/close per small file, no calls that
+            # are not needed (most files are a few KiB, so per-file overhead adds up)
+            sha256 = hashlib.sha256
+            open_, read, close = os.open, os.read, os.close
+            flags = os.O_RDONLY | O_CLOEXEC
+            for n, (rel, expect, st) in enumerate(to_hash):
+                size = st.st_size
+                sha = None
+                if size >= CACHE_MIN_BYTES:
+                    sha = known.get((st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns))
                 if sha is not None:
                     hits += 1
-                elif st.st_size >= DEFER_BYTES:
+                elif size >= DEFER_BYTES:
                     defer.append({"path": os.path.join(root, rel), "rel": rel, "sha256": expect})
                     self._fp_add(fp_paths, fp_keys, rel, st)
                     continue
                 else:
                     try:
-                        sha = self.digest_at(dfd, root, rel, st, local)
+                        if size < BUFFER:
+                            fd = open_(rel, flags, dir_fd=dfd)
+                            try:
+                                data = read(fd, size + 1)
+                                if len(data) > size:  # grew since the stat: read it all
+                                    data += _read_all(fd)
+                            finally:
+                                close(fd)
+                            sha = sha256(data).hexdigest()
+                        else:
+                            sha = self.digest(os.path.join(root, rel), local=local)[0]
                     except OSError as exc:
                         problems.append(
                             {"path": rel, "problem": "unreadable", "found": _oserr(exc)}
                         )
                         continue
-                    if st.st_size >= CACHE_MIN_BYTES:
+                    if size >= CACHE_MIN_BYTES:
                         hashed.append(
-                            [
-                                st.st_dev,
-                                st.st_ino,
-                                st.st_size,
-                                st.st_mtime_ns,
-                                st.st_ctime_ns,
-                                sha,
-                                None,
-                            ]
+                            [st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns, sha, None]
                         )
-                    nbytes += st.st_size
+                    nbytes += size
                 if sha != expect:
                     problems.append(
                         {
@@ -588,9 +598,10 @@ class Worker:
                             "nlink": st.st_nlink,
                         }
                     )
-                else:
+                elif fp_keys is not None:
                     self._fp_add(fp_paths, fp_keys, rel, st)
-                self.beat()
+                if not n & 31:  # big files beat while they are hashed
+                    self.beat()
         finally:
             os.close(dfd)
         out: dict[str, Any] = {
@@ -605,20 +616,6 @@ class Worker:
         if not problems and fp_keys is not None:
             out["fp"] = {"paths": "\0".join(fp_paths), "keys": fp_keys.tobytes().hex()}
         return out
-
-    def digest_at(self, dfd: int, root: str, rel: str, st: os.stat_result, local: bool) -> str:
-        """sha256 of a small or big file below an open directory (size known from stat)."""
-        if st.st_size >= BUFFER:
-            sha, _md5, _key = self.digest(os.path.join(root, rel), local=local)
-            return sha
-        fd = os.open(rel, os.O_RDONLY | O_CLOEXEC, dir_fd=dfd)
-        try:
-            data = os.read(fd, st.st_size + 1)
-            if len(data) > st.st_size:
-                data += _read_all(fd)
-        finally:
-            os.close(fd)
-        return hashlib.sha256(data).hexdigest()
 
     def cached_many(self, stats: list[os.stat_result]) -> dict[tuple[int, ...], str]:
         """Cached sha256 for many files in one query per 400 inodes."""
@@ -869,7 +866,10 @@ def _norm_entry(entry: Any) -> dict[str, Any]:
 def _record_entries(rec: dict[str, Any]) -> list[dict[str, Any]] | None:
     paths_data = rec.get("paths_data")
     if isinstance(paths_data, dict) and isinstance(paths_data.get("paths"), list):
-        return [_norm_entry(p) for p in paths_data["paths"]]
+        paths: list[Any] = paths_data["paths"]
+        if all(type(p) is dict for p in paths):  # the normal case: no copy
+            return paths
+        return [_norm_entry(p) for p in paths]
     files = rec.get("files")
     if isinstance(files, list):
         return [{"_path": f} for f in files if isinstance(f, str)]
