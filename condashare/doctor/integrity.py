@@ -158,11 +158,14 @@ class HashCache:
         now = int(time.time())
         for row in rows:
             self.pending.append((*row[:7], now))
-        self._maybe_flush()
-
-    def _maybe_flush(self) -> None:
-        if len(self.pending) > 20000 or time.monotonic() - self.last_commit > FLUSH_SECONDS:
+        if len(self.pending) > 20000:  # bounded memory
             self.flush()
+
+    def due(self) -> bool:
+        """Time to write what was learnt (the run loop decides when: see ``_Run._loop``)."""
+        return bool(self.pending or self.pending_records or self.pending_dirs or self.forget) and (
+            time.monotonic() - self.last_commit > FLUSH_SECONDS
+        )
 
     def add_record(self, fp: dict[str, Any]) -> None:
         """Remember that a record verified clean with these files in this state."""
@@ -177,13 +180,11 @@ class HashCache:
                 int(time.time()),
             )
         )
-        self._maybe_flush()
 
     def add_dirs(self, rows: Iterable[Sequence[Any]]) -> None:
         """Remember directory listings (subdirectories, leftovers) under their stat key."""
         now = int(time.time())
         self.pending_dirs.extend((*row[:5], now) for row in rows)
-        self._maybe_flush()
 
     def forget_record(self, path: str) -> None:
         self.forget.append(path)
@@ -287,8 +288,8 @@ class _Proc:
 
     @property
     def load(self) -> int:
-        """Pipeline slots taken: a big-file hash counts as a full pipeline."""
-        return sum(PIPELINE if t["op"] == "hash" else 1 for t in self.inflight)
+        """Pipeline slots taken (see ``_weight``)."""
+        return sum(_weight(t) for t in self.inflight)
 
     def _fork(self) -> None:
         """Linux: fork this (already imported) interpreter — ~1 ms instead of ~50 ms to spawn.
@@ -327,9 +328,9 @@ class _Proc:
     def send(self, tasks: list[dict[str, Any]]) -> bool:
         """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
 
-        Tasks are small (long path lists are split by the caller) and at most PIPELINE are
-        unanswered, so the pipe never fills even when the worker is stuck: the write cannot
-        block.
+        Tasks are small (long path lists are split by the caller and queued alone) and at most
+        PIPELINE + 2 are unanswered, so the pipe never fills even when the worker is stuck: the
+        write cannot block.
         """
         if not self.inflight:
             self.last = time.monotonic()
@@ -387,6 +388,17 @@ class _Proc:
                 self.proc.stdout.close()
             return
         self.abandon()
+
+
+def _weight(task: dict[str, Any]) -> int:
+    """Pipeline slots a task takes: a big-file hash fills a worker's pipeline on its own (so
+    nothing waits behind it while another worker idles), and a task carrying a list of up to
+    200 paths is never queued with another (so queued tasks always fit in a pipe buffer)."""
+    if task["op"] == "hash":
+        return PIPELINE
+    if "paths" in task:
+        return PIPELINE + 2
+    return 1
 
 
 def _max_fd() -> int:
@@ -526,17 +538,23 @@ class _Run:
             # tasks on a share that already hung are not tried again
             while self.queue and len(procs) < self.jobs:
                 procs.append(_Proc())
+            # writing the cache takes this process away for a few ms: queue deeper first,
+            # so the workers do not run dry meanwhile
+            flush = self.cache is not None and self.cache.due()
+            depth = PIPELINE + 2 if flush else PIPELINE
             for p in list(procs):
                 batch: list[dict[str, Any]] = []
                 load = p.load
-                while self.queue and load < PIPELINE:
+                while self.queue and load < depth:
                     task = self._next_task()
                     if task is None:
                         break
                     batch.append(task)
-                    load += PIPELINE if task["op"] == "hash" else 1
+                    load += _weight(task)
                 if batch and not p.send(batch):
                     self._worker_lost(p)
+            if flush and self.cache is not None:
+                self.cache.flush()
             busy = self._busy()
             if not busy:
                 continue
