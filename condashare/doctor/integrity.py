@@ -49,6 +49,10 @@ NETWORK_JOBS = 4  # default workers when a target is on a network filesystem
 # work queued in each worker, so none idles while this process catches up; a big-file hash
 # fills a worker's pipeline on its own, so nothing waits behind it while another worker idles
 PIPELINE = 2
+# records that take well under a millisecond (quick mode, or the cache's fast path) go to a
+# worker this many to a message: per-message costs (wake-ups, JSON, syscalls) were a third of
+# a quick run
+RECORD_BATCH = 8
 
 Progress = Callable[["ProgressInfo"], None]
 
@@ -286,10 +290,9 @@ class _Proc:
         self.inflight: collections.deque[dict[str, Any]] = collections.deque()
         self.last = time.monotonic()
 
-    @property
-    def load(self) -> int:
+    def load(self, batching: bool) -> int:
         """Pipeline slots taken (see ``_weight``)."""
-        return sum(_weight(t) for t in self.inflight)
+        return sum(_weight(t, batching) for t in self.inflight)
 
     def _fork(self) -> None:
         """Linux: fork this (already imported) interpreter — ~1 ms instead of ~50 ms to spawn.
@@ -325,7 +328,7 @@ class _Proc:
         self.fd = res_r
         self.wfd = task_w
 
-    def send(self, tasks: list[dict[str, Any]]) -> bool:
+    def send(self, tasks: list[dict[str, Any]], batching: bool = False) -> bool:
         """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
 
         Tasks are small (long path lists are split by the caller and queued alone) and at most
@@ -335,7 +338,17 @@ class _Proc:
         if not self.inflight:
             self.last = time.monotonic()
         self.inflight.extend(tasks)
-        data = "".join(json.dumps(t) + "\n" for t in tasks).encode()
+        lines: list[Any] = []
+        for task in tasks:  # with batching, runs of record tasks travel as one message
+            if not (batching and task["op"] == "record"):
+                lines.append(task)
+            elif lines and isinstance(lines[-1], list) and len(lines[-1]) < RECORD_BATCH:
+                lines[-1].append(task)
+            else:
+                lines.append([task])
+        data = "".join(
+            json.dumps({"batch": line} if isinstance(line, list) else line) + "\n" for line in lines
+        ).encode()
         try:
             while data:
                 n = os.write(self.wfd, data)
@@ -390,15 +403,21 @@ class _Proc:
         self.abandon()
 
 
-def _weight(task: dict[str, Any]) -> int:
-    """Pipeline slots a task takes: a big-file hash fills a worker's pipeline on its own (so
-    nothing waits behind it while another worker idles), and a task carrying a list of up to
-    200 paths is never queued with another (so queued tasks always fit in a pipe buffer)."""
+def _weight(task: dict[str, Any], batching: bool = False) -> int:
+    """Pipeline slots a task takes, in 1/RECORD_BATCH units when records are batched.
+
+    A big-file hash fills a worker's pipeline on its own (so nothing waits behind it while
+    another worker idles), and a task carrying a list of up to 200 paths is never queued with
+    another (so queued tasks always fit in a pipe buffer).
+    """
+    if task["op"] == "record":
+        return 1
+    unit = RECORD_BATCH if batching else 1
     if task["op"] == "hash":
-        return PIPELINE
+        return PIPELINE * unit
     if "paths" in task:
-        return PIPELINE + 2
-    return 1
+        return (PIPELINE + 2) * unit
+    return unit
 
 
 def _max_fd() -> int:
@@ -477,6 +496,7 @@ class _Run:
         self.mount_memo: dict[str, Mount | None] = {}
         self.exists_answer: set[str] = set()  # answers of the shared-cache probes
         self.writable_answer: dict[str, bool] = {}
+        self.fast_records = False  # the last record took the cache's fast path: batch them
 
     # -- queue ---------------------------------------------------------------------------
     def add(self, op: str, path: str, front: bool = False, **kw: Any) -> None:
@@ -541,17 +561,18 @@ class _Run:
             # writing the cache takes this process away for a few ms: queue deeper first,
             # so the workers do not run dry meanwhile
             flush = self.cache is not None and self.cache.due()
-            depth = PIPELINE + 2 if flush else PIPELINE
+            batching = not self.deep or self.fast_records
+            depth = (PIPELINE + 2 if flush else PIPELINE) * (RECORD_BATCH if batching else 1)
             for p in list(procs):
                 batch: list[dict[str, Any]] = []
-                load = p.load
+                load = p.load(batching)
                 while self.queue and load < depth:
                     task = self._next_task()
                     if task is None:
                         break
                     batch.append(task)
-                    load += _weight(task)
-                if batch and not p.send(batch):
+                    load += _weight(task, batching)
+                if batch and not p.send(batch, batching):
                     self._worker_lost(p)
             if flush and self.cache is not None:
                 self.cache.flush()
@@ -751,6 +772,7 @@ class _Run:
     def _on_record(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         prefix = task["path"]
         self.stats.records += 1
+        self.fast_records = bool(msg.get("fast"))
         dist = _printable(task["record"][:-5])
         if "record_error" in msg:
             self.findings.append(_record_finding(prefix, dist, msg["record_error"]))

@@ -50,10 +50,20 @@ class Worker:
         self.db: sqlite3.Connection | None = None
         self.db_path = ""
         self.buf = bytearray(BUFFER)
+        self.held: list[str] = []
 
     # --- plumbing -----------------------------------------------------------------------
-    def send(self, obj: dict[str, Any]) -> None:
-        self.out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    def send(self, obj: dict[str, Any], hold: bool = False) -> None:
+        """Write one answer; ``hold`` keeps it for the next write (answers of a batch of
+        tasks leave in one write, and a heartbeat takes held answers along)."""
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
+        if hold:
+            self.held.append(line)
+            return
+        if self.held:
+            line = "".join(self.held) + line
+            self.held.clear()
+        self.out.write(line)
         self.out.flush()
 
     def beat(self) -> None:
@@ -921,15 +931,20 @@ def serve(in_fd: int, out_fd: int) -> None:
             if not line:
                 continue
             task = json.loads(line)
+            # {"batch": [task, ...]}: several small tasks in one message, answered in one
+            # write; heartbeats keep coming (every HEARTBEAT_SECONDS across the whole batch)
+            batch = task["batch"] if isinstance(task.get("batch"), list) else [task]
             worker.last_beat = time.monotonic()
-            try:
-                result = worker.run(task)
-            except OSError as exc:
-                result = {"error": _oserr(exc), "errno": exc.errno}
-            except Exception as exc:  # a bug here must not look like a hung share
-                result = {"error": f"{type(exc).__name__}: {exc}"}
-            result["id"] = task.get("id")
-            worker.send(result)
+            for n, item in enumerate(batch):
+                try:
+                    result = worker.run(item)
+                except OSError as exc:
+                    result = {"error": _oserr(exc), "errno": exc.errno}
+                except Exception as exc:  # a bug here must not look like a hung share
+                    result = {"error": f"{type(exc).__name__}: {exc}"}
+                result["id"] = item.get("id")
+                worker.send(result, hold=n < len(batch) - 1)
+                worker.beat()  # between items too: small tasks may never beat themselves
 
 
 if __name__ == "__main__":
