@@ -608,8 +608,12 @@ class Worker:
                             "nlink": st.st_nlink,
                         }
                     )
-                elif fp_keys is not None:
-                    self._fp_add(fp_paths, fp_keys, rel, st)
+                elif fp_keys is not None:  # _fp_add inline: once per file of a deep run
+                    fp_paths.append(rel)
+                    try:
+                        fp_keys.extend((st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns))
+                    except OverflowError:
+                        fp_keys.extend((0, 0, -1, 0, 0))
                 if not n & 31:  # big files beat while they are hashed
                     self.beat()
         finally:
