@@ -50,8 +50,8 @@ NETWORK_JOBS = 4  # default workers when a target is on a network filesystem
 # fills a worker's pipeline on its own, so nothing waits behind it while another worker idles
 PIPELINE = 2
 # records that take well under a millisecond (quick mode, or the cache's fast path) go to a
-# worker this many to a message: per-message costs (wake-ups, JSON, syscalls) were a third of
-# a quick run
+# worker this many to a message: per-message costs (wake-ups, JSON, syscalls) were most of
+# this process's CPU in a quick run
 RECORD_BATCH = 8
 
 Progress = Callable[["ProgressInfo"], None]
