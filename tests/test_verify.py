@@ -618,6 +618,39 @@ def test_healthy_share_is_verified_through_the_buffered_read_path(
 
 
 @pytest.mark.fuse
+def test_share_that_hangs_during_batched_quick_records_is_unresponsive_and_the_run_ends(
+    conda_tree: Path, fuse_share, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quick mode sends records eight to a message; a hang inside a batch must still end."""
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    local = tmp_path / "local-env"
+    subprocess.run(["cp", "-a", str(conda_tree / "inst" / "envs" / "good"), str(local)], check=True)
+    shared_env = str(fuse_share.mount / "inst" / "envs" / "good")
+    records = len(list((local / "conda-meta").glob("*.json")))
+    listed = integrity._Run._on_env
+
+    def block_then_queue(self: integrity._Run, task: dict, msg: dict) -> None:
+        if task["path"] == shared_env:  # the share dies right after listing the records
+            fuse_share.block()
+        listed(self, task, msg)
+
+    monkeypatch.setattr(integrity._Run, "_on_env", block_then_queue)
+    start = time.monotonic()
+    try:
+        report = verify([local, shared_env], deep=False, use_cache=False, timeout=2)
+    finally:
+        fuse_share.heal()
+    assert time.monotonic() - start < 30
+    assert report.incomplete and report.exit_code == 3
+    (hung,) = findings_of(report, "integrity.unresponsive")
+    assert hung.data["path"] == shared_env and hung.data["count"] >= records
+    assert [t.kind for t in report.targets] == ["env", "env"]
+    assert not [f for f in report.findings if str(local) in f.title]  # the local env: verified
+
+
+@pytest.mark.fuse
 def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_share) -> None:
     subprocess.run(
         ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
