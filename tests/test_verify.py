@@ -22,6 +22,8 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from condashare.doctor import integrity
 from condashare.doctor.integrity import integrity_findings, open_hash_cache, verify
@@ -689,3 +691,27 @@ def test_spawned_workers_as_on_macos(inst: Path, monkeypatch: pytest.MonkeyPatch
     assert problems(beta) == {"share/beta/f6.txt": "missing"}
     assert report.stats.records == 4 and report.stats.cache_entries == 3
     assert integrity.reap_abandoned() == 0
+
+
+_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=_text,
+    record=_text,
+    paths=st.lists(_text, max_size=20),
+    info=st.dictionaries(st.sampled_from(["name", "version", "source"]), st.none() | _text),
+)
+def test_the_task_size_bound_holds_for_any_path(
+    path: str, record: str, paths: list[str], info: dict[str, str | None]
+) -> None:
+    """The coordinator keeps < 32 KiB of tasks unanswered per worker so that writing to a
+    worker stuck on a dead share never blocks; that rests on this bound being a bound."""
+    for task in (
+        {"id": 10**9, "op": "record", "path": path, "record": record, "deep": True, "local": False},
+        {"id": 1, "op": "exists", "path": path, "paths": paths, "target": path},
+        {"id": 2, "op": "hash", "path": path, "rel": record, "sha256": "0" * 64, "info": info},
+    ):
+        wire = (json.dumps({"batch": [task]}) + "\n").encode()
+        assert integrity._task_bytes(task) >= len(wire)

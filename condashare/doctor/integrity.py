@@ -53,6 +53,9 @@ PIPELINE = 2
 # worker this many to a message: per-message costs (wake-ups, JSON, syscalls) were most of
 # this process's CPU in a quick run
 RECORD_BATCH = 8
+# bytes of tasks a worker may have unanswered: well under a pipe's 64 KiB, so that writing to a
+# worker stuck on a dead share can never block this process
+PIPE_BYTES = 32 << 10
 
 Progress = Callable[["ProgressInfo"], None]
 
@@ -288,7 +291,13 @@ class _Proc:
             self.wfd = self.proc.stdin.fileno()
         self.buf = b""
         self.inflight: collections.deque[dict[str, Any]] = collections.deque()
+        self.sizes: collections.deque[int] = collections.deque()  # of inflight, in bytes
+        self.unread = 0  # bytes of unanswered tasks, an upper bound of what sits in the pipe
         self.last = time.monotonic()
+
+    def answered(self) -> dict[str, Any]:
+        self.unread -= self.sizes.popleft()
+        return self.inflight.popleft()
 
     def load(self, batching: bool) -> int:
         """Pipeline slots taken (see ``_weight``)."""
@@ -331,13 +340,17 @@ class _Proc:
     def send(self, tasks: list[dict[str, Any]], batching: bool = False) -> bool:
         """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
 
-        Tasks are small (long path lists are split by the caller and queued alone) and at most
-        PIPELINE + 2 are unanswered, so the pipe never fills even when the worker is stuck: the
-        write cannot block.
+        Tasks are small (long path lists are split by the caller and queued alone) and the
+        caller keeps at most PIPE_BYTES of them unanswered (see ``_task_bytes``), so the pipe
+        never fills even when the worker is stuck: the write cannot block.
         """
         if not self.inflight:
             self.last = time.monotonic()
         self.inflight.extend(tasks)
+        for task in tasks:
+            size = _task_bytes(task)
+            self.sizes.append(size)
+            self.unread += size
         lines: list[Any] = []
         for task in tasks:  # with batching, runs of record tasks travel as one message
             if not (batching and task["op"] == "record"):
@@ -401,6 +414,21 @@ class _Proc:
                 self.proc.stdout.close()
             return
         self.abandon()
+
+
+def _task_bytes(task: dict[str, Any]) -> int:
+    """An upper bound of a task's size on the wire: keys, numbers and punctuation fit in 256
+    bytes; a string takes one byte per character when JSON copies it as is, else at most 12
+    (``\\uXXXX`` escapes, two of them for a character beyond the BMP)."""
+    size = 256
+    for value in task.values():
+        if isinstance(value, dict):  # a hash task's package info: strings and None
+            value = list(value.values())
+        for text in value if isinstance(value, list) else (value,):
+            if isinstance(text, str):
+                plain = text.isascii() and text.isprintable() and '"' not in text
+                size += 4 + (len(text) if plain and "\\" not in text else 12 * len(text))
+    return size
 
 
 def _weight(task: dict[str, Any], batching: bool = False) -> int:
@@ -566,12 +594,18 @@ class _Run:
             for p in list(procs):
                 batch: list[dict[str, Any]] = []
                 load = p.load(batching)
+                unread = p.unread
                 while self.queue and load < depth:
                     task = self._next_task()
                     if task is None:
                         break
+                    size = _task_bytes(task)
+                    if (p.inflight or batch) and unread + size > PIPE_BYTES:
+                        self.queue.appendleft(task)  # the pipe could fill: later
+                        break
                     batch.append(task)
                     load += _weight(task, batching)
+                    unread += size
                 if batch and not p.send(batch, batching):
                     self._worker_lost(p)
             if flush and self.cache is not None:
@@ -638,7 +672,7 @@ class _Run:
             msg = json.loads(line)
             if "hb" in msg or not p.inflight:
                 continue
-            task = p.inflight.popleft()
+            task = p.answered()
             self.done += 1
             self._handle(task, msg)
 
