@@ -292,8 +292,9 @@ class Worker:
                                 is_dir = entry.is_dir(follow_symlinks=False)
                             except OSError:
                                 is_dir = False
-                            # _is_artefact's cheap half inline: this runs for every entry
-                            if (name.startswith(".nfs") or name.endswith(".conda_trash")) and (
+                            # a cheap test first (this runs for every entry): every leftover
+                            # name starts with a dot or ends in .conda_trash
+                            if (name.startswith(".") or name.endswith(".conda_trash")) and (
                                 _is_artefact(name)
                             ):
                                 arts.append((name, is_dir))
