@@ -22,12 +22,14 @@ import time
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from condashare.doctor import integrity
 from condashare.doctor.integrity import integrity_findings, open_hash_cache, verify
 from condashare.doctor.model import Severity
 from condashare.mounts import parse_mountinfo
-from tests.conftest import REPO, run_cli
+from tests.conftest import REPO, need, run_cli
 
 BUILD = "hb0f4dca_0"  # rattler-build's hash for these recipes (no variants): stable
 
@@ -180,15 +182,64 @@ def test_unreadable_files_are_reported_not_fatal(inst: Path) -> None:
     assert report.exit_code == 1 and not report.incomplete
 
 
+def _without_dac_override() -> list[str]:
+    """A command prefix that runs as root minus the capabilities that bypass file modes.
+
+    Root reads a mode-000 file only through CAP_DAC_OVERRIDE / CAP_DAC_READ_SEARCH; without
+    them the kernel checks the mode bits as for anyone else (uid 0 owning the file gets
+    EACCES on mode 000). That is what CI (root) needs to test a real permission error.
+    """
+    setpriv = shutil.which("setpriv")
+    need(setpriv is not None, "setpriv is missing (util-linux)")
+    assert setpriv is not None
+    prefix = [setpriv, "--bounding-set=-dac_override,-dac_read_search"]
+    probe = subprocess.run([*prefix, "true"], capture_output=True, text=True)
+    need(probe.returncode == 0, f"cannot drop capabilities here: {probe.stderr.strip()}")
+    return prefix
+
+
 def test_permission_denied_file_is_unreadable(inst: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root reads mode-000 files; the ELOOP test covers unreadable files here")
     target = inst / "envs" / "good" / "share" / "beta" / "f8.txt"
     replace_file(target, target.read_bytes())
     target.chmod(0)
-    report = verify([inst / "envs" / "good"], deep=True)
-    beta = findings_of(report, "integrity.env-files")[0]
-    assert problems(beta)["share/beta/f8.txt"] == "unreadable"
+    if os.geteuid() != 0:
+        report = verify([inst / "envs" / "good"], deep=True)
+        beta = findings_of(report, "integrity.env-files")[0]
+        assert problems(beta)["share/beta/f8.txt"] == "unreadable"
+        return
+    # root: the real CLI, as root without the capability to bypass file modes
+    drop = _without_dac_override()
+    premise = subprocess.run(  # this process reads the file; the same child without the caps not
+        [*drop, sys.executable, "-c", f"open({str(target)!r}, 'rb').read()"],
+        capture_output=True,
+        text=True,
+    )
+    assert premise.returncode != 0 and "PermissionError" in premise.stderr, premise.stderr
+    target.read_bytes()  # while this process, root with its capabilities, still can
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    proc = subprocess.run(
+        [
+            *drop,
+            sys.executable,
+            "-m",
+            "condashare",
+            "verify",
+            "--deep",
+            "--json",
+            str(inst / "envs" / "good"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    beta = [f for f in doc["data"]["findings"] if f["check"] == "integrity.env-files"]
+    assert len(beta) == 1 and beta[0]["data"]["package"] == dist_name("beta")
+    (item,) = [p for p in beta[0]["data"]["files"] if p["path"] == "share/beta/f8.txt"]
+    assert item["problem"] == "unreadable" and "EACCES" in item["found"]
 
 
 def test_truncated_and_empty_records_are_reported(inst: Path) -> None:
@@ -586,6 +637,39 @@ def test_healthy_share_is_verified_through_the_buffered_read_path(
 
 
 @pytest.mark.fuse
+def test_share_that_hangs_during_batched_quick_records_is_unresponsive_and_the_run_ends(
+    conda_tree: Path, fuse_share, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Quick mode sends records eight to a message; a hang inside a batch must still end."""
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    local = tmp_path / "local-env"
+    subprocess.run(["cp", "-a", str(conda_tree / "inst" / "envs" / "good"), str(local)], check=True)
+    shared_env = str(fuse_share.mount / "inst" / "envs" / "good")
+    records = len(list((local / "conda-meta").glob("*.json")))
+    listed = integrity._Run._on_env
+
+    def block_then_queue(self: integrity._Run, task: dict, msg: dict) -> None:
+        if task["path"] == shared_env:  # the share dies right after listing the records
+            fuse_share.block()
+        listed(self, task, msg)
+
+    monkeypatch.setattr(integrity._Run, "_on_env", block_then_queue)
+    start = time.monotonic()
+    try:
+        report = verify([local, shared_env], deep=False, use_cache=False, timeout=2)
+    finally:
+        fuse_share.heal()
+    assert time.monotonic() - start < 30
+    assert report.incomplete and report.exit_code == 3
+    (hung,) = findings_of(report, "integrity.unresponsive")
+    assert hung.data["path"] == shared_env and hung.data["count"] >= records
+    assert [t.kind for t in report.targets] == ["env", "env"]
+    assert not [f for f in report.findings if str(local) in f.title]  # the local env: verified
+
+
+@pytest.mark.fuse
 def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_share) -> None:
     subprocess.run(
         ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
@@ -624,3 +708,27 @@ def test_spawned_workers_as_on_macos(inst: Path, monkeypatch: pytest.MonkeyPatch
     assert problems(beta) == {"share/beta/f6.txt": "missing"}
     assert report.stats.records == 4 and report.stats.cache_entries == 3
     assert integrity.reap_abandoned() == 0
+
+
+_text = st.text(st.characters(codec=None, exclude_categories=()), max_size=300)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    path=_text,
+    record=_text,
+    paths=st.lists(_text, max_size=20),
+    info=st.dictionaries(st.sampled_from(["name", "version", "source"]), st.none() | _text),
+)
+def test_the_task_size_bound_holds_for_any_path(
+    path: str, record: str, paths: list[str], info: dict[str, str | None]
+) -> None:
+    """The coordinator keeps < 32 KiB of tasks unanswered per worker so that writing to a
+    worker stuck on a dead share never blocks; that rests on this bound being a bound."""
+    for task in (
+        {"id": 10**9, "op": "record", "path": path, "record": record, "deep": True, "local": False},
+        {"id": 1, "op": "exists", "path": path, "paths": paths, "target": path},
+        {"id": 2, "op": "hash", "path": path, "rel": record, "sha256": "0" * 64, "info": info},
+    ):
+        wire = (json.dumps({"batch": [task]}) + "\n").encode()
+        assert integrity._task_bytes(task) >= len(wire)

@@ -10,7 +10,7 @@ cache, then measures in one run:
        ``sha256_in_prefix``, then an existence check of every entry of ``files``
   (a') conda's own ``find_altered_packages`` + ``find_packages_with_missing_files`` when a
        conda is importable (``--conda-python``, default /work/scratch/conda-venv/bin/python)
-  (b)  verify --deep, empty hash cache
+  (b)  verify --deep, empty hash cache (and, for comparison, --deep --no-cache)
   (c)  verify --quick (no cache), and (c') --quick with the cache warm
   (d)  verify --deep again with the cache warm
   (e)  physical limit: total bytes / (single-core hashlib.sha256 throughput measured now x cores)
@@ -246,6 +246,7 @@ def main() -> None:
     t1 = os.times()
     cpu_b = sum(t1[i] - t0[i] for i in range(4)) / ns.repeat  # user+sys, self+workers
     assert not rep_b.findings, [f.title for f in rep_b.findings]
+    b_nc, _ = timed(lambda: verify([env], deep=True, use_cache=False), ns.repeat)
     c, _ = timed(lambda: verify([env], deep=False, use_cache=False), ns.repeat)
     verify([env], deep=True)  # warm the cache
     d, rep_d = timed(lambda: verify([env], deep=True), ns.repeat)
@@ -254,7 +255,8 @@ def main() -> None:
     b_threads = statistics.median(threads_deep(env, cores) for _ in range(ns.repeat))
     print(
         f"(b) verify --deep, empty cache:  {b:.3f} s   (same work on {cores} threads instead of "
-        f"processes: {b_threads:.3f} s)"
+        f"processes: {b_threads:.3f} s; --no-cache, i.e. without writing the cache: "
+        f"{b_nc:.3f} s)"
     )
     print(f"(c) verify --quick, no cache:    {c:.3f} s   (with warm cache {c_warm:.3f} s)")
     print(f"(d) verify --deep, warm cache:   {d:.3f} s")

@@ -44,8 +44,18 @@ VERY_OLD_DAYS = 30.0
 MAX_FILES_PER_FINDING = 200
 DETAIL_LINES = 8
 HOLDER_SCAN_SECONDS = 2.0
+FLUSH_SECONDS = 0.25  # write learnt hashes this often, so little is left to write at the end
 NETWORK_JOBS = 4  # default workers when a target is on a network filesystem
-PIPELINE = 4  # tasks queued in each worker, so none idles while this process catches up
+# work queued in each worker, so none idles while this process catches up; a big-file hash
+# fills a worker's pipeline on its own, so nothing waits behind it while another worker idles
+PIPELINE = 2
+# records that take well under a millisecond (quick mode, or the cache's fast path) go to a
+# worker this many to a message: per-message costs (wake-ups, JSON, syscalls) were most of
+# this process's CPU in a quick run
+RECORD_BATCH = 8
+# bytes of tasks a worker may have unanswered: well under a pipe's 64 KiB, so that writing to a
+# worker stuck on a dead share can never block this process
+PIPE_BYTES = 32 << 10
 
 Progress = Callable[["ProgressInfo"], None]
 
@@ -155,8 +165,14 @@ class HashCache:
         now = int(time.time())
         for row in rows:
             self.pending.append((*row[:7], now))
-        if len(self.pending) > 20000 or time.monotonic() - self.last_commit > 1.0:
+        if len(self.pending) > 20000:  # bounded memory
             self.flush()
+
+    def due(self) -> bool:
+        """Time to write what was learnt (the run loop decides when: see ``_Run._loop``)."""
+        return bool(self.pending or self.pending_records or self.pending_dirs or self.forget) and (
+            time.monotonic() - self.last_commit > FLUSH_SECONDS
+        )
 
     def add_record(self, fp: dict[str, Any]) -> None:
         """Remember that a record verified clean with these files in this state."""
@@ -275,7 +291,17 @@ class _Proc:
             self.wfd = self.proc.stdin.fileno()
         self.buf = b""
         self.inflight: collections.deque[dict[str, Any]] = collections.deque()
+        self.sizes: collections.deque[int] = collections.deque()  # of inflight, in bytes
+        self.unread = 0  # bytes of unanswered tasks, an upper bound of what sits in the pipe
         self.last = time.monotonic()
+
+    def answered(self) -> dict[str, Any]:
+        self.unread -= self.sizes.popleft()
+        return self.inflight.popleft()
+
+    def load(self, batching: bool) -> int:
+        """Pipeline slots taken (see ``_weight``)."""
+        return sum(_weight(t, batching) for t in self.inflight)
 
     def _fork(self) -> None:
         """Linux: fork this (already imported) interpreter — ~1 ms instead of ~50 ms to spawn.
@@ -283,6 +309,10 @@ class _Proc:
         The child keeps only its two pipes (stdin/stdout) and /dev/null as stderr, so a child
         stuck on a dead share holds none of the caller's descriptors; it never returns here.
         """
+        # imported here, before the fork, so every child starts with it loaded: without this
+        # each child of each run paid the import (and without .pyc files the compile) itself
+        from condashare.doctor import integrity_worker
+
         task_r, task_w = os.pipe()
         res_r, res_w = os.pipe()
         pid = os.fork()
@@ -296,8 +326,6 @@ class _Proc:
                 null = os.open(os.devnull, os.O_WRONLY)
                 os.dup2(null, 2)
                 os.closerange(3, _max_fd())
-                from condashare.doctor import integrity_worker
-
                 integrity_worker.serve(0, 1)
             except BaseException:
                 code = 1
@@ -309,17 +337,31 @@ class _Proc:
         self.fd = res_r
         self.wfd = task_w
 
-    def send(self, tasks: list[dict[str, Any]]) -> bool:
+    def send(self, tasks: list[dict[str, Any]], batching: bool = False) -> bool:
         """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
 
-        Tasks are small (long path lists are split by the caller) and at most PIPELINE are
-        unanswered, so the pipe never fills even when the worker is stuck: the write cannot
-        block.
+        Tasks are small (long path lists are split by the caller and queued alone) and the
+        caller keeps at most PIPE_BYTES of them unanswered (see ``_task_bytes``), so the pipe
+        never fills even when the worker is stuck: the write cannot block.
         """
         if not self.inflight:
             self.last = time.monotonic()
         self.inflight.extend(tasks)
-        data = "".join(json.dumps(t) + "\n" for t in tasks).encode()
+        for task in tasks:
+            size = _task_bytes(task)
+            self.sizes.append(size)
+            self.unread += size
+        lines: list[Any] = []
+        for task in tasks:  # with batching, runs of record tasks travel as one message
+            if not (batching and task["op"] == "record"):
+                lines.append(task)
+            elif lines and isinstance(lines[-1], list) and len(lines[-1]) < RECORD_BATCH:
+                lines[-1].append(task)
+            else:
+                lines.append([task])
+        data = "".join(
+            json.dumps({"batch": line} if isinstance(line, list) else line) + "\n" for line in lines
+        ).encode()
         try:
             while data:
                 n = os.write(self.wfd, data)
@@ -372,6 +414,38 @@ class _Proc:
                 self.proc.stdout.close()
             return
         self.abandon()
+
+
+def _task_bytes(task: dict[str, Any]) -> int:
+    """An upper bound of a task's size on the wire: keys, numbers and punctuation fit in 256
+    bytes; a string takes one byte per character when JSON copies it as is, else at most 12
+    (``\\uXXXX`` escapes, two of them for a character beyond the BMP)."""
+    size = 256
+    for value in task.values():
+        if isinstance(value, dict):  # a hash task's package info: strings and None
+            value = list(value.values())
+        for text in value if isinstance(value, list) else (value,):
+            if isinstance(text, str):
+                plain = text.isascii() and text.isprintable() and '"' not in text
+                size += 4 + (len(text) if plain and "\\" not in text else 12 * len(text))
+    return size
+
+
+def _weight(task: dict[str, Any], batching: bool = False) -> int:
+    """Pipeline slots a task takes, in 1/RECORD_BATCH units when records are batched.
+
+    A big-file hash fills a worker's pipeline on its own (so nothing waits behind it while
+    another worker idles), and a task carrying a list of up to 200 paths is never queued with
+    another (so queued tasks always fit in a pipe buffer).
+    """
+    if task["op"] == "record":
+        return 1
+    unit = RECORD_BATCH if batching else 1
+    if task["op"] == "hash":
+        return PIPELINE * unit
+    if "paths" in task:
+        return (PIPELINE + 2) * unit
+    return unit
 
 
 def _max_fd() -> int:
@@ -450,6 +524,7 @@ class _Run:
         self.mount_memo: dict[str, Mount | None] = {}
         self.exists_answer: set[str] = set()  # answers of the shared-cache probes
         self.writable_answer: dict[str, bool] = {}
+        self.fast_records = False  # the last record took the cache's fast path: batch them
 
     # -- queue ---------------------------------------------------------------------------
     def add(self, op: str, path: str, front: bool = False, **kw: Any) -> None:
@@ -511,15 +586,30 @@ class _Run:
             # tasks on a share that already hung are not tried again
             while self.queue and len(procs) < self.jobs:
                 procs.append(_Proc())
+            # writing the cache takes this process away for a few ms: queue deeper first,
+            # so the workers do not run dry meanwhile
+            flush = self.cache is not None and self.cache.due()
+            batching = not self.deep or self.fast_records
+            depth = (PIPELINE + 2 if flush else PIPELINE) * (RECORD_BATCH if batching else 1)
             for p in list(procs):
                 batch: list[dict[str, Any]] = []
-                while self.queue and len(p.inflight) + len(batch) < PIPELINE:
+                load = p.load(batching)
+                unread = p.unread
+                while self.queue and load < depth:
                     task = self._next_task()
                     if task is None:
                         break
+                    size = _task_bytes(task)
+                    if (p.inflight or batch) and unread + size > PIPE_BYTES:
+                        self.queue.appendleft(task)  # the pipe could fill: later
+                        break
                     batch.append(task)
-                if batch and not p.send(batch):
+                    load += _weight(task, batching)
+                    unread += size
+                if batch and not p.send(batch, batching):
                     self._worker_lost(p)
+            if flush and self.cache is not None:
+                self.cache.flush()
             busy = self._busy()
             if not busy:
                 continue
@@ -582,7 +672,7 @@ class _Run:
             msg = json.loads(line)
             if "hb" in msg or not p.inflight:
                 continue
-            task = p.inflight.popleft()
+            task = p.answered()
             self.done += 1
             self._handle(task, msg)
 
@@ -716,6 +806,7 @@ class _Run:
     def _on_record(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         prefix = task["path"]
         self.stats.records += 1
+        self.fast_records = bool(msg.get("fast"))
         dist = _printable(task["record"][:-5])
         if "record_error" in msg:
             self.findings.append(_record_finding(prefix, dist, msg["record_error"]))

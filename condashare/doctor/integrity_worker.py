@@ -50,10 +50,20 @@ class Worker:
         self.db: sqlite3.Connection | None = None
         self.db_path = ""
         self.buf = bytearray(BUFFER)
+        self.held: list[str] = []
 
     # --- plumbing -----------------------------------------------------------------------
-    def send(self, obj: dict[str, Any]) -> None:
-        self.out.write(json.dumps(obj, separators=(",", ":")) + "\n")
+    def send(self, obj: dict[str, Any], hold: bool = False) -> None:
+        """Write one answer; ``hold`` keeps it for the next write (answers of a batch of
+        tasks leave in one write, and a heartbeat takes held answers along)."""
+        line = json.dumps(obj, separators=(",", ":")) + "\n"
+        if hold:
+            self.held.append(line)
+            return
+        if self.held:
+            line = "".join(self.held) + line
+            self.held.clear()
+        self.out.write(line)
         self.out.flush()
 
     def beat(self) -> None:
@@ -138,25 +148,32 @@ class Worker:
         key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         return sha.hexdigest(), (md5.hexdigest() if md5 is not None else None), key
 
-    def fingerprint_ok(self, rec_path: str, rec_key: list[int], deep: bool) -> int | None:
+    def fingerprint_ok(
+        self, rec_path: str, rec_key: list[int], deep: bool
+    ) -> tuple[int, dict[str, Any]] | None:
         """Fast path: is this record unchanged since it last verified clean, file by file?
 
         The cache row holds the record's own stat key, the checked paths and every file's
         (dev, inode, size, mtime_ns, ctime_ns) at the time. Same record and same keys means
-        the same bytes, so nothing needs parsing or hashing. Returns the file count or None.
+        the same bytes, so nothing needs parsing or hashing. Returns the file count and the
+        package's remembered metadata, or None.
         """
         if self.db is None:
             return None
         try:
             row = self.db.execute(
-                "SELECT rkey, mode, paths, keys FROM records WHERE path=?", (rec_path,)
+                "SELECT rkey, mode, paths, keys, meta FROM records WHERE path=?", (rec_path,)
             ).fetchone()
-        except sqlite3.Error:
+            meta = json.loads(row[4]) if row is not None and row[4] else {}
+        except (sqlite3.Error, ValueError):
             return None
         if row is None or row[0] != _key_text(rec_key) or (deep and row[1] != "deep"):
             return None
+        if not isinstance(meta, dict):
+            return None
         rels = row[2].split("\0") if row[2] else []
         now = array.array("q")
+        ext = now.extend
         stat_ = os.stat
         root = os.path.dirname(os.path.dirname(rec_path))
         try:
@@ -164,16 +181,16 @@ class Worker:
         except OSError:
             return None
         try:
-            for n, rel in enumerate(rels):
-                st = stat_(rel, dir_fd=dfd)
-                now.extend((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
-                if not n & 127:
-                    self.beat()
+            for start in range(0, len(rels), 128):  # a slow but live share must not look dead
+                for rel in rels[start : start + 128]:
+                    st = stat_(rel, dir_fd=dfd)
+                    ext((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+                self.beat()
         except (OSError, OverflowError):
             return None
         finally:
             os.close(dfd)
-        return len(rels) if now.tobytes() == row[3] else None
+        return (len(rels), meta) if now.tobytes() == row[3] else None
 
     # --- tasks --------------------------------------------------------------------------
     def run(self, task: Task) -> dict[str, Any]:
@@ -249,15 +266,18 @@ class Worker:
         errors: list[str] = []
         changed: list[list[Any]] = []
         stack = [root]
+        remember = self.db is not None  # without a cache, directory keys serve nothing
+        key = ""
         while stack:
             top = stack.pop()
-            try:
-                st = os.lstat(top)
-            except OSError as exc:
-                if len(errors) < 20:
-                    errors.append(f"{top}: {_oserr(exc)}")
-                continue
-            key = f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
+            if remember:
+                try:
+                    st = os.lstat(top)
+                except OSError as exc:
+                    if len(errors) < 20:
+                        errors.append(f"{top}: {_oserr(exc)}")
+                    continue
+                key = f"{st.st_dev}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}"
             row = known.get(top)
             if row is not None and row[0] == key:
                 subdirs = row[1].split("\0") if row[1] else []
@@ -272,7 +292,11 @@ class Worker:
                                 is_dir = entry.is_dir(follow_symlinks=False)
                             except OSError:
                                 is_dir = False
-                            if _is_artefact(name):
+                            # a cheap test first (this runs for every entry): every leftover
+                            # name starts with a dot or ends in .conda_trash
+                            if (name.startswith(".") or name.endswith(".conda_trash")) and (
+                                _is_artefact(name)
+                            ):
                                 arts.append((name, is_dir))
                             elif is_dir:
                                 subdirs.append(name)
@@ -280,7 +304,7 @@ class Worker:
                     if len(errors) < 20:
                         errors.append(f"{top}: {_oserr(exc)}")
                     continue
-                if len(changed) < 200_000:
+                if remember and len(changed) < 200_000:
                     changed.append(
                         [root, top, key, "\0".join(subdirs), json.dumps(arts) if arts else ""]
                     )
@@ -325,17 +349,15 @@ class Worker:
                 rec_key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
                 fast = self.fingerprint_ok(rec_path, rec_key, deep)
                 if fast is not None:
-                    meta = self.fp_meta(rec_path)
-                    if meta is not None:
-                        return {
-                            "dist": name[:-5],
-                            **meta,
-                            "files": fast,
-                            "hits": fast,
-                            "problems": [],
-                            "nproblems": 0,
-                            "fast": True,
-                        }
+                    return {
+                        "dist": name[:-5],
+                        **fast[1],
+                        "files": fast[0],
+                        "hits": fast[0],
+                        "problems": [],
+                        "nproblems": 0,
+                        "fast": True,
+                    }
                 raw = _read_all(fd)
             finally:
                 os.close(fd)
@@ -373,16 +395,6 @@ class Worker:
                 mode="deep" if deep else "quick",
             )
         return out
-
-    def fp_meta(self, rec_path: str) -> dict[str, Any] | None:
-        if self.db is None:
-            return None
-        try:
-            row = self.db.execute("SELECT meta FROM records WHERE path=?", (rec_path,)).fetchone()
-            meta = json.loads(row[0]) if row and row[0] else {}
-        except (sqlite3.Error, ValueError):
-            return None
-        return meta if isinstance(meta, dict) else None
 
     def op_centry(self, task: Task) -> dict[str, Any]:
         """Verify one extracted package in a cache against ``info/paths.json`` (packaged bytes)."""
@@ -448,7 +460,8 @@ class Worker:
         defer: list[dict[str, Any]] = []
         nfiles = nbytes = hits = 0
         fp_paths: list[str] = []
-        fp_keys: array.array[int] | None = array.array("q")
+        # the record's fingerprint only serves the cache: without one, do not build it
+        fp_keys: array.array[int] | None = array.array("q") if self.db is not None else None
         to_hash: list[tuple[str, str, os.stat_result]] = []
         dfd = os.open(root, os.O_RDONLY | O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
         stat_ = os.stat
@@ -547,35 +560,45 @@ class Worker:
                 self._fp_add(fp_paths, fp_keys, rel, st)
             big = [t[2] for t in to_hash if t[2].st_size >= CACHE_MIN_BYTES]
             known = self.cached_many(big) if big else {}
-            for rel, expect, st in to_hash:
-                sha = known.get((st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns))
+            # the hot loop of a deep run: one open/read/close per small file, no calls that
+            # are not needed (most files are a few KiB, so per-file overhead adds up)
+            sha256 = hashlib.sha256
+            open_, read, close = os.open, os.read, os.close
+            flags = os.O_RDONLY | O_CLOEXEC
+            for n, (rel, expect, st) in enumerate(to_hash):
+                size = st.st_size
+                sha = None
+                if size >= CACHE_MIN_BYTES:
+                    sha = known.get((st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns))
                 if sha is not None:
                     hits += 1
-                elif st.st_size >= DEFER_BYTES:
+                elif size >= DEFER_BYTES:
                     defer.append({"path": os.path.join(root, rel), "rel": rel, "sha256": expect})
                     self._fp_add(fp_paths, fp_keys, rel, st)
                     continue
                 else:
                     try:
-                        sha = self.digest_at(dfd, root, rel, st, local)
+                        if size < BUFFER:
+                            fd = open_(rel, flags, dir_fd=dfd)
+                            try:
+                                data = read(fd, size + 1)
+                                if len(data) > size:  # grew since the stat: read it all
+                                    data += _read_all(fd)
+                            finally:
+                                close(fd)
+                            sha = sha256(data).hexdigest()
+                        else:
+                            sha = self.digest(os.path.join(root, rel), local=local)[0]
                     except OSError as exc:
                         problems.append(
                             {"path": rel, "problem": "unreadable", "found": _oserr(exc)}
                         )
                         continue
-                    if st.st_size >= CACHE_MIN_BYTES:
+                    if size >= CACHE_MIN_BYTES:
                         hashed.append(
-                            [
-                                st.st_dev,
-                                st.st_ino,
-                                st.st_size,
-                                st.st_mtime_ns,
-                                st.st_ctime_ns,
-                                sha,
-                                None,
-                            ]
+                            [st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns, sha, None]
                         )
-                    nbytes += st.st_size
+                    nbytes += size
                 if sha != expect:
                     problems.append(
                         {
@@ -586,9 +609,14 @@ class Worker:
                             "nlink": st.st_nlink,
                         }
                     )
-                else:
-                    self._fp_add(fp_paths, fp_keys, rel, st)
-                self.beat()
+                elif fp_keys is not None:  # _fp_add inline: once per file of a deep run
+                    fp_paths.append(rel)
+                    try:
+                        fp_keys.extend((st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns))
+                    except OverflowError:
+                        fp_keys.extend((0, 0, -1, 0, 0))
+                if not n & 31:  # big files beat while they are hashed
+                    self.beat()
         finally:
             os.close(dfd)
         out: dict[str, Any] = {
@@ -603,20 +631,6 @@ class Worker:
         if not problems and fp_keys is not None:
             out["fp"] = {"paths": "\0".join(fp_paths), "keys": fp_keys.tobytes().hex()}
         return out
-
-    def digest_at(self, dfd: int, root: str, rel: str, st: os.stat_result, local: bool) -> str:
-        """sha256 of a small or big file below an open directory (size known from stat)."""
-        if st.st_size >= BUFFER:
-            sha, _md5, _key = self.digest(os.path.join(root, rel), local=local)
-            return sha
-        fd = os.open(rel, os.O_RDONLY | O_CLOEXEC, dir_fd=dfd)
-        try:
-            data = os.read(fd, st.st_size + 1)
-            if len(data) > st.st_size:
-                data += _read_all(fd)
-        finally:
-            os.close(fd)
-        return hashlib.sha256(data).hexdigest()
 
     def cached_many(self, stats: list[os.stat_result]) -> dict[tuple[int, ...], str]:
         """Cached sha256 for many files in one query per 400 inodes."""
@@ -870,7 +884,10 @@ def _norm_entry(entry: Any) -> dict[str, Any]:
 def _record_entries(rec: dict[str, Any]) -> list[dict[str, Any]] | None:
     paths_data = rec.get("paths_data")
     if isinstance(paths_data, dict) and isinstance(paths_data.get("paths"), list):
-        return [_norm_entry(p) for p in paths_data["paths"]]
+        paths: list[Any] = paths_data["paths"]
+        if all(type(p) is dict for p in paths):  # the normal case: no copy
+            return paths
+        return [_norm_entry(p) for p in paths]
     files = rec.get("files")
     if isinstance(files, list):
         return [{"_path": f} for f in files if isinstance(f, str)]
@@ -922,15 +939,20 @@ def serve(in_fd: int, out_fd: int) -> None:
             if not line:
                 continue
             task = json.loads(line)
+            # {"batch": [task, ...]}: several small tasks in one message, answered in one
+            # write; heartbeats keep coming (every HEARTBEAT_SECONDS across the whole batch)
+            batch = task["batch"] if isinstance(task.get("batch"), list) else [task]
             worker.last_beat = time.monotonic()
-            try:
-                result = worker.run(task)
-            except OSError as exc:
-                result = {"error": _oserr(exc), "errno": exc.errno}
-            except Exception as exc:  # a bug here must not look like a hung share
-                result = {"error": f"{type(exc).__name__}: {exc}"}
-            result["id"] = task.get("id")
-            worker.send(result)
+            for n, item in enumerate(batch):
+                try:
+                    result = worker.run(item)
+                except OSError as exc:
+                    result = {"error": _oserr(exc), "errno": exc.errno}
+                except Exception as exc:  # a bug here must not look like a hung share
+                    result = {"error": f"{type(exc).__name__}: {exc}"}
+                result["id"] = item.get("id")
+                worker.send(result, hold=n < len(batch) - 1)
+                worker.beat()  # between items too: small tasks may never beat themselves
 
 
 if __name__ == "__main__":
