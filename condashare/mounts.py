@@ -181,25 +181,34 @@ def mount_for(path: str | os.PathLike[str], mounts: Sequence[Mount]) -> Mount | 
     return best
 
 
+_MAX_LINK_HOPS = 40  # like the kernel's ELOOP limit
+
+
 def may_be_remote(path: str | os.PathLike[str], mounts: Sequence[Mount]) -> bool:
     """Could touching ``path`` reach a network filesystem (and so hang)?
 
-    True when the path's mount is network or an automount trigger, and also when a directory on
-    the way is a symlink (``/nfs/cpkgs -> /net/server/cpkgs``): the mount table sees only the
-    path as written. Ancestors are checked top down with ``lstat``, which only ever reads
-    filesystems the table calls local.
+    True when the path's mount is network or an automount trigger, also after following the
+    symlinks on the way (``/nfs/cpkgs -> /net/server/cpkgs``): the mount table only knows paths
+    as written. Components are checked top down with ``lstat``/``readlink``, which read the
+    link itself on a filesystem the table calls local, never what it points to.
     """
-    target = _normalize(os.fspath(path))
-    parts = [p for p in target.split("/") if p]
-    current = ""
-    for part in parts:
-        current += "/" + part
+    parts = [p for p in _normalize(os.fspath(path)).split("/") if p]
+    current, hops = "", 0
+    while parts:
+        current += "/" + parts.pop(0)
         mount = mount_for(current, mounts)
         if mount is not None and (mount.is_network or mount.is_autofs):
             return True
         try:
-            if stat.S_ISLNK(os.lstat(current).st_mode):
-                return True
+            if not stat.S_ISLNK(os.lstat(current).st_mode):
+                continue
+            link = os.readlink(current)
         except OSError:
             return False  # nothing further down exists to be touched
+        hops += 1
+        if hops > _MAX_LINK_HOPS:
+            return True  # a loop or a maze: treat as unsafe
+        resolved = posixpath.normpath(posixpath.join(posixpath.dirname(current), link))
+        parts = [p for p in resolved.split("/") if p] + parts
+        current = ""
     return False

@@ -144,12 +144,19 @@ def test_symlink_onto_a_share_counts_as_remote(tmp_path):
     (tmp_path / "share").mkdir()
     (tmp_path / "site").mkdir()
     (tmp_path / "site" / "cpkgs").symlink_to(tmp_path / "share")
+    (tmp_path / "hop").symlink_to("site")  # relative link to a link onto the share
     (tmp_path / "plain").mkdir()
+    (tmp_path / "usr-bin").mkdir()
+    (tmp_path / "bin").symlink_to("usr-bin")  # like /bin -> usr/bin: a link that stays local
+    (tmp_path / "loop").symlink_to("loop")
     table = [local, share]
     assert may_be_remote(tmp_path / "site" / "cpkgs" / "anaconda3" / "bin", table)
+    assert may_be_remote(tmp_path / "hop" / "cpkgs" / "x", table)
     assert may_be_remote(tmp_path / "share" / "x", table)
     assert not may_be_remote(tmp_path / "plain" / "x", table)
+    assert not may_be_remote(tmp_path / "bin" / "conda", table)
     assert not may_be_remote(tmp_path / "missing" / "deeper", table)
+    assert may_be_remote(tmp_path / "loop" / "x", table)  # a loop is not trusted
 
 
 def test_probe_site_file_through_symlink_to_hung_share(tmp_path, fuse_share):
