@@ -96,11 +96,17 @@ def _run_condashare_checks(group: str, prefix: str, verbose: bool) -> list[Findi
 
 
 def format_findings(name: str, findings: list[Finding], verbose: bool) -> list[str]:
-    """conda-style lines: a mark and title per finding, detail and fix indented below."""
+    """conda-style lines: a mark and title per finding, detail and fix indented below.
+
+    Without ``-v`` the passing findings fold into one line, so problems stand out.
+    """
     lines: list[str] = []
+    passed = [f for f in findings if f.severity.value == "ok"]
+    if not verbose and len(passed) > 1:
+        lines.append(f"{OK_MARK} {name}: {len(passed)} checks passed (-v lists them)")
     for finding in findings:
         problem = finding.severity.is_problem
-        if finding.severity.value == "info" and not verbose:
+        if not verbose and (finding.severity.value == "info" or (len(passed) > 1 and not problem)):
             continue
         level = " (warning)" if finding.severity.value == "warning" else ""
         mark = X_MARK if problem else OK_MARK

@@ -195,6 +195,14 @@ def test_format_findings_looks_like_conda_doctor():
     assert "    shown only with -v" in verbose
     assert "✅ condashare-x: A note" in verbose
     assert "    e" in verbose
+    # Several passing checks fold into one line unless -v, so the problems stand out.
+    many = [*findings, Finding("x.ok2", Severity.OK, "Also good")]
+    brief = conda_plugin.format_findings("condashare-x", many, verbose=False)
+    assert brief[0] == "✅ condashare-x: 2 checks passed (-v lists them)"
+    assert not any("good" in line for line in brief)
+    assert "❌ condashare-x: Broken" in brief
+    verbose = conda_plugin.format_findings("condashare-x", many, verbose=True)
+    assert "✅ condashare-x: All good" in verbose and "✅ condashare-x: Also good" in verbose
 
 
 def test_actions_ask_the_doctor_with_the_timeout_from_the_environment(monkeypatch, env, capsys):
@@ -306,7 +314,7 @@ def test_locking_in_the_package_cache(env, tmp_path, monkeypatch, capsys):
     cache = tmp_path / "pkgs"
     cache.mkdir()
     monkeypatch.setenv("CONDA_PKGS_DIRS", str(cache))
-    out = run_action("condashare-locking", env, False, capsys)
+    out = run_action("condashare-locking", env, True, capsys)
     assert f"✅ condashare-locking: package cache: a conda-style lock works in {cache} (" in out
     assert "❌" not in out
     assert list(cache.iterdir()) == []  # the lock file is gone again
@@ -314,7 +322,7 @@ def test_locking_in_the_package_cache(env, tmp_path, monkeypatch, capsys):
 
 def test_local_environment_is_reported_local(env, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("CONDA_PKGS_DIRS", str(tmp_path / "pkgs"))
-    out = run_action("condashare-nfs", env, False, capsys)
+    out = run_action("condashare-nfs", env, True, capsys)
     assert "✅ condashare-nfs: 2 of 2 on local filesystems\n" in out, out
     assert "❌" not in out
 
@@ -322,7 +330,7 @@ def test_local_environment_is_reported_local(env, tmp_path, monkeypatch, capsys)
 def test_environment_on_a_network_share(fuse_share, built_env, capsys):
     prefix = fuse_share.mount / "env"
     shutil.copytree(built_env, fuse_share.backing / "env", symlinks=True)
-    out = run_action("condashare-nfs", prefix, False, capsys)
+    out = run_action("condashare-nfs", prefix, True, capsys)
     assert (
         f"✅ condashare-nfs: environment: {prefix} on fuse.nfs from nfsserver:/export/conda, "
         "responsive (" in out
