@@ -37,6 +37,20 @@ class Located:
         return self.site.probe_timeout if self.site else DEFAULT_PROBE_TIMEOUT
 
 
+def host_inputs(
+    env: Mapping[str, str] | None = None,
+    inputs: HostInputs | None = None,
+    mounts: Sequence[Mount] | None = None,
+) -> tuple[dict[str, str], list[Mount], HostInputs]:
+    """One environment, one reading of the mount table, and host facts that use both."""
+    env_dict = dict(os.environ if env is None else env)
+    table = list(read_mount_table() if mounts is None else mounts)
+    inputs = inputs or gather_inputs(env_dict)
+    if inputs.mounts is None:
+        inputs = dataclasses.replace(inputs, mounts=table)
+    return env_dict, table, inputs
+
+
 def locate(
     site_path: str | None = None,
     prefix: str | None = None,
@@ -47,11 +61,7 @@ def locate(
     site_config_dirs: Sequence[str] | None = None,
 ) -> Located:
     """Detect the host and load the site file; SiteError/PlatformError on bad configuration."""
-    env_dict = dict(os.environ if env is None else env)
-    table = list(read_mount_table() if mounts is None else mounts)
-    inputs = inputs or gather_inputs(env_dict)
-    if inputs.mounts is None:
-        inputs = dataclasses.replace(inputs, mounts=table)
+    env_dict, table, inputs = host_inputs(env, inputs, mounts)
     host = detect_host(inputs)
     if prefix:
         return Located(env_dict, table, host, site_from_prefix(prefix, host.os), [])

@@ -8,15 +8,15 @@ are computed lazily by the checks that need them.
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from condashare.host import Host, HostInputs, PlatformError, detect_host, gather_inputs
+from condashare.host import Host, HostInputs, PlatformError, detect_host
 from condashare.installations import Choice, InstallationEvidence, choose_installation
-from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.locate import host_inputs
+from condashare.mounts import Mount, may_be_remote, mount_for
 from condashare.probe import ProbeResult, run_probe
 from condashare.site import (
     DEFAULT_PROBE_TIMEOUT,
@@ -91,20 +91,18 @@ class Context:
         return mount_for(path, self.mounts)
 
     def is_remote(self, path: str) -> bool:
-        """On a network filesystem or behind an automount trigger: touch only through a probe."""
-        mount = self.mount_of(path)
-        return mount is not None and (mount.is_network or mount.is_autofs)
+        """Could touching ``path`` reach a share (mount type, or a symlink leading onto one)?"""
+        return may_be_remote(path, self.mounts)
 
     def probe(self, path: str, op: str = "stat", arg: str = "0") -> ProbeResult:
         return run_probe(op, path, self.timeout, arg)
 
     def expand(self, path: str) -> str:
-        """``~`` and ``$VARS`` expanded against this run's home and environment."""
-        if path.startswith("~"):
-            path = self.home + path[1:]
-        for key, value in sorted(self.env.items(), key=lambda kv: -len(kv[0])):
-            path = path.replace("${" + key + "}", value).replace("$" + key, value)
-        return path
+        """``$VARS`` and ``~`` expanded against this run's environment, as the shell would."""
+        from condashare.condarc import posix_expanduser, posix_expandvars
+
+        home_env = {**self.env, "HOME": self.home}
+        return posix_expandvars(posix_expanduser(path, home_env), self.env)
 
 
 def build_context(
@@ -126,11 +124,8 @@ def build_context(
     reasons to stop: the context records them and the host checks report them. ``extra`` seeds
     :attr:`Context.extra` (the conda plugin puts the running conda's root there).
     """
-    env = dict(os.environ if env is None else env)
-    mount_list = tuple(read_mount_table() if mounts is None else mounts)
-    inputs = inputs or gather_inputs(env)
-    if inputs.mounts is None:
-        inputs = dataclasses.replace(inputs, mounts=mount_list)
+    env, table, inputs = host_inputs(env, inputs, mounts)
+    mount_list = tuple(table)
     platform_error = ""
     try:
         host = detect_host(inputs)
