@@ -32,6 +32,16 @@ NETWORK_FUSE_SUBTYPES = frozenset(
      "moosefs", "mfs", "cvmfs", "gvfsd-fuse", "beegfs"}
 )  # fmt: skip
 TRIGGER_FSTYPES = frozenset({"autofs"})
+# Filesystems known to keep their data on this machine. Everything else — network types, FUSE of
+# any subtype, types we have never heard of — counts as possibly remote, so touching it is bounded.
+# The shell block's case pattern is rendered from this same list.
+LOCAL_FSTYPES = frozenset(
+    {
+        "ext2", "ext3", "ext4", "xfs", "btrfs", "zfs", "tmpfs", "overlay", "squashfs", "erofs",
+        "vfat", "exfat", "ntfs", "ntfs3", "f2fs", "jfs", "reiserfs", "bcachefs", "nilfs2", "hfs",
+        "hfsplus", "apfs", "iso9660", "udf", "ramfs", "devtmpfs",
+    }
+)  # fmt: skip
 
 _OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
 

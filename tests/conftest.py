@@ -139,23 +139,34 @@ def _unmount(path: Path) -> None:
     subprocess.run([tool, "-u", "-z", str(path)], capture_output=True, check=False)
 
 
-@pytest.fixture
-def fuse_share(tmp_path: Path) -> Iterator[FuseShare]:
-    """A FUSE filesystem shown as ``fuse.nfs`` from ``nfsserver:/export/conda``."""
+def mount_share(
+    root: Path,
+    *,
+    cache_seconds: float = 0.0,
+    fsname: str = "nfsserver:/export/conda",
+    subtype: str = "nfs",
+) -> FuseShare:
+    """Mount a hangfs share under ``root`` (``backing/``, ``share/``); caller unmounts it.
+
+    ``cache_seconds`` > 0 lets the kernel cache attributes, entries and access rights for that
+    long, as an NFS client does (``actimeo``); 0 sends every operation to the daemon.
+    """
     ok, reason = fuse_available()
     need(ok, reason)
-    backing, mount = tmp_path / "backing", tmp_path / "share"
-    backing.mkdir()
+    backing, mount = root / "backing", root / "share"
+    backing.mkdir(parents=True)
     mount.mkdir()
-    trigger = tmp_path / "share.trigger"
-    log = open(tmp_path / "hangfs.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, str(HANGFS), str(backing), str(mount), str(trigger)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        stdin=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    trigger = root / "share.trigger"
+    log_path = root / "hangfs.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, str(HANGFS), str(backing), str(mount), str(trigger), fsname,
+             subtype, str(cache_seconds)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
     deadline = time.monotonic() + 10
     needle = f" {mount} "
     while time.monotonic() < deadline:
@@ -167,23 +178,56 @@ def fuse_share(tmp_path: Path) -> Iterator[FuseShare]:
     else:
         proc.kill()
     if proc.poll() is not None:
-        log.close()
-        need(False, f"FUSE mount failed: {(tmp_path / 'hangfs.log').read_text()[-500:]}")
-    share = FuseShare(backing, mount, trigger, proc)
+        need(False, f"FUSE mount failed: {log_path.read_text()[-500:]}")
+    return FuseShare(backing, mount, trigger, proc)
+
+
+def unmount_share(share: FuseShare) -> None:
+    """Heal, kill the daemon, lazily unmount, then reap the probes the test abandoned."""
+    share.heal()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(share.proc.pid, signal.SIGKILL)
+    share.proc.wait(timeout=10)
+    _unmount(share.mount)
+    from condashare.probe import reap_abandoned
+
+    deadline = time.monotonic() + 5
+    while reap_abandoned() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def fuse_share(tmp_path: Path) -> Iterator[FuseShare]:
+    """A FUSE filesystem shown as ``fuse.nfs`` from ``nfsserver:/export/conda``, no caching."""
+    share = mount_share(tmp_path)
     try:
         yield share
     finally:
-        share.heal()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=10)
-        _unmount(mount)
-        log.close()
-        from condashare.probe import reap_abandoned
+        unmount_share(share)
 
-        deadline = time.monotonic() + 5
-        while reap_abandoned() and time.monotonic() < deadline:
-            time.sleep(0.05)
+
+@pytest.fixture
+def cached_share(tmp_path: Path) -> Iterator[FuseShare]:
+    """Like ``fuse_share`` but the kernel caches attributes and access for 30 s, as NFS does.
+
+    Use it once while healthy (so the cache is warm), then ``block()``: ``stat`` and
+    ``[ -r F ]`` still answer, ``open()`` hangs — the share that died seconds ago.
+    """
+    share = mount_share(tmp_path, cache_seconds=30)
+    try:
+        yield share
+    finally:
+        unmount_share(share)
+
+
+@pytest.fixture(params=["uncached", "cached"])
+def any_share(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[FuseShare]:
+    """Both kinds of share: every never-hang test must hold with the kernel's caches off and on."""
+    share = mount_share(tmp_path, cache_seconds=30 if request.param == "cached" else 0)
+    try:
+        yield share
+    finally:
+        unmount_share(share)
 
 
 @pytest.fixture(scope="session")

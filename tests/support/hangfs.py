@@ -8,7 +8,14 @@ TRIGGER file (which lives outside the mount):
 - containing an errno name such as ``ESTALE``, ``EIO`` or ``ENOTCONN``: fail with it.
 
 Mounted with ``fsname=nfsserver:/export/conda,subtype=nfs`` so the mount table shows a
-``fuse.nfs`` filesystem, and with kernel caching off so every stat reaches this daemon.
+``fuse.nfs`` filesystem. By default the kernel's caches are off, so every stat reaches this
+daemon (a share hung from the start). ``CACHE_SECONDS`` > 0 turns attribute and entry caching
+on with ``default_permissions`` (the kernel answers ``access()`` from cached attributes), the way
+an NFS client with ``actimeo`` behaves: after one healthy use, ``stat`` and ``[ -r F ]`` keep
+answering from the cache for that long while ``open()`` still reaches this daemon and blocks.
+
+Usage: ``hangfs.py BACKING MOUNTPOINT TRIGGER [FSNAME [SUBTYPE [CACHE_SECONDS]]]``; an empty
+SUBTYPE mounts plain ``fuse`` (as CVMFS shows up).
 """
 
 from __future__ import annotations
@@ -136,17 +143,23 @@ def main() -> None:
     backing, mountpoint, trigger = sys.argv[1:4]
     fsname = sys.argv[4] if len(sys.argv) > 4 else "nfsserver:/export/conda"
     subtype = sys.argv[5] if len(sys.argv) > 5 else "nfs"
+    cache = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+    options: dict[str, object] = {"fsname": fsname}
+    if subtype:
+        options["subtype"] = subtype
+    if cache > 0:
+        options.update(
+            attr_timeout=cache, entry_timeout=cache, negative_timeout=0, default_permissions=True
+        )
+    else:
+        options.update(attr_timeout=0, entry_timeout=0, negative_timeout=0)
     fuse.FUSE(
         HangFS(backing, trigger),
         mountpoint,
         foreground=True,
         nothreads=False,
         allow_other=True,
-        fsname=fsname,
-        subtype=subtype,
-        attr_timeout=0,
-        entry_timeout=0,
-        negative_timeout=0,
+        **options,
     )
 
 
