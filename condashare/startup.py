@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from condashare.fileedit import Edit, EditError, FileState, check_text, plan_edit, read_state
+from condashare.mounts import LOCAL_FSTYPES
 from condashare.site import Installation, Site, unsafe_path_reason
 
 SHELLS = ("bash", "zsh", "sh", "tcsh", "fish")
@@ -85,19 +86,47 @@ def mountinfo_escape(path: str) -> str:
     return "".join(out)
 
 
-def _check_code() -> str:
-    """shell/check.sh without its comment lines."""
-    text = (shell_dir() / "check.sh").read_text(encoding="utf-8")
+def _code(name: str) -> str:
+    """A shell/ snippet without its comment lines (they document the file, not the block)."""
+    text = (shell_dir() / name).read_text(encoding="utf-8")
     return "".join(ln for ln in text.splitlines(keepends=True) if not ln.lstrip().startswith("#"))
 
 
-def _helper_code() -> str:
-    """check.sh as a stand-alone /bin/sh program for csh and fish (inputs from the environment)."""
-    return (
-        "exec </dev/null 2>/dev/null\n"
-        "_condashare_pe=$_CONDASHARE_PE\n_condashare_f=$_CONDASHARE_F\n_condashare_t=$_CONDASHARE_T\n"
-        + _check_code()
-        + 'echo "$_condashare_st"\n'
+def _fill(name: str, text: str, replacements: Mapping[str, str]) -> str:
+    """Replace every placeholder of a template; a missing one is a broken install, not input."""
+    for key, value in replacements.items():
+        if key not in text:
+            raise RuntimeError(f"template {name} lacks {key.strip()}")
+        text = text.replace(key, value)
+    return text
+
+
+def _local_fs_pattern() -> str:
+    """condashare.mounts.LOCAL_FSTYPES as one ``case`` pattern: the shell and Python agree."""
+    names = sorted(LOCAL_FSTYPES)
+    bad = [n for n in names if not n.replace("_", "").isalnum()]
+    if bad:
+        raise RuntimeError(f"LOCAL_FSTYPES has names unfit for a shell pattern: {bad}")
+    return "|".join(names)
+
+
+def _check_code() -> str:
+    """shell/check.sh: the mount-table lookup, with the local filesystems filled in."""
+    return _fill("check.sh", _code("check.sh"), {"__CONDASHARE_LOCAL_FS__": _local_fs_pattern()})
+
+
+def _helper_code(dialect: str) -> str:
+    """shell/helper.sh as a stand-alone /bin/sh program for csh and fish (inputs from the
+    environment), with check.sh, read.sh and verdict.sh in place."""
+    return _fill(
+        "helper.sh",
+        _code("helper.sh"),
+        {
+            "__CONDASHARE_CHECK__\n": _check_code(),
+            "__CONDASHARE_READ__\n": _code("read.sh"),
+            "__CONDASHARE_DIALECT__": dialect,
+            "__CONDASHARE_VERDICT__\n": _code("verdict.sh"),
+        },
     )
 
 
@@ -143,8 +172,9 @@ class Dialect:
     def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
         raise NotImplementedError
 
-    def check(self) -> str:
-        raise NotImplementedError
+    def code(self) -> dict[str, str]:
+        """The shared shell code this dialect's template takes, by placeholder."""
+        return {"__CONDASHARE_CHECK__": self.quote(_helper_code(self.name))}
 
     def refuse_reason(self, value: str) -> str | None:
         return unsafe_path_reason(value)
@@ -166,13 +196,9 @@ class Dialect:
         replacements = {
             "__CONDASHARE_CASES__\n": arms,
             "__CONDASHARE_TIMEOUT__": self.quote(format_timeout(seconds)),
-            "__CONDASHARE_CHECK__": self.check(),
+            **self.code(),
         }
-        for key, value in replacements.items():
-            if key not in text:
-                raise RuntimeError(f"template {self.template} lacks {key.strip()}")
-            text = text.replace(key, value)
-        return text
+        return _fill(self.template, text, replacements)
 
 
 class PosixDialect(Dialect):
@@ -198,8 +224,13 @@ class PosixDialect(Dialect):
             f"      _condashare_pe={self.quote(mountinfo_escape(inst.prefix))} ;;\n"
         )
 
-    def check(self) -> str:
-        return _check_code()  # not re-indented: check.sh has a line break inside a string
+    def code(self) -> dict[str, str]:
+        # Inserted as is, not re-indented: the code has line breaks inside strings.
+        return {
+            "__CONDASHARE_CHECK__\n": _check_code(),
+            "__CONDASHARE_READ__": self.quote(_code("read.sh")),
+            "__CONDASHARE_VERDICT__\n": _code("verdict.sh"),
+        }
 
 
 class CshDialect(Dialect):
@@ -229,9 +260,6 @@ class CshDialect(Dialect):
             "      breaksw\n"
         )
 
-    def check(self) -> str:
-        return self.quote(_helper_code())
-
 
 class FishDialect(Dialect):
     """fish."""
@@ -253,9 +281,6 @@ class FishDialect(Dialect):
             f"      set _condashare_p {self.quote(inst.prefix)}\n"
             f"      set _CONDASHARE_PE {self.quote(mountinfo_escape(inst.prefix))}\n"
         )
-
-    def check(self) -> str:
-        return self.quote(_helper_code())
 
 
 DIALECTS: dict[str, Dialect] = {"posix": PosixDialect(), "csh": CshDialect(), "fish": FishDialect()}

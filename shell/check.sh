@@ -1,12 +1,13 @@
-# condashare: is the shared installation's startup file reachable? (POSIX sh, shared by all dialects)
+# condashare: may the shell touch the installation? (POSIX sh, shared by all dialects)
 # In:  _condashare_pe  installation prefix, escaped as the kernel escapes mountinfo (\040 = space)
 #      _condashare_f   the conda startup file to source
-#      _condashare_t   probe timeout in seconds
-# Out: _condashare_st  ok | missing | unresponsive
-# 1. The mount table (Linux: /proc/self/mountinfo, read with built-ins, never touches the share):
-#    on a known local filesystem, and with no symlink on the way, the file is tested directly.
-# 2. Otherwise (network, FUSE, automount, or no table as on macOS) a probe with a bounded wait
-#    that never kills or waits for the probe, and that holds none of this shell's descriptors.
+# Out: _condashare_st  local (on a known local filesystem, readable: source it directly),
+#                      missing or "error WHY" (local, but not there or not readable),
+#                      or empty: possibly remote, only a bounded probe child may touch it.
+# The mount table (Linux: /proc/self/mountinfo, read with built-ins, never touches the share)
+# gives the filesystem of the nearest mounted ancestor. Only a type on the allow-list
+# (condashare.mounts.LOCAL_FSTYPES) with no symlink on the way counts as local: network, FUSE,
+# automount, unknown types, and no table at all (macOS) get the probe.
 _condashare_fs=
 if [ -r /proc/self/mountinfo ]; then
   if [ -n "${BASH_VERSION-}${ZSH_VERSION-}" ]; then
@@ -64,10 +65,12 @@ if [ -r /proc/self/mountinfo ]; then
     unset _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r _condashare_m0
   fi
 fi
+_condashare_st=
 case "$_condashare_fs" in
-  ext2|ext3|ext4|xfs|btrfs|zfs|tmpfs|overlay|squashfs|erofs|vfat|exfat|ntfs|ntfs3|f2fs|jfs|reiserfs|bcachefs|nilfs2|hfs|hfsplus|apfs|iso9660|udf|ramfs|devtmpfs)
+  __CONDASHARE_LOCAL_FS__)
     # The table only knows the path as written: a symlink on the way (/nfs/cpkgs -> /net/...)
     # may lead onto a share. lstat each component top down, stopping at the first link.
+    _condashare_st=local
     _condashare_x=
     _condashare_y=${_condashare_f#/}
     while [ -n "$_condashare_y" ]; do
@@ -77,31 +80,13 @@ case "$_condashare_fs" in
         *) _condashare_y= ;;
       esac
       if [ -L "$_condashare_x" ]; then
-        _condashare_fs=symlink
+        _condashare_st=
         break
       fi
     done
-    unset _condashare_x _condashare_y ;;
-esac
-case "$_condashare_fs" in
-  ext2|ext3|ext4|xfs|btrfs|zfs|tmpfs|overlay|squashfs|erofs|vfat|exfat|ntfs|ntfs3|f2fs|jfs|reiserfs|bcachefs|nilfs2|hfs|hfsplus|apfs|iso9660|udf|ramfs|devtmpfs)
-    if [ -r "$_condashare_f" ]; then _condashare_st=ok; else _condashare_st=missing; fi ;;
-  *)
-    _condashare_st=
-    if [ -n "${ZSH_VERSION-}" ]; then
-      # zsh waits for a process substitution used as a command's redirection, so open it on a
-      # free descriptor, read with a timeout, and close it.
-      eval 'exec {_condashare_fd}< <(exec /bin/sh -c '\''[ -r "$1" ] && echo ok || echo missing'\'' sh "$_condashare_f" </dev/null 2>/dev/null)
-        read -r -t "$_condashare_t" -u "$_condashare_fd" _condashare_st
-        exec {_condashare_fd}<&-' 2>/dev/null
-      unset _condashare_fd
-    elif [ "${BASH_VERSINFO-0}" -ge 4 ] 2>/dev/null && case ":${SHELLOPTS-}:" in *:posix:*) false ;; *) true ;; esac; then
-      # bash >= 4: read with a timeout from a freshly exec'd sh with its own streams.
-      eval 'read -r -t "$_condashare_t" _condashare_st < <(exec /bin/sh -c '\''[ -r "$1" ] && echo ok || echo missing'\'' sh "$_condashare_f" </dev/null 2>/dev/null)' 2>/dev/null
-    else
-      # dash and others (no read -t): the probe and a timer race to write the first line.
-      _condashare_st=$(/bin/sh -c '{ [ -r "$1" ] && echo ok || echo missing; } & { sleep "$2"; echo unresponsive; } &' sh "$_condashare_f" "$_condashare_t" </dev/null 2>/dev/null | { read -r _condashare_x; echo "$_condashare_x"; })
-    fi
-    [ -n "$_condashare_st" ] || _condashare_st=unresponsive ;;
+    unset _condashare_x _condashare_y
+    if [ "$_condashare_st" = local ] && [ ! -r "$_condashare_f" ]; then
+      if [ -e "$_condashare_f" ]; then _condashare_st='error permission denied'; else _condashare_st=missing; fi
+    fi ;;
 esac
 unset _condashare_fs

@@ -9,18 +9,23 @@ __CONDASHARE_CASES__
     setenv _CONDASHARE_F "${_condashare_p}/etc/profile.d/conda.csh"
     setenv _CONDASHARE_T __CONDASHARE_TIMEOUT__
     setenv _CONDASHARE_SH __CONDASHARE_CHECK__
-    set _condashare_st = `/bin/sh -c 'eval "$_CONDASHARE_SH"' < /dev/null`
-    if ( "$_condashare_st" == ok ) then
+    set _condashare_r = ( `/bin/sh -c 'eval "$_CONDASHARE_SH"' < /dev/null` )
+    if ( $#_condashare_r < 2 ) set _condashare_r = ( unresponsive is unresponsive )
+    if ( "$_condashare_r[1]" == local || "$_condashare_r[1]" == ok ) then
       unsetenv CONDASHARE_UNAVAILABLE
-      source "$_CONDASHARE_F"
+      if ( "$_condashare_r[2]" == "-" ) then
+        source "$_CONDASHARE_F"
+      else
+        source "$_condashare_r[2]"
+      endif
     else
       setenv CONDASHARE_UNAVAILABLE 1
       if ( $?prompt ) then
-        echo "condashare: shared conda ${_condashare_p} is ${_condashare_st}; conda is not set up in this shell" >& /dev/stderr
+        echo "condashare: shared conda ${_condashare_p} $_condashare_r[2-]; conda is not set up in this shell" >& /dev/stderr
       endif
     endif
     unsetenv _CONDASHARE_F _CONDASHARE_T _CONDASHARE_SH _CONDASHARE_PE
-    unset _condashare_st
+    unset _condashare_r
   else
     if ( $?prompt ) then
       echo "condashare: no shared conda installation for ${_condashare_u}" >& /dev/stderr

@@ -9,15 +9,22 @@ __CONDASHARE_CASES__
   if test -n "$_condashare_p"
     set -lx _CONDASHARE_F "$_condashare_p/etc/fish/conf.d/conda.fish"
     set -lx _CONDASHARE_T __CONDASHARE_TIMEOUT__
-    set -l _condashare_st (/bin/sh -c __CONDASHARE_CHECK__ </dev/null)
-    if test "$_condashare_st" = ok
-      set -e CONDASHARE_UNAVAILABLE
-      source "$_CONDASHARE_F"
-    else
-      set -gx CONDASHARE_UNAVAILABLE 1
-      if status is-interactive
-        printf 'condashare: shared conda %s is %s; conda is not set up in this shell\n' "$_condashare_p" "$_condashare_st" >&2
-      end
+    set -l _condashare_r (/bin/sh -c __CONDASHARE_CHECK__ </dev/null)
+    set -q _condashare_r[2]; or set _condashare_r unresponsive 'is unresponsive'
+    switch "$_condashare_r[1]"
+      case local
+        set -e CONDASHARE_UNAVAILABLE
+        source "$_CONDASHARE_F"
+      case ok
+        # the probe child read conda.fish: source what it read, not the file on the share
+        set -e CONDASHARE_UNAVAILABLE
+        set -e _condashare_r[1]
+        string join \n -- $_condashare_r | source
+      case '*'
+        set -gx CONDASHARE_UNAVAILABLE 1
+        if status is-interactive
+          printf 'condashare: shared conda %s %s; conda is not set up in this shell\n' "$_condashare_p" "$_condashare_r[2]" >&2
+        end
     end
   else if status is-interactive
     printf 'condashare: no shared conda installation for %s\n' "$_condashare_u" >&2

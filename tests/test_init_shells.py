@@ -1,7 +1,8 @@
 """`condashare init` in real shells: bash, zsh, dash, tcsh and fish, each started like a user's.
 
-The installations' conda.sh / conda.csh / conda.fish define a ``conda`` that names the
-installation it came from, so each test sees which branch of the block ran. A fake ``uname``
+The installations' conda.sh / conda.csh / conda.fish have the shape conda installs
+(tests/support/conda_shell.py); their ``conda`` runs the installation's ``bin/conda``, which names
+the installation it came from, so each test sees which branch of the block ran. A fake ``uname``
 first on PATH plays Linux and macOS on x86_64 and arm64 (the block takes the OS from uname).
 Prefixes are hostile paths (quotes, ``$``, ``&&``, spaces, non-ASCII) in every shell.
 """
@@ -11,130 +12,28 @@ from __future__ import annotations
 import os
 import subprocess
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import FuseShare, need_shell, run_cli
+from conftest import FuseShare, need_shell
+from support.shellrun import (
+    SHELLS,
+    Env,
+    clean_stderr,
+    fake_uname,
+    init,
+    make_installation,
+    seed_startup_files,
+    show_unavailable,
+    start,
+    write_site,
+)
 
 HOSTILE = "'\";&&e-$ èрт🚒♞中片-j"
 HOSTILE2 = "bang! back`tick`\\slash $HOME"
 PLATFORMS = [("Linux", "x86_64"), ("Linux", "aarch64"), ("Darwin", "x86_64"), ("Darwin", "arm64")]
-SHELLS = ["bash", "zsh", "dash", "tcsh", "fish"]
-NOISE = (
-    "cannot set terminal process group",
-    "no job control in this shell",
-    "can't access tty",
-    "Warning: no access to tty",
-    "Thus no job control",
-    "Could not set up terminal",
-    "TERM environment variable not set",
-    "fallback terminal type",
-)
 
 pytestmark = pytest.mark.shells
-
-
-def make_installation(prefix: Path, label: str) -> None:
-    """A shared install as far as shell start-up can tell: the three conda startup files."""
-    (prefix / "etc/profile.d").mkdir(parents=True)
-    (prefix / "etc/fish/conf.d").mkdir(parents=True)
-    (prefix / "etc/profile.d/conda.sh").write_text(f"conda() {{ echo conda-from-{label}; }}\n")
-    (prefix / "etc/profile.d/conda.csh").write_text(f"alias conda 'echo conda-from-{label}'\n")
-    (prefix / "etc/fish/conf.d/conda.fish").write_text(
-        f"function conda\n  echo conda-from-{label}\nend\n"
-    )
-
-
-def fake_uname(bindir: Path, system: str, machine: str) -> Path:
-    bindir.mkdir(parents=True, exist_ok=True)
-    script = bindir / "uname"
-    script.write_text(
-        "#!/bin/sh\n"
-        f"s={system} m={machine} out=\n"
-        'for a in "$@"; do case $a in -s) out="$out $s";; -m) out="$out $m";;'
-        ' -sm|-ms) out="$out $s $m";; esac; done\n'
-        '[ $# -eq 0 ] && out=" $s"\n'
-        'echo "${out# }"\n'
-    )
-    script.chmod(0o755)
-    return bindir
-
-
-def toml_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def write_site(path: Path, installations: list[tuple[str, Path, str, str]], timeout: float) -> Path:
-    parts = [f"[site]\nname = 'test'\nprobe_timeout = {timeout}\n"]
-    for name, prefix, os_name, arch in installations:
-        parts.append(
-            f"[[installations]]\nname = {toml_str(name)}\nprefix = {toml_str(str(prefix))}\n"
-            f"os = {toml_str(os_name)}\narch = [{toml_str(arch)}]\n"
-        )
-    path.write_text("".join(parts))
-    return path
-
-
-@dataclass
-class Env:
-    home: Path
-    site: Path
-    root: Path
-
-    def env(self, bindir: Path | None = None, **extra: str) -> dict[str, str]:
-        path = "/usr/bin:/bin"
-        if bindir is not None:
-            path = f"{bindir}:{path}"
-        env = {"HOME": str(self.home), "PATH": path, "ENV": str(self.home / ".shinit")}
-        if bindir is not None:
-            env["FAKEBIN"] = str(bindir)
-        env.update(extra)
-        return env
-
-
-def init(env: Env, *args: str) -> None:
-    shinit = str(env.home / ".shinit")
-    res = run_cli(
-        "init", "--site", str(env.site), "--all-shells", *args,
-        env={**os.environ, "ENV": shinit, "SHELL": "/bin/bash"},
-    )  # fmt: skip
-    assert res.returncode == 0, res.stdout + res.stderr
-
-
-def start(shell: str, mode: str, command: str, env: dict[str, str], timeout: float = 20):
-    """Start a shell the way users do: interactive, login, or a plain command (non-interactive)."""
-    exe = need_shell(shell)
-    stdin = subprocess.DEVNULL
-    if shell == "tcsh" and mode in ("interactive", "login"):
-        argv = [exe, "-i"] if mode == "interactive" else [exe, "-l"]
-        stdin_data: bytes | None = (command + "\nexit\n").encode()
-        stdin = subprocess.PIPE
-    else:
-        stdin_data = None
-        flags = {
-            ("bash", "interactive"): ["-i"],
-            ("bash", "login"): ["-l"],
-            ("zsh", "interactive"): ["-i"],
-            ("zsh", "login"): ["-l", "-i"],
-            ("dash", "interactive"): ["-i"],
-            ("dash", "login"): ["-l"],
-            ("fish", "interactive"): ["-i"],
-            ("fish", "login"): ["-l"],
-        }.get((shell, mode), [])
-        argv = [exe, *flags, "-c", command]
-    t0 = time.monotonic()
-    proc = subprocess.Popen(
-        argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
-        cwd=env["HOME"], start_new_session=True,
-    )  # fmt: skip
-    out, err = proc.communicate(stdin_data, timeout=timeout)
-    elapsed = time.monotonic() - t0
-    return proc.returncode, out.decode(errors="replace"), err.decode(errors="replace"), elapsed
-
-
-def clean_stderr(err: str) -> str:
-    return "\n".join(ln for ln in err.splitlines() if not any(n in ln for n in NOISE)).strip()
 
 
 @pytest.fixture
@@ -152,18 +51,6 @@ def four(tmp_path: Path) -> Env:
     home = Path(os.environ["HOME"])
     seed_startup_files(home)
     return Env(home, site, root)
-
-
-def seed_startup_files(home: Path) -> None:
-    """Existing startup files that put $FAKEBIN first on PATH (login shells reset PATH in
-    /etc/profile, so the fake uname must be added by the user's own files, before the block)."""
-    posix = '[ -n "${FAKEBIN-}" ] && PATH="$FAKEBIN:$PATH"\n'
-    for name in (".bashrc", ".profile", ".zshrc", ".shinit"):
-        (home / name).write_text(posix)
-    (home / ".tcshrc").write_text('if ( $?FAKEBIN ) setenv PATH "${FAKEBIN}:${PATH}"\n')
-    confd = home / ".config/fish/conf.d"
-    confd.mkdir(parents=True, exist_ok=True)
-    (confd / "00-fakebin.fish").write_text("set -q FAKEBIN; and set -gx PATH $FAKEBIN $PATH\n")
 
 
 @pytest.mark.parametrize("shell", SHELLS)
@@ -238,10 +125,7 @@ def test_missing_share_starts_quietly_and_says_so_only_interactively(
     bindir = fake_uname(tmp_path / "bin", "Linux", "x86_64")
     _rc, out, err, _ = start(shell, "plain", "true", four.env(bindir))
     assert (out, err) == ("", "")
-    probe = {
-        "tcsh": "printenv CONDASHARE_UNAVAILABLE",
-        "fish": "echo $CONDASHARE_UNAVAILABLE",
-    }.get(shell, 'echo "$CONDASHARE_UNAVAILABLE"')
+    probe = show_unavailable(shell)
     _rc, out, err, _ = start(shell, "interactive", probe, four.env(bindir))
     assert "1" in out.split()
     assert "condashare: shared conda" in err and "missing" in err
@@ -268,9 +152,8 @@ TIMEOUT = 0.5
 @pytest.fixture
 def on_share(fuse_share: FuseShare, tmp_path: Path) -> Env:
     """One Linux installation inside the FUSE share (shown as fuse.nfs), probe timeout 0.5 s."""
-    prefix = fuse_share.backing / HOSTILE / "anaconda3"
-    make_installation(prefix, "share")
     shown = fuse_share.mount / HOSTILE / "anaconda3"
+    make_installation(fuse_share.backing / HOSTILE / "anaconda3", "share", shown)
     site = write_site(tmp_path / "site.toml", [("share", shown, "linux", "x86_64")], TIMEOUT)
     env = Env(Path(os.environ["HOME"]), site, fuse_share.mount)
     seed_startup_files(env.home)
@@ -296,10 +179,7 @@ def test_hung_share_every_shell_starts_within_timeout(
     shell's stdout/stderr would make this hang (what `bash -i -c exit | cat` and ssh see)."""
     bindir = fake_uname(tmp_path / "bin", "Linux", "x86_64")
     fuse_share.block()
-    probe = {
-        "tcsh": "printenv CONDASHARE_UNAVAILABLE",
-        "fish": "echo $CONDASHARE_UNAVAILABLE",
-    }.get(shell, 'echo "$CONDASHARE_UNAVAILABLE"')
+    probe = show_unavailable(shell)
     for mode in ("interactive", "login", "plain"):
         _rc, out, err, elapsed = start(shell, mode, probe, on_share.env(bindir), timeout=30)
         assert elapsed < TIMEOUT + 1.0, (mode, elapsed)
@@ -346,9 +226,9 @@ def test_failing_share_estale_reports_unavailable(
 
 def shell_fstype(shell: str, prefix: str) -> str:
     """Run shell/check.sh's lookup in ``shell`` and return the filesystem type it found."""
-    from condashare.startup import mountinfo_escape, shell_dir
+    from condashare.startup import _check_code, mountinfo_escape
 
-    code = (shell_dir() / "check.sh").read_text().replace("unset _condashare_fs\n", "")
+    code = _check_code().replace("unset _condashare_fs\n", "")
     script = code + 'printf "%s\\n" "$_condashare_fs"\n'
     res = subprocess.run(
         [need_shell(shell), "-c", script, "sh"],
@@ -463,10 +343,10 @@ def test_prefix_reached_through_a_symlink_to_a_hung_share(
     """/nfs/cpkgs -> /net/server/cpkgs style: the mount table sees a local path, but a symlink
     on the way leads onto the share. The block must notice the link (lstat, top down, never
     following it) and probe instead of touching the file directly."""
-    prefix_on_share = fuse_share.backing / "cpkgs" / "anaconda3"
-    make_installation(prefix_on_share, "linked")
     local = tmp_path / "local"
     local.mkdir()
+    seen = local / "cpkgs" / "anaconda3"
+    make_installation(fuse_share.backing / "cpkgs" / "anaconda3", "linked", seen)
     (local / "cpkgs").symlink_to(fuse_share.mount / "cpkgs")
     site = write_site(
         tmp_path / "site.toml", [("l", local / "cpkgs" / "anaconda3", "linux", "x86_64")], TIMEOUT
