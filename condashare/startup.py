@@ -115,16 +115,35 @@ def _check_code() -> str:
     return _fill("check.sh", _code("check.sh"), {"__CONDASHARE_LOCAL_FS__": _local_fs_pattern()})
 
 
+def _awk_code() -> str:
+    """shell/read.awk, the probe child's reader, without comments and indentation: it is one
+    quoted word in every block, and bash lexes a block's words at every shell start."""
+    return "".join(ln.strip() + "\n" for ln in _code("read.awk").splitlines() if ln.strip())
+
+
+def _race_program() -> str:
+    """shell/race.sh as a /bin/sh program: ``sh -c PROGRAM sh SECONDS COMMAND...``."""
+    return _code("race.sh") + '_condashare_race "$@"\nprintf \'%s\\n\' "$_condashare_x"\n'
+
+
 def _helper_code(dialect: str) -> str:
     """shell/helper.sh as a stand-alone /bin/sh program for csh and fish (inputs from the
-    environment), with check.sh, read.sh and verdict.sh in place."""
+    environment), with the check, the reader and the race in place. csh gets a private copy
+    of conda.csh to source (shell/copy_csh.sh); fish takes the content itself."""
+    csh = dialect == "csh"
     return _fill(
         "helper.sh",
         _code("helper.sh"),
         {
+            "__CONDASHARE_AWK__": DIALECTS["posix"].quote(_awk_code()),
             "__CONDASHARE_CHECK__\n": _check_code(),
-            "__CONDASHARE_READ__\n": _code("read.sh"),
-            "__CONDASHARE_DIALECT__": dialect,
+            "__CONDASHARE_RACE__\n": _code("race.sh"),
+            "__CONDASHARE_READER__\n": _code("copy_csh.sh") if csh else "",
+            "__CONDASHARE_READ_CMD__": (
+                '_condashare_copy "$_condashare_f"'
+                if csh
+                else 'awk "$_condashare_aw" "$_condashare_f"'
+            ),
             "__CONDASHARE_VERDICT__\n": _code("verdict.sh"),
         },
     )
@@ -185,7 +204,7 @@ class Dialect:
             reason = self.refuse_reason(inst.prefix)
             if reason:
                 raise StartupError(site.path or "--prefix", f"prefix {inst.prefix!r} {reason}")
-        text = (shell_dir() / self.template).read_text(encoding="utf-8")
+        text = _code(self.template)  # comments document the template, not the block
         arms = "".join(self.arm(inst) for inst in site.installations)
         arms += "".join(
             self.arm(inst, _rosetta_patterns(inst))
@@ -228,7 +247,8 @@ class PosixDialect(Dialect):
         # Inserted as is, not re-indented: the code has line breaks inside strings.
         return {
             "__CONDASHARE_CHECK__\n": _check_code(),
-            "__CONDASHARE_READ__": self.quote(_code("read.sh")),
+            "__CONDASHARE_AWK__": self.quote(_awk_code()),
+            "__CONDASHARE_RACE_PROGRAM__": self.quote(_race_program()),
             "__CONDASHARE_VERDICT__\n": _code("verdict.sh"),
         }
 

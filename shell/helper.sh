@@ -7,14 +7,16 @@ exec </dev/null 2>/dev/null
 _condashare_pe=$_CONDASHARE_PE
 _condashare_f=$_CONDASHARE_F
 _condashare_t=$_CONDASHARE_T
+_condashare_aw=__CONDASHARE_AWK__
 __CONDASHARE_CHECK__
-__CONDASHARE_READ__
+__CONDASHARE_RACE__
+__CONDASHARE_READER__
 case "$_condashare_st" in
   local)
     printf 'local\n-\n'
     exit 0 ;;
   '')
-    _condashare_race "$_condashare_f" __CONDASHARE_DIALECT__ "$_condashare_t"
+    _condashare_race "$_condashare_t" __CONDASHARE_READ_CMD__
     _condashare_st=${_condashare_x%%"$_condashare_nl"*}
     if [ "$_condashare_st" = ok ]; then
       printf '%s\n\n' "$_condashare_x" # (always a second line, even for an empty file)

@@ -16,32 +16,38 @@ __CONDASHARE_CHECK__
       _condashare_st=ok
       . "$_condashare_f"
     elif [ -z "$_condashare_st" ]; then
-      # The probe child (shell/read.sh) reads conda.sh and the shell sources what it read.
-      _condashare_rd=__CONDASHARE_READ__
+      # The probe child (awk running shell/read.awk) reads conda.sh; the shell sources what it
+      # read. Its answer comes in one write after it closed the file: once "ok" arrived, the
+      # rest comes from memory.
+      _condashare_aw=__CONDASHARE_AWK__
       if [ -n "${ZSH_VERSION-}" ] || { [ "${BASH_VERSINFO-0}" -ge 4 ] 2>/dev/null && case ":${SHELLOPTS-}:" in *:posix:*) false ;; *) true ;; esac; }; then
-        # bash >= 4, zsh: awk reads the whole file, closes it, then writes "ok" and the content,
-        # so once "ok" arrived (read -t) the rest comes from memory: source the pipe. awk says
-        # "fail" when it could not read; then read.sh tells missing from "error WHY".
-        _condashare_aw='BEGIN { f = ARGV[1]; while ((r = (getline l < f)) > 0) s = s l "\n"; close(f); if (r == 0) printf "ok\n%s", s; else print "fail" }'
-        eval 'for _condashare_x in awk sh; do
-          exec {_condashare_fd}< <(if [ "$_condashare_x" = awk ]; then exec awk "$_condashare_aw" "$_condashare_f"; else exec /bin/sh -c "$_condashare_rd" sh read "$_condashare_f" posix; fi </dev/null 2>/dev/null)
-          _condashare_st=
-          read -r -t "$_condashare_t" -u "$_condashare_fd" _condashare_st || :
+        # bash >= 4 and zsh: read the verdict with a timeout, then source the rest of the pipe.
+        _condashare_x=
+        _condashare_rc=0
+        [ -z "${ZSH_VERSION-}" ] || eval '_condashare_x=${(%):-%D{%s%3.}}'
+        eval 'exec {_condashare_fd}< <(exec awk "$_condashare_aw" "$_condashare_f" </dev/null 2>/dev/null)
+          read -r -t "$_condashare_t" -u "$_condashare_fd" _condashare_st || _condashare_rc=$?
           if [ "$_condashare_st" = ok ]; then . "/dev/fd/$_condashare_fd"; fi
-          exec {_condashare_fd}<&-
-          [ "$_condashare_st" = fail ] || break
-        done'
-        unset _condashare_aw _condashare_fd
+          exec {_condashare_fd}<&-'
+        # No line: a timeout, or a reader that ended without an answer (bash tells them apart
+        # by a status above 128, zsh only by the clock).
+        if [ -z "$_condashare_st" ]; then
+          if [ -n "$_condashare_x" ]; then
+            eval '_condashare_rc=${(%):-%D{%s%3.}}; (( _condashare_rc - _condashare_x < _condashare_t * 1000 ))' && _condashare_st='error read error'
+          elif [ "$_condashare_rc" -le 128 ]; then
+            _condashare_st='error read error'
+          fi
+        fi
       else
-        # dash and others without read -t: read.sh races the reader against a timer.
-        _condashare_x=$(/bin/sh -c "$_condashare_rd" sh race "$_condashare_f" posix "$_condashare_t" </dev/null 2>/dev/null)
+        # dash and others without read -t: shell/race.sh races the reader against a timer.
+        _condashare_x=$(/bin/sh -c __CONDASHARE_RACE_PROGRAM__ sh "$_condashare_t" awk "$_condashare_aw" "$_condashare_f" </dev/null 2>/dev/null)
         _condashare_st=${_condashare_x%%"
 "*}
         if [ "$_condashare_st" = ok ]; then
           eval "${_condashare_x#ok}"
         fi
       fi
-      unset _condashare_rd _condashare_x
+      unset _condashare_aw _condashare_fd _condashare_x _condashare_rc
     fi
 __CONDASHARE_VERDICT__
     if [ "$_condashare_st" = ok ]; then

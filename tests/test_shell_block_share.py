@@ -14,6 +14,7 @@ from ``cvmfs2`` (types the block knows nothing about: remote unless known local)
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -79,7 +80,7 @@ class Setup:
     """One installation on the share, a site with a short probe timeout, the block in every
     startup file, a fake uname and a private runtime dir (where tcsh's copy goes)."""
 
-    def __init__(self, share: FuseShare, tmp_path: Path) -> None:
+    def __init__(self, share: FuseShare, tmp_path: Path, preamble: str = "") -> None:
         self.share = share
         self.prefix = share.mount / "cpkgs" / "anaconda3_linux"
         make_installation(share.backing / "cpkgs" / "anaconda3_linux", "share", self.prefix)
@@ -88,6 +89,9 @@ class Setup:
         )
         self.env = Env(Path(os.environ["HOME"]), site, share.mount)
         seed_startup_files(self.env.home)
+        for name in (".bashrc", ".zshrc", ".shinit"):  # the user's own options, before the block
+            with open(self.env.home / name, "a") as fh:
+                fh.write(preamble)
         init(self.env)
         self.bindir = fake_uname(tmp_path / "bin", "Linux", "x86_64")
         self.runtime = tmp_path / "runtime"
@@ -214,6 +218,44 @@ def test_bash_pipe_and_ssh_are_released_on_a_hung_share(broken: FuseShare, tmp_p
     assert (proc.stdout, proc.stderr) == (b"out:1\n", b"")
 
 
+@pytest.mark.parametrize("shell", SHELLS)
+def test_a_reader_that_dies_is_an_error_not_a_dead_share(
+    healthy_share: FuseShare, shell: str, tmp_path: Path
+) -> None:
+    """awk (mawk) dies without an answer when the read itself fails (here: conda's startup file
+    is a directory). The share answered, so the shell must not say "unresponsive" (bash tells
+    by read's status, zsh by the clock, the others by the reader's exit status)."""
+    setup = Setup(healthy_share, tmp_path)
+    conda = healthy_share.backing / "cpkgs" / "anaconda3_linux" / startup_file(shell)
+    conda.unlink()
+    conda.mkdir()
+    _rc, out, err, _ = start(shell, "interactive", show_unavailable(shell), setup.vars())
+    assert "1" in out.split(), (out, err)
+    assert f"shared conda {setup.prefix} failed (" in err, err
+
+
+@pytest.mark.parametrize(
+    ("shell", "preamble"),
+    [
+        ("bash", "set -eu\n"),
+        ("dash", "set -eu\n"),
+        ("zsh", "set -u\nsetopt KSH_ARRAYS SH_WORD_SPLIT GLOB_SUBST NO_MULTIOS ERR_EXIT\n"),
+    ],
+)
+def test_strict_user_options_on_a_share(
+    healthy_share: FuseShare, shell: str, preamble: str, tmp_path: Path
+) -> None:
+    """The probe path (not only the local one) survives `set -eu` and odd zsh options: conda is
+    set up on a healthy share, and a hung share is reported without killing the shell."""
+    setup = Setup(healthy_share, tmp_path, preamble)
+    setup.assert_healthy(shell)
+    healthy_share.block()
+    _rc, out, err, elapsed = start(shell, "interactive", "echo alive", setup.vars(), 30)
+    assert elapsed < BOUND
+    assert "alive" in out.split(), (out, err)
+    assert "is unresponsive" in err, err
+
+
 # ---------------------------------------------------------------- what the shell sources
 
 
@@ -293,16 +335,61 @@ def test_tcsh_sources_conda_csh_and_the_file_it_names_without_opening_the_share(
     assert clean_stderr(err) == "", err
 
 
+# ---------------------------------------------------------------- the probe child itself
+
+
+def race(path: Path, seconds: str = "5", env: dict[str, str] | None = None) -> str:
+    """What the block's probe child answers about ``path`` (read.awk raced against a timer, as
+    dash runs it; bash and zsh read the same answer with ``read -t``)."""
+    from condashare.startup import _awk_code, _race_program
+
+    res = subprocess.run(
+        ["/bin/sh", "-c", _race_program(), "sh", seconds, "awk", _awk_code(), str(path)],
+        env=env or {"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=20,
+        stdin=subprocess.DEVNULL,
+    )  # fmt: skip
+    return res.stdout
+
+
+def test_probe_child_verdicts_from_real_errors(tmp_path: Path) -> None:
+    """missing for a file that is not there; the errno's words for any other failure."""
+    from condashare.startup import _awk_code
+
+    assert race(tmp_path / "nope" / "conda.sh") == "missing\n"
+    assert race(tmp_path) == "error read error\n"  # awk dies reading a directory
+    secret = tmp_path / "secret.sh"
+    secret.write_text("echo hi\n")
+    secret.chmod(0o600)
+    nobody = shutil.which("setpriv")
+    if nobody and os.geteuid() == 0:
+        res = subprocess.run(
+            [nobody, "--reuid=65534", "--regid=65534", "--clear-groups", "awk",
+             _awk_code(), str(secret)],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        assert res.stdout == "error permission denied\n#condashare-end\n"
+    empty = tmp_path / "empty.sh"
+    empty.write_text("")
+    assert race(empty) == "ok\n"
+    assert race(secret) == "ok\necho hi\n"
+
+
 # ---------------------------------------------------------------- tcsh's private copy
 
 
-def read_sh(*args: str, env: dict[str, str]) -> str:
-    """Run shell/read.sh (as the block renders it) as the probe child, and return its answer."""
-    from condashare.startup import _code
+def copy_csh(path: Path, env: dict[str, str]) -> str:
+    """The csh helper's reader (shell/copy_csh.sh) on ``path``, without the race."""
+    from condashare.startup import DIALECTS, _awk_code, _code
 
+    program = (
+        f"_condashare_aw={DIALECTS['posix'].quote(_awk_code())}\n"
+        + _code("race.sh")
+        + _code("copy_csh.sh")
+        + '_condashare_copy "$1"\n'
+    )
     res = subprocess.run(
-        ["/bin/sh", "-c", _code("read.sh"), "sh", *args], env=env, capture_output=True,
-        text=True, timeout=20, stdin=subprocess.DEVNULL,
+        ["/bin/sh", "-c", program, "sh", str(path)], env=env, capture_output=True, text=True,
+        timeout=20, stdin=subprocess.DEVNULL,
     )  # fmt: skip
     return res.stdout
 
@@ -329,7 +416,7 @@ def test_private_copy_goes_only_where_others_cannot_touch_it(
     link.symlink_to(private)
     answers = {}
     for name, runtime in (("private", private), ("shared", shared), ("link", link)):
-        out = read_sh("read", str(csh_file), "csh", env={**base, "XDG_RUNTIME_DIR": str(runtime)})
+        out = copy_csh(csh_file, env={**base, "XDG_RUNTIME_DIR": str(runtime)})
         verdict, copy = out.split("\n")[:2]
         assert verdict == "ok", out
         answers[name] = Path(copy)
@@ -346,12 +433,7 @@ def test_private_copy_goes_only_where_others_cannot_touch_it(
     assert list(shared.iterdir()) == []
 
 
-def test_probe_child_verdicts_from_real_errors(tmp_path: Path) -> None:
-    """missing for a file that is not there; the errno's words for any other failure."""
-    base = {"PATH": "/usr/bin:/bin"}
-    end = "#condashare-end\n"
-    assert read_sh("read", str(tmp_path / "nope/conda.sh"), "posix", env=base) == "missing\n" + end
-    assert read_sh("read", str(tmp_path), "posix", env=base) == "error is a directory\n" + end
-    empty = tmp_path / "empty.sh"
-    empty.write_text("")
-    assert read_sh("race", str(empty), "posix", "2", env=base) == "ok\n\n"
+def test_private_copy_reports_a_missing_inner_file(csh_file: Path) -> None:
+    """conda.csh names a file that is gone: tcsh is told, it does not source half of conda."""
+    (csh_file.parents[2] / INNER_CSH).unlink()
+    assert copy_csh(csh_file, env={"PATH": "/usr/bin:/bin"}) == "missing\n#condashare-end\n"
