@@ -2,7 +2,7 @@ if [ "${_CONDASHARE_DONE-}" != "$$" ]; then
   _CONDASHARE_DONE=$$
   _condashare_p=
   _condashare_pe=
-  _condashare_u=$(uname -sm 2>/dev/null)
+  _condashare_u=$(exec uname -sm 2>/dev/null) # (exec: bash forks once, not twice)
   case "$_condashare_u" in
 __CONDASHARE_CASES__
   esac
