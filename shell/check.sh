@@ -53,8 +53,9 @@ if [ -r /proc/self/mountinfo ]; then
     _condashare_fs=
     _condashare_m0=
     while read -r _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r; do
+      _condashare_a=${_condashare_m%/} # (bash 5.2 fails to match "${m%/}"/* when that is empty)
       case "$_condashare_pe/" in
-        "${_condashare_m%/}"/*)
+        "$_condashare_a"/*)
           if [ "${#_condashare_m}" -ge "${#_condashare_m0}" ]; then
             _condashare_m0=$_condashare_m
             _condashare_fs=${_condashare_r#* - }

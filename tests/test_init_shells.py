@@ -225,11 +225,14 @@ def test_failing_share_estale_reports_unavailable(
 
 
 def shell_fstype(shell: str, prefix: str) -> str:
-    """Run shell/check.sh's lookup in ``shell`` and return the filesystem type it found."""
+    """Run shell/check.sh's lookup in ``shell`` and return the filesystem type it found
+    (``bash-exact``: bash on the line-by-line path that dash takes)."""
     from condashare.startup import _check_code, mountinfo_escape
 
     code = _check_code().replace("unset _condashare_fs\n", "")
     script = code + 'printf "%s\\n" "$_condashare_fs"\n'
+    if shell == "bash-exact":
+        shell, script = "bash", "unset BASH_VERSION\n" + script
     res = subprocess.run(
         [need_shell(shell), "-c", script, "sh"],
         env={"PATH": "/usr/bin:/bin", "_condashare_pe": mountinfo_escape(prefix),
@@ -254,7 +257,7 @@ def odd_mount(tmp_path: Path):
 
 
 @pytest.mark.fuse
-@pytest.mark.parametrize("shell", ["bash", "zsh", "dash"])
+@pytest.mark.parametrize("shell", ["bash", "zsh", "dash", "bash-exact"])
 def test_mount_lookup_agrees_with_python(
     shell: str, fuse_share: FuseShare, odd_mount: Path, tmp_path: Path
 ) -> None:
