@@ -24,10 +24,12 @@ __CONDASHARE_CHECK__
         # bash >= 4 and zsh: read the verdict with a timeout, then source the rest of the pipe.
         _condashare_x=
         _condashare_rc=0
+        _condashare_dir=/dev/fd # (a container may lack it; then /proc has the same)
+        [ -d /dev/fd ] || _condashare_dir=/proc/self/fd
         [ -z "${ZSH_VERSION-}" ] || eval '_condashare_x=${(%):-%D{%s%3.}}'
         eval 'exec {_condashare_fd}< <(exec awk "$_condashare_aw" "$_condashare_f" </dev/null 2>/dev/null)
           read -r -t "$_condashare_t" -u "$_condashare_fd" _condashare_st || _condashare_rc=$?
-          if [ "$_condashare_st" = ok ]; then . "/dev/fd/$_condashare_fd"; fi
+          if [ "$_condashare_st" = ok ]; then . "$_condashare_dir/$_condashare_fd"; fi
           exec {_condashare_fd}<&-'
         # No line: a timeout, or a reader that ended without an answer (bash tells them apart
         # by a status above 128, zsh only by the clock).
@@ -47,7 +49,7 @@ __CONDASHARE_CHECK__
           eval "${_condashare_x#ok}"
         fi
       fi
-      unset _condashare_aw _condashare_fd _condashare_x _condashare_rc
+      unset _condashare_aw _condashare_fd _condashare_x _condashare_rc _condashare_dir
     fi
 __CONDASHARE_VERDICT__
     if [ "$_condashare_st" = ok ]; then
