@@ -67,14 +67,12 @@ case "$_condashare_fs" in
     # The table only knows the path as written: a symlink on the way (/nfs/cpkgs -> /net/...)
     # may lead onto a share. lstat each component top down, stopping at the first link.
     _condashare_st=local
+    # (as few commands per component as possible: each costs a shell start about 10 us)
     _condashare_x=
-    _condashare_y=${_condashare_f#/}
+    _condashare_y=${_condashare_f#/}/
     while [ -n "$_condashare_y" ]; do
-      _condashare_x="$_condashare_x/${_condashare_y%%/*}"
-      case "$_condashare_y" in
-        */*) _condashare_y=${_condashare_y#*/} ;;
-        *) _condashare_y= ;;
-      esac
+      _condashare_x=$_condashare_x/${_condashare_y%%/*}
+      _condashare_y=${_condashare_y#*/}
       if [ -L "$_condashare_x" ]; then
         _condashare_st=
         break
