@@ -364,3 +364,29 @@ def test_launcher_says_clearly_why_it_cannot_start(site, sandbox_home, tmp_path,
     (mac_env / "bin" / "python").symlink_to("python3")  # the venv's real ELF python
     proc = launch(both, "Darwin", "arm64", tmp_path)
     assert proc.returncode == 1 and "is a Linux (ELF) program" in proc.stderr
+
+
+def test_json_output_describes_plan_and_outcome(site, sandbox_home):
+    res = run_cli("kernels", "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["command"] == "kernels" and doc["exit_code"] == 0 and doc["data"]["applied"]
+    (linux_dir,) = doc["data"]["dirs"]
+    assert linux_dir["os"] == "linux"
+    assert sorted(k["name"] for k in linux_dir["kernels"] if k["action"] == "create") == [
+        "condashare-isis10.0.0",
+        "condashare-isis4.3.0",
+    ]
+    assert all(o["done"] for o in doc["data"]["outcomes"])
+
+
+def test_data_dir_on_a_dead_share_does_not_hang_the_sync(any_share, site, sandbox_home):
+    jdir = any_share.mount / "jupyter"
+    env = {**os.environ, "JUPYTER_DATA_DIR": str(jdir)}
+    assert run_cli("kernels", env=env).returncode == 0  # healthy: written through the share
+    assert (any_share.backing / "jupyter" / "kernels" / "condashare-isis4.3.0").is_dir()
+    any_share.block()
+    res = run_cli("kernels", env=env, timeout=60)
+    assert res.returncode == 3, res.stdout
+    assert "unresponsive" in res.stdout
+    assert res.seconds < 2.0 + 5  # one probe timeout (the site's) plus start-up
