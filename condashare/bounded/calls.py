@@ -105,12 +105,6 @@ def main() -> None:
         os._exit(0)
 
 
-def _flush_stdio() -> None:
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(OSError, ValueError):
-            stream.flush()
-
-
 def _spawn(
     fn: Callable[..., Any], args: tuple[Any, ...], deadline: float, budget: float | None
 ) -> CallTask:
@@ -120,7 +114,6 @@ def _spawn(
     except Exception as exc:
         failed = ChildAnswer(RAISED, error=f"cannot be sent to a child process: {exc}")
         return CallTask(-1, -1, started, deadline, settled=failed)
-    _flush_stdio()
     try:
         proc = children.popen(
             children.program_argv(__name__),
