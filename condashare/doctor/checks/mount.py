@@ -6,11 +6,11 @@ liveness probe, in a child process with a timeout.
 
 from __future__ import annotations
 
+from condashare.bounded.paths import ProbeResult, run_probes
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.mounts import Mount
-from condashare.probe import ProbeResult, run_probes
 from condashare.render import shown
 
 SLOW_LATENCY = 0.5  # seconds for one stat: users feel it at every conda command
