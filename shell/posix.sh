@@ -1,8 +1,19 @@
+# bash >= 4.1 and zsh start uname now: it runs while they parse the rest of the block.
+case ${_CONDASHARE_DONE-}/${BASH_VERSION-}${ZSH_VERSION-}/:${SHELLOPTS-}: in
+  "$$"/* | *:posix:*) ;;
+  */[5-9]* | */4.[1-9]*) eval 'exec {_condashare_uf}< <(exec uname -sm 2>/dev/null)' ;;
+esac
 if [ "${_CONDASHARE_DONE-}" != "$$" ]; then
   _CONDASHARE_DONE=$$
   _condashare_p=
   _condashare_pe=
-  _condashare_u=$(exec uname -sm 2>/dev/null) # (exec: bash forks once, not twice)
+  if [ -n "${_condashare_uf-}" ]; then
+    read -r _condashare_u <&"$_condashare_uf" || :
+    eval 'exec {_condashare_uf}<&-'
+    unset _condashare_uf
+  else
+    _condashare_u=$(exec uname -sm 2>/dev/null) # (exec: bash forks once, not twice)
+  fi
   case "$_condashare_u" in
 __CONDASHARE_CASES__
   esac
