@@ -96,25 +96,17 @@ def needed_bits(kind: Kind, mode: int) -> int:
     return 0
 
 
-def _flag(kind: Kind, mode: int) -> bool:
-    if kind == "other":
-        return True
-    if kind == "link":
-        return False
-    perm = mode & 0o7777
+def _flagged(kind: Kind, perm: int) -> bool:
+    """Must the audit look at an entry of this kind and permission bits?"""
     if perm & 0o022 or needed_bits(kind, perm) & ~perm:
         return True
     return kind == "file" and bool(perm & (stat.S_ISUID | stat.S_ISGID))
 
 
-def _kind(mode: int) -> Kind:
-    if stat.S_ISDIR(mode):
-        return "dir"
-    if stat.S_ISREG(mode):
-        return "file"
-    if stat.S_ISLNK(mode):
-        return "link"
-    return "other"
+# The same rule as a table per permission value: the walk asks it for every entry.
+_FLAG_FILE = tuple(_flagged("file", perm) for perm in range(0o10000))
+_FLAG_DIR = tuple(_flagged("dir", perm) for perm in range(0o10000))
+_CHECK_EVERY = 64  # entries between two looks at the clock
 
 
 def _error_text(exc: OSError) -> str:
@@ -185,21 +177,22 @@ def _scan_dir(
     except OSError as exc:
         walk.unlisted.append((rel, _error_text(exc)))
         return None
-    done = set(skip)
+    done: list[str] = []
+    prefix = rel + "/" if rel else ""
     with it:
         for entry in it:
-            if entry.name in done:
+            name = entry.name
+            if skip and name in skip:
                 continue
-            if stop():
-                return frozenset(done)
-            done.add(entry.name)
-            child = f"{rel}/{entry.name}" if rel else entry.name
+            if len(done) % _CHECK_EVERY == _CHECK_EVERY - 1 and stop():
+                return skip | frozenset(done)
+            done.append(name)
             try:
                 st = entry.stat(follow_symlinks=False)
             except OSError as exc:
-                walk.unlisted.append((child, _error_text(exc)))
+                walk.unlisted.append((prefix + name, _error_text(exc)))
                 continue
-            _record(walk, real, child, st, queue)
+            _record(walk, real, prefix + name, st, queue)
     if os.path.basename(rel) == "conda-meta":
         # looked up by name once the dir is done, since a big one is read in several slices
         marker = env_marker(os.path.dirname(path))
@@ -209,41 +202,44 @@ def _scan_dir(
 
 
 def _record(walk: Walk, real: str, rel: str, st: os.stat_result, queue: list[str]) -> None:
-    kind = _kind(st.st_mode)
+    """Count one entry; keep it only when something about it is wrong (the hot path)."""
+    mode, uid = st.st_mode, st.st_uid
     walk.entries += 1
-    walk.owners[st.st_uid] = walk.owners.get(st.st_uid, 0) + 1
-    samples = walk.owner_samples.setdefault(st.st_uid, [])
-    if len(samples) < OWNER_SAMPLES:
-        samples.append(rel)
-    if kind == "dir":
+    seen = walk.owners.get(uid, 0)
+    walk.owners[uid] = seen + 1
+    if seen < OWNER_SAMPLES:
+        walk.owner_samples.setdefault(uid, []).append(rel)
+    fmt, perm = stat.S_IFMT(mode), mode & 0o7777
+    kind: Kind
+    if fmt == stat.S_IFREG:
+        walk.files += 1
+        if not _FLAG_FILE[perm]:
+            return
+        kind = "file"
+    elif fmt == stat.S_IFDIR:
         walk.dirs += 1
         queue.append(rel)
-    elif kind == "file":
-        walk.files += 1
-    elif kind == "link":
+        if not _FLAG_DIR[perm]:
+            return
+        kind = "dir"
+    elif fmt == stat.S_IFLNK:
         walk.links += 1
-        try:
-            target = os.readlink(os.path.join(real, rel))
-        except OSError:
-            target = ""
-        if target:
-            base = os.path.dirname(os.path.join(real, rel))
-            resolved = os.path.normpath(os.path.join(base, target))
-            if not _inside(resolved, real):
-                walk.links_out.append((rel, target))
-    if _flag(kind, st.st_mode):
-        walk.flagged.append(
-            Entry(
-                rel,
-                kind,
-                st.st_mode & 0o7777,
-                st.st_uid,
-                st.st_gid,
-                st.st_dev,
-                st.st_ino,
-                st.st_nlink,
-            )
-        )
+        _link(walk, real, rel)
+        return
+    else:
+        kind = "other"
+    walk.flagged.append(Entry(rel, kind, perm, uid, st.st_gid, st.st_dev, st.st_ino, st.st_nlink))
+
+
+def _link(walk: Walk, real: str, rel: str) -> None:
+    """Note a symlink whose target (read, never followed) lies outside the tree."""
+    try:
+        target = os.readlink(os.path.join(real, rel))
+    except OSError:
+        return
+    base = os.path.dirname(os.path.join(real, rel))
+    if not _inside(os.path.normpath(os.path.join(base, target)), real):
+        walk.links_out.append((rel, target))
 
 
 def _walk_slice(
