@@ -393,3 +393,17 @@ def test_real_conda_refuses_to_remove_a_published_env(inst: Path, tmp_path: Path
     assert proc.returncode != 0, out
     assert "EnvironmentIsFrozenError" in out and "isis 4.3: ask the admins" in out
     assert (env / "conda-meta" / "history").is_file() and (env / "bin" / "alpha-config").exists()
+
+
+def test_hostile_names_neither_fake_lines_nor_reach_the_terminal(inst: Path) -> None:
+    evil = inst / "envs" / "good" / "share" / "x\n[ok] all clean\x1b]0;pwned\x07"
+    evil.write_text("")
+    evil.chmod(0o666)
+    res = run_cli("admin", "audit", str(inst), "--fix", "--dry-run")
+    assert res.returncode == 1
+    assert "\x1b" not in res.stdout and "\x07" not in res.stdout
+    lines = res.stdout.splitlines()
+    assert not any(line.lstrip().startswith("[ok] all clean") for line in lines)
+    assert any("x\\n[ok] all clean" in line for line in lines)  # shown, escaped, in its line
+    _, doc = cli_json("admin", "audit", str(inst))
+    assert str(evil) in by_check(doc)["admin.world-writable"]["data"]["paths"]  # JSON: exact

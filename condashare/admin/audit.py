@@ -125,8 +125,17 @@ def _join(root: str, rel: str) -> str:
     return os.path.join(root, rel) if rel else root
 
 
+def one_line(text: str) -> str:
+    """A name from the tree that cannot start a line of its own in a finding's detail.
+
+    Names are untrusted: a file named ``x<newline>[ok] all fine`` must not print a line of its
+    own. Terminal control characters are the renderer's business.
+    """
+    return text.replace("\n", "\\n").replace("\r", "\\r")
+
+
 def _listing(paths: Sequence[str], total: int) -> str:
-    lines = sorted(paths)[:DETAIL_LINES]
+    lines = [one_line(p) for p in sorted(paths)[:DETAIL_LINES]]
     if total > len(lines):
         lines.append(f"... and {total - len(lines)} more")
     return "\n".join(lines)
@@ -322,7 +331,8 @@ def _owner_findings(walk: Walk, policy: AdminPolicy, root: str) -> list[Finding]
     for uid in foreign:
         name = account_name(uid)
         samples = [_join(root, rel) for rel in walk.owner_samples.get(uid, [])]
-        lines.append(f"{name}: {walk.owners[uid]} entries, e.g. {samples[0] if samples else '?'}")
+        example = one_line(samples[0]) if samples else "?"
+        lines.append(f"{name}: {walk.owners[uid]} entries, e.g. {example}")
         data.append({"uid": uid, "account": name, "count": walk.owners[uid], "paths": samples})
     owner = account_name(policy.owner_uid)
     return [
@@ -383,7 +393,7 @@ def _marker_findings(
                     Finding(
                         "admin.base-not-frozen",
                         Severity.INFO,
-                        f"the base env {path} has no frozen marker",
+                        f"the base env {one_line(path)} has no frozen marker",
                         "Freezing base (CEP 22) stops `conda install` into it by accident; "
                         "admins update it with --override-frozen.",
                         f"condashare admin publish {shlex.quote(path)}",
@@ -400,7 +410,7 @@ def _marker_findings(
             Finding(
                 "admin.frozen-invalid",
                 Severity.WARNING,
-                f"the frozen marker of {path} is {marker.problem}",
+                f"the frozen marker of {one_line(path)} is {marker.problem}",
                 "conda refuses changes to a frozen env with the marker's message; a marker it "
                 "cannot read makes it fail with a traceback instead, or not see the marker.",
                 fix_hint + "; it rewrites the marker, the old text kept as message"

@@ -93,10 +93,12 @@ def _help(parser: argparse.ArgumentParser) -> int:
 
 
 def _shown(text: str) -> str:
-    """Names from the tree as text that cannot drive a terminal (one neutraliser: kernels')."""
+    """One line of output holding names from the tree: no line breaks of their own, nothing
+    that drives a terminal (the neutraliser ``condashare kernels`` uses)."""
+    from condashare.admin.audit import one_line
     from condashare.cli.kernels import _safe
 
-    return _safe(text)
+    return _safe(one_line(text))
 
 
 def _validate(args: argparse.Namespace) -> None:

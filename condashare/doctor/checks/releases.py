@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import shlex
 
+from condashare.admin.audit import one_line
 from condashare.admin.frozen import Marker
 from condashare.admin.tree import env_marker
 from condashare.doctor import isolation
@@ -83,12 +84,13 @@ def check_name_clash(ctx: Context) -> list[Finding]:
     ]
 
 
-def _clash(shared_dir: str, own_dir: str, name: str, order: list[str]) -> Finding:
-    mine, release = os.path.join(own_dir, name), os.path.join(shared_dir, name)
+def _clash(shared_dir: str, own_dir: str, raw: str, order: list[str]) -> Finding:
+    mine, release = os.path.join(own_dir, raw), os.path.join(shared_dir, raw)
+    name = one_line(raw)
     positions = {d: i for i, d in reversed(list(enumerate(order)))}
     if shared_dir in positions and own_dir in positions:
         first = mine if positions[own_dir] < positions[shared_dir] else release
-        now = f"With your envs_dirs, `conda activate {name}` takes {first}."
+        now = f"With your envs_dirs, `conda activate {name}` takes {one_line(first)}."
     else:
         now = (
             "Both dirs are not in your envs_dirs now; they collide as soon as they are (for "
@@ -96,13 +98,14 @@ def _clash(shared_dir: str, own_dir: str, name: str, order: list[str]) -> Findin
         )
     return warning(
         "releases.name_clash",
-        f"your env {name!r} has the name of a shared release",
-        f"{mine}\n{release}\n{now} `conda create -n {name}`, `conda install -n {name}` and "
+        f"your env '{name}' has the name of a shared release",
+        f"{one_line(mine)}\n{one_line(release)}\n{now} `conda create -n {name}`, "
+        f"`conda install -n {name}` and "
         f"`conda remove -n {name}` act on the first one found: for an account that can write "
         "the share, with the shared envs dir first, `conda create -n` replaces the release "
         "for every user.",
-        f"Rename yours: conda rename -p {shlex.quote(mine)} {shlex.quote(name + '-mine')}",
-        env=name,
+        f"Rename yours: conda rename -p {shlex.quote(mine)} {shlex.quote(raw + '-mine')}",
+        env=raw,
         yours=mine,
         release=release,
     )
@@ -166,7 +169,7 @@ def check_frozen(ctx: Context) -> list[Finding]:
                 "for a frozen env (CEP 22, conda-meta/frozen) without --override-frozen. "
                 "`conda create -n NAME` replaces even a frozen release: keep your own envs dir "
                 "first in envs_dirs, and do everyday conda work from an account that cannot "
-                "write the share.\n" + "\n".join(paths),
+                "write the share.\n" + "\n".join(one_line(p) for p in paths),
                 f"condashare admin publish {shlex.quote(paths[0])} (each release), or "
                 f"condashare admin audit {shlex.quote(inst.prefix)} --fix",
                 releases=unfrozen,
@@ -177,7 +180,8 @@ def check_frozen(ctx: Context) -> list[Finding]:
             warning(
                 cid,
                 f"{len(broken)} shared release(s) with a frozen marker conda cannot read",
-                "conda stops with a traceback instead of its refusal:\n" + "\n".join(broken),
+                "conda stops with a traceback instead of its refusal:\n"
+                + "\n".join(one_line(b) for b in broken),
                 f"condashare admin audit {shlex.quote(inst.prefix)} --fix rewrites them",
                 releases=broken,
             )
