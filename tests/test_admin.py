@@ -301,9 +301,18 @@ def test_publish_dry_run_lists_and_changes_nothing(inst: Path, tmp_path: Path) -
 def test_publish_freezes_with_message_and_repairs(inst: Path, tmp_path: Path) -> None:
     site = site_toml(tmp_path, inst)
     env = inst / "envs" / "good"
+    before = snapshot(inst)
     code, doc = cli_json("admin", "publish", str(env), "--site", str(site), "--message", "isis 4.3")
     assert code == 0, doc["data"]["findings"]
     data = doc["data"]
+    after = snapshot(inst)
+    changed = {rel for rel in after if before.get(rel) != after[rel]}
+    listed = {
+        os.path.relpath(p, inst) for row in data["plan"] for p in (row["path"], *row["links"])
+    }
+    # exactly what it listed, plus the directory the new marker went into
+    assert changed == listed | {"envs/good/conda-meta"}
+    assert {row["status"] for row in data["plan"]} == {"changed"}
     assert data["publishable"] is True
     assert data["site_view"]["status"] == "release" and data["site_view"]["name"] == "good"
     assert data["site_view"]["installation"]["name"] == "linux"
