@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from condashare.bounded.paths import OK, run_probe
 from condashare.condarc import (
     CondaContext,
     CondarcError,
@@ -46,7 +47,6 @@ from condashare.host import Host, HostInputs
 from condashare.installations import choose_installation
 from condashare.locate import locate
 from condashare.mounts import Mount, mount_for
-from condashare.probe import OK, run_probe
 from condashare.site import (
     Installation,
     Site,
