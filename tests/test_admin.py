@@ -246,9 +246,15 @@ def test_unreadable_marker_rewritten_with_its_text(inst: Path) -> None:
     assert json.loads(marker.read_text()) == {"message": "release 4.3 - do not touch"}
 
 
-def test_walk_in_tiny_slices_sees_what_one_walk_sees(inst: Path) -> None:
+@pytest.mark.parametrize("method", ["fork", "spawn"])  # Linux, macOS
+def test_walk_in_tiny_slices_sees_what_one_walk_sees(
+    inst: Path, method: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from condashare.bounded import children
+
     (inst / "envs" / "good" / "share" / "beta").chmod(0o777)
     whole = walk_tree(str(inst), 10.0)
+    monkeypatch.setattr(children, "START_METHOD", method)
     sliced = walk_tree(str(inst), 10.0, slice_entries=3)  # every big dir split across children
     assert whole.complete and sliced.complete
     assert (whole.entries, whole.dirs, whole.files, whole.links) == (
@@ -259,6 +265,9 @@ def test_walk_in_tiny_slices_sees_what_one_walk_sees(inst: Path) -> None:
         sorted(e.rel for e in whole.envs) == sorted(e.rel for e in sliced.envs) == ["", "envs/good"]
     )
     assert whole.owners == sliced.owners
+    report = audit(str(inst))
+    fix(report)  # applied by children started the same way
+    assert report.exit_code == 0 and mode(inst / "envs" / "good" / "share" / "beta") == 0o755
 
 
 def test_audit_of_a_hung_share_ends_unresponsive(any_share: FuseShare, inst: Path) -> None:

@@ -15,7 +15,6 @@ files, write the marker. Owners are never changed.
 from __future__ import annotations
 
 import os
-import shlex
 import stat
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from condashare.admin.tree import (
     walk_tree,
 )
 from condashare.doctor.model import Finding, Severity
+from condashare.render import shell_word, shown
 from condashare.site import AdminSettings
 
 DETAIL_LINES = 10  # paths shown in a finding's detail
@@ -125,17 +125,8 @@ def _join(root: str, rel: str) -> str:
     return os.path.join(root, rel) if rel else root
 
 
-def one_line(text: str) -> str:
-    """A name from the tree that cannot start a line of its own in a finding's detail.
-
-    Names are untrusted: a file named ``x<newline>[ok] all fine`` must not print a line of its
-    own. Terminal control characters are the renderer's business.
-    """
-    return text.replace("\n", "\\n").replace("\r", "\\r")
-
-
 def _listing(paths: Sequence[str], total: int) -> str:
-    lines = [one_line(p) for p in sorted(paths)[:DETAIL_LINES]]
+    lines = [shown(p) for p in sorted(paths)[:DETAIL_LINES]]
     if total > len(lines):
         lines.append(f"... and {total - len(lines)} more")
     return "\n".join(lines)
@@ -286,7 +277,7 @@ _MODE_TEXT = {
 
 
 def _fix_command(root: str) -> str:
-    return f"condashare admin audit {shlex.quote(root)} --fix (see the plan with --fix --dry-run)"
+    return f"condashare admin audit {shell_word(root)} --fix (see the plan with --fix --dry-run)"
 
 
 def _mode_findings(
@@ -331,7 +322,7 @@ def _owner_findings(walk: Walk, policy: AdminPolicy, root: str) -> list[Finding]
     for uid in foreign:
         name = account_name(uid)
         samples = [_join(root, rel) for rel in walk.owner_samples.get(uid, [])]
-        example = one_line(samples[0]) if samples else "?"
+        example = shown(samples[0]) if samples else "?"
         lines.append(f"{name}: {walk.owners[uid]} entries, e.g. {example}")
         data.append({"uid": uid, "account": name, "count": walk.owners[uid], "paths": samples})
     owner = account_name(policy.owner_uid)
@@ -393,10 +384,10 @@ def _marker_findings(
                     Finding(
                         "admin.base-not-frozen",
                         Severity.INFO,
-                        f"the base env {one_line(path)} has no frozen marker",
+                        f"the base env {shown(path)} has no frozen marker",
                         "Freezing base (CEP 22) stops `conda install` into it by accident; "
                         "admins update it with --override-frozen.",
-                        f"condashare admin publish {shlex.quote(path)}",
+                        f"condashare admin publish {shell_word(path)}",
                         data={"env": path},
                     )
                 )
@@ -410,7 +401,7 @@ def _marker_findings(
             Finding(
                 "admin.frozen-invalid",
                 Severity.WARNING,
-                f"the frozen marker of {one_line(path)} is {marker.problem}",
+                f"the frozen marker of {shown(path)} is {marker.problem}",
                 "conda refuses changes to a frozen env with the marker's message; a marker it "
                 "cannot read makes it fail with a traceback instead, or not see the marker.",
                 fix_hint + "; it rewrites the marker, the old text kept as message"

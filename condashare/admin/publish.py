@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import posixpath
-import shlex
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,6 +26,7 @@ from condashare.admin.audit import (
 from condashare.admin.policy import resolve_policy
 from condashare.admin.tree import walk_tree
 from condashare.doctor.model import Finding, Severity
+from condashare.render import shell_word
 from condashare.site import AdminSettings, Installation, Site
 
 ViewStatus = Literal["release", "base", "inside", "outside", "no-site"]
@@ -170,7 +170,7 @@ def plan_publish(
     inst = view.installation
     rel_base = posixpath.relpath(prefix, inst.prefix) if inst else ""
     rel_base = "" if rel_base == "." else rel_base
-    hint = f"condashare admin publish {shlex.quote(prefix)} (see the changes with --dry-run)"
+    hint = f"condashare admin publish {shell_word(prefix)} (see the changes with --dry-run)"
     findings, plan = examine(
         walk, policy, rel_base=rel_base, markers="root", message=message, fix_hint=hint
     )

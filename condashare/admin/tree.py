@@ -1,11 +1,12 @@
 """One walk of a tree and mode changes that cannot be redirected, both in bounded children.
 
 Why slices: an installation of 100k files on NFS takes minutes to walk, and the share may die at
-any point. The walk therefore runs as a sequence of short child calls (the doctor's
-function-in-a-child machinery), each doing about a second of work and handing back what it saw
-and where to go on. A child that does not answer within ``timeout`` seconds after its second is
-up is abandoned (a process stuck on a dead share cannot be reaped) and the walk reports
-"unresponsive" with the directory it was in. Applying a plan works the same way.
+any point. The walk therefore runs as a sequence of short child calls (the function-in-a-child
+machinery, :mod:`condashare.bounded.calls`), each doing about a second of work and handing back
+what it saw and where to go on; only that crosses the pipe, both ways (a spawned child on macOS
+gets its arguments pickled). A child that does not answer within ``timeout`` seconds after its
+second is up is abandoned (a process stuck on a dead share cannot be reaped) and the walk
+reports "unresponsive" with the directory it was in. Applying a plan works the same way.
 
 Why this chmod: a repair runs as an admin, often root, inside a tree that others may be able to
 write (that is what the audit finds). A symlink planted between the audit and the repair must
@@ -29,11 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, NamedTuple
 
 from condashare.admin.frozen import MAX_MARKER_BYTES, Marker, read_marker
-from condashare.doctor import isolation
+from condashare.bounded import calls
 
 SLICE_SECONDS = 1.0  # work one child does before it hands back
 SLICE_ENTRIES = 50_000  # entries one child stats before it hands back
 OWNER_SAMPLES = 20  # paths kept per owning account
+APPLY_CHUNK = 5_000  # actions handed to one child (it stops earlier when its second is up)
 
 Kind = Literal["file", "dir", "link", "other"]
 WalkStatus = Literal["ok", "missing", "not-a-dir", "error", "unresponsive"]
@@ -119,11 +121,13 @@ def _inside(path: str, root: str) -> bool:
 
 
 @dataclass
-class _Slice:
-    """One child's share of the walk (picklable; merged into :class:`Walk` by the parent)."""
+class _Cursor:
+    """Where the walk goes on: what one child needs to continue, and nothing else."""
 
-    walk: Walk
-    queue: list[str]
+    real_root: str
+    root_uid: int
+    root_gid: int
+    queue: list[str]  # directories (relative) still to read
     partial: tuple[str, frozenset[str]] | None = None  # a dir left half done, names done
 
 
@@ -243,54 +247,50 @@ def _link(walk: Walk, real: str, rel: str) -> None:
 
 
 def _walk_slice(
-    root: str,
-    state: _Slice | None,
-    seconds: float,
-    max_entries: int,
-) -> _Slice:
-    """Runs in a child: about ``seconds`` of the walk, from ``state`` (None: the start)."""
+    root: str, cursor: _Cursor | None, seconds: float, max_entries: int
+) -> tuple[Walk, _Cursor | None]:
+    """Runs in a child: about ``seconds`` of the walk from ``cursor`` (None: the start).
+
+    Returns what this slice saw and where to go on (None when the walk is done or failed).
+    """
     started = time.monotonic()
-    if state is None:
-        walk = Walk(root)
+    walk = Walk(root)
+    if cursor is None:
         walk.real_root = real = os.path.realpath(root)
         try:
             st = os.lstat(real)
         except FileNotFoundError:
             walk.status, walk.detail = "missing", "does not exist"
-            return _Slice(walk, [])
+            return walk, None
         except OSError as exc:
             walk.status, walk.detail = "error", _error_text(exc)
-            return _Slice(walk, [])
+            return walk, None
         if not stat.S_ISDIR(st.st_mode):
             walk.status, walk.detail = "not-a-dir", "not a directory"
-            return _Slice(walk, [])
+            return walk, None
         walk.root_uid, walk.root_gid = st.st_uid, st.st_gid
-        queue: list[str] = []
-        _record(walk, real, "", st, queue)
-        state = _Slice(walk, queue)
-    else:
-        walk = Walk(root, state.walk.real_root, root_uid=state.walk.root_uid)
-        state = _Slice(walk, state.queue, state.partial)
-    real = walk.real_root
-    first = walk.entries
+        cursor = _Cursor(real, st.st_uid, st.st_gid, [])
+        _record(walk, real, "", st, cursor.queue)
+    real = walk.real_root = cursor.real_root
+    walk.root_uid, walk.root_gid = cursor.root_uid, cursor.root_gid
 
     def stop() -> bool:
-        return walk.entries - first >= max_entries or time.monotonic() - started > seconds
+        return walk.entries >= max_entries or time.monotonic() - started > seconds
 
-    if state.partial is not None:
-        rel, names = state.partial
-        state.partial = None
-        left = _scan_dir(walk, real, rel, names, state.queue, stop)
+    if cursor.partial is not None:
+        rel, names = cursor.partial
+        cursor.partial = None
+        left = _scan_dir(walk, real, rel, names, cursor.queue, stop)
         if left is not None:
-            state.partial = (rel, left)
-            return state
-    while state.queue and not stop():
-        rel = state.queue.pop()
-        left = _scan_dir(walk, real, rel, frozenset(), state.queue, stop)
+            cursor.partial = (rel, left)
+            return walk, cursor
+    while cursor.queue and not stop():
+        rel = cursor.queue.pop()
+        left = _scan_dir(walk, real, rel, frozenset(), cursor.queue, stop)
         if left is not None:
-            state.partial = (rel, left)
+            cursor.partial = (rel, left)
             break
-    return state
+    return walk, (cursor if cursor.queue or cursor.partial else None)
 
 
 def _merge(into: Walk, part: Walk) -> None:
@@ -306,8 +306,8 @@ def _merge(into: Walk, part: Walk) -> None:
     into.unlisted.extend(part.unlisted)
 
 
-def _slice_failed(answer: isolation.ChildAnswer, timeout: float) -> tuple[WalkStatus, str]:
-    if answer.state == isolation.TIMEOUT:
+def _slice_failed(answer: calls.ChildAnswer, timeout: float) -> tuple[WalkStatus, str]:
+    if answer.state == calls.TIMEOUT:
         return "unresponsive", f"no answer within {timeout:g} s"
     return "error", answer.error or answer.state
 
@@ -325,29 +325,27 @@ def walk_tree(
     """
     started = time.monotonic()
     walk: Walk | None = None
-    state: _Slice | None = None
+    cursor: _Cursor | None = None
     while True:
-        answer = isolation.call(
-            _walk_slice, root, state, slice_seconds, slice_entries, timeout=slice_seconds + timeout
+        answer = calls.call(
+            _walk_slice, root, cursor, slice_seconds, slice_entries, timeout=slice_seconds + timeout
         )
-        if answer.state != isolation.DONE:
+        if answer.state != calls.DONE:
             status, detail = _slice_failed(answer, timeout)
             if walk is None:
                 walk = Walk(root, status=status, detail=detail)
             else:
-                where = (state.partial[0] if state and state.partial else "") or (
-                    state.queue[-1] if state and state.queue else ""
-                )
-                walk.status = status
-                walk.detail = f"{detail} while reading {where or '.'}"
+                where = "."
+                if cursor is not None:
+                    where = cursor.partial[0] if cursor.partial else cursor.queue[-1]
+                walk.status, walk.detail = status, f"{detail} while reading {where or '.'}"
             break
-        got: _Slice = answer.value
+        part, cursor = answer.value
         if walk is None:
-            walk = got.walk
+            walk = part
         else:
-            _merge(walk, got.walk)
-        state = _Slice(walk, got.queue, got.partial)
-        if not walk.complete or (not got.queue and got.partial is None):
+            _merge(walk, part)
+        if cursor is None:
             break
     walk.seconds = time.monotonic() - started
     return walk
@@ -498,20 +496,16 @@ def _write_marker(dirs: _Dirs, action: Action) -> Outcome:
     return Outcome("changed")
 
 
-def _apply_slice(
-    real_root: str, actions: list[Action], start: int, seconds: float
-) -> list[Outcome]:
-    """Runs in a child: apply ``actions[start:]`` for about ``seconds``; one outcome each."""
+def _apply_slice(real_root: str, actions: list[Action], seconds: float) -> list[Outcome]:
+    """Runs in a child: apply ``actions`` in order for about ``seconds``; one outcome each."""
     began = time.monotonic()
     out: list[Outcome] = []
     try:
         dirs = _Dirs(real_root)
     except OSError as exc:
-        return [Outcome("failed", f"cannot open the root: {_error_text(exc)}")] * (
-            len(actions) - start
-        )
+        return [Outcome("failed", f"cannot open the root: {_error_text(exc)}")] * len(actions)
     try:
-        for action in actions[start:]:
+        for action in actions:
             if out and time.monotonic() - began > seconds:
                 break
             try:
@@ -540,15 +534,11 @@ def apply_actions(
     outcomes: list[Outcome] = []
     problem = ""
     while len(outcomes) < len(actions):
-        answer = isolation.call(
-            _apply_slice,
-            real_root,
-            actions,
-            len(outcomes),
-            slice_seconds,
-            timeout=slice_seconds + timeout,
+        chunk = actions[len(outcomes) : len(outcomes) + APPLY_CHUNK]
+        answer = calls.call(
+            _apply_slice, real_root, chunk, slice_seconds, timeout=slice_seconds + timeout
         )
-        if answer.state != isolation.DONE:
+        if answer.state != calls.DONE:
             _, problem = _slice_failed(answer, timeout)
             break
         got: list[Any] = answer.value

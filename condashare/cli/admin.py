@@ -92,15 +92,6 @@ def _help(parser: argparse.ArgumentParser) -> int:
     return exitcodes.USAGE
 
 
-def _shown(text: str) -> str:
-    """One line of output holding names from the tree: no line breaks of their own, nothing
-    that drives a terminal (the neutraliser ``condashare kernels`` uses)."""
-    from condashare.admin.audit import one_line
-    from condashare.cli.kernels import _safe
-
-    return _safe(one_line(text))
-
-
 def _validate(args: argparse.Namespace) -> None:
     from condashare.cli import ConfigError
 
@@ -123,11 +114,10 @@ def _site(path: str | None) -> Site | None:
 def render_findings(findings: Sequence[Finding], out: Output, applied: bool = False) -> None:
     """Findings with their fix hints (once the plan is applied, only for what it cannot fix)."""
     for f in findings:
-        out.status(f.severity.value, _shown(f.title))
-        for line in f.detail.splitlines():
-            out.line("      " + _shown(line))
+        out.status(f.severity.value, f.title)
+        out.block(f.detail, "      ")
         if f.fix and f.severity.is_problem and not (applied and f.fixable):
-            out.line("      " + out.paint("fix: ", "bold") + _shown(f.fix))
+            out.line("      ", out.paint("fix: ", "bold"), f.fix)
 
 
 def render_plan(plan: Sequence[Change], applied: Sequence[Applied], out: Output) -> None:
@@ -139,7 +129,7 @@ def render_plan(plan: Sequence[Change], applied: Sequence[Applied], out: Output)
         for change in plan:
             also = f" (and {len(change.links)} more link(s))" if change.links else ""
             why = ", ".join(change.reasons)
-            out.line(_shown(f"  {change.what:<34} {change.path}{also}  [{why}]"))
+            out.line(f"  {change.what:<34} {change.path}{also}  [{why}]")
         return
     counts: dict[str, int] = {}
     for done in applied:
@@ -152,7 +142,7 @@ def render_plan(plan: Sequence[Change], applied: Sequence[Applied], out: Output)
         listed += done.status == "changed"
         severity = {"changed": "ok", "skipped": "warning"}.get(done.status, "error")
         detail = f": {done.detail}" if done.detail else ""
-        out.status(severity, _shown(f"{done.status} {done.what} {done.path}{detail}"), indent=2)
+        out.status(severity, (f"{done.status} {done.what} {done.path}{detail}"), indent=2)
     if listed < counts.get("changed", 0):
         out.line(f"  ... and {counts['changed'] - listed} more changed (--json lists all)")
 
@@ -173,7 +163,7 @@ def _summary(
     left = remaining(findings, applied, fixed)
     out.line(f"found {found}; left after the changes: {len(left)}")
     for f in left:
-        out.status(f.severity.value, _shown(f.title), indent=2)
+        out.status(f.severity.value, (f.title), indent=2)
 
 
 def _plan_json(plan: Sequence[Change], applied: Sequence[Applied]) -> list[dict[str, Any]]:
@@ -239,7 +229,7 @@ def run_audit(args: argparse.Namespace) -> int:
         message=args.message,
     )
     if report.status in ("missing", "not-a-dir"):
-        out.warn(_shown(f"condashare admin audit: {prefix}: {report.detail}"))
+        out.warn(f"condashare admin audit: {prefix}: {report.detail}")
         return exitcodes.USAGE
     if args.fix and not args.dry_run and report.status == "ok":
         fix(report, args.timeout)
@@ -250,11 +240,9 @@ def run_audit(args: argparse.Namespace) -> int:
         return code
     p = report.policy
     out.line(
-        _shown(
-            f"condashare admin audit: {prefix}: {report.entries} entries in "
-            f"{report.seconds:.1f} s; admins: {p['owner']} and group {p['admin_group']} "
-            f"({p['source']})"
-        )
+        f"condashare admin audit: {prefix}: {report.entries} entries in "
+        f"{report.seconds:.1f} s; admins: {p['owner']} and group {p['admin_group']} "
+        f"({p['source']})"
     )
     out.line()
     render_findings(report.findings, out, report.fix)
@@ -304,7 +292,7 @@ def run_publish(args: argparse.Namespace) -> int:
         args.prefix, site=site, message=args.message, timeout=args.timeout, deep=not args.quick
     )
     if report.status in ("missing", "not-a-dir", "not-an-env"):
-        out.warn(_shown(f"condashare admin publish: {report.prefix}: {report.detail}"))
+        out.warn(f"condashare admin publish: {report.prefix}: {report.detail}")
         return exitcodes.USAGE
     if not args.dry_run and report.status == "ok":
         apply_publish(report, args.timeout)
@@ -312,7 +300,7 @@ def run_publish(args: argparse.Namespace) -> int:
     if args.json:
         out.json("admin.publish", publish_document(report), code)
         return code
-    out.line(_shown(f"condashare admin publish: {report.prefix}"))
+    out.line(f"condashare admin publish: {report.prefix}")
     out.line()
     render_findings(report.findings, out, not report.dry_run)
     render_plan(report.plan, report.applied, out)

@@ -13,16 +13,15 @@ releases lack it.
 from __future__ import annotations
 
 import os
-import shlex
 
-from condashare.admin.audit import one_line
 from condashare.admin.frozen import Marker
 from condashare.admin.tree import env_marker
-from condashare.doctor import isolation
+from condashare.bounded import calls
+from condashare.bounded.paths import OK
 from condashare.doctor.checks._util import UNRESPONSIVE, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.probe import OK
+from condashare.render import shell_word, shown
 
 MAX_ENVS = 100_000
 
@@ -86,11 +85,11 @@ def check_name_clash(ctx: Context) -> list[Finding]:
 
 def _clash(shared_dir: str, own_dir: str, raw: str, order: list[str]) -> Finding:
     mine, release = os.path.join(own_dir, raw), os.path.join(shared_dir, raw)
-    name = one_line(raw)
+    name = shown(raw)
     positions = {d: i for i, d in reversed(list(enumerate(order)))}
     if shared_dir in positions and own_dir in positions:
         first = mine if positions[own_dir] < positions[shared_dir] else release
-        now = f"With your envs_dirs, `conda activate {name}` takes {one_line(first)}."
+        now = f"With your envs_dirs, `conda activate {name}` takes {shown(first)}."
     else:
         now = (
             "Both dirs are not in your envs_dirs now; they collide as soon as they are (for "
@@ -99,12 +98,12 @@ def _clash(shared_dir: str, own_dir: str, raw: str, order: list[str]) -> Finding
     return warning(
         "releases.name_clash",
         f"your env '{name}' has the name of a shared release",
-        f"{one_line(mine)}\n{one_line(release)}\n{now} `conda create -n {name}`, "
+        f"{shown(mine)}\n{shown(release)}\n{now} `conda create -n {name}`, "
         f"`conda install -n {name}` and "
         f"`conda remove -n {name}` act on the first one found: for an account that can write "
         "the share, with the shared envs dir first, `conda create -n` replaces the release "
         "for every user.",
-        f"Rename yours: conda rename -p {shlex.quote(mine)} {shlex.quote(raw + '-mine')}",
+        f"Rename yours: conda rename -p {shell_word(mine)} {shell_word(raw + '-mine')}",
         env=raw,
         yours=mine,
         release=release,
@@ -149,10 +148,10 @@ def check_frozen(ctx: Context) -> list[Finding]:
         return [warning(cid, f"{inst.prefix}: {why}", "See mount.responsive.")]
     if not admin:
         return [ok(cid, "you cannot write the shared installation (only its admins can)")]
-    answer = isolation.call(_markers, inst.envs_dir, timeout=max(ctx.timeout, 1.0))
-    if answer.state == isolation.TIMEOUT:
+    answer = calls.call(_markers, inst.envs_dir, timeout=max(ctx.timeout, 1.0))
+    if answer.state == calls.TIMEOUT:
         return [warning(cid, f"{inst.envs_dir} does not answer", "See mount.responsive.")]
-    if answer.state != isolation.DONE:
+    if answer.state != calls.DONE:
         return [info(cid, f"cannot list {inst.envs_dir}: {answer.error}")]
     envs: list[tuple[str, Marker]] = answer.value
     unfrozen = [name for name, marker in envs if not marker.frozen]
@@ -169,9 +168,9 @@ def check_frozen(ctx: Context) -> list[Finding]:
                 "for a frozen env (CEP 22, conda-meta/frozen) without --override-frozen. "
                 "`conda create -n NAME` replaces even a frozen release: keep your own envs dir "
                 "first in envs_dirs, and do everyday conda work from an account that cannot "
-                "write the share.\n" + "\n".join(one_line(p) for p in paths),
-                f"condashare admin publish {shlex.quote(paths[0])} (each release), or "
-                f"condashare admin audit {shlex.quote(inst.prefix)} --fix",
+                "write the share.\n" + "\n".join(shown(p) for p in paths),
+                f"condashare admin publish {shell_word(paths[0])} (each release), or "
+                f"condashare admin audit {shell_word(inst.prefix)} --fix",
                 releases=unfrozen,
             )
         )
@@ -181,8 +180,8 @@ def check_frozen(ctx: Context) -> list[Finding]:
                 cid,
                 f"{len(broken)} shared release(s) with a frozen marker conda cannot read",
                 "conda stops with a traceback instead of its refusal:\n"
-                + "\n".join(one_line(b) for b in broken),
-                f"condashare admin audit {shlex.quote(inst.prefix)} --fix rewrites them",
+                + "\n".join(shown(b) for b in broken),
+                f"condashare admin audit {shell_word(inst.prefix)} --fix rewrites them",
                 releases=broken,
             )
         )
