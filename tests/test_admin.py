@@ -371,21 +371,10 @@ def test_publish_outside_the_site_says_users_will_not_see_it(inst: Path, tmp_pat
 # --- the real conda ------------------------------------------------------------------------
 
 
-def _conda() -> list[str] | None:
-    import importlib.util
-    import shlex
-    import sys
-
-    value = os.environ.get("CONDASHARE_TEST_CONDA", "").strip()
-    if value:
-        return shlex.split(value)
-    if importlib.util.find_spec("conda") is not None:
-        return [sys.executable, "-m", "conda"]
-    return None
-
-
 def test_real_conda_refuses_to_remove_a_published_env(inst: Path, tmp_path: Path) -> None:
-    conda = _conda()
+    from test_conda_plugin import conda_command  # the one way the suite finds a real conda
+
+    conda = conda_command()
     if conda is None:
         pytest.skip(
             "no real conda: set CONDASHARE_TEST_CONDA (e.g. '/path/venv/bin/python -m conda'); "
