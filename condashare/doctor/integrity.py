@@ -37,6 +37,7 @@ from typing import Any
 
 from condashare import exitcodes
 from condashare.doctor.model import Finding, Severity
+from condashare.liveness import error_words
 from condashare.mounts import Mount, mount_for, read_mount_table
 
 DEFAULT_TIMEOUT = 15.0  # seconds of silence before a worker's share is declared unresponsive
@@ -706,11 +707,12 @@ class _Run:
     def _handle(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         if "error" in msg:
             self.incomplete = True
+            words = error_words(msg["errno"], msg["error"]) if msg.get("errno") else msg["error"]
             self.findings.append(
                 Finding(
                     check="integrity.incomplete",
                     severity=Severity.ERROR,
-                    title=f"could not check {task['path']}: {msg['error']}",
+                    title=f"could not check {task['path']}: {words}",
                     data={"path": task["path"], "op": task["op"], "error": msg["error"]},
                 )
             )
@@ -740,6 +742,8 @@ class _Run:
                 self._add_cache(pkgs, walk=False)
         else:
             text = msg.get("reason") or "not a conda environment, package cache or installation"
+            if kind == "error" and msg.get("errno"):
+                text = error_words(msg["errno"], text)  # "stale file handle (ESTALE)"
             if kind == "error":
                 self.incomplete = True
                 self.findings.append(
