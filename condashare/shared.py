@@ -263,6 +263,12 @@ def _pkgs_dir(ctx: CondaContext, entry: DirEntry) -> PkgsDir:
     if not ctx.is_remote(marker):
         return PkgsDir(entry, appendable(ctx, marker))
     answer = remote_probe(ctx, "appendable", marker)
+    if answer.status == OK and answer.data.get("appendable") is False:
+        # the probe does not say why the open for append failed: read the file to tell a
+        # read-only cache from a share that fails (EIO, ESTALE ...)
+        answer = remote_probe(ctx, "head", marker, "1")
+        if answer.status != UNRESPONSIVE and not is_share_failure(answer.errno):
+            return PkgsDir(entry, False)
     if answer.status == OK:
         value = answer.data.get("appendable")
         return PkgsDir(entry, None if value is None else bool(value))
