@@ -65,13 +65,14 @@ SHARE_FAILURES = frozenset(
 )
 
 
-def error_words(err: int | None, strerror: str = "") -> str:
+def error_words(err: object, strerror: str = "") -> str:
     """``stale file handle (ESTALE)``, ``I/O error (EIO)`` ...; the system's text otherwise
-    (``strerror`` only when there is no errno)."""
-    name = errno_mod.errorcode.get(err or 0, "")
-    words = _WORDS.get(err or 0)
+    (``strerror`` only when there is no errno). ``err`` may come from JSON: non-ints are none."""
+    code = err if isinstance(err, int) and not isinstance(err, bool) else 0
+    name = errno_mod.errorcode.get(code, "")
+    words = _WORDS.get(code)
     if words is None:
-        text = os.strerror(err) if err else (strerror or "error")
+        text = os.strerror(code) if code else (strerror or "error")
         words = text[:1].lower() + text[1:]
     return f"{words} ({name})" if name else words
 
@@ -149,15 +150,12 @@ class Liveness:
     timeout: float
     file: str = ""
     errno: int | None = None
+    errname: str = ""  # ESTALE, EIO ... (errno numbers differ between OSes)
     error: str = ""
 
     @property
     def ok(self) -> bool:
         return self.status == OK
-
-    @property
-    def errname(self) -> str:
-        return errno_mod.errorcode.get(self.errno or 0, "")
 
     def describe(self) -> str:
         """``responsive (etc/profile.d/conda.sh read in 3 ms)``, ``unresponsive (no answer in
@@ -180,8 +178,9 @@ def _verdict(path: str, rel: str, result: ProbeResult, timeout: float) -> Livene
     status: LiveStatus = "error"
     if result.status in (OK, UNRESPONSIVE, MISSING):
         status = result.status  # type: ignore[assignment]
-    errno_value = result.errno if isinstance(result.errno, int) else None
-    return Liveness(path, status, result.latency, timeout, rel, errno_value, result.error)
+    code = result.errno if isinstance(result.errno, int) else None
+    name = errno_mod.errorcode.get(code or 0, "")
+    return Liveness(path, status, result.latency, timeout, rel, code, name, result.error)
 
 
 def _round(requests: list[tuple[str, str, str]], deadline: float) -> list[ProbeResult]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.liveness import error_words
 from condashare.probe import run_script
 
 SLOW_STAT_MS = 20.0  # average metadata operation slower than this: conda commands crawl
@@ -85,7 +86,12 @@ def measure(prefix: str, timeout: float, deep: bool = False) -> dict[str, object
     res = run_script(
         _IO_SCRIPT, [prefix, str(max_stats), str(max_bytes), str(budget)], timeout, prefix
     )
-    out: dict[str, object] = {"status": res.status, "error": res.error, **res.data}
+    out: dict[str, object] = {
+        "status": res.status,
+        "error": res.error,
+        "errno": res.errno,
+        **res.data,
+    }
     stats = int(res.data.get("stats", 0) or 0)
     if stats:
         out["stat_ms"] = round(float(res.data["stat_seconds"]) * 1000 / stats, 3)
@@ -115,7 +121,8 @@ def check_speed(ctx: Context) -> list[Finding]:
             )
         ]
     if m["status"] != "ok":
-        return [warning(cid, f"cannot measure {inst.prefix}: {m.get('error') or m['status']}", **m)]
+        words = error_words(m.get("errno"), str(m.get("error") or m["status"]))
+        return [warning(cid, f"cannot measure {inst.prefix}: {words}", **m)]
     parts = []
     problems = []
     stat_ms = m.get("stat_ms")
