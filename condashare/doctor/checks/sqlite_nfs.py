@@ -20,12 +20,9 @@ def _ipython_dir(ctx: Context) -> str:
 
 
 def _jupyter_data_dir(ctx: Context) -> str:
-    if ctx.env.get("JUPYTER_DATA_DIR"):
-        return ctx.expand(ctx.env["JUPYTER_DATA_DIR"])
-    if ctx.host.os == "macos":
-        return os.path.join(ctx.home, "Library", "Jupyter")
-    data = ctx.env.get("XDG_DATA_HOME") or os.path.join(ctx.home, ".local", "share")
-    return os.path.join(data, "jupyter")
+    from condashare.kernels.paths import jupyter_data_dir
+
+    return ctx.expand(jupyter_data_dir(ctx.host.os, ctx.env, ctx.home)[0])
 
 
 def _ipython_profiles(ctx: Context, ipdir: str) -> list[str]:
