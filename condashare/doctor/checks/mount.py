@@ -72,10 +72,10 @@ def check_present(ctx: Context) -> list[Finding]:
         "source": mount.source,
         "network": mount.is_network,
     }
-    if mount.is_network:
-        return [ok(cid, f"installation share mounted: {_describe(mount)}", **data)]
     if mount.is_autofs:
         return [ok(cid, f"installation is behind an automount point {mount.mountpoint}", **data)]
+    if mount.possibly_remote:  # network, or a kind not known to be local (FUSE, CVMFS ...)
+        return [ok(cid, f"installation share mounted: {_describe(mount)}", **data)]
     # Local: either a local installation, or the share is not mounted and the path is on "/".
     result = ctx.probe(inst.prefix)
     if result.status == "missing":
