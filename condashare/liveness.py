@@ -141,7 +141,8 @@ class Liveness:
     """The verdict on one directory: did an open + read of one of its files reach the server.
 
     ``latency`` is what that operation took in the child (seconds); ``file`` is the file read,
-    relative to ``path``. ``unproven``: the directory answered but holds no file to read.
+    relative to ``path``. ``unproven``: the directory answered but holds no file to read, or
+    there was no time left to read one (another share's silence used it up); ``error`` says which.
     """
 
     path: str
@@ -167,7 +168,7 @@ class Liveness:
         if self.status == MISSING:
             return "missing"
         if self.status == "unproven":
-            return "not proven to answer (no file in it to read)"
+            return f"not proven to answer ({self.error or 'no file in it to read'})"
         words = error_words(self.errno, self.error)
         if self.file and not is_share_failure(self.errno):
             return f"failing: {words} reading {self.file}"
@@ -183,14 +184,23 @@ def _verdict(path: str, rel: str, result: ProbeResult, timeout: float) -> Livene
     return Liveness(path, status, result.latency, timeout, rel, code, name, result.error)
 
 
-def _round(requests: list[tuple[str, str, str]], deadline: float) -> list[ProbeResult]:
-    """One batch of probes under what is left of the shared deadline."""
+_NO_TIME = "no time left to read a file: another share did not answer"
+
+
+def _round(requests: list[tuple[str, str, str]], deadline: float) -> list[ProbeResult] | None:
+    """One batch of probes under what is left of the shared deadline; None when nothing is
+    left (a later round runs only after another target's probe waited out the deadline, so
+    the targets of this round are not proven dead — they are not proven alive either)."""
     if not requests:
         return []
     left = deadline - time.monotonic()
     if left <= 0.05:
-        return [ProbeResult(path, UNRESPONSIVE, 0.0) for _, path, _ in requests]
+        return None
     return run_probes(requests, left)
+
+
+def _out_of_time(path: str, timeout: float) -> Liveness:
+    return Liveness(path, "unproven", 0.0, timeout, error=_NO_TIME)
 
 
 def _decides(result: ProbeResult) -> bool:
@@ -211,7 +221,7 @@ def probe_liveness_many(
     """
     deadline = time.monotonic() + timeout
     heads = [("head", posixpath.join(p, rel), _HEAD_BYTES) for p, ev in targets for rel in ev.files]
-    answers = iter(_round(heads, deadline))
+    answers = iter(run_probes(heads, timeout) if heads else [])  # the whole timeout
     verdicts: dict[str, Liveness] = {}
     undecided: list[tuple[str, Evidence, Liveness | None]] = []
     for path, ev in targets:
@@ -229,7 +239,11 @@ def probe_liveness_many(
         listings.append(("listdir", path, _LISTING_LIMIT))
         if ev.listing not in (None, "."):
             listings.append(("listdir", posixpath.join(path, str(ev.listing)), _LISTING_LIMIT))
-    listed = iter(_round(listings, deadline))
+    listed_all = _round(listings, deadline)
+    if listed_all is None:
+        verdicts.update((path, _out_of_time(path, timeout)) for path, _, _ in undecided)
+        return verdicts
+    listed = iter(listed_all)
     picks: list[tuple[str, str]] = []
     for path, ev, fallback in undecided:
         own = next(listed)
@@ -253,8 +267,11 @@ def probe_liveness_many(
             verdicts[path] = fallback or Liveness(path, "unproven", own.latency, timeout)
     # Round 3: read the file the listing found.
     reads = _round([("head", posixpath.join(p, rel), _HEAD_BYTES) for p, rel in picks], deadline)
-    for (path, rel), result in zip(picks, reads, strict=True):
-        verdicts[path] = _verdict(path, rel, result, timeout)
+    for n, (path, rel) in enumerate(picks):
+        found = reads[n] if reads is not None else None
+        verdicts[path] = (
+            _verdict(path, rel, found, timeout) if found else _out_of_time(path, timeout)
+        )
     return verdicts
 
 

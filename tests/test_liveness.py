@@ -84,3 +84,24 @@ def test_a_failing_share_is_named_by_its_errno_not_missing(
     failed = probe_liveness(prefix, INSTALLATION, 2.0)
     assert (failed.status, failed.errname) == ("error", name)
     assert failed.describe() == f"failing: {error_words(getattr(errno, name))}"
+
+
+@pytest.mark.fuse
+def test_a_dead_share_does_not_make_a_live_one_look_dead(
+    fuse_share: FuseShare, tmp_path: Path
+) -> None:
+    """Round 1 waits out the timeout on the dead share; the live directory that needed a listing
+    is then 'not proven', never 'unresponsive'."""
+    (fuse_share.backing / "conda-meta").mkdir()
+    (fuse_share.backing / "conda-meta" / "history").write_text("")
+    live = tmp_path / "live"
+    (live / "conda-meta").mkdir(parents=True)
+    (live / "conda-meta" / "alpha-1.0-0.json").write_text("{}")
+    fuse_share.block()
+    verdicts = probe_liveness_many(
+        [(str(fuse_share.mount), INSTALLATION), (str(live), INSTALLATION)], 1.0
+    )
+    assert verdicts[str(fuse_share.mount)].status == "unresponsive"
+    assert verdicts[str(live)].describe() == (
+        "not proven to answer (no time left to read a file: another share did not answer)"
+    )

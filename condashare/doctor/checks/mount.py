@@ -196,10 +196,11 @@ def _probe_finding(
     if result.status == "unproven":
         return warning(
             cid,
-            f"{label}: {path} has no file to read, so whether its share answers is unknown",
+            f"{label}: {path} is {result.describe()}",
             "Liveness is proven by opening and reading a file (a stat can be answered by the "
-            "client's cache); none of the expected files is there.",
-            "Check the path; for an installation: its prefix in the site file.",
+            "client's cache); none of the expected files could be read.",
+            "Check the path (for an installation: its prefix in the site file), and "
+            "mount.responsive's other findings.",
             **data,
         )
     if result.latency > SLOW_LATENCY:
