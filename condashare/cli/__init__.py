@@ -66,12 +66,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return exitcodes.USAGE
     from condashare.host import PlatformError
+    from condashare.render import shown
     from condashare.site import SiteError
 
     try:
         return runner(args)
     except (SiteError, PlatformError, ConfigError) as exc:
-        sys.stderr.write(f"condashare: error: {exc}\n")
+        sys.stderr.write(f"condashare: error: {shown(exc)}\n")
         return exitcodes.USAGE
     except KeyboardInterrupt:
         sys.stderr.write("condashare: interrupted\n")
@@ -83,7 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("CONDASHARE_DEBUG"):
             raise
         sys.stderr.write(
-            f"condashare: internal error: {type(exc).__name__}: {exc}\n"
+            f"condashare: internal error: {type(exc).__name__}: {shown(exc)}\n"
             "  (set CONDASHARE_DEBUG=1 to see the traceback, and please report it)\n"
         )
         return exitcodes.INCOMPLETE

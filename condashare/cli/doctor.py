@@ -179,13 +179,10 @@ def document(report: RunReport, ctx: Context | None, args: argparse.Namespace) -
     }
 
 
-def _indent(text: str, prefix: str) -> list[str]:
-    return [prefix + line for line in text.splitlines()]
-
-
 def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: bool) -> None:
     from condashare.doctor import registry
     from condashare.doctor.model import Severity
+    from condashare.render import text_lines
 
     if ctx is not None:
         inst = ctx.installation
@@ -214,13 +211,11 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
                     continue
                 out.status(f.severity.value, f.title, indent=4)
                 if verbose and f.detail:
-                    for line in _indent(f.detail, "        "):
-                        out.line(line)
+                    out.block(f.detail, "        ")
                 if f.fix and (f.severity.is_problem or verbose):
-                    fix_lines = f.fix.splitlines()
-                    out.line("        " + out.paint("fix: ", "bold") + fix_lines[0])
-                    for line in fix_lines[1:]:
-                        out.line("             " + line)
+                    first, *rest = text_lines(f.fix) or [""]
+                    out.line("        ", out.paint("fix: ", "bold"), first)
+                    out.block("\n".join(rest), "             ")
             if verbose and result.state == "done":
                 out.line(out.paint(f"        ({result.id}, {result.seconds:.2f} s)", "dim"))
     for fix in report.fixes:
@@ -252,10 +247,8 @@ def _render_fix(fix: FixOutcome, out: Output) -> None:
     state = "applied" if fix.applied else ("failed" if fix.error else "would")
     sev = "error" if fix.error else ("ok" if fix.applied else "info")
     out.status(sev, f"fix {fix.check}: {state}: {fix.summary}")
-    if fix.error:
-        out.line(f"    {fix.error}")
-    for line in fix.diff.splitlines():
-        out.line(f"    {line}")
+    out.block(fix.error, "    ")
+    out.block(fix.diff, "    ", tabs=True)
     for backup in fix.backups:
         out.line(f"    backup: {backup}")
 

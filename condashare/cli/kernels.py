@@ -41,15 +41,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
-def _safe(text: str) -> str:
-    """Untrusted names (env names from the share) as text that cannot drive a terminal."""
-    return "".join(
-        ch if ch.isprintable() or ch in "\n\t" else f"\\x{ord(ch):02x}" if ord(ch) < 256
-        else f"\\u{ord(ch):04x}"
-        for ch in text
-    )  # fmt: skip
-
-
 _SEVERITY = {
     "create": "info",
     "update": "info",
@@ -67,38 +58,38 @@ def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
             inst = ik.installation
             where = f"{inst.name} ({inst.os}, {inst.prefix})"
             if not ik.listed:
-                out.status("warning", _safe(f"{where}: not listed: {ik.detail or ik.status}"))
+                out.status("warning", f"{where}: not listed: {ik.detail or ik.status}")
                 continue
             names = ", ".join(ik.releases) or "none"
-            out.status("ok", _safe(f"{where}: {names}"))
+            out.status("ok", f"{where}: {names}")
             if ik.without_ipykernel:
-                out.line(_safe(f"      without ipykernel: {', '.join(ik.without_ipykernel)}"))
+                out.line(f"      without ipykernel: {', '.join(ik.without_ipykernel)}")
             for name, why in ik.refused:
-                out.status("warning", _safe(f"env {name!r} {why}: no kernel for it"), indent=6)
+                out.status("warning", f"env {name!r} {why}: no kernel for it", indent=6)
         out.line()
     for note in plan.notes:
-        out.status("info", _safe(note))
+        out.status("info", note)
     for dir_plan in plan.dirs:
-        out.heading(_safe(f"Kernelspecs in {dir_plan.data_dir.describe()}"))
+        out.heading(f"Kernelspecs in {dir_plan.data_dir.describe()}")
         if dir_plan.status in ("skipped", "unresponsive", "error"):
             severity = "info" if dir_plan.status == "skipped" else "error"
-            out.status(severity, _safe(f"{dir_plan.status}: {dir_plan.detail}"))
+            out.status(severity, f"{dir_plan.status}: {dir_plan.detail}")
             continue
         if dir_plan.detail:
-            out.status("warning", _safe(dir_plan.detail))
+            out.status("warning", dir_plan.detail)
         if not dir_plan.changes:
             out.line("  (none)")
         for change in dir_plan.changes:
             line = f"{change.action:9} {change.name}  {change.display_name!r}"
             if change.reason and change.action != "remove":
                 line += f": {change.reason}"
-            out.status(_SEVERITY[change.action], _safe(line), indent=2)
+            out.status(_SEVERITY[change.action], line, indent=2)
     if dry_run:
         diffs = [c.diff() for c in plan.changing]
         if diffs:
             out.line()
             for text in diffs:
-                out.out.write(_safe(text))
+                out.block(text, tabs=True)
         out.line()
         out.line(f"dry run: {len(plan.changing)} kernelspec(s) would change; nothing was written")
 
@@ -213,9 +204,9 @@ def run(args: argparse.Namespace) -> int:
     out.line()
     for outcome in result.outcomes:
         if not outcome.done:
-            out.status("error", _safe(f"{outcome.action} {outcome.name}: {outcome.error}"))
+            out.status("error", f"{outcome.action} {outcome.name}: {outcome.error}")
         elif outcome.note:
-            out.status("info", _safe(f"{outcome.action} {outcome.name}: {outcome.note}"))
+            out.status("info", f"{outcome.action} {outcome.name}: {outcome.note}")
     done = [o for o in result.outcomes if o.done]
     if not result.outcomes:
         out.status("ok", "nothing to change")

@@ -24,7 +24,6 @@ import json
 import os
 import re
 import select
-import shlex
 import signal
 import sqlite3
 import subprocess
@@ -39,6 +38,7 @@ from condashare import exitcodes
 from condashare.doctor.model import Finding, Severity
 from condashare.liveness import error_words
 from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.render import shell_word, shown
 
 DEFAULT_TIMEOUT = 15.0  # seconds of silence before a worker's share is declared unresponsive
 VERY_OLD_DAYS = 30.0
@@ -202,16 +202,19 @@ class HashCache:
         if self.pending or self.pending_records or self.forget or self.pending_dirs or prune:
             try:
                 with contextlib.closing(self._connect()) as db:
-                    db.executemany("DELETE FROM records WHERE path=?", [(p,) for p in self.forget])
+                    forget = _storable([(p,) for p in self.forget])
+                    db.executemany("DELETE FROM records WHERE path=?", forget)
                     db.executemany(
                         "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
-                        self.pending_records,
+                        _storable(self.pending_records),
                     )
                     db.executemany(
-                        "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)", self.pending
+                        "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                        _storable(self.pending),
                     )
                     db.executemany(
-                        "INSERT OR REPLACE INTO dirs VALUES (?,?,?,?,?,?)", self.pending_dirs
+                        "INSERT OR REPLACE INTO dirs VALUES (?,?,?,?,?,?)",
+                        _storable(self.pending_dirs),
                     )
                     if prune:  # forget files not seen for half a year
                         cutoff = int(time.time()) - 180 * 86400
@@ -229,6 +232,21 @@ class HashCache:
 
     def close(self) -> None:
         self.flush(prune=True)
+
+
+def _storable(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows SQLite can store: a name with undecodable bytes (a surrogate) is not
+    remembered, which only costs hashing it again; storing it would raise."""
+    kept = []
+    for row in rows:
+        try:
+            for value in row:
+                if isinstance(value, str):
+                    value.encode("utf-8")
+        except UnicodeEncodeError:
+            continue
+        kept.append(row)
+    return kept
 
 
 def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
@@ -779,7 +797,7 @@ class _Run:
 
     def _on_walk(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         for raw, size, is_dir, *real in msg.get("artefacts", []):
-            path = _printable(raw)  # names from disk may not be UTF-8
+            path = raw  # exact, undecodable bytes included: render.shown shows them
             self.artefacts.append((task["path"], path, int(size), bool(is_dir)))
             if real:
                 self.real_paths[path] = real[0]
@@ -811,7 +829,7 @@ class _Run:
         prefix = task["path"]
         self.stats.records += 1
         self.fast_records = bool(msg.get("fast"))
-        dist = _printable(task["record"][:-5])
+        dist = task["record"][:-5]
         if "record_error" in msg:
             self.findings.append(_record_finding(prefix, dist, msg["record_error"]))
             return
@@ -875,7 +893,7 @@ class _Run:
 
     def _on_centry(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         pkgs = task["target"]
-        dist = _printable(msg.get("dist") or os.path.basename(task["path"]))
+        dist = msg.get("dist") or os.path.basename(task["path"])
         self.stats.cache_entries += 1
         state = self.caches.setdefault(pkgs, {})
         if "partial" in msg:
@@ -941,15 +959,6 @@ class _Run:
         self.writable_answer.update(msg.get("writable", {}))
 
 
-def _printable(path: str) -> str:
-    """A path safe to print and to put in JSON (undecodable bytes shown as \\xNN)."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return path
-
-
 def _split_dist(dist: str) -> tuple[str, str, str]:
     parts = dist.rsplit("-", 2)
     if len(parts) == 3:
@@ -966,7 +975,8 @@ def _spec(info: dict[str, Any], dist: str) -> str:
 
 
 def _q(path: str) -> str:
-    return shlex.quote(path)
+    """A path or spec for a command the user copies: quoted, and escaped if it must be."""
+    return shell_word(path)
 
 
 _PROBLEM_WORDS = {
@@ -1012,7 +1022,7 @@ def _summary(problems: list[dict[str, Any]], total: int) -> str:
 
 
 def _detail(problems: list[dict[str, Any]], total: int) -> str:
-    lines = [_describe(p) for p in problems[:DETAIL_LINES]]
+    lines = [shown(_describe(p)) for p in problems[:DETAIL_LINES]]
     if total > DETAIL_LINES:
         lines.append(f"... and {total - DETAIL_LINES} more (see --json)")
     return "\n".join(lines)
@@ -1030,7 +1040,7 @@ def _env_finding(entry: _PkgProblems) -> Finding:
     if shared_inode and source:
         detail += (
             "\nThe damaged files are hardlinked (link count > 1): the package cache "
-            f"copy in {source} is damaged too, and conda would link it again."
+            f"copy in {shown(source)} is damaged too, and conda would link it again."
         )
         fix = f"rm -rf {_q(source)} && {fix}"
     severity = Severity.ERROR
@@ -1058,7 +1068,7 @@ def _record_finding(prefix: str, dist: str, error: str) -> Finding:
         check="integrity.env-record",
         severity=Severity.ERROR,
         title=f"{dist} in {prefix}: conda-meta record is unreadable",
-        detail=f"{rec}: {error}. conda cannot list, update or remove this package.",
+        detail=shown(f"{rec}: {error}. conda cannot list, update or remove this package."),
         fix=(
             f"mv {_q(rec)} {_q(rec + '.broken')} && "
             f"conda install -p {_q(prefix)} --force-reinstall {_q(spec)}"
@@ -1193,15 +1203,15 @@ def _finish(
             findings.append(_cache_finding(entry, writable))
 
     for top, paths in run.unresponsive.items():
-        shown = paths[:DETAIL_LINES]
-        more = f"\n... and {len(paths) - len(shown)} more" if len(paths) > len(shown) else ""
+        listed = paths[:DETAIL_LINES]
+        more = f"\n... and {len(paths) - len(listed)} more" if len(paths) > len(listed) else ""
         findings.append(
             Finding(
                 check="integrity.unresponsive",
                 severity=Severity.ERROR,
                 title=f"{top}: unresponsive (no answer in {run.timeout:g} s); "
                 f"{len(paths)} item(s) not verified",
-                detail="\n".join(shown) + more,
+                detail="\n".join(map(shown, listed)) + more,
                 fix="The filesystem stopped answering (a hung NFS server?). Check it with "
                 "`condashare info`, then run verify again when it is back.",
                 data={"path": top, "items": paths[:MAX_FILES_PER_FINDING], "count": len(paths)},
@@ -1224,7 +1234,7 @@ def _finish(
             items.append({"path": path, "bytes": size, "dir": is_dir, "held_by": who})
             if len(lines) < DETAIL_LINES:
                 held = ("held open by " + ", ".join(who)) if who else "no process here holds it"
-                lines.append(f"{path} ({_human_bytes(size)}; {held})")
+                lines.append(shown(f"{path} ({_human_bytes(size)}; {held})"))
         if count > len(lines):
             lines.append(f"... and {count - len(lines)} more")
         any_held = any(i["held_by"] for i in items)
@@ -1259,7 +1269,7 @@ def _finish(
                     check="integrity.cache-partial",
                     severity=Severity.WARNING,
                     title=f"{pkgs}: {len(partial)} partial extraction(s), {_human_bytes(nbytes)}",
-                    detail="\n".join(f"{d}: {why}" for d, why, _ in partial[:DETAIL_LINES]),
+                    detail="\n".join(shown(f"{d}: {why}") for d, why, _ in partial[:DETAIL_LINES]),
                     fix=" && ".join(
                         f"rm -rf {_q(os.path.join(pkgs, d))}" for d, _, _ in partial[:DETAIL_LINES]
                     ),
@@ -1279,7 +1289,7 @@ def _finish(
                     severity=Severity.WARNING,
                     title=f"{pkgs}: {len(no_record)} extracted package(s) without a usable "
                     "info/repodata_record.json",
-                    detail="\n".join(f"{d}: {why}" for d, why in no_record[:DETAIL_LINES]),
+                    detail="\n".join(shown(f"{d}: {why}") for d, why in no_record[:DETAIL_LINES]),
                     fix=" && ".join(
                         f"rm -rf {_q(os.path.join(pkgs, d))}" for d, _ in no_record[:DETAIL_LINES]
                     ),
@@ -1346,7 +1356,7 @@ def _finish(
                     severity=Severity.WARNING,
                     title=f"{pkgs}: {len(old)} repodata cache(s) older than {very_old_days:g} days",
                     detail="\n".join(
-                        f"{o['url'] or o['path']}: {o['age_days']} days old"
+                        shown(f"{o['url'] or o['path']}: {o['age_days']} days old")
                         for o in old[:DETAIL_LINES]
                     )
                     + (
@@ -1369,7 +1379,7 @@ def _finish(
                     title=f"{pkgs}: {len(stale)} repodata cache(s) past their TTL "
                     "(conda refreshes them on the next online solve)",
                     detail="\n".join(
-                        f"{s['url'] or s['path']}: {s['age_days']} days old"
+                        shown(f"{s['url'] or s['path']}: {s['age_days']} days old")
                         for s in stale[:DETAIL_LINES]
                     ),
                     fix="nothing needed online; `conda clean --index-cache` forces a refresh",
@@ -1446,7 +1456,7 @@ def _shared_links(
                 check="integrity.shared-cache-link",
                 severity=Severity.INFO,
                 title=f"{env}: {len(items)} package(s) linked straight from a shared cache",
-                detail="\n".join(f"{c}: {why[c]}" for c in caches)
+                detail="\n".join(shown(f"{c}: {why[c]}") for c in caches)
                 + "\nconda links any matching extracted package from any pkgs dir, shared "
                 "ones included; damage there reaches this environment.",
                 fix="",
@@ -1462,7 +1472,7 @@ def _shared_links(
                     check="integrity.shared-only-build",
                     severity=Severity.WARNING,
                     title=f"{env}: {len(only)} build(s) exist only in a shared cache",
-                    detail="\n".join(d for d, _ in only[:DETAIL_LINES])
+                    detail="\n".join(shown(d) for d, _ in only[:DETAIL_LINES])
                     + ("\n..." if len(only) > DETAIL_LINES else "")
                     + "\nThese builds came from a shared cache, not from your channels: "
                     "old packages leak into new environments this way (offline solves "

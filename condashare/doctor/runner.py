@@ -16,6 +16,7 @@ from typing import Any
 from condashare.doctor import isolation
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome, Severity
+from condashare.render import shown
 from condashare.site import DEFAULT_PROBE_TIMEOUT
 
 # States of one check's run.
@@ -115,7 +116,7 @@ def result_from_answer(check: Check, answer: isolation.ChildAnswer, budget: floa
         check.id,
         Severity.ERROR,
         f"{check.title}: the check crashed ({answer.error})",
-        "\n".join(tail),
+        "\n".join(map(shown, tail)),
         "This is a bug in condashare; please report it with the output of "
         f"`condashare doctor {check.id} -v --json`.",
         data={"state": CRASHED, "error": answer.error},

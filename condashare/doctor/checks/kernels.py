@@ -23,6 +23,7 @@ from condashare.kernels.paths import search_dirs
 from condashare.kernels.spec import LAUNCHER, KernelRecord, render_launcher
 from condashare.liveness import probe_words
 from condashare.probe import ERROR, MISSING, UNRESPONSIVE, ProbeResult, run_probes
+from condashare.render import shell_word, shown
 from condashare.site import Site
 
 CID = "jupyter.kernelspecs"
@@ -141,7 +142,7 @@ def _judge(ctx: Context, target: _Target, result: ProbeResult) -> Finding | None
         return error(
             CID,
             f"{who} runs a {header.os} program ({header.format}) on this {ctx.host.os} machine",
-            f"{target.path} is built for {header.os}-{'+'.join(header.archs)}.",
+            shown(f"{target.path} is built for {header.os}-{'+'.join(header.archs)}."),
             target.fix_gone,
             **data,
         )
@@ -184,9 +185,10 @@ def check_kernelspecs(ctx: Context) -> list[Finding]:
                 targets.append(_Target(spec, found, True, _display(spec), fix))
                 continue
             fix = (
-                f"Remove it (`jupyter kernelspec remove {spec.name}`), or reinstall it from an "
-                "environment of this machine; for the shared releases use `condashare kernels`, "
-                "whose kernels pick each machine's installation when they start."
+                f"Remove it (`jupyter kernelspec remove {shell_word(spec.name)}`), or reinstall it "
+                "from an environment of this machine; for the shared releases use "
+                "`condashare kernels`, whose kernels pick each machine's installation when they "
+                "start."
             )
             targets.extend(
                 _Target(spec, p, False, _display(spec), fix) for p in _others_interpreters(spec)

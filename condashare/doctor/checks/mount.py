@@ -21,6 +21,7 @@ from condashare.liveness import (
     probe_liveness_many,
 )
 from condashare.mounts import Mount
+from condashare.render import shown
 
 SLOW_LATENCY = 0.5  # seconds for one open + read: users feel it at every conda command
 
@@ -289,7 +290,7 @@ def check_conda_dirs(ctx: Context) -> list[Finding]:
     for label, path in places:
         mount = ctx.mount_of(path)
         if mount is None or not ctx.is_remote(path):
-            local.append(f"{label} {path}: {mount.fstype if mount else 'unknown'} (local)")
+            local.append(shown(f"{label} {path}: {mount.fstype if mount else 'unknown'} (local)"))
         else:
             remote.append((label, path, mount))
     findings: list[Finding] = []

@@ -14,6 +14,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 from condashare.liveness import probe_words
 from condashare.probe import run_script
+from condashare.render import shown
 
 _SCAN_SCRIPT = r"""
 import json, os, stat, sys, time
@@ -305,7 +306,7 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
             warning(
                 cid,
                 f"{len(kinds['vanished'])} environment(s) in {path} no longer exist",
-                "\n".join(kinds["vanished"]),
+                "\n".join(map(shown, kinds["vanished"])),
                 "Remove them: condashare doctor permissions.environments_txt --fix",
                 True,
                 path=path,
@@ -319,7 +320,7 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
                 f"{len(kinds['other_os'])} environment(s) in {path} belong to another OS",
                 "The home is shared between OSes, so conda on each OS records its environments "
                 "in the same file and lists the other OS's ones, which cannot run here:\n"
-                + "\n".join(kinds["other_os"]),
+                + "\n".join(map(shown, kinds["other_os"])),
                 "Harmless but confusing; they are kept because the other OS uses them. "
                 "Prefer `conda activate NAME` over paths from `conda env list`.",
                 path=path,
@@ -332,7 +333,7 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
                 cid,
                 f"{len(kinds['unreachable'])} environment(s) in {path} could not be checked",
                 "Their share is unmounted or not answering; they are left alone:\n"
-                + "\n".join(kinds["unreachable"]),
+                + "\n".join(map(shown, kinds["unreachable"])),
                 path=path,
                 unreachable=kinds["unreachable"],
             )

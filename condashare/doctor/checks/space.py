@@ -13,6 +13,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.liveness import error_words
 from condashare.probe import run_script
+from condashare.render import shown
 
 GIB = 1 << 30
 BIG_PKGS = 5 * GIB  # a package cache beyond this is worth a `conda clean`
@@ -98,7 +99,7 @@ def _size_check(ctx: Context, cid: str, path: str, what: str, big: int, fix: str
     largest = m.get("largest")
     detail = ""
     if isinstance(largest, list) and largest:
-        detail = "Largest: " + ", ".join(f"{name} {human_bytes(b)}" for name, b in largest[:5])
+        detail = shown("Largest: " + ", ".join(f"{n} {human_bytes(b)}" for n, b in largest[:5]))
     if size > big:
         return [warning(cid, f"{what} {path} uses {approx}{human_bytes(size)}", detail, fix, **m)]
     return [ok(cid, f"{what} {path}: {approx}{human_bytes(size)}", detail, **m)]
