@@ -7,6 +7,7 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
 from condashare.host import Host, HostInputs
 from condashare.installations import (
     Choice,
@@ -17,7 +18,6 @@ from condashare.installations import (
 from condashare.liveness import INSTALLATION, Liveness, is_share_failure, probe_liveness_many
 from condashare.locate import locate
 from condashare.mounts import Mount, may_be_remote, mount_for
-from condashare.probe import OK, UNRESPONSIVE, run_probe
 from condashare.site import (
     Installation,
     Site,

@@ -12,9 +12,9 @@ import os
 import struct
 from dataclasses import dataclass
 
+from condashare.bounded.paths import MISSING, OK, ProbeResult, run_probe
 from condashare.host import Platform
 from condashare.liveness import probe_words
-from condashare.probe import MISSING, OK, ProbeResult, run_probe
 from condashare.site import Installation, Site
 
 

@@ -5,7 +5,7 @@ An NFS client (``actimeo``) or a FUSE mount with attribute caching answers ``sta
 stat-based probe calls a dead share "responsive (0 ms)". Opening a file cannot be answered from
 the cache (NFS close-to-open consistency revalidates with the server; FUSE sends OPEN to its
 daemon), so liveness here is: open and read a small file the directory is known to hold, in an
-abandonable child (``head`` of :mod:`condashare.probe`: stat + open + read), timed.
+abandonable child (``head`` of :mod:`condashare.bounded.paths`: stat + open + read), timed.
 
 Which file: the one the caller's users open next. For an installation that is
 ``etc/profile.d/conda.sh`` (every shell block sources it), then ``conda-meta/history`` (conda
@@ -27,7 +27,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from condashare.probe import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probes
+from condashare.bounded.paths import (
+    ERROR,
+    MISSING,
+    OK,
+    UNRESPONSIVE,
+    PathOp,
+    ProbeResult,
+    run_probes,
+)
 
 # errno -> what a user should read. Network-filesystem failures first: they mean the share (its
 # server, its export, its client process) is broken, whatever file was asked for.
@@ -176,9 +184,7 @@ class Liveness:
 
 
 def _verdict(path: str, rel: str, result: ProbeResult, timeout: float) -> Liveness:
-    status: LiveStatus = "error"
-    if result.status in (OK, UNRESPONSIVE, MISSING):
-        status = result.status  # type: ignore[assignment]
+    status: LiveStatus = "error" if result.status == ERROR else result.status
     code = result.errno if isinstance(result.errno, int) else None
     name = errno_mod.errorcode.get(code or 0, "")
     return Liveness(path, status, result.latency, timeout, rel, code, name, result.error)
@@ -187,7 +193,7 @@ def _verdict(path: str, rel: str, result: ProbeResult, timeout: float) -> Livene
 _NO_TIME = "no time left to read a file: another share did not answer"
 
 
-def _round(requests: list[tuple[str, str, str]], deadline: float) -> list[ProbeResult] | None:
+def _round(requests: list[tuple[PathOp, str, str]], deadline: float) -> list[ProbeResult] | None:
     """One batch of probes under what is left of the shared deadline; None when nothing is
     left (a later round runs only after another target's probe waited out the deadline, so
     the targets of this round are not proven dead — they are not proven alive either)."""
@@ -220,7 +226,9 @@ def probe_liveness_many(
     none of them could be read) a bounded listing, then the file that listing found.
     """
     deadline = time.monotonic() + timeout
-    heads = [("head", posixpath.join(p, rel), _HEAD_BYTES) for p, ev in targets for rel in ev.files]
+    heads: list[tuple[PathOp, str, str]] = [
+        ("head", posixpath.join(p, rel), _HEAD_BYTES) for p, ev in targets for rel in ev.files
+    ]
     answers = iter(run_probes(heads, timeout) if heads else [])  # the whole timeout
     verdicts: dict[str, Liveness] = {}
     undecided: list[tuple[str, Evidence, Liveness | None]] = []
@@ -234,7 +242,7 @@ def probe_liveness_many(
         undecided.append((path, ev, _verdict(path, *unreadable, timeout) if unreadable else None))
     # Round 2: the directory itself (tells "missing" from "holds nothing to read") and the
     # sub-directory the evidence names.
-    listings: list[tuple[str, str, str]] = []
+    listings: list[tuple[PathOp, str, str]] = []
     for path, ev, _ in undecided:
         listings.append(("listdir", path, _LISTING_LIMIT))
         if ev.listing not in (None, "."):

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
 from condashare.condarc import (
     MAX_LISTING,
     CondaContext,
@@ -49,7 +50,6 @@ from condashare.installations import choose_installation
 from condashare.liveness import INSTALLATION, is_share_failure, probe_liveness, probe_words
 from condashare.locate import locate
 from condashare.mounts import Mount, mount_for
-from condashare.probe import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
 from condashare.site import (
     Installation,
     Site,
@@ -219,7 +219,7 @@ def _env_names(ctx: CondaContext, envs_dir: str) -> tuple[list[str] | None, Prob
     answer: ProbeResult | None = None
     if ctx.is_remote(full):
         answer = remote_probe(ctx, "listdir", full, str(MAX_LISTING))
-        status = answer.status
+        status: str = answer.status
         entries = [(str(n), str(k)) for n, k in answer.data.get("entries", [])]
     else:
         status, entries = _listdir(ctx, envs_dir)

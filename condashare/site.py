@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from condashare.bounded.paths import UNRESPONSIVE, probe
 from condashare.host import PlatformError, normalize_arch, normalize_os
 from condashare.mounts import Mount, may_be_remote
-from condashare.probe import UNRESPONSIVE, probe
 
 if sys.version_info >= (3, 11):
     import tomllib

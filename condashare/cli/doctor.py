@@ -267,7 +267,7 @@ def _run_fixes(
     report: RunReport, ctx: Context, checks: list[Check], args: argparse.Namespace, out: Output
 ) -> list[str]:
     """Plan every fix in a child, show or ask, then apply; returns the ids of applied fixes."""
-    from condashare.doctor import isolation
+    from condashare.bounded import calls
     from condashare.doctor.model import FixOutcome
 
     by_id = {c.id: c for c in checks}
@@ -277,8 +277,8 @@ def _run_fixes(
         fixable = [f for f in result.findings if f.fixable]
         if check.fixer is None or not fixable:
             continue
-        plan = isolation.call(check.fixer, ctx, fixable, False, timeout=args.timeout)
-        if plan.state != isolation.DONE:
+        plan = calls.call(check.fixer, ctx, fixable, False, timeout=args.timeout)
+        if plan.state != calls.DONE:
             report.fixes.append(
                 FixOutcome(check.id, "could not plan the fix", error=plan.error or plan.state)
             )
@@ -295,8 +295,8 @@ def _run_fixes(
                     FixOutcome(check.id, outcome.summary + " (declined)", outcome.diff)
                 )
                 continue
-        done = isolation.call(check.fixer, ctx, fixable, True, timeout=args.timeout)
-        if done.state != isolation.DONE:
+        done = calls.call(check.fixer, ctx, fixable, True, timeout=args.timeout)
+        if done.state != calls.DONE:
             report.fixes.append(
                 FixOutcome(check.id, outcome.summary, error=done.error or done.state)
             )
@@ -308,8 +308,9 @@ def _run_fixes(
 
 
 def run(args: argparse.Namespace) -> int:
+    from condashare.bounded import children
     from condashare.cli import ConfigError
-    from condashare.doctor import isolation, runner
+    from condashare.doctor import runner
     from condashare.render import Output
 
     out = Output(args.color)
@@ -347,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         render_report(report, ctx, out, args.verbose)
     out.out.flush()
-    if isolation.reap():
+    if children.reap():
         # A check is stuck on a dead share; it is abandoned and will end with the share.
         # Nothing of ours waits for it: exit now without interpreter cleanup.
         out.err.flush()

@@ -24,10 +24,7 @@ import json
 import os
 import re
 import select
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from condashare import exitcodes
+from condashare.bounded import children, workers
 from condashare.doctor.model import Finding, Severity
 from condashare.liveness import error_words
 from condashare.mounts import Mount, mount_for, read_mount_table
@@ -273,41 +271,20 @@ def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# Worker processes we can abandon
-
-_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from condashare.doctor.integrity_worker import main; main()"
-)
-_PKG_ROOT = str(Path(__file__).resolve().parents[2])
-_abandoned: list[int] = []
-# fork is cheap and safe here (no threads in this process); macOS forbids forking a process
-# that may have touched system frameworks, so it spawns a fresh interpreter instead
-_USE_FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
+# Worker processes we can abandon (the mechanics: condashare.bounded.workers)
 
 
 class _Proc:
     """One worker process with the tasks it has been sent and not yet answered, in order."""
 
     def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.pid = 0
-        if _USE_FORK:
-            self._fork()
-        else:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _BOOT, _PKG_ROOT],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,  # an inherited stderr would keep callers' pipes open
-                close_fds=True,
-                cwd="/",
-                start_new_session=True,
-            )
-            assert self.proc.stdout is not None and self.proc.stdin is not None
-            self.pid = self.proc.pid
-            self.fd = self.proc.stdout.fileno()
-            self.wfd = self.proc.stdin.fileno()
+        # imported before the worker starts, so that a forked worker has it loaded: without
+        # this each child of each run paid the import (and without .pyc files the compile)
+        from condashare.doctor import integrity_worker
+
+        self.worker = workers.Worker(integrity_worker.serve)
+        self.pid = self.worker.pid
+        self.fd = self.worker.fd
         self.buf = b""
         self.inflight: collections.deque[dict[str, Any]] = collections.deque()
         self.sizes: collections.deque[int] = collections.deque()  # of inflight, in bytes
@@ -321,40 +298,6 @@ class _Proc:
     def load(self, batching: bool) -> int:
         """Pipeline slots taken (see ``_weight``)."""
         return sum(_weight(t, batching) for t in self.inflight)
-
-    def _fork(self) -> None:
-        """Linux: fork this (already imported) interpreter — ~1 ms instead of ~50 ms to spawn.
-
-        The child keeps only its two pipes (stdin/stdout) and /dev/null as stderr, so a child
-        stuck on a dead share holds none of the caller's descriptors; it never returns here.
-        """
-        # imported here, before the fork, so every child starts with it loaded: without this
-        # each child of each run paid the import (and without .pyc files the compile) itself
-        from condashare.doctor import integrity_worker
-
-        task_r, task_w = os.pipe()
-        res_r, res_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                os.setsid()
-                os.chdir("/")
-                os.dup2(task_r, 0)
-                os.dup2(res_w, 1)
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 2)
-                os.closerange(3, _max_fd())
-                integrity_worker.serve(0, 1)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(task_r)
-        os.close(res_w)
-        self.pid = pid
-        self.fd = res_r
-        self.wfd = task_w
 
     def send(self, tasks: list[dict[str, Any]], batching: bool = False) -> bool:
         """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
@@ -381,58 +324,17 @@ class _Proc:
         data = "".join(
             json.dumps({"batch": line} if isinstance(line, list) else line) + "\n" for line in lines
         ).encode()
-        try:
-            while data:
-                n = os.write(self.wfd, data)
-                data = data[n:]
-        except OSError:
-            return False
-        return True
-
-    def _close_fds(self) -> None:
-        if self.proc is not None:  # the Popen objects own the descriptors
-            for stream in (self.proc.stdin, self.proc.stdout):
-                try:
-                    if stream is not None:
-                        stream.close()
-                except OSError:
-                    pass
-            return
-        for fd in (self.wfd, self.fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        return self.worker.write(data)
 
     def abandon(self) -> None:
         """Kill and forget: a child stuck on a dead share may never be reapable."""
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        self._close_fds()
-        _abandoned.append(self.pid)
+        self.worker.abandon()
 
     def close(self) -> None:
         if self.inflight:
             self.abandon()
-            return
-        try:  # EOF: the worker's loop ends and it exits
-            if self.proc is not None and self.proc.stdin is not None:
-                self.proc.stdin.close()
-            else:
-                os.close(self.wfd)
-        except OSError:
-            pass
-        if self.proc is None:  # forked: it exits on end of input; collect it later, no wait
-            os.close(self.fd)
-            _abandoned.append(self.pid)
-            return
-        try:
-            self.proc.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            pass
         else:
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-            return
-        self.abandon()
+            self.worker.close()
 
 
 def _task_bytes(task: dict[str, Any]) -> int:
@@ -465,27 +367,6 @@ def _weight(task: dict[str, Any], batching: bool = False) -> int:
     if "paths" in task:
         return (PIPELINE + 2) * unit
     return unit
-
-
-def _max_fd() -> int:
-    try:
-        return min(os.sysconf("SC_OPEN_MAX"), 65536)
-    except (ValueError, OSError):
-        return 4096
-
-
-def reap_abandoned() -> int:
-    """Collect abandoned workers that finished since; returns how many are still stuck."""
-    still = []
-    for pid in _abandoned:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            continue
-        if not done:
-            still.append(pid)
-    _abandoned[:] = still
-    return len(still)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1545,7 +1426,7 @@ def verify(
         if cache is not None:
             cache.close()
         deadline = time.monotonic() + 0.05  # finished workers exit within ms: collect them
-        while reap_abandoned() and time.monotonic() < deadline:
+        while children.reap() and time.monotonic() < deadline:
             time.sleep(0.002)
     run.stats.seconds = time.monotonic() - start
     targets = [run.targets.get(p, Target(p, "unresponsive")) for p in order]
@@ -1569,7 +1450,7 @@ def user_targets(home: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> l
     unresponsive). Callers with a full view of ``envs_dirs``/``pkgs_dirs`` (the doctor) should
     pass their own list to :func:`integrity_findings` instead.
     """
-    from condashare.probe import OK, UNRESPONSIVE, run_probe
+    from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
 
     base = os.path.join(home or os.path.expanduser("~"), ".conda")
     envs_dir = os.path.join(base, "envs")

@@ -12,9 +12,9 @@ import dataclasses
 import os
 from dataclasses import dataclass
 
-from condashare.doctor import isolation
+from condashare.bounded import calls
+from condashare.bounded.paths import ERROR, OK, UNRESPONSIVE
 from condashare.kernels.spec import release_problem
-from condashare.probe import ERROR, OK, UNRESPONSIVE
 from condashare.shared import Setup, list_shared_envs
 from condashare.site import Installation
 
@@ -64,13 +64,13 @@ def installation_kernels(setup: Setup, inst: Installation) -> InstallationKernel
     if report.status != OK:
         return InstallationKernels(inst, report.status, report.detail)
     envs = report.envs
-    answer = isolation.call(
+    answer = calls.call(
         _scan_envs, [e.path for e in envs], timeout=max(setup.ctx.probe_timeout, 0.5)
     )
-    if answer.state == isolation.TIMEOUT:
+    if answer.state == calls.TIMEOUT:
         detail = f"reading the envs did not finish in {setup.ctx.probe_timeout:g} s"
         return InstallationKernels(inst, UNRESPONSIVE, detail)
-    if answer.state != isolation.DONE:
+    if answer.state != calls.DONE:
         return InstallationKernels(inst, ERROR, answer.error)
     flags: list[bool] = list(answer.value)
     releases: list[str] = []

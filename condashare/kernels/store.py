@@ -20,10 +20,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from condashare.doctor import isolation
+from condashare.bounded import calls
+from condashare.bounded.paths import ERROR, MISSING, OK, UNRESPONSIVE
 from condashare.fileedit import atomic_write, write_backup
 from condashare.kernels.spec import FILES, KERNEL_JSON, LAUNCHER, KernelRecord, record_of
-from condashare.probe import ERROR, MISSING, OK, UNRESPONSIVE
 
 _MAX_FILE = 1 << 20
 _MAX_SPECS = 2000
@@ -143,16 +143,14 @@ def scan_here(kernels_dir: str) -> Scan:
 def scan_all(kernels_dirs: Sequence[str], timeout: float) -> list[Scan]:
     """Read several ``kernels/`` dirs at once, each in a child, all under one deadline."""
     deadline = time.monotonic() + timeout
-    tasks = {
-        d: isolation.start(scan_here, d, deadline=deadline) for d in dict.fromkeys(kernels_dirs)
-    }
-    answers = isolation.collect(tasks)
+    tasks = {d: calls.start(scan_here, d, deadline=deadline) for d in dict.fromkeys(kernels_dirs)}
+    answers = calls.collect(tasks)
     out: list[Scan] = []
     for directory in kernels_dirs:
         answer = answers[directory]
-        if answer.state == isolation.DONE:
+        if answer.state == calls.DONE:
             out.append(answer.value)
-        elif answer.state == isolation.TIMEOUT:
+        elif answer.state == calls.TIMEOUT:
             out.append(Scan(directory, UNRESPONSIVE, f"no answer in {timeout:g} s"))
         else:
             out.append(Scan(directory, ERROR, answer.error))
@@ -315,14 +313,14 @@ def apply(
     """:func:`apply_here` in an abandonable child: a share that dies mid-way cannot hang us."""
     if not requests:
         return []
-    answer = isolation.call(apply_here, list(requests), backup_dir, timeout=timeout)
-    if answer.state == isolation.DONE:
+    answer = calls.call(apply_here, list(requests), backup_dir, timeout=timeout)
+    if answer.state == calls.DONE:
         result: list[WriteOutcome] = answer.value
         return result
     why = (
         f"the directory did not answer within {timeout:g} s; some files may be written, "
         "run the command again"
-        if answer.state == isolation.TIMEOUT
+        if answer.state == calls.TIMEOUT
         else answer.error
     )
     return [WriteOutcome(r.name, r.path, r.action, False, why) for r in requests]

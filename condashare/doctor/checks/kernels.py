@@ -14,6 +14,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 
+from condashare.bounded.paths import ERROR, MISSING, UNRESPONSIVE, ProbeResult, run_probes
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
@@ -22,7 +23,6 @@ from condashare.kernels import store
 from condashare.kernels.paths import search_dirs
 from condashare.kernels.spec import LAUNCHER, KernelRecord, render_launcher
 from condashare.liveness import probe_words
-from condashare.probe import ERROR, MISSING, UNRESPONSIVE, ProbeResult, run_probes
 from condashare.render import shell_word, shown
 from condashare.site import Site
 
