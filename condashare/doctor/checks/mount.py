@@ -43,7 +43,7 @@ def _relevant(ctx: Context) -> list[tuple[str, str, Mount]]:
     places.append(("home", ctx.home))
     for label, path in places:
         mount = ctx.mount_of(path)
-        if mount is None or not (mount.is_network or mount.is_autofs):
+        if mount is None or not mount.possibly_remote:
             continue
         if mount.mountpoint in seen:
             continue
