@@ -14,10 +14,8 @@ from __future__ import annotations
 
 import os
 
-from condashare.admin.frozen import Marker
-from condashare.admin.tree import env_marker
-from condashare.bounded import calls
-from condashare.bounded.paths import OK
+from condashare.admin.frozen import MAX_MARKER_BYTES, Marker, read_marker
+from condashare.bounded.paths import MISSING, OK, run_probes
 from condashare.doctor.checks._util import UNRESPONSIVE, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
@@ -110,16 +108,30 @@ def _clash(shared_dir: str, own_dir: str, raw: str, order: list[str]) -> Finding
     )
 
 
-def _markers(envs_dir: str) -> list[tuple[str, Marker]]:
-    """Runs in a child: every release of ``envs_dir`` and its frozen marker."""
+def _markers(ctx: Context, envs_dir: str) -> tuple[str, list[tuple[str, Marker]]]:
+    """Every release of ``envs_dir`` and its frozen marker, each read by a probe program.
+
+    Probes, not a function in a child: this runs inside the doctor's check child, whose answer
+    pipe a forked grandchild stuck on the share would keep open (the check would never end).
+    Returns ("", markers) or (why they could not be read, []).
+    """
+    listing = ctx.probe(envs_dir, "envs", str(MAX_ENVS))
+    if not listing.ok:
+        return listing.describe(), []
+    names = [str(n) for n in listing.data.get("envs", [])]
+    paths = [os.path.join(envs_dir, n, "conda-meta", "frozen") for n in names]
+    answers = run_probes([("head", p, str(MAX_MARKER_BYTES)) for p in paths], ctx.timeout)
     out: list[tuple[str, Marker]] = []
-    for name in sorted(os.listdir(envs_dir))[:MAX_ENVS]:
-        if name.startswith("."):
-            continue
-        marker = env_marker(os.path.join(envs_dir, name))
-        if marker is not None:
-            out.append((name, marker))
-    return out
+    for name, answer in zip(names, answers, strict=True):
+        if answer.status == UNRESPONSIVE:
+            return answer.describe(), []
+        if answer.status == MISSING:
+            out.append((name, Marker("absent")))
+        elif answer.ok:
+            out.append((name, read_marker(bytes.fromhex(str(answer.data.get("data", ""))))))
+        else:
+            out.append((name, Marker("not-a-file", problem=answer.describe())))
+    return "", out
 
 
 def _is_admin(ctx: Context, prefix: str) -> tuple[bool | None, str]:
@@ -148,12 +160,9 @@ def check_frozen(ctx: Context) -> list[Finding]:
         return [warning(cid, f"{inst.prefix}: {why}", "See mount.responsive.")]
     if not admin:
         return [ok(cid, "you cannot write the shared installation (only its admins can)")]
-    answer = calls.call(_markers, inst.envs_dir, timeout=max(ctx.timeout, 1.0))
-    if answer.state == calls.TIMEOUT:
-        return [warning(cid, f"{inst.envs_dir} does not answer", "See mount.responsive.")]
-    if answer.state != calls.DONE:
-        return [info(cid, f"cannot list {inst.envs_dir}: {answer.error}")]
-    envs: list[tuple[str, Marker]] = answer.value
+    problem, envs = _markers(ctx, inst.envs_dir)
+    if problem:
+        return [warning(cid, f"{inst.envs_dir}: {problem}", "See mount.responsive.")]
     unfrozen = [name for name, marker in envs if not marker.frozen]
     broken = [name for name, marker in envs if marker.state == "invalid"]
     findings: list[Finding] = []
