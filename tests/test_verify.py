@@ -26,10 +26,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from condashare.bounded import children
-from condashare.doctor import integrity
-from condashare.doctor.integrity import integrity_findings, open_hash_cache, verify
-from condashare.doctor.model import Severity
+from condashare.doctor.model import Finding, Severity
 from condashare.mounts import parse_mountinfo
+from condashare.verify import api, protocol
+from condashare.verify.api import VerifyReport, integrity_findings, verify
+from condashare.verify.collect import Collector
+from condashare.verify.hashcache import open_hash_cache
 from tests.conftest import REPO, need, run_cli
 
 BUILD = "hb0f4dca_0"  # rattler-build's hash for these recipes (no variants): stable
@@ -55,11 +57,11 @@ def flip_byte(data: bytes, at: int = 0) -> bytes:
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
 
 
-def findings_of(report: integrity.VerifyReport, check: str) -> list[integrity.Finding]:
+def findings_of(report: VerifyReport, check: str) -> list[Finding]:
     return [f for f in report.findings if f.check == check]
 
 
-def problems(finding: integrity.Finding) -> dict[str, str]:
+def problems(finding: Finding) -> dict[str, str]:
     return {p["path"]: p["problem"] for p in finding.data["files"]}
 
 
@@ -516,7 +518,7 @@ def test_doctor_entry_point_returns_findings(inst: Path, sandbox_home: Path) -> 
     shutil.copytree(env, mine, symlinks=True)
     (sandbox_home / ".conda" / "pkgs").mkdir()
     (sandbox_home / ".conda" / "pkgs" / "urls.txt").write_text("")
-    assert integrity.user_targets() == [str(mine), str(sandbox_home / ".conda" / "pkgs")]
+    assert api.user_targets() == [str(mine), str(sandbox_home / ".conda" / "pkgs")]
     found = integrity_findings()
     assert [f.data["prefix"] for f in found if f.check == "integrity.env-files"] == [str(mine)]
 
@@ -653,14 +655,14 @@ def test_share_that_hangs_during_batched_quick_records_is_unresponsive_and_the_r
     subprocess.run(["cp", "-a", str(conda_tree / "inst" / "envs" / "good"), str(local)], check=True)
     shared_env = str(fuse_share.mount / "inst" / "envs" / "good")
     records = len(list((local / "conda-meta").glob("*.json")))
-    listed = integrity._Run._on_env
+    listed = Collector._on_env
 
-    def block_then_queue(self: integrity._Run, task: dict, msg: dict) -> None:
+    def block_then_queue(self: Collector, task: dict, msg: dict) -> None:
         if task["path"] == shared_env:  # the share dies right after listing the records
             fuse_share.block()
         listed(self, task, msg)
 
-    monkeypatch.setattr(integrity._Run, "_on_env", block_then_queue)
+    monkeypatch.setattr(Collector, "_on_env", block_then_queue)
     start = time.monotonic()
     try:
         report = verify([local, shared_env], deep=False, use_cache=False, timeout=2)
@@ -688,13 +690,13 @@ def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_s
 def test_worker_death_is_reported_as_incomplete(
     inst: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from condashare.doctor import integrity_worker
+    from condashare.verify import worker
 
-    def die(self: object, task: dict[str, object]) -> dict[str, object]:
+    def die(reader: object, task: object) -> dict[str, object]:
         os.kill(os.getpid(), signal.SIGKILL)
         return {}
 
-    monkeypatch.setattr(integrity_worker.Worker, "op_walk", die)  # inherited by forked workers
+    monkeypatch.setitem(worker.OPS, "walk", die)  # inherited by forked workers
     report = verify([inst / "envs" / "good"], jobs=1)
     assert report.incomplete and report.exit_code == 3
     assert any("worker died" in f.title for f in findings_of(report, "integrity.incomplete"))
@@ -739,4 +741,4 @@ def test_the_task_size_bound_holds_for_any_path(
         {"id": 2, "op": "hash", "path": path, "rel": record, "sha256": "0" * 64, "info": info},
     ):
         wire = (json.dumps({"batch": [task]}) + "\n").encode()
-        assert integrity._task_bytes(task) >= len(wire)
+        assert protocol.task_bytes(task) >= len(wire)

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 from condashare import exitcodes
 
 if TYPE_CHECKING:
-    from condashare.doctor.integrity import ProgressInfo, VerifyReport
     from condashare.render import Output
+    from condashare.verify.api import ProgressInfo, VerifyReport
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -109,8 +109,8 @@ def render_report(report: VerifyReport, out: Output) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from condashare.doctor.integrity import DEFAULT_TIMEOUT, verify
     from condashare.render import Output
+    from condashare.verify.api import DEFAULT_TIMEOUT, verify
 
     out = Output(args.color)
     if args.jobs is not None and args.jobs < 1:
