@@ -99,6 +99,13 @@ def test_cli_classifies_env_cache_and_installation_and_refuses_other_paths(
     res = run_cli("verify", str(inst / "envs" / "good"), str(plain))
     assert res.returncode == 2
     assert "not a conda environment" in res.stderr
+    assert f"{plain}: not verified - not a conda environment" in res.stdout
+    assert "1 of 2 PATH(s) not verified" in res.stdout
+    assert "no problems found in the other PATHs" in res.stdout
+    res = run_cli("verify", str(plain))  # e.g. `verify /tmp`: nothing was checked at all
+    assert res.returncode == 2
+    assert "no problems found" not in res.stdout
+    assert "[x] 1 of 1 PATH(s) not verified" in res.stdout
     res = run_cli("verify", str(tmp_path / "does-not-exist"))
     assert res.returncode == 2
     assert "No such file" in res.stderr
@@ -243,6 +250,39 @@ def test_permission_denied_file_is_unreadable(inst: Path) -> None:
     assert len(beta) == 1 and beta[0]["data"]["package"] == dist_name("beta")
     (item,) = [p for p in beta[0]["data"]["files"] if p["path"] == "share/beta/f8.txt"]
     assert item["problem"] == "unreadable" and "EACCES" in item["found"]
+
+
+def test_files_listed_only_in_files_not_paths_data_are_checked(inst: Path) -> None:
+    """conda's --force-reinstall after a SafetyError leaves the relinked file in the record's
+    ``files`` without a ``paths_data`` entry; a truncated file there must not pass."""
+    env = inst / "envs" / "good"
+    rec_path = env / "conda-meta" / (dist_name("beta") + ".json")
+    rec = json.loads(rec_path.read_text())
+    dropped = {"share/beta/f3.txt", "share/beta/f4.txt"}
+    rec["paths_data"]["paths"] = [
+        p for p in rec["paths_data"]["paths"] if p["_path"] not in dropped
+    ]
+    assert dropped <= set(rec["files"])
+    rec_path.write_text(json.dumps(rec))
+    assert not verify([env], deep=True, use_cache=False).findings  # intact: nothing to say
+    replace_file(env / "share" / "beta" / "f3.txt", b"cut")  # truncated, a new inode
+    (env / "share" / "beta" / "f4.txt").unlink()
+    quick = verify([env], use_cache=False)
+    (beta,) = findings_of(quick, "integrity.env-files")
+    # size from the package's info/paths.json in the cache; existence from files alone
+    assert problems(beta) == {"share/beta/f3.txt": "size", "share/beta/f4.txt": "missing"}
+    assert "not in its paths_data" in beta.detail
+    # same-size damage: deep mode hashes it against the cache's paths.json
+    replace_file(
+        env / "share" / "beta" / "f3.txt",
+        flip_byte((inst / "pkgs" / dist_name("beta") / "share" / "beta" / "f3.txt").read_bytes()),
+    )
+    (beta,) = findings_of(verify([env], deep=True, use_cache=False), "integrity.env-files")
+    assert problems(beta)["share/beta/f3.txt"] == "hash"
+    # without the cache entry only existence can be checked: the missing file is still found
+    shutil.rmtree(inst / "pkgs" / dist_name("beta"))
+    (beta,) = findings_of(verify([env], use_cache=False), "integrity.env-files")
+    assert problems(beta) == {"share/beta/f4.txt": "missing"}
 
 
 def test_truncated_and_empty_records_are_reported(inst: Path) -> None:
@@ -447,6 +487,11 @@ def test_user_env_linking_from_a_shared_cache(
         )
         == []
     )
+    # ...and nor does verifying one env of it (an admin checking a release after an install):
+    # the env and the cache belong to the same installation
+    one_env = verify([conda_tree / "inst" / "envs" / "good"], mounts=mounts, use_cache=False)
+    assert one_env.exit_code == 0, [f.title for f in one_env.findings]
+    assert not [f for f in one_env.findings if f.code.startswith("integrity.shared")]
 
 
 # --- hash cache ----------------------------------------------------------------------------

@@ -13,6 +13,16 @@ if TYPE_CHECKING:
     from condashare.verify.api import ProgressInfo, VerifyReport
 
 
+TARGET_LABELS = {
+    "env": "environment",
+    "cache": "package cache",
+    "root": "installation",
+    "none": "not verified",
+    "missing": "not found",
+    "error": "not verified",
+}
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "verify",
@@ -73,9 +83,7 @@ def render_report(report: VerifyReport, out: Output) -> None:
         extra = ""
         if target.kind == "root":
             extra = f" ({len(target.envs)} envs, {len(target.caches)} package cache)"
-        label = {"env": "environment", "cache": "package cache", "root": "installation"}.get(
-            target.kind, target.kind
-        )
+        label = TARGET_LABELS.get(target.kind, target.kind)
         out.line(
             f"{target.path}: {label}{extra}" + (f" - {target.detail}" if target.detail else "")
         )
@@ -88,8 +96,17 @@ def render_report(report: VerifyReport, out: Output) -> None:
     if report.cache_note:
         out.line(report.cache_note)
     out.line()
+    bad = report.bad_paths
+    if bad:
+        # a PATH that is not a conda tree was not checked at all: never "no problems found"
+        out.status(
+            "error",
+            f"{len(bad)} of {len(report.targets)} PATH(s) not verified: not a conda "
+            "environment, package cache or installation (or not found)",
+        )
     if not report.findings:
-        out.status("ok", "no problems found")
+        if len(bad) < len(report.targets):
+            out.status("ok", "no problems found" + (" in the other PATHs" if bad else ""))
         return
     for finding in report.findings:
         sev = finding.severity.value

@@ -19,7 +19,11 @@ def shared_links(
 ) -> None:
     """Add the shared-cache findings of the user's envs to the run's observations."""
     seen = run.observed.seen
-    links = [link for link in seen.links if link[0] in seen.user_envs]
+    links = [
+        link
+        for link in seen.links
+        if link[0] in seen.user_envs and not same_installation(link[0], link[2])
+    ]
     if not links:
         return
     explicit = {os.path.normpath(p) for p in shared_pkgs_dirs}
@@ -66,3 +70,15 @@ def shared_links(
         only = [(d, s) for d, _, s in items if not any(os.path.join(p, d) in have for p in own)]
         if only:
             seen.findings.append(shared_only_finding(env, only, own[0] if own else ""))
+
+
+def same_installation(prefix: str, pkgs_dir: str) -> bool:
+    """Is ``prefix`` the base env or an ``envs/*`` env of the installation whose package cache
+    is ``pkgs_dir`` (``ROOT/pkgs``)? Such an env links from its own cache by design, as
+    ``verify ROOT`` already treats it: nothing leaked in from someone else's cache."""
+    pkgs_dir = os.path.normpath(pkgs_dir)
+    if os.path.basename(pkgs_dir) != "pkgs":
+        return False
+    root = os.path.dirname(pkgs_dir)
+    prefix = os.path.normpath(prefix)
+    return prefix == root or os.path.dirname(prefix) == os.path.join(root, "envs")

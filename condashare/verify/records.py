@@ -30,6 +30,8 @@ from condashare.verify.reader import (
     tree_size,
 )
 
+UNLISTED_NOTE = "in the record's files but not in its paths_data"
+
 
 def record(w: Reader, task: Task) -> dict[str, Any]:
     """Verify one ``conda-meta/<dist>.json`` against the files of the environment."""
@@ -78,7 +80,15 @@ def record(w: Reader, task: Task) -> dict[str, Any]:
         "link_type": (link or {}).get("type"),
     }
     out: dict[str, Any] = {"dist": name[:-5], **meta}
+    unlisted = _files_only(rec, entries, meta["source"])
+    if unlisted:
+        entries = entries + unlisted
     out.update(_check_entries(w, prefix, entries, deep, env=True, local=bool(task.get("local"))))
+    if unlisted:
+        names = {e["_path"] for e in unlisted}
+        for problem in out["problems"]:
+            if problem.get("path") in names and "note" not in problem:
+                problem["note"] = UNLISTED_NOTE
     if "fp" in out:
         out["fp"].update(
             path=rec_path,
@@ -398,6 +408,34 @@ def _record_entries(rec: dict[str, Any]) -> list[dict[str, Any]] | None:
     if isinstance(files, list):
         return [{"_path": f} for f in files if isinstance(f, str)]
     return None
+
+
+def _files_only(
+    rec: dict[str, Any], entries: list[dict[str, Any]], source: Any
+) -> list[dict[str, Any]]:
+    """Entries for files the record lists in ``files`` but not in ``paths_data``.
+
+    conda leaves records like that (after a ``--force-reinstall`` that hit a SafetyError the
+    relinked file has no ``paths_data`` entry), and such a file may well be damaged. Its
+    size, hash and type come from the package's ``info/paths.json`` in the cache the record
+    names, when that is readable; else only its existence can be checked.
+    """
+    files = rec.get("files")
+    if not isinstance(files, list) or not isinstance(rec.get("paths_data"), dict):
+        return []
+    known = {e.get("_path") for e in entries}
+    extra = [f for f in files if isinstance(f, str) and f not in known]
+    if not extra:
+        return []
+    packaged: dict[str, dict[str, Any]] = {}
+    if isinstance(source, str) and source:
+        try:
+            with open(os.path.join(source, "info", "paths.json"), "rb") as fh:
+                listed = json.loads(fh.read()).get("paths", [])
+            packaged = {e["_path"]: e for e in map(_norm_entry, listed) if "_path" in e}
+        except (OSError, ValueError, AttributeError, TypeError):
+            packaged = {}
+    return [dict(packaged.get(f) or {}, _path=f) for f in extra]
 
 
 def _size_problem(entry: dict[str, Any], size: int, prefix: str | None) -> dict[str, Any] | None:
