@@ -10,6 +10,7 @@ own ``cp -a`` copy (hardlinks between env and cache kept) and damages it the way
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pty
@@ -604,8 +605,10 @@ def test_progress_goes_to_stderr_only_on_a_terminal(inst: Path) -> None:
         seen += chunk
     os.close(master)
     assert proc.returncode == 0
-    assert b"tasks" in seen and b"files" in seen
-    assert b"tasks" not in out
+    line = seen.decode()
+    assert "%" in line and "files checked" in line and "hashed" in line and "ETA" in line
+    assert "tasks" not in line  # not the engine's units
+    assert b"ETA" not in out
 
 
 # --- a share that dies -----------------------------------------------------------------------
@@ -787,3 +790,21 @@ def test_the_task_size_bound_holds_for_any_path(
     ):
         wire = (json.dumps({"batch": [task]}) + "\n").encode()
         assert protocol.task_bytes(task) >= len(wire)
+
+
+def test_deep_progress_shows_percentage_bytes_pace_and_time_left(inst: Path) -> None:
+    """Not '4/5 tasks, 2 files, 0 MiB': a person wants how far, how much, how long."""
+    from condashare.cli.verify import progress_line
+    from condashare.verify.api import ProgressInfo
+
+    seen: list[ProgressInfo] = []
+    report = verify([inst], deep=True, use_cache=False, progress=seen.append)
+    assert seen and not report.findings
+    assert all(0 <= i.done <= i.total for i in seen)
+    assert all(b.elapsed >= a.elapsed for a, b in itertools.pairwise(seen))
+    first = progress_line(seen[0], deep=True)
+    assert "ETA --:--" in first and "tasks" not in first
+    # a run a quarter done after 3 s, 40 MiB read: 9 s left at that pace
+    midway = progress_line(ProgressInfo(25, 100, 1200, 40 << 20, 3.0), deep=True)
+    assert midway == "   25% · 1,200 files checked · 40.0 MiB hashed (13.3 MiB/s) · ETA 0:09"
+    assert "hashed" not in progress_line(ProgressInfo(1, 2, 5, 0, 1.0), deep=False)

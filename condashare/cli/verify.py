@@ -10,7 +10,7 @@ from condashare import exitcodes
 
 if TYPE_CHECKING:
     from condashare.render import Output
-    from condashare.verify.api import ProgressInfo, VerifyReport
+    from condashare.verify.api import Progress, ProgressInfo, VerifyReport
 
 
 TARGET_LABELS = {
@@ -67,12 +67,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
-def _progress_printer() -> object:
+def progress_line(info: ProgressInfo, deep: bool) -> str:
+    """One line of progress: a percentage, what was read, the pace and the time left."""
+    from condashare.render import human_bytes
+
+    parts = [f"{info.fraction:4.0%}", f"{info.files:,} files checked"]
+    if deep:
+        hashed = f"{human_bytes(info.bytes_hashed)} hashed"
+        if info.elapsed >= 0.5:
+            hashed += f" ({human_bytes(int(info.bytes_hashed / info.elapsed))}/s)"
+        parts.append(hashed)
+    left = info.seconds_left
+    if left is None:
+        parts.append("ETA --:--")
+    else:
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        parts.append(f"ETA {minutes}:{seconds:02d}")
+    return "  " + " · ".join(parts)
+
+
+def _progress_printer(deep: bool) -> Progress:
+    width = 0
+
     def show(info: ProgressInfo) -> None:
-        mib = info.bytes_hashed / (1 << 20)
-        sys.stderr.write(
-            f"\r  {info.done}/{info.total} tasks, {info.files} files, {mib:,.0f} MiB hashed "
-        )
+        nonlocal width
+        line = progress_line(info, deep)
+        sys.stderr.write("\r" + line.ljust(width))  # shorter lines must not leave debris
+        width = max(width, len(line))
         sys.stderr.flush()
 
     return show
@@ -137,17 +158,17 @@ def run(args: argparse.Namespace) -> int:
     if timeout <= 0:
         out.warn("condashare verify: --timeout must be positive")
         return exitcodes.USAGE
-    progress = _progress_printer() if sys.stderr.isatty() else None
+    progress = _progress_printer(bool(args.deep)) if sys.stderr.isatty() else None
     report = verify(
         args.paths,
         deep=bool(args.deep),
         jobs=args.jobs,
         use_cache=not args.no_cache,
         timeout=timeout,
-        progress=progress,  # type: ignore[arg-type]
+        progress=progress,
     )
     if progress is not None:
-        sys.stderr.write("\r" + " " * 70 + "\r")
+        sys.stderr.write("\r" + " " * 100 + "\r")
     code = report.exit_code
     for bad in report.bad_paths:
         out.warn(f"condashare verify: {bad.path}: {bad.detail or bad.kind}")

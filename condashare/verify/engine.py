@@ -64,6 +64,7 @@ class Scheduler:
         self.dead_mounts: dict[str, str] = {}  # mountpoint -> first path that hung
         self.mount_memo: dict[str, Mount | None] = {}
         self.last_progress = 0.0
+        self.started = time.monotonic()
         self.fast_records = False  # the last record took the cache's fast path: batch them
         self.observed = Collector(deep, timeout, cache, self.add)
 
@@ -231,4 +232,6 @@ class Scheduler:
             return
         self.last_progress = now
         stats = self.observed.seen.stats
-        self.progress(ProgressInfo(self.done, self.total, stats.files, stats.bytes_hashed))
+        self.progress(
+            ProgressInfo(self.done, self.total, stats.files, stats.bytes_hashed, now - self.started)
+        )

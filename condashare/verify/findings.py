@@ -14,7 +14,7 @@ from typing import Any
 
 from condashare.doctor.model import Finding, Severity
 from condashare.mounts import Mount, mount_for
-from condashare.render import shell_word, shown
+from condashare.render import human_bytes, shell_word, shown
 from condashare.verify.holders import find_holders
 from condashare.verify.observations import Observations, PackageProblems
 
@@ -171,15 +171,6 @@ def _cache_finding(entry: PackageProblems, writable: bool | None) -> Finding:
         fix=fix,
         data={"pkgs_dir": pkgs, "package": dist, "count": entry.count, "files": entry.problems},
     )
-
-
-def human_bytes(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if value < 1024 or unit == "TiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    return f"{n} B"
 
 
 def _max_age(cache_control: Any) -> float | None:

@@ -14,12 +14,26 @@ TargetKind = Literal["env", "cache", "root", "missing", "none", "unresponsive", 
 
 @dataclass(frozen=True)
 class ProgressInfo:
-    """Where a run is: tasks done of known, files checked, bytes hashed."""
+    """Where a run is: tasks done of those known so far, files checked, bytes hashed, and
+    seconds since the run started (for a rate and an estimate of the time left)."""
 
     done: int
     total: int
     files: int
     bytes_hashed: int
+    elapsed: float = 0.0
+
+    @property
+    def fraction(self) -> float:
+        """Share of the known work done (the total grows while records are listed)."""
+        return min(1.0, self.done / self.total) if self.total else 0.0
+
+    @property
+    def seconds_left(self) -> float | None:
+        """Time left at the pace so far; None until there is a pace to go by."""
+        if self.done == 0 or self.elapsed < 0.5:
+            return None
+        return self.elapsed * (self.total - self.done) / self.done
 
 
 Progress = Callable[[ProgressInfo], None]
