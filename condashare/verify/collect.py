@@ -11,9 +11,8 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from condashare.doctor.model import Finding, Severity
 from condashare.liveness import error_words
-from condashare.verify.findings import MAX_FILES_PER_FINDING, record_finding
+from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding, record_finding
 from condashare.verify.hashcache import HashCache
 from condashare.verify.observations import Observations, PackageProblems
 from condashare.verify.protocol import Answer, Area, Op, Task
@@ -66,11 +65,10 @@ class Collector:
         """A task whose worker died (crash, killed): reported, not retried."""
         self.seen.incomplete = True
         self.seen.findings.append(
-            Finding(
-                check="integrity.incomplete",
-                severity=Severity.ERROR,
-                title=f"a verification worker died while checking {task['path']}",
-                data={"path": task["path"], "op": task["op"]},
+            incomplete_finding(
+                f"a verification worker died while checking {task['path']}",
+                path=task["path"],
+                op=task["op"],
             )
         )
 
@@ -79,11 +77,11 @@ class Collector:
             self.seen.incomplete = True
             words = error_words(msg["errno"], msg["error"]) if msg.get("errno") else msg["error"]
             self.seen.findings.append(
-                Finding(
-                    check="integrity.incomplete",
-                    severity=Severity.ERROR,
-                    title=f"could not check {task['path']}: {words}",
-                    data={"path": task["path"], "op": task["op"], "error": msg["error"]},
+                incomplete_finding(
+                    f"could not check {task['path']}: {words}",
+                    path=task["path"],
+                    op=task["op"],
+                    error=msg["error"],
                 )
             )
             return
@@ -117,12 +115,7 @@ class Collector:
             if kind == "error":
                 self.seen.incomplete = True
                 self.seen.findings.append(
-                    Finding(
-                        check="integrity.incomplete",
-                        severity=Severity.ERROR,
-                        title=f"could not read {path}: {text}",
-                        data={"path": path, "error": text},
-                    )
+                    incomplete_finding(f"could not read {path}: {text}", path=path, error=text)
                 )
             if kind == "none" and not msg.get("reason"):
                 text = (

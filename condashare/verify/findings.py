@@ -123,6 +123,11 @@ def _env_finding(entry: PackageProblems) -> Finding:
     )
 
 
+def incomplete_finding(title: str, **data: Any) -> Finding:
+    """Something could not be verified at all (an error, a dead worker): the run is incomplete."""
+    return Finding(check="integrity.incomplete", severity=Severity.ERROR, title=title, data=data)
+
+
 def record_finding(prefix: str, dist: str, error: str) -> Finding:
     rec = os.path.join(prefix, "conda-meta", dist + ".json")
     name, version, build = _split_dist(dist)
