@@ -298,6 +298,18 @@ def test_lmod_swap_and_purge_restore_exactly(site, tmp_path):
     assert purged == before
 
 
+def test_lmod_loading_another_name_replaces_the_release(site, tmp_path):
+    add_release(tmp_path / "cpkgs" / "anaconda3_linux", "tools2.0", hook=False)
+    mdir = tmp_path / "mf"
+    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
+    steps = ["module load isis/4.3.0", "module load tools/2.0", "module unload tools"]
+    (before, _, replaced, unloaded), proc = run_lmod("bash", mdir, steps, tmp_path)
+    assert "failed" not in proc.stdout, proc.stdout + proc.stderr
+    root = tmp_path / "cpkgs" / "anaconda3_linux"
+    assert replaced == activated(before, root, "tools2.0", hook=False)
+    assert unloaded == before
+
+
 def test_lmod_avail_and_spider_describe_each_release(site, tmp_path):
     mdir = tmp_path / "mf"
     assert run_cli("modules", "--dir", str(mdir)).returncode == 0
