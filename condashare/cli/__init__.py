@@ -25,6 +25,7 @@ COMMAND_MODULES = (
     "modules",
     "doctor",
     "verify",
+    "admin",
 )
 
 Runner = Callable[[argparse.Namespace], int]
