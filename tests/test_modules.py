@@ -10,10 +10,11 @@ import json
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
-from conftest import need, need_shell, run_cli
+from conftest import FuseShare, need, need_shell, run_cli
 from support.kernelenv import make_installation, make_release, write_site
 from test_init_shells import fake_uname
 
@@ -67,7 +68,7 @@ def test_module_names_follow_envs_parsing_and_refuse_unsafe_names():
     name = module_name("isis4.3.0")
     assert not isinstance(name, str) and name.full == "isis/4.3.0"
     plain = module_name("base")
-    assert not isinstance(plain, str) and plain.full == "base" and plain.relpath == "base.lua"
+    assert not isinstance(plain, str) and plain.full == "base" and plain.relpath() == "base.lua"
     for bad in ("a b1.0", "x';rm1", ".hidden1.0", "isis\n4.0"):
         assert isinstance(module_name(bad), str)
 
@@ -173,10 +174,15 @@ def test_symlink_planted_by_another_user_is_not_followed(site, tmp_path):
     assert list(elsewhere.iterdir()) == []
 
 
-def test_tcl_is_refused_clearly_for_now(site, tmp_path):
-    res = run_cli("modules", "--dir", str(tmp_path / "mf"), "--format", "tcl")
-    assert res.returncode == 2 and "--format lua" in res.stderr
-    assert not (tmp_path / "mf").exists()
+def test_tcl_format_writes_extensionless_modulefiles_and_switching_replaces(site, tmp_path):
+    mdir = tmp_path / "mf"
+    res = run_cli("modules", "--dir", str(mdir), "--format", "tcl")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert sorted(files(mdir)) == ["isis/10.0.0", "isis/4.3.0", "isis/4.4.0"]
+    data = (mdir / "isis" / "4.3.0").read_bytes()
+    assert data.startswith(b"#%Module1.0\n") and owns(data) == "isis4.3.0"
+    assert run_cli("modules", "--dir", str(mdir), "--format", "lua").returncode == 0
+    assert sorted(files(mdir)) == ["isis/10.0.0.lua", "isis/4.3.0.lua", "isis/4.4.0.lua"]
 
 
 def test_json_output(site, tmp_path):
@@ -339,13 +345,21 @@ def test_lmod_load_says_why_it_cannot(site, tmp_path):
     assert after == before
 
 
-def test_lmod_load_on_a_dead_share_fails_fast(any_share, tmp_path, monkeypatch):
-    root = make_installation(any_share.mount / "anaconda3_linux")
+def modules_on_share(
+    share: FuseShare, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fmt: str
+) -> Path:
+    """A site whose only installation is on ``share``, and its modulefiles in ``tmp_path``."""
+    root = make_installation(share.mount / "anaconda3_linux")
     add_release(root, "isis4.3.0")
     site = write_site(tmp_path / "site.toml", [("linux", root, "linux", "")], TIMEOUT)
     monkeypatch.setenv("CONDASHARE_SITE", str(site))
     mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
+    assert run_cli("modules", "--dir", str(mdir), "--format", fmt).returncode == 0
+    return mdir
+
+
+def test_lmod_load_on_a_dead_share_fails_fast(any_share, tmp_path, monkeypatch):
+    mdir = modules_on_share(any_share, tmp_path, monkeypatch, "lua")
     timed = (
         "s=$(date +%s.%N); module load isis/4.3.0; rc=$?; e=$(date +%s.%N);"
         ' echo "took $(echo "$e - $s" | bc)"; [ $rc -eq 0 ]'
@@ -361,3 +375,90 @@ def test_lmod_load_on_a_dead_share_fails_fast(any_share, tmp_path, monkeypatch):
     took = float(proc.stdout.split("took ", 1)[1].split()[0])
     assert took < TIMEOUT + 1.0, took
     assert after == before
+
+
+# --------------------------------------------------------------------------- Tcl, with tclsh
+
+# Environment Modules cannot be installed next to Lmod (the packages conflict): the Tcl files
+# run in the real tclsh with the module commands they use recorded, not carried out.
+TCL_HARNESS = """
+set mode [lindex $argv 0]
+proc module-info {what} { global mode; if {$what eq "mode"} {return $mode}; return isis/4.3.0 }
+proc module-whatis {text} { puts "whatis $text" }
+proc family {name} { puts "family $name" }
+proc prepend-path {var value} { puts "prepend-path $var $value" }
+proc pushenv {var value} { puts "pushenv $var=$value" }
+proc source-sh {shell script} { puts "source-sh $shell $script" }
+if {[catch {source [lindex $argv 1]} msg]} { puts "error: $msg"; exit 1 }
+if {$mode eq "help"} { ModulesHelp }
+"""
+
+
+def run_tcl(
+    modulefile: Path, mode: str, tmp_path: Path, system: str = "Linux", machine: str = "x86_64"
+) -> tuple[subprocess.CompletedProcess[str], float]:
+    tclsh = shutil.which("tclsh")
+    need(tclsh is not None, "tclsh is not installed (apt-get install tcl)")
+    assert tclsh is not None
+    harness = tmp_path / "harness.tcl"
+    harness.write_text(TCL_HARNESS)
+    bindir = fake_uname(tmp_path / f"uname-{system}", system, machine)
+    env = {"HOME": os.environ["HOME"], "PATH": f"{bindir}:/usr/bin:/bin"}
+    start = time.monotonic()
+    proc = subprocess.run(
+        [tclsh, str(harness), mode, str(modulefile)],
+        capture_output=True, text=True, env=env, timeout=60,
+    )  # fmt: skip
+    return proc, time.monotonic() - start
+
+
+@pytest.mark.parametrize(
+    ("system", "machine", "inst"),
+    [("Linux", "x86_64", "anaconda3_linux"), ("Darwin", "arm64", "anaconda3_macOS")],
+)
+def test_tcl_load_sets_what_conda_activate_sets(system, machine, inst, site, tmp_path):
+    mdir = tmp_path / "mf"
+    assert run_cli("modules", "--dir", str(mdir), "--format", "tcl").returncode == 0
+    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path, system, machine)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    root = tmp_path / "cpkgs" / inst
+    env = root / "envs" / "isis4.3.0"
+    assert proc.stdout.splitlines() == [
+        "whatis shared conda env isis4.3.0 (linux, macos)",
+        "family condashare",
+        f"prepend-path PATH {env}/bin",
+        f"pushenv CONDA_PREFIX={env}",
+        "pushenv CONDA_DEFAULT_ENV=isis4.3.0",
+        "pushenv CONDA_SHLVL=1",
+        "pushenv CONDA_PROMPT_MODIFIER=(isis4.3.0) ",
+        f"pushenv CONDA_EXE={root}/bin/conda",
+        f"pushenv CONDA_PYTHON_EXE={root}/bin/python",
+        "pushenv __CONDASHARE_HOOKS=isis.sh",
+        f"source-sh bash {env}/etc/conda/activate.d/isis.sh",
+    ]
+
+
+def test_tcl_load_says_why_it_cannot_and_help_describes(site, tmp_path):
+    mdir = tmp_path / "mf"
+    assert run_cli("modules", "--dir", str(mdir), "--format", "tcl").returncode == 0
+    proc, _ = run_tcl(mdir / "isis" / "10.0.0", "load", tmp_path, "Darwin", "arm64")
+    assert proc.returncode == 1
+    assert "release isis10.0.0 is not installed for this machine" in proc.stdout
+    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path, "FreeBSD", "amd64")
+    assert "no shared installation for this machine (FreeBSD amd64)" in proc.stdout
+    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "help", tmp_path)
+    assert proc.returncode == 0 and "Shared conda environment isis4.3.0" in proc.stderr
+    assert "prepend-path" not in proc.stdout  # help touches nothing
+
+
+def test_tcl_load_on_a_dead_share_fails_fast(any_share, tmp_path, monkeypatch):
+    mdir = modules_on_share(any_share, tmp_path, monkeypatch, "tcl")
+    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path)
+    assert proc.returncode == 0, proc.stdout  # healthy, and the client's caches warm
+    any_share.block()
+    proc, took = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path)
+    assert proc.returncode == 1
+    assert f"did not answer within {TIMEOUT:g} s" in " ".join(proc.stdout.split())
+    assert took < TIMEOUT + 1.0, took
+    proc, took = run_tcl(mdir / "isis" / "4.3.0", "unload", tmp_path)
+    assert proc.returncode == 0 and took < 1.0 + 1.0, proc.stdout  # unload never waits

@@ -51,7 +51,12 @@ def test_kernel_launcher_template_is_in_the_wheel(wheel):
 
 
 @pytest.mark.parametrize(
-    "inside", ["condashare/modules/modulefile.lua", "condashare/modules/probe.sh"]
+    "inside",
+    [
+        "condashare/modules/modulefile.lua",
+        "condashare/modules/modulefile.tcl",
+        "condashare/modules/probe.sh",
+    ],
 )
 def test_modulefile_templates_are_in_the_wheel(wheel, inside):
     assert wheel.read(inside) == (REPO / inside).read_bytes()

@@ -157,11 +157,6 @@ def run(args: argparse.Namespace) -> int:
         timeout = DEFAULT_PROBE_TIMEOUT
         plan = plan_reverse(directory, timeout)
     else:
-        if fmt == "tcl":
-            raise ConfigError(
-                f"Tcl modulefiles for Environment Modules are not written yet ({why}); "
-                "Lmod reads the Lua ones: pass --format lua"
-            )
         from condashare.shared import resolve_setup
 
         setup = resolve_setup(site_path=args.site, prefix=args.prefix)
@@ -171,7 +166,7 @@ def run(args: argparse.Namespace) -> int:
                 "where the site file is"
             )
         state_dir, timeout = setup.state_dir, setup.ctx.probe_timeout
-        plan = plan_sync(setup, directory, "lua")
+        plan = plan_sync(setup, directory, fmt)
     try:
         with exclusive_lock(os.path.join(state_dir, "modules.lock")):
             outcomes = apply_plan(plan, timeout, args.dry_run)
@@ -185,6 +180,8 @@ def run(args: argparse.Namespace) -> int:
         return code
     if plan.action == "sync":
         out.status("info", f"format: {fmt} ({why}); directory: {directory} ({where})")
+        if fmt == "tcl":
+            out.status("warning", "Tcl modulefiles: not yet tested with Environment Modules")
     render_plan(plan, out, args.dry_run)
     if args.dry_run:
         return code

@@ -1,4 +1,4 @@
-"""The bytes of one condashare modulefile (Lua, for Lmod) and the name it is loaded by.
+"""The bytes of one condashare modulefile (Lua for Lmod, Tcl for Environment Modules).
 
 Every installation of the site is in every file (one ``uname -sm`` case arm each, rendered by
 the shell block's own :class:`~condashare.startup.PosixDialect`), so one directory of modulefiles
@@ -11,13 +11,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 from condashare.shared import parse_release
 from condashare.site import Installation, unsafe_path_reason
 from condashare.startup import PosixDialect, _rosetta_patterns, format_timeout
 
-MARKER = b"-- condashare modules: written by 'condashare modules'"
-RELEASE_LINE = re.compile(rb"^-- release: ([A-Za-z0-9._+-]+)$", re.MULTILINE)
+Format = Literal["lua", "tcl"]
+MARKERS = (
+    b"-- condashare modules: written by 'condashare modules'",
+    b"#%Module1.0\n## condashare modules: written by 'condashare modules'",
+)
+RELEASE_LINE = re.compile(rb"^(?:--|##) release: ([A-Za-z0-9._+-]+)$", re.MULTILINE)
 _SAFE = re.compile(r"^[A-Za-z0-9_+-][A-Za-z0-9._+-]*$")
 _HERE = Path(__file__).resolve().parent
 
@@ -34,10 +39,9 @@ class ModuleName:
     def full(self) -> str:
         return f"{self.family}/{self.version}" if self.version else self.family
 
-    @property
-    def relpath(self) -> str:
-        """The file below the modulefile directory."""
-        return self.full + ".lua"
+    def relpath(self, fmt: Format = "lua") -> str:
+        """The file below the modulefile directory (Tcl modulefiles have no extension)."""
+        return self.full + ".lua" if fmt == "lua" else self.full
 
 
 def module_name(release: str) -> ModuleName | str:
@@ -52,7 +56,7 @@ def module_name(release: str) -> ModuleName | str:
 
 def owns(data: bytes) -> str | None:
     """The release of a modulefile condashare wrote, None for anybody else's file."""
-    if not data.startswith(MARKER):
+    if not data.startswith(MARKERS):
         return None
     match = RELEASE_LINE.search(data)
     return match.group(1).decode("ascii") if match else None
@@ -80,13 +84,24 @@ def _lua_line(text: str) -> str:
     return text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", " ")
 
 
-def render_lua(
-    name: ModuleName, installations: tuple[Installation, ...], timeout: float, site: str
+def _tcl_text(text: str) -> str:
+    """Text for a Tcl double-quoted string: no substitution of $, [ ] or backslashes."""
+    return re.sub(r'([\\"$\[\]{}])', r"\\\1", text).replace("\n", "\\n")
+
+
+def render(
+    name: ModuleName,
+    installations: tuple[Installation, ...],
+    timeout: float,
+    site: str,
+    fmt: Format = "lua",
 ) -> bytes:
-    """The Lua modulefile for one release."""
+    """The modulefile for one release, in Lua or Tcl."""
     probe = _probe_code(installations)
-    if "]==]" in probe:
+    if fmt == "lua" and "]==]" in probe:
         raise ValueError("an installation prefix contains ']==]'")
+    if fmt == "tcl" and any(c in i.prefix for i in installations for c in "{}\\"):
+        raise ValueError("an installation prefix contains a brace or a backslash (Tcl)")
     oses = ", ".join(dict.fromkeys(i.os for i in installations))
     whatis = f"shared conda env {name.release} ({oses})"
     help_text = (
@@ -94,12 +109,14 @@ def render_lua(
         f"from this machine's installation in the site file {site or '(--prefix)'}.\n"
         "Unload restores the environment. Written by 'condashare modules'."
     )
-    if "]]" in help_text:
-        help_text = help_text.replace("]]", "] ]")
-    text = (_HERE / "modulefile.lua").read_text(encoding="utf-8")
+    if fmt == "lua":
+        whatis, help_text = _lua_line(whatis), help_text.replace("]]", "] ]")
+    else:
+        whatis, help_text = _tcl_text(whatis), _tcl_text(help_text)
+    text = (_HERE / f"modulefile.{fmt}").read_text(encoding="utf-8")
     for key, value in (
         ("__CONDASHARE_PROBE__\n", probe),
-        ("__CONDASHARE_WHATIS__", _lua_line(whatis)),
+        ("__CONDASHARE_WHATIS__", whatis),
         ("__CONDASHARE_HELP__", help_text),
         ("__CONDASHARE_RELEASE__", name.release),
         ("__CONDASHARE_TIMEOUT__", format_timeout(timeout)),

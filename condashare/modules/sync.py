@@ -19,12 +19,11 @@ from typing import Literal
 from condashare.bounded import calls
 from condashare.bounded.paths import OK
 from condashare.fileedit import atomic_write, unified_diff
-from condashare.modules.render import ModuleName, module_name, owns, render_lua
+from condashare.modules.render import Format, ModuleName, module_name, owns, render
 from condashare.shared import Setup, list_shared_envs
 
 Action = Literal["create", "update", "remove", "unchanged", "conflict", "kept"]
 CHANGING = ("create", "update", "remove")
-Format = Literal["lua", "tcl"]
 DEFAULT_SUBDIR = (".local", "share", "condashare", "modulefiles")
 
 
@@ -93,7 +92,7 @@ def default_dir(home: str) -> str:
 
 
 def _scan(directory: str) -> dict[str, bytes | None]:
-    """Every ``*.lua`` at depth 1 and 2; None for one that is not a regular file (a symlink)."""
+    """Every file at depth 1 and 2 (not hidden); None for one that is not a regular file."""
     found: dict[str, bytes | None] = {}
     try:
         top = os.listdir(directory)
@@ -102,12 +101,14 @@ def _scan(directory: str) -> dict[str, bytes | None]:
     for entry in sorted(top):
         path = os.path.join(directory, entry)
         st = os.lstat(path)
-        names = [entry] if stat.S_ISREG(st.st_mode) else []
+        if entry.startswith("."):
+            continue
+        names = [entry] if not stat.S_ISDIR(st.st_mode) else []
         if stat.S_ISDIR(st.st_mode):
             names = [os.path.join(entry, n) for n in sorted(os.listdir(path))]
         for rel in names:
             full = os.path.join(directory, rel)
-            if not rel.endswith(".lua"):
+            if os.path.basename(rel).startswith("."):
                 continue
             if not stat.S_ISREG(os.lstat(full).st_mode):
                 found[rel] = None
@@ -142,8 +143,6 @@ def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
     site = setup.site
     if site is None:
         raise ValueError("no site file")
-    if fmt != "lua":
-        raise ValueError("only Lua modulefiles (Lmod) are written so far")
     plan = ModulesPlan("sync", directory, list_releases(setup))
     complete = all(x.status == OK for x in plan.listings)
     if not any(x.status == OK for x in plan.listings):
@@ -160,11 +159,11 @@ def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
             if isinstance(name, str):
                 plan.refused.append((release, name))
             else:
-                wanted.setdefault(name.relpath, name)
+                wanted.setdefault(name.relpath(fmt), name)
     timeout = setup.ctx.probe_timeout
     for rel, name in wanted.items():
         path = os.path.join(directory, rel)
-        new = render_lua(name, site.installations, timeout, site.path)
+        new = render(name, site.installations, timeout, site.path, fmt)
         old = found.get(rel)
         if rel not in found:
             plan.changes.append(ModuleChange("create", name.full, path, None, new))
@@ -178,7 +177,7 @@ def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
     for rel, old in found.items():
         if rel in wanted or old is None or owns(old) is None:
             continue
-        module = rel[: -len(".lua")]
+        module = rel.removesuffix(".lua")
         path = os.path.join(directory, rel)
         if complete:
             why = "its release is gone"
@@ -202,7 +201,7 @@ def plan_reverse(directory: str, timeout: float) -> ModulesPlan:
     for rel, old in found.items():
         if old is not None and owns(old) is not None:
             path = os.path.join(directory, rel)
-            plan.changes.append(ModuleChange("remove", rel[: -len(".lua")], path, old, None))
+            plan.changes.append(ModuleChange("remove", rel.removesuffix(".lua"), path, old, None))
     return plan
 
 
