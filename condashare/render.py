@@ -258,6 +258,15 @@ class Output:
     def heading(self, text: str) -> None:
         self.line(self.paint(text, "bold"))
 
+    def dry_run_footer(self, diffs: list[str], noun: str) -> None:
+        """The diffs of a sync's dry run and the line saying nothing was written."""
+        if diffs:
+            self.line()
+            for text in diffs:
+                self.block(text, tabs=True)
+        self.line()
+        self.line(f"dry run: {len(diffs)} {noun}(s) would change; nothing was written")
+
     def field(self, label: str, value: object, width: int = 18, indent: int = 2) -> None:
         self.line(f"{' ' * indent}{label + ':':<{width}} {shown(value)}")
 
