@@ -194,7 +194,7 @@ def plan_publish(
 
 def _verify(prefix: str, deep: bool, timeout: float, findings: list[Finding]) -> dict[str, Any]:
     """The verify engine's public entry point; its findings join the report."""
-    from condashare.doctor.integrity import verify
+    from condashare.verify.api import verify
 
     report = verify([prefix], deep=deep, timeout=timeout)
     problems = [f for f in report.findings if f.severity.is_problem]

@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "isolate",
     "envs",
     "kernels",
+    "modules",
     "doctor",
     "verify",
     "admin",
