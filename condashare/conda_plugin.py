@@ -98,8 +98,12 @@ def _run_condashare_checks(group: str, prefix: str, verbose: bool) -> list[Findi
 def format_findings(name: str, findings: list[Finding], verbose: bool) -> list[str]:
     """conda-style lines: a mark and title per finding, detail and fix indented below.
 
-    Without ``-v`` the passing findings fold into one line, so problems stand out.
+    Without ``-v`` the passing findings fold into one line, so problems stand out. Every line
+    goes through condashare's renderer (:func:`condashare.render.shown`): names from the
+    shared tree cannot act on the terminal or add a line of their own.
     """
+    from condashare.render import shown, text_lines
+
     lines: list[str] = []
     passed = [f for f in findings if f.severity.value == "ok"]
     if not verbose and len(passed) > 1:
@@ -112,19 +116,21 @@ def format_findings(name: str, findings: list[Finding], verbose: bool) -> list[s
         mark = X_MARK if problem else OK_MARK
         lines.append(f"{mark} {name}: {finding.title}{level}")
         if finding.detail and (verbose or problem):
-            detail = finding.detail.splitlines()
+            detail = text_lines(finding.detail)
             if not verbose and len(detail) > BRIEF_DETAIL_LINES:
                 hidden = len(detail) - BRIEF_DETAIL_LINES
                 detail = [*detail[:BRIEF_DETAIL_LINES], f"... {hidden} more (use -v)"]
             lines.extend(f"    {line}" for line in detail)
         if finding.fix and problem:
-            lines.append(f"    fix: {finding.fix}")
+            first, *rest = text_lines(finding.fix) or [""]
+            lines.append(f"    fix: {first}")
+            lines.extend(f"         {line}" for line in rest)
         if finding.fixable and problem:
             lines.append(f"    or: conda doctor --fix {name}")
     if not lines:
         lines.append(f"{OK_MARK} {name}: nothing to report")
     lines.append("")
-    return lines
+    return [shown(line) for line in lines]
 
 
 def _action(name: str, group: str) -> Callable[[str, bool], None]:
@@ -132,7 +138,9 @@ def _action(name: str, group: str) -> Callable[[str, bool], None]:
         try:
             findings = _run_condashare_checks(group, prefix, verbose)
         except Exception as exc:  # a crash must not cost the user conda's other checks
-            print(f"{X_MARK} {name}: the check crashed: {type(exc).__name__}: {exc}\n")
+            from condashare.render import shown
+
+            print(f"{X_MARK} {name}: the check crashed: {type(exc).__name__}: {shown(exc)}\n")
             return
         print("\n".join(format_findings(name, findings, verbose)))
 
@@ -150,23 +158,24 @@ def fix_integrity(prefix: str, args: Namespace, confirm: Callable[[str], None]) 
     conda's to reinstall (the check prints the command).
     """
     from condashare.doctor.for_conda import apply_trash_fix, plan_trash_fix
+    from condashare.render import shown, text_lines
 
     timeout = check_timeout()
     plan = plan_trash_fix(prefix, timeout=timeout)
     if plan.error:
-        print(f"{X_MARK} condashare-integrity: {prefix} could not be scanned: {plan.error}")
+        print(shown(f"{X_MARK} condashare-integrity: {prefix} could not be scanned: {plan.error}"))
         return 1
     if not plan.paths:
         print("No *.conda_trash leftovers found.")
         return 0
-    print(f"Found {len(plan.paths)} *.conda_trash leftover(s) in {prefix}:")
+    print(shown(f"Found {len(plan.paths)} *.conda_trash leftover(s) in {prefix}:"))
     for path in plan.paths:
-        print(f"  {path}")
+        print(f"  {shown(path)}")
     print()
     confirm("Remove these files?")
     done = apply_trash_fix(plan, timeout=timeout)
-    for line in done.error.splitlines():
-        print(f"{X_MARK} could not remove {line}")
+    for line in text_lines(done.error):
+        print(shown(f"{X_MARK} could not remove {line}"))
     print(f"Removed {len(done.changed)} of {len(plan.paths)} file(s).")
     return 1 if done.error else 0
 

@@ -6,7 +6,7 @@ This re-implements (never imports) the parts of conda 26.x that decide ``envs_di
 ``:`` for envs, ``,`` for pkgs), environment-variable expansion that leaves unset variables
 literal, and the fixed defaults conda appends. Each effective entry keeps the file it came from
 and whether it is shared. Paths that may sit on a dead share are only touched through
-:mod:`condashare.probe`.
+:mod:`condashare.bounded.paths`.
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from pathlib import Path, PurePosixPath
 from string import Template
 from typing import Any
 
+from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, PathOp, ProbeResult
 from condashare.files.read import Reader, ReadStatus, kind_of
 from condashare.mounts import Mount, may_be_remote, mount_for
-from condashare.probe import MISSING, OK, UNRESPONSIVE, ProbeResult
 from condashare.site import Installation
 
 # conda's search path on POSIX (conda/base/constants.py), lowest precedence first, with the slot
@@ -190,7 +190,7 @@ class CondaContext:
         return posixpath.normpath(path if path.startswith("/") else posixpath.join(self.cwd, path))
 
 
-def remote_probe(ctx: CondaContext, op: str, path: str, arg: str = "0") -> ProbeResult:
+def remote_probe(ctx: CondaContext, op: PathOp, path: str, arg: str = "0") -> ProbeResult:
     """Probe a path on a share; once a mount did not answer, its other paths are not tried
     (each try would cost the full timeout, and a hung server does not recover in a second)."""
     return ctx.reader.probe(op, path, arg)

@@ -272,7 +272,7 @@ def replace_file(
     directories are created. Bounded on a share (see :func:`bounded_write`).
     """
     reader = reader or Reader.for_this_host()
-    return bounded_write(lambda: _replace_here(path, data, default_mode), [path], reader, path)
+    return bounded_write(_replace_here, (path, data, default_mode), [path], reader, path)
 
 
 def _replace_here(path: str, data: bytes, default_mode: int) -> str:
@@ -320,7 +320,7 @@ def apply_edit(
         return AppliedEdit(edit, None)
     places = [edit.target] + ([backup_dir] if backup_dir else [])
     reader = reader or Reader.for_this_host()
-    return bounded_write(lambda: _apply_here(edit, backup_dir), places, reader, edit.path)
+    return bounded_write(_apply_here, (edit, backup_dir), places, reader, edit.path)
 
 
 def _apply_here(edit: Edit, backup_dir: str | None) -> AppliedEdit:
@@ -365,17 +365,24 @@ def write_timeout(reader: Reader) -> float:
     return max(5.0, 3 * reader.timeout)
 
 
-def bounded_write(action: Callable[[], T], places: Sequence[str], reader: Reader, label: str) -> T:
-    """Run ``action``, which writes at ``places`` (files or directories), without hanging.
+def bounded_write(
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    places: Sequence[str],
+    reader: Reader,
+    label: str,
+) -> T:
+    """Run ``fn(*args)``, which writes at ``places`` (files or directories), without hanging.
 
     All places local: it runs here. Otherwise the directories on the way are first probed (a
-    listing must reach the server; nothing is written when one does not answer), then the action
-    runs in a child process with a deadline. A child that overruns is abandoned: since every
+    listing must reach the server; nothing is written when one does not answer), then it runs
+    in a child process with a deadline (so ``fn`` is a module-level function and ``args`` plain
+    data: a spawned child gets them pickled). A child that overruns is abandoned: since every
     write is atomic, each file it touched is either as before or completely new, and the error
     says so. ``label`` names the file in messages.
     """
     if not any(reader.is_remote(p) for p in places):
-        return action()
+        return fn(*args)
     for place in dict.fromkeys(os.path.dirname(p) or "." for p in places):
         answer = reader.check_dir(place)
         if answer.status is ReadStatus.UNRESPONSIVE:
@@ -386,7 +393,7 @@ def bounded_write(action: Callable[[], T], places: Sequence[str], reader: Reader
         f"{seconds:g} s); each write is atomic, so the file is either unchanged or completely "
         "written (it may complete when the share answers again): run the command again then"
     )
-    return _in_child(action, (), seconds, label, after, reader)
+    return _in_child(fn, args, seconds, label, after, reader)
 
 
 def _tagged(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -409,13 +416,13 @@ def _in_child(
 ) -> T:
     """``fn(*args)`` in an abandonable child; EditUnresponsive when it overruns (with
     ``after_timeout`` as the reason, or the reader's "not answering" one when None)."""
-    from condashare.doctor import isolation
+    from condashare.bounded import calls
 
-    answer = isolation.call(_tagged, fn, args, timeout=timeout)
-    if answer.state == isolation.TIMEOUT:
+    answer = calls.call(_tagged, fn, args, timeout=timeout)
+    if answer.state == calls.TIMEOUT:
         reason = reader.unanswered(label).reason
         raise EditUnresponsive(label, after_timeout or reason)
-    if answer.state != isolation.DONE:
+    if answer.state != calls.DONE:
         raise EditError(label, f"could not be written: {answer.error}")
     tag, *rest = answer.value
     if tag == "edit":
@@ -429,6 +436,11 @@ def _in_child(
     return value
 
 
+def _create_lock(lock_path: str) -> None:
+    os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
+    os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+
+
 @contextlib.contextmanager
 def exclusive_lock(
     lock_path: str, timeout: float = 30.0, reader: Reader | None = None
@@ -439,12 +451,7 @@ def exclusive_lock(
     raises EditUnresponsive here before anything else is touched.
     """
     reader = reader or Reader.for_this_host()
-
-    def create() -> None:
-        os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
-        os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
-
-    bounded_write(create, [lock_path], reader, lock_path)
+    bounded_write(_create_lock, (lock_path,), [lock_path], reader, lock_path)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from condashare.bounded.paths import OK, ProbeResult, probe, probe_many
 from condashare.files.read import Reader, ReadStatus
 from condashare.host import Host, HostInputs
 from condashare.installations import (
@@ -16,7 +17,6 @@ from condashare.installations import (
 )
 from condashare.locate import locate
 from condashare.mounts import Mount, may_be_remote, mount_for
-from condashare.probe import OK, ProbeResult, probe, probe_many
 from condashare.site import (
     Installation,
     Site,

@@ -12,8 +12,8 @@ import os
 import struct
 from dataclasses import dataclass
 
+from condashare.bounded.paths import MISSING, OK, ProbeResult, run_probe
 from condashare.host import Platform
-from condashare.probe import MISSING, OK, ProbeResult, run_probe
 from condashare.site import Installation, Site
 
 

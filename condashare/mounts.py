@@ -1,4 +1,7 @@
-"""The mount table as records, network-filesystem classification, and path -> mount lookup.
+"""The mount table as records, their classification, and path -> mount lookup.
+
+A path is possibly remote unless its mount is known local (``LOCAL_FSTYPES``; on macOS the
+kernel's ``local`` flag): network types, FUSE, automount triggers and unknown types all are.
 
 Nothing here touches a mounted filesystem: Linux's ``/proc/self/mountinfo`` and macOS's
 ``getfsstat(MNT_NOWAIT)`` (through psutil) are answered by the kernel without asking the server,
@@ -7,6 +10,8 @@ and the path lookup is pure string work on the absolute path (no ``realpath``, n
 
 from __future__ import annotations
 
+import enum
+import functools
 import os
 import posixpath
 import re
@@ -15,21 +20,25 @@ import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-# Filesystem types whose data lives on another machine (test-recipes §6).
+# Filesystem types whose data lives on another machine (test-recipes §6), as the kernel names them.
 NETWORK_FSTYPES = frozenset(
     {
         "nfs", "nfs4", "cifs", "smb3", "smbfs", "smb", "afs", "kafs", "auristorfs", "coda",
         "lustre", "gpfs", "beegfs", "fhgfs", "ceph", "glusterfs", "gfs", "gfs2", "ocfs2",
         "orangefs", "pvfs2", "panfs", "ncp", "ncpfs", "davfs", "vxfs", "acfs", "9p", "virtiofs",
+        "wekafs", "quobyte", "vboxsf", "prl_fs",
         # macOS names
         "afpfs", "webdav",
     }
 )  # fmt: skip
-# FUSE subtypes that are network filesystems (``fuse.sshfs`` ...).
+# FUSE programs that serve another machine's data. They show up as ``fuse.<name>`` (``fuse.sshfs``,
+# ``fuse.ceph-fuse``), or, from older mount helpers, as plain ``fuse`` with the program in the
+# source: ``cvmfs2`` (CVMFS), ``sshfs#user@host:/path``.
 NETWORK_FUSE_SUBTYPES = frozenset(
-    {"sshfs", "s3fs", "rclone", "gcsfuse", "nfs", "glusterfs", "ceph", "cephfs", "davfs",
-     "smbnetfs", "curlftpfs", "goofys", "blobfuse", "blobfuse2", "juicefs", "lizardfs",
-     "moosefs", "mfs", "cvmfs", "gvfsd-fuse", "beegfs"}
+    {"sshfs", "s3fs", "rclone", "gcsfuse", "nfs", "glusterfs", "ceph", "cephfs", "ceph-fuse",
+     "davfs", "smbnetfs", "curlftpfs", "goofys", "blobfuse", "blobfuse2", "juicefs", "lizardfs",
+     "moosefs", "mfs", "mfsmount", "cvmfs", "cvmfs2", "gvfsd-fuse", "beegfs", "quobyte",
+     "wekafs", "xtreemfs", "vmhgfs-fuse", "seaweedfs", "alluxio-fuse"}
 )  # fmt: skip
 TRIGGER_FSTYPES = frozenset({"autofs"})
 # Filesystems known to keep their data on this machine. Everything else — network types, FUSE of
@@ -42,13 +51,61 @@ LOCAL_FSTYPES = frozenset(
         "hfsplus", "apfs", "iso9660", "udf", "ramfs", "devtmpfs",
     }
 )  # fmt: skip
+# FUSE type names on macOS (macFUSE, older OSXFUSE); a user may mark such a volume ``local``.
+_MACOS_FUSE_FSTYPES = ("macfuse", "osxfuse", "fusefs")
 
-_OCTAL_ESCAPE = re.compile(r"\\([0-7]{3})")
+_OCTAL_ESCAPE = re.compile(rb"\\([0-3][0-7]{2})")
+
+
+def _unescape(raw: bytes) -> str:
+    r"""Undo the kernel's octal escapes on the raw bytes, then decode as the OS decodes paths.
+
+    The escapes stand for bytes (``\303\251`` is one UTF-8 character); surrogateescape keeps bytes
+    that are not UTF-8, so the result round-trips through ``os.fsencode``.
+    """
+    return _OCTAL_ESCAPE.sub(lambda m: bytes((int(m.group(1), 8),)), raw).decode(
+        "utf-8", "surrogateescape"
+    )
 
 
 def unescape_mount_field(text: str) -> str:
     r"""Undo the kernel's octal escapes in mountinfo fields (``\040`` space, ``\011`` tab ...)."""
-    return _OCTAL_ESCAPE.sub(lambda m: chr(int(m.group(1), 8)), text)
+    return _unescape(text.encode("utf-8", "surrogateescape"))
+
+
+class MountKind(enum.Enum):
+    """What a mount's data is behind, as far as the mount table can tell."""
+
+    LOCAL = "local"
+    NETWORK = "network"
+    AUTOMOUNT = "automount trigger"
+    UNKNOWN = "unknown"
+
+
+@dataclass(frozen=True)
+class Classification:
+    """A mount's kind and the short reason shown to users (``info`` prints ``reason``)."""
+
+    kind: MountKind
+    reason: str
+
+    @property
+    def possibly_remote(self) -> bool:
+        """Only known-local mounts may be touched directly; everything else is bounded."""
+        return self.kind is not MountKind.LOCAL
+
+
+def _unknown(what: str) -> Classification:
+    return Classification(MountKind.UNKNOWN, f"{what}: treated as possibly remote")
+
+
+NOT_IN_TABLE = _unknown("not in the mount table")
+
+
+def _fuse_program(source: str) -> str:
+    """The program behind a plain ``fuse`` mount: ``sshfs#u@h:/p`` -> ``sshfs``, ``cvmfs2``."""
+    program = source.split("#", 1)[0] if "#" in source else source
+    return posixpath.basename(program).lower()
 
 
 @dataclass(frozen=True)
@@ -59,6 +116,9 @@ class Mount:
     fstype: str
     source: str
     options: tuple[str, ...] = ()
+    # What the OS's own flags say (macOS/BSD getfsstat's MNT_LOCAL, ``local`` in psutil's opts);
+    # None where the table has no such flag (Linux), and the type decides.
+    local_flag: bool | None = None
 
     @property
     def base_fstype(self) -> str:
@@ -66,17 +126,53 @@ class Mount:
         kind = self.fstype.lower()
         return kind.split(".", 1)[1] if kind.startswith("fuse.") else kind
 
+    @functools.cached_property
+    def classification(self) -> Classification:
+        """Local, network, automount trigger or unknown, with the reason (see docs/index.md)."""
+        kind = self.fstype.lower()
+        if kind in TRIGGER_FSTYPES:
+            return Classification(MountKind.AUTOMOUNT, "automount trigger")
+        if kind in NETWORK_FSTYPES:
+            return Classification(MountKind.NETWORK, "network")
+        if kind.startswith("fuse."):
+            if self.base_fstype in NETWORK_FUSE_SUBTYPES:
+                return Classification(MountKind.NETWORK, "network")
+            return _unknown(f"FUSE filesystem {self.fstype}")
+        if kind in ("fuse", "fuseblk"):
+            program = _fuse_program(self.source)
+            if program in NETWORK_FUSE_SUBTYPES:
+                return Classification(MountKind.NETWORK, f"network ({program} through FUSE)")
+            what = "FUSE filesystem on a block device" if kind == "fuseblk" else "FUSE filesystem"
+            return _unknown(f"{what} ({self.fstype})")
+        if self.local_flag is not None:  # macOS: the kernel's own flag decides
+            if not self.local_flag:
+                return Classification(MountKind.NETWORK, "network (macOS does not flag it local)")
+            if kind.startswith(_MACOS_FUSE_FSTYPES):
+                return _unknown(f"FUSE filesystem {self.fstype}")
+            return Classification(MountKind.LOCAL, "local")
+        if kind in LOCAL_FSTYPES:
+            return Classification(MountKind.LOCAL, "local")
+        return _unknown(f"unknown filesystem type {self.fstype or '(none given)'}")
+
     @property
     def is_network(self) -> bool:
-        kind = self.fstype.lower()
-        if kind.startswith("fuse."):
-            return self.base_fstype in NETWORK_FUSE_SUBTYPES
-        return kind in NETWORK_FSTYPES
+        """Known to serve another machine's data (an unknown type is not, but is still bounded)."""
+        return self.classification.kind is MountKind.NETWORK
+
+    @property
+    def possibly_remote(self) -> bool:
+        """Touching a path on it must be bounded: anything not known to be local."""
+        return self.classification.possibly_remote
 
     @property
     def is_autofs(self) -> bool:
         """An automount trigger: touching a path below it mounts the real share (and may hang)."""
-        return self.fstype.lower() in TRIGGER_FSTYPES
+        return self.classification.kind is MountKind.AUTOMOUNT
+
+    @property
+    def read_only(self) -> bool:
+        """Writes through this mount fail: the mount or its superblock is read-only."""
+        return "ro" in self.options
 
     def option(self, name: str) -> str | None:
         """Value of ``name=value`` (``""`` for a bare flag), or None when absent."""
@@ -113,33 +209,67 @@ class Mount:
         return self.option("local_lock") in ("all", "posix", "flock")
 
 
-def parse_mountinfo(text: str) -> list[Mount]:
-    """Parse Linux ``/proc/<pid>/mountinfo`` text (see proc(5)); malformed lines are skipped."""
+def classify(mount: Mount | None) -> Classification:
+    """The mount's classification; a path with no mount record is possibly remote."""
+    return NOT_IN_TABLE if mount is None else mount.classification
+
+
+def _merge_options(mount_opts: Sequence[str], super_opts: Sequence[str]) -> tuple[str, ...]:
+    """One option list with exactly one of ``ro``/``rw``, first; other options in order, once.
+
+    The two lists each carry their own ro/rw and may disagree. A path here is writable only
+    when both say ``rw``: a read-only bind of a writable filesystem (``ro`` ... ``rw``) and a
+    writable mount of a read-only superblock (``rw`` ... ``ro``, e.g. an NFS export mounted
+    ``ro``) both refuse writes, so either ``ro`` wins — as libmount merges them for findmnt.
+    """
+    both = (*mount_opts, *super_opts)
+    rest = [o for o in dict.fromkeys(both) if o not in ("ro", "rw")]
+    if "ro" in both:
+        return ("ro", *rest)
+    return ("rw", *rest) if "rw" in both else tuple(rest)
+
+
+def parse_mountinfo(data: bytes | str) -> list[Mount]:
+    r"""Parse Linux ``/proc/<pid>/mountinfo`` (see proc(5)); malformed lines are skipped.
+
+    Works on bytes split on ``\n`` only: the kernel escapes space, tab, newline and backslash in
+    its fields but writes ``\r``, ``\v``, U+2028 ... as they are, and ``str.splitlines`` would cut
+    a mount point there and lose the mount. Text is accepted for captured tables and encoded back.
+    """
+    raw = data.encode("utf-8", "surrogateescape") if isinstance(data, str) else data
     mounts: list[Mount] = []
-    for line in text.splitlines():
-        fields = line.split(" ")
+    for line in raw.split(b"\n"):
+        fields = line.split(b" ")
         try:
-            sep = fields.index("-", 6)
+            sep = fields.index(b"-", 6)
         except ValueError:
             continue
         if len(fields) < sep + 3:
             continue
-        mount_opts = fields[5].split(",")
-        super_opts = fields[sep + 3].split(",") if len(fields) > sep + 3 else []
-        options = tuple(dict.fromkeys(o for o in (*mount_opts, *super_opts) if o))
+        super_field = fields[sep + 3] if len(fields) > sep + 3 else b""
+        mount_opts, super_opts = (
+            [_unescape(o) for o in field.split(b",") if o] for field in (fields[5], super_field)
+        )
         mounts.append(
             Mount(
-                mountpoint=unescape_mount_field(fields[4]),
-                fstype=unescape_mount_field(fields[sep + 1]),
-                source=unescape_mount_field(fields[sep + 2]),
-                options=options,
+                mountpoint=_unescape(fields[4]),
+                fstype=_unescape(fields[sep + 1]),
+                source=_unescape(fields[sep + 2]),
+                options=_merge_options(mount_opts, super_opts),
             )
         )
     return mounts
 
 
-def mounts_from_partitions(partitions: Iterable[Sequence[str] | object]) -> list[Mount]:
-    """Build records from ``psutil.disk_partitions(all=True)`` entries (or captured tuples)."""
+def mounts_from_partitions(
+    partitions: Iterable[Sequence[str] | object], system: str | None = None
+) -> list[Mount]:
+    """Build records from ``psutil.disk_partitions(all=True)`` entries (or captured tuples).
+
+    Outside Linux (``system`` as ``sys.platform`` or ``platform.system()`` names it) psutil
+    reports getfsstat's flags, and a mount is local only when they include ``local``.
+    """
+    flagged = not (system or sys.platform).lower().startswith("linux")
     mounts: list[Mount] = []
     for part in partitions:
         if isinstance(part, Sequence) and not isinstance(part, str):
@@ -150,22 +280,23 @@ def mounts_from_partitions(partitions: Iterable[Sequence[str] | object]) -> list
             fstype = str(getattr(part, "fstype", ""))
             opts = str(getattr(part, "opts", ""))
         options = tuple(o.strip() for o in opts.split(",") if o.strip())
-        mounts.append(Mount(mountpoint=mountpoint, fstype=fstype, source=device, options=options))
+        local_flag = ("local" in options) if flagged else None
+        mounts.append(Mount(mountpoint, fstype, device, options, local_flag))
     return mounts
 
 
 def read_mount_table(system: str | None = None) -> list[Mount]:
     """The current mount table, read without touching any mounted filesystem."""
     system = system or sys.platform
-    if system.startswith("linux"):
+    if system.lower().startswith("linux"):
         try:
-            with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
+            with open("/proc/self/mountinfo", "rb") as fh:
                 return parse_mountinfo(fh.read())
         except OSError:
             pass
     import psutil  # lazily: psutil costs ~10 ms to import
 
-    return mounts_from_partitions(psutil.disk_partitions(all=True))
+    return mounts_from_partitions(psutil.disk_partitions(all=True), system)
 
 
 def _normalize(path: str) -> str:
@@ -195,19 +326,22 @@ _MAX_LINK_HOPS = 40  # like the kernel's ELOOP limit
 
 
 def may_be_remote(path: str | os.PathLike[str], mounts: Sequence[Mount]) -> bool:
-    """Could touching ``path`` reach a network filesystem (and so hang)?
+    """Could touching ``path`` reach another machine, or a daemon that may stall (and so hang)?
 
-    True when the path's mount is network or an automount trigger, also after following the
-    symlinks on the way (``/nfs/cpkgs -> /net/server/cpkgs``): the mount table only knows paths
-    as written. Components are checked top down with ``lstat``/``readlink``, which read the
-    link itself on a filesystem the table calls local, never what it points to.
+    True unless every mount on the way is known local (``LOCAL_FSTYPES``; on macOS the
+    ``local`` flag): network types, automount triggers, FUSE, unknown types and paths the table
+    does not cover all count, also after following the symlinks on the way
+    (``/nfs/cpkgs -> /net/server/cpkgs``): the mount table only knows paths as written.
+    Components are checked top down with ``lstat``/``readlink``, which read the link itself on
+    a filesystem the table calls local, never what it points to.
     """
+    if classify(mount_for("/", mounts)).possibly_remote:
+        return True
     parts = [p for p in _normalize(os.fspath(path)).split("/") if p]
     current, hops = "", 0
     while parts:
         current += "/" + parts.pop(0)
-        mount = mount_for(current, mounts)
-        if mount is not None and (mount.is_network or mount.is_autofs):
+        if classify(mount_for(current, mounts)).possibly_remote:
             return True
         try:
             if not stat.S_ISLNK(os.lstat(current).st_mode):

@@ -2,6 +2,15 @@
 
 Commands build data in the library and hand it to an :class:`Output`; nothing below the CLI
 writes to a stream. JSON goes alone to stdout so ``--json`` output can be piped to ``jq``.
+
+Names from the shared tree, the mount table and other users' files are untrusted: an env dir
+named ``evil\\e]0;TITLE\\a`` would set the window title of whoever lists it. Every piece of
+text an :class:`Output` writes therefore passes through :func:`shown`, which shows control and
+invisible format characters as visible escapes; only the colour codes :meth:`Output.paint` adds
+reach the terminal raw. Multi-line text condashare composes (a finding's detail) is split on
+``\\n`` by :meth:`Output.block`; the values interpolated into such text are passed through
+:func:`shown` where it is built, so they cannot add a line. Commands a user is told to copy
+quote their words with :func:`shell_word`. JSON keeps the exact strings.
 """
 
 from __future__ import annotations
@@ -10,7 +19,10 @@ import dataclasses
 import enum
 import json
 import os
+import re
+import shlex
 import sys
+import unicodedata
 from collections.abc import Mapping
 from pathlib import PurePath
 from typing import Any, TextIO
@@ -28,6 +40,121 @@ _COLORS = {
 _RESET = "\033[0m"
 _GLYPHS_UNICODE = {"ok": "✓", "info": "i", "warning": "!", "error": "✗", "skipped": "-"}
 _GLYPHS_ASCII = {"ok": "ok", "info": "i", "warning": "!", "error": "x", "skipped": "-"}
+
+
+# Characters shown as escapes instead of being written: controls (C0 with tab and newline, DEL,
+# C1 with the one-byte CSI \x9b), format characters (bidi embeddings, overrides and isolates,
+# LRM/RLM, zero-width space and joiners, soft hyphen, BOM, tag characters: invisible, or they
+# reorder what follows them, so ``rm -rf`` on screen is not what runs), surrogates (a file
+# name's undecodable bytes, as os.fsdecode keeps them) and the line/paragraph separators some
+# terminals break lines on. Backslashes are kept: paths stay readable and showing is
+# idempotent, at the price that a name spelled with a literal ``\x1b`` looks like one holding
+# ESC (``--json`` tells them apart). Private-use and unassigned code points are left alone:
+# they are drawn as a glyph or a box and cannot move the cursor.
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_NAMED_ESCAPES = {"\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_NON_ASCII = re.compile(r"[^\x00-\x7e]")
+
+
+def _unsafe(char: str) -> bool:
+    return unicodedata.category(char) in _UNSAFE_CATEGORIES
+
+
+def _escape(char: str) -> str:
+    """``\\x1b`` for ASCII controls and undecodable bytes, ``\\u202e`` for other characters.
+
+    ``\\x9b`` (the byte 0x9b on disk) and ``\\u009b`` (the character, bytes c2 9b) stay distinct.
+    """
+    code = ord(char)
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
+    if code < 0x80:
+        return f"\\x{code:02x}"
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape: the byte the name really holds
+        return f"\\x{code - 0xDC00:02x}"
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+def shown(value: object) -> str:
+    """``value`` as text that is safe on a terminal: unsafe characters visibly escaped.
+
+    Used by every :class:`Output` method, and by code composing multi-line text around
+    untrusted values (each value or each line), so a value cannot start a line of its own.
+    """
+    text = value if isinstance(value, str) else str(value)
+    if text.isprintable():  # fast path: no control, format or separator character at all
+        return text
+    return "".join(_escape(ch) if _unsafe(ch) else ch for ch in text)
+
+
+def _bytes_of(char: str) -> bytes:
+    """The bytes a file name holds for ``char`` (an undecodable byte stays that byte)."""
+    try:
+        return char.encode("utf-8", "surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate no file name decodes to
+        return char.encode("utf-8", "surrogatepass")
+
+
+def shell_word(value: str) -> str:
+    """``value`` as one shell word that is safe to show and to paste.
+
+    A plain value is single-quoted (``shlex.quote``), which every shell reads back exactly. A
+    value holding characters :func:`shown` escapes becomes ``$'...'`` with each such character
+    spelled as its bytes (``\\x1b``, ``\\xc2\\x9b``; ``\\n`` for a newline): bash, zsh and ksh
+    read that back byte for byte in any locale (tcsh only the ASCII escapes); dash reads a
+    literal ``$`` and backslashes, fish refuses it. Either way it holds no character that acts
+    on the terminal.
+    """
+    if shown(value) == value:
+        return shlex.quote(value)
+    body = []
+    for ch in value:
+        if ch in "\\'":
+            body.append("\\" + ch)
+        elif ch in _NAMED_ESCAPES:
+            body.append(_NAMED_ESCAPES[ch])
+        elif _unsafe(ch):
+            body.append("".join(f"\\x{b:02x}" for b in _bytes_of(ch)))
+        else:
+            body.append(ch)
+    return "$'" + "".join(body) + "'"
+
+
+def text_lines(text: str) -> list[str]:
+    """The lines of composed text, split on ``\\n`` only.
+
+    ``str.splitlines`` also breaks at \\r, \\f, \\x1c-\\x1e, \\x85 and U+2028/9; here those stay
+    in their line, where :func:`shown` escapes them.
+    """
+    if not text:
+        return []
+    lines = text.split("\n")
+    return lines[:-1] if text.endswith("\n") else lines
+
+
+def _json_escape(match: re.Match[str]) -> str:
+    char = match.group()
+    if not _unsafe(char):
+        return char
+    code = ord(char)
+    if code > 0xFFFF:  # JSON spells astral characters as a surrogate pair
+        code -= 0x10000
+        return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
+    return f"\\u{code:04x}"
+
+
+def json_text(document: Any) -> str:
+    """``document`` as indented JSON that is exact and still safe to see on a terminal.
+
+    ``json.dumps`` escapes C0 controls only; DEL, C1, format characters and separators are
+    written as ``\\uXXXX`` escapes here too (they can only occur inside strings), which every
+    parser turns back into the exact character. A surrogate (a file name's undecodable byte)
+    becomes ``\\udcXX``: Python's ``json`` and ``os.fsencode`` give the original byte back,
+    where writing it raw would fail.
+    """
+    return _NON_ASCII.sub(_json_escape, json.dumps(document, indent=2, ensure_ascii=False))
 
 
 def use_color(mode: str, stream: TextIO, env: Mapping[str, str] | None = None) -> bool:
@@ -64,8 +191,22 @@ def to_jsonable(value: Any) -> Any:
     return value
 
 
+class Styled(str):
+    """Text to write in a style: the colour codes are condashare's own, the text is shown.
+
+    A ``str``, so code that pastes it into other text still works (without the colour).
+    """
+
+    style: str
+
+    def __new__(cls, text: str, style: str) -> Styled:
+        styled = super().__new__(cls, text)
+        styled.style = style
+        return styled
+
+
 class Output:
-    """Writes human text or JSON for one command invocation."""
+    """Writes human text or JSON for one command invocation; every text goes through shown()."""
 
     def __init__(
         self,
@@ -83,28 +224,42 @@ class Output:
         )
         self.glyphs = _GLYPHS_UNICODE if fancy and _can_encode(self.out, "✓✗") else _GLYPHS_ASCII
 
-    def paint(self, text: str, style: str) -> str:
-        if not self.color or style not in _COLORS:
-            return text
-        return f"{_COLORS[style]}{text}{_RESET}"
+    def paint(self, text: str, style: str) -> Styled:
+        """A part of a line in ``style``: pass it to :meth:`line` as a part of its own."""
+        return Styled(text, style)
 
-    def line(self, text: str = "") -> None:
-        self.out.write(text + "\n")
+    def _render(self, part: str) -> str:
+        text = shown(part)
+        if isinstance(part, Styled) and self.color and part.style in _COLORS:
+            return f"{_COLORS[part.style]}{text}{_RESET}"
+        return text
+
+    def line(self, *parts: str) -> None:
+        """One line made of ``parts``; a newline inside a part is shown as ``\\n``."""
+        self.out.write("".join(self._render(p) for p in parts) + "\n")
+
+    def block(self, text: str, prefix: str = "", tabs: bool = False) -> None:
+        """Multi-line text condashare composed (or a diff), one :meth:`line` per ``\\n``.
+
+        ``tabs`` expands tabs (a diff of the user's own file) instead of showing them as ``\\t``.
+        """
+        for text_line in text_lines(text):
+            self.line(prefix, text_line.expandtabs() if tabs else text_line)
 
     def heading(self, text: str) -> None:
         self.line(self.paint(text, "bold"))
 
     def field(self, label: str, value: object, width: int = 18, indent: int = 2) -> None:
-        self.line(f"{' ' * indent}{label + ':':<{width}} {value}")
+        self.line(f"{' ' * indent}{label + ':':<{width}} {shown(value)}")
 
     def status(self, severity: str, text: str, indent: int = 0) -> None:
         """``[✓] text`` / ``[!] text`` / ``[✗] text`` (ASCII when not a capable terminal)."""
         glyph = self.glyphs.get(severity, "?")
-        self.line(f"{' ' * indent}{self.paint('[' + glyph + ']', severity)} {text}")
+        self.line(" " * indent, self.paint("[" + glyph + "]", severity), " ", text)
 
     def warn(self, text: str) -> None:
         """A message for the person, on stderr (never mixed into JSON on stdout)."""
-        self.err.write(text + "\n")
+        self.err.write(shown(text) + "\n")
 
     def json(self, command: str, data: Any, exit_code: int) -> None:
         envelope = {
@@ -114,4 +269,4 @@ class Output:
             "exit_code": exit_code,
             "data": to_jsonable(data),
         }
-        self.out.write(json.dumps(envelope, indent=2, ensure_ascii=False, sort_keys=False) + "\n")
+        self.out.write(json_text(envelope) + "\n")

@@ -25,6 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from condashare.bounded.paths import OK, run_probe
 from condashare.condarc import (
     MAX_CONDARC_BYTES,
     CondaContext,
@@ -49,7 +50,6 @@ from condashare.host import Host, HostInputs
 from condashare.installations import choose_installation
 from condashare.locate import locate
 from condashare.mounts import Mount, mount_for
-from condashare.probe import OK, run_probe
 from condashare.site import (
     Installation,
     Site,
@@ -573,9 +573,8 @@ def _backup(setup: Setup, change: FileChange) -> None:
     Bounded like every write: the state dir is in the home, which may be on a share."""
     if change.before:
         directory = str(Path(setup.state_dir) / "backups")
-        bounded_write(
-            lambda: _write_backup(directory, change), [directory], setup.ctx.reader, change.path
-        )
+        args = (directory, change)
+        bounded_write(_write_backup, args, [directory], setup.ctx.reader, change.path)
 
 
 def _write_backup(backups: str, change: FileChange) -> None:

@@ -189,10 +189,10 @@ def unmount_share(share: FuseShare) -> None:
         os.killpg(share.proc.pid, signal.SIGKILL)
     share.proc.wait(timeout=10)
     _unmount(share.mount)
-    from condashare.probe import reap_abandoned
+    from condashare.bounded.children import reap
 
     deadline = time.monotonic() + 5
-    while reap_abandoned() and time.monotonic() < deadline:
+    while reap() and time.monotonic() < deadline:
         time.sleep(0.05)
 
 

@@ -84,13 +84,13 @@ def test_bash_profile_hides_profile(sandbox_home):
     assert f[0].severity == Severity.WARNING and "hides" in f[0].title
     # Confirm with the real bash that .profile really is skipped, then fixed by the advice.
     bash = need_shell("bash")
-    from condashare.doctor.checks._util import run_bounded
+    from condashare.bounded.commands import run_command
 
     env = {"HOME": str(sandbox_home), "PATH": "/usr/bin:/bin"}
-    out = run_bounded([bash, "-l", "-c", "echo ${FROM_PROFILE:-unset}"], env, 10).stdout
+    out = run_command([bash, "-l", "-c", "echo ${FROM_PROFILE:-unset}"], env, 10).stdout
     assert out.strip() == b"unset"
     (sandbox_home / ".bash_profile").write_text("[ -f ~/.profile ] && . ~/.profile\n")
-    out = run_bounded([bash, "-l", "-c", "echo ${FROM_PROFILE:-unset}"], env, 10).stdout
+    out = run_command([bash, "-l", "-c", "echo ${FROM_PROFILE:-unset}"], env, 10).stdout
     assert out.strip() == b"1"
     assert startup.check_bash_profile(make_ctx(sandbox_home))[0].severity == Severity.OK
 

@@ -43,3 +43,8 @@ def test_typed_and_entry_points(wheel):
     text = wheel.read(entry_points).decode()
     assert "condashare = condashare.cli:main" in text
     assert "[conda]" in text and "condashare.conda_plugin" in text
+
+
+def test_kernel_launcher_template_is_in_the_wheel(wheel):
+    inside = "condashare/kernels/launch.sh"
+    assert wheel.read(inside) == (REPO / inside).read_bytes()

@@ -25,6 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from condashare.bounded import children
 from condashare.doctor import integrity
 from condashare.doctor.integrity import integrity_findings, open_hash_cache, verify
 from condashare.doctor.model import Severity
@@ -317,8 +318,12 @@ def test_undecodable_file_names_are_shown_not_fatal(inst: Path) -> None:
         for f in json.loads(res.stdout)["data"]["findings"]
         if f["check"] == "integrity.nfs-artefacts"
     ]
-    assert arts[0]["data"]["items"][0]["path"].endswith("caf\\xe9-1.0-0.conda_trash")
-    assert run_cli("verify", str(pkgs)).returncode == 1
+    # JSON gives the exact name (a \udce9 escape: Python's json and os.fsencode give 0xe9 back)
+    assert arts[0]["data"]["items"][0]["path"] == os.fsdecode(weird)
+    assert "\\udce9" in res.stdout
+    text = run_cli("verify", str(pkgs))
+    assert text.returncode == 1
+    assert "/caf\\xe9-1.0-0.conda_trash (10 B; " in text.stdout  # the byte, visibly escaped
 
 
 # --- package caches ------------------------------------------------------------------------
@@ -694,20 +699,23 @@ def test_worker_death_is_reported_as_incomplete(
     assert report.incomplete and report.exit_code == 3
     assert any("worker died" in f.title for f in findings_of(report, "integrity.incomplete"))
     deadline = time.monotonic() + 5
-    while integrity.reap_abandoned() and time.monotonic() < deadline:
+    while children.reap() and time.monotonic() < deadline:
         time.sleep(0.01)
-    assert integrity.reap_abandoned() == 0  # the dead worker was collected, no zombie left
+    assert children.reap() == 0  # the dead worker was collected, no zombie left
 
 
 def test_spawned_workers_as_on_macos(inst: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """macOS cannot fork safely: workers are fresh interpreters there. Same results."""
-    monkeypatch.setattr(integrity, "_USE_FORK", False)
+    monkeypatch.setattr(children, "START_METHOD", "spawn")
     (inst / "envs" / "good" / "share" / "beta" / "f6.txt").unlink()
     report = verify([inst], deep=True, use_cache=False)
     beta = findings_of(report, "integrity.env-files")[0]
     assert problems(beta) == {"share/beta/f6.txt": "missing"}
     assert report.stats.records == 4 and report.stats.cache_entries == 3
-    assert integrity.reap_abandoned() == 0
+    deadline = time.monotonic() + 5
+    while children.reap() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert children.reap() == 0  # the workers exited at end of input and were collected
 
 
 _text = st.text(st.characters(codec=None, exclude_categories=()), max_size=300)

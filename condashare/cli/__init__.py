@@ -15,7 +15,7 @@ from importlib import import_module
 from condashare import __version__, exitcodes
 
 # Explicit list of sub-command modules (condashare.cli.<name>), in --help order.
-COMMAND_MODULES = ("info", "init", "shared", "isolate", "envs", "doctor", "verify")
+COMMAND_MODULES = ("info", "init", "shared", "isolate", "envs", "kernels", "doctor", "verify")
 
 Runner = Callable[[argparse.Namespace], int]
 
@@ -67,15 +67,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exitcodes.USAGE
     from condashare.files.read import UserFileError
     from condashare.host import PlatformError
+    from condashare.render import shown
     from condashare.site import SiteError
 
     try:
         return runner(args)
     except (SiteError, UserFileError) as exc:
-        sys.stderr.write(f"condashare: error: {exc}\n")
+        sys.stderr.write(f"condashare: error: {shown(exc)}\n")
         return exc.exit_code  # 2, or 3 when the file's share did not answer
     except (PlatformError, ConfigError) as exc:
-        sys.stderr.write(f"condashare: error: {exc}\n")
+        sys.stderr.write(f"condashare: error: {shown(exc)}\n")
         return exitcodes.USAGE
     except KeyboardInterrupt:
         sys.stderr.write("condashare: interrupted\n")
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("CONDASHARE_DEBUG"):
             raise
         sys.stderr.write(
-            f"condashare: internal error: {type(exc).__name__}: {exc}\n"
+            f"condashare: internal error: {type(exc).__name__}: {shown(exc)}\n"
             "  (set CONDASHARE_DEBUG=1 to see the traceback, and please report it)\n"
         )
         return exitcodes.INCOMPLETE

@@ -179,13 +179,10 @@ def document(report: RunReport, ctx: Context | None, args: argparse.Namespace) -
     }
 
 
-def _indent(text: str, prefix: str) -> list[str]:
-    return [prefix + line for line in text.splitlines()]
-
-
 def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: bool) -> None:
     from condashare.doctor import registry
     from condashare.doctor.model import Severity
+    from condashare.render import text_lines
 
     if ctx is not None:
         inst = ctx.installation
@@ -214,13 +211,11 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
                     continue
                 out.status(f.severity.value, f.title, indent=4)
                 if verbose and f.detail:
-                    for line in _indent(f.detail, "        "):
-                        out.line(line)
+                    out.block(f.detail, "        ")
                 if f.fix and (f.severity.is_problem or verbose):
-                    fix_lines = f.fix.splitlines()
-                    out.line("        " + out.paint("fix: ", "bold") + fix_lines[0])
-                    for line in fix_lines[1:]:
-                        out.line("             " + line)
+                    first, *rest = text_lines(f.fix) or [""]
+                    out.line("        ", out.paint("fix: ", "bold"), first)
+                    out.block("\n".join(rest), "             ")
             if verbose and result.state == "done":
                 out.line(out.paint(f"        ({result.id}, {result.seconds:.2f} s)", "dim"))
     for fix in report.fixes:
@@ -252,10 +247,8 @@ def _render_fix(fix: FixOutcome, out: Output) -> None:
     state = "applied" if fix.applied else ("failed" if fix.error else "would")
     sev = "error" if fix.error else ("ok" if fix.applied else "info")
     out.status(sev, f"fix {fix.check}: {state}: {fix.summary}")
-    if fix.error:
-        out.line(f"    {fix.error}")
-    for line in fix.diff.splitlines():
-        out.line(f"    {line}")
+    out.block(fix.error, "    ")
+    out.block(fix.diff, "    ", tabs=True)
     for backup in fix.backups:
         out.line(f"    backup: {backup}")
 
@@ -274,7 +267,7 @@ def _run_fixes(
     report: RunReport, ctx: Context, checks: list[Check], args: argparse.Namespace, out: Output
 ) -> list[str]:
     """Plan every fix in a child, show or ask, then apply; returns the ids of applied fixes."""
-    from condashare.doctor import isolation
+    from condashare.bounded import calls
     from condashare.doctor.model import FixOutcome
 
     by_id = {c.id: c for c in checks}
@@ -284,8 +277,8 @@ def _run_fixes(
         fixable = [f for f in result.findings if f.fixable]
         if check.fixer is None or not fixable:
             continue
-        plan = isolation.call(check.fixer, ctx, fixable, False, timeout=args.timeout)
-        if plan.state != isolation.DONE:
+        plan = calls.call(check.fixer, ctx, fixable, False, timeout=args.timeout)
+        if plan.state != calls.DONE:
             report.fixes.append(
                 FixOutcome(check.id, "could not plan the fix", error=plan.error or plan.state)
             )
@@ -302,8 +295,8 @@ def _run_fixes(
                     FixOutcome(check.id, outcome.summary + " (declined)", outcome.diff)
                 )
                 continue
-        done = isolation.call(check.fixer, ctx, fixable, True, timeout=args.timeout)
-        if done.state != isolation.DONE:
+        done = calls.call(check.fixer, ctx, fixable, True, timeout=args.timeout)
+        if done.state != calls.DONE:
             report.fixes.append(
                 FixOutcome(check.id, outcome.summary, error=done.error or done.state)
             )
@@ -315,8 +308,9 @@ def _run_fixes(
 
 
 def run(args: argparse.Namespace) -> int:
+    from condashare.bounded import children
     from condashare.cli import ConfigError
-    from condashare.doctor import isolation, runner
+    from condashare.doctor import runner
     from condashare.render import Output
 
     out = Output(args.color)
@@ -354,7 +348,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         render_report(report, ctx, out, args.verbose)
     out.out.flush()
-    if isolation.reap():
+    if children.reap():
         # A check is stuck on a dead share; it is abandoned and will end with the share.
         # Nothing of ours waits for it: exit now without interpreter cleanup.
         out.err.flush()

@@ -23,7 +23,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from condashare.render import Output
+    from condashare.render import Output, shown
     from condashare.shared import list_shared_envs, resolve_setup
 
     out = Output(args.color)
@@ -47,9 +47,10 @@ def run(args: argparse.Namespace) -> int:
         return code
     if not report.envs:
         out.line("  (none)")
-    width = max((len(e.name) for e in report.envs), default=0)
-    for env in report.envs:
-        out.line(f"  {env.name:<{width}}  {env.version or '-':<10}  {env.path}")
+    names = [shown(e.name) for e in report.envs]  # aligned as shown, escapes included
+    width = max((len(n) for n in names), default=0)
+    for name, env in zip(names, report.envs, strict=True):
+        out.line(f"  {name:<{width}}  {env.version or '-':<10}  {env.path}")
     out.line()
     out.line("Activate one with: conda activate <name>   (or: conda activate <path>)")
     return code

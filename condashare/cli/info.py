@@ -29,9 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _mount_text(mount: Mount | None) -> str:
+    from condashare.mounts import classify
+
     if mount is None:
-        return "not in the mount table"
-    kind = "network" if mount.is_network else ("automount trigger" if mount.is_autofs else "local")
+        return classify(None).reason
+    kind = mount.classification.reason
     extras = []
     if mount.is_network:
         if mount.hard is not None:

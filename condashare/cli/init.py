@@ -109,7 +109,7 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
         if diffs:
             out.line()
             for text in diffs:
-                out.out.write(text)
+                out.block(text, tabs=True)
         out.line()
         out.line(f"dry run: {len(plan.changed)} file(s) {verb} change; nothing was written")
 

@@ -110,7 +110,11 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
     for change in result.changes:
         what = ", ".join(change.items)
         if dry_run:
-            out.line(change.diff() or f"(no textual change to {change.path})")
+            diff = change.diff()
+            if diff:
+                out.block(diff, tabs=True)
+            else:
+                out.line(f"(no textual change to {change.path})")
         else:
             where = (
                 change.path

@@ -94,8 +94,7 @@ def render_report(report: VerifyReport, out: Output) -> None:
     for finding in report.findings:
         sev = finding.severity.value
         out.status(sev if sev != "info" else "info", finding.title)
-        for line in finding.detail.splitlines():
-            out.line(f"      {line}")
+        out.block(finding.detail, "      ")
         if finding.fix:
             out.line(f"      fix: {finding.fix}")
     counts: dict[str, int] = {}

@@ -14,12 +14,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from condashare import exitcodes
+from condashare.bounded.paths import PathOp, ProbeResult, run_probe
 from condashare.files.read import Reader
 from condashare.host import Host, HostInputs, PlatformError, detect_host
 from condashare.installations import Choice, InstallationEvidence, choose_installation
 from condashare.locate import host_inputs
 from condashare.mounts import Mount, may_be_remote, mount_for
-from condashare.probe import ProbeResult, run_probe
 from condashare.site import (
     DEFAULT_PROBE_TIMEOUT,
     Installation,
@@ -101,7 +101,7 @@ class Context:
         """Could touching ``path`` reach a share (mount type, or a symlink leading onto one)?"""
         return may_be_remote(path, self.mounts)
 
-    def probe(self, path: str, op: str = "stat", arg: str = "0") -> ProbeResult:
+    def probe(self, path: str, op: PathOp = "stat", arg: str = "0") -> ProbeResult:
         return run_probe(op, path, self.timeout, arg)
 
     def expand(self, path: str) -> str:

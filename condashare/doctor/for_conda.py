@@ -11,7 +11,8 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 
-from condashare.doctor import isolation, registry, runner
+from condashare.bounded import calls
+from condashare.doctor import registry, runner
 from condashare.doctor.condarc_basic import CONDA_ROOT_KEY
 from condashare.doctor.context import Context
 from condashare.doctor.model import Finding, FixOutcome, Severity
@@ -122,8 +123,8 @@ def plan_trash_fix(prefix: str, *, timeout: float) -> TrashPlan:
     check = registry.select(["integrity.files"])[0]
     assert check.fixer is not None
     fixable = [f for f in result.findings if f.fixable]
-    answer = isolation.call(check.fixer, run.ctx, fixable, False, timeout=timeout * 5)
-    if answer.state != isolation.DONE:
+    answer = calls.call(check.fixer, run.ctx, fixable, False, timeout=timeout * 5)
+    if answer.state != calls.DONE:
         return TrashPlan(run, None, answer.error or f"planning the fix: {answer.state}")
     return TrashPlan(run, answer.value)
 
@@ -136,8 +137,8 @@ def apply_trash_fix(plan: TrashPlan, *, timeout: float) -> FixOutcome:
     check = registry.select(["integrity.files"])[0]
     assert check.fixer is not None
     fixable = [f for f in result.findings if f.fixable]
-    answer = isolation.call(check.fixer, plan.run.ctx, fixable, True, timeout=timeout * 5)
-    if answer.state != isolation.DONE:
+    answer = calls.call(check.fixer, plan.run.ctx, fixable, True, timeout=timeout * 5)
+    if answer.state != calls.DONE:
         why = answer.error or f"the share did not answer within {timeout * 5:g} s"
         return FixOutcome("integrity.files", plan.outcome.summary, error=why)
     outcome: FixOutcome = answer.value

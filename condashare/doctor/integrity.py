@@ -24,11 +24,7 @@ import json
 import os
 import re
 import select
-import shlex
-import signal
 import sqlite3
-import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -36,8 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from condashare import exitcodes
+from condashare.bounded import children, workers
 from condashare.doctor.model import Finding, Severity
 from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.render import shell_word, shown
 
 DEFAULT_TIMEOUT = 15.0  # seconds of silence before a worker's share is declared unresponsive
 VERY_OLD_DAYS = 30.0
@@ -201,16 +199,19 @@ class HashCache:
         if self.pending or self.pending_records or self.forget or self.pending_dirs or prune:
             try:
                 with contextlib.closing(self._connect()) as db:
-                    db.executemany("DELETE FROM records WHERE path=?", [(p,) for p in self.forget])
+                    forget = _storable([(p,) for p in self.forget])
+                    db.executemany("DELETE FROM records WHERE path=?", forget)
                     db.executemany(
                         "INSERT OR REPLACE INTO records VALUES (?,?,?,?,?,?,?)",
-                        self.pending_records,
+                        _storable(self.pending_records),
                     )
                     db.executemany(
-                        "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)", self.pending
+                        "INSERT OR REPLACE INTO files VALUES (?,?,?,?,?,?,?,?)",
+                        _storable(self.pending),
                     )
                     db.executemany(
-                        "INSERT OR REPLACE INTO dirs VALUES (?,?,?,?,?,?)", self.pending_dirs
+                        "INSERT OR REPLACE INTO dirs VALUES (?,?,?,?,?,?)",
+                        _storable(self.pending_dirs),
                     )
                     if prune:  # forget files not seen for half a year
                         cutoff = int(time.time()) - 180 * 86400
@@ -228,6 +229,21 @@ class HashCache:
 
     def close(self) -> None:
         self.flush(prune=True)
+
+
+def _storable(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
+    """The rows SQLite can store: a name with undecodable bytes (a surrogate) is not
+    remembered, which only costs hashing it again; storing it would raise."""
+    kept = []
+    for row in rows:
+        try:
+            for value in row:
+                if isinstance(value, str):
+                    value.encode("utf-8")
+        except UnicodeEncodeError:
+            continue
+        kept.append(row)
+    return kept
 
 
 def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
@@ -254,41 +270,20 @@ def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# Worker processes we can abandon
-
-_BOOT = (
-    "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from condashare.doctor.integrity_worker import main; main()"
-)
-_PKG_ROOT = str(Path(__file__).resolve().parents[2])
-_abandoned: list[int] = []
-# fork is cheap and safe here (no threads in this process); macOS forbids forking a process
-# that may have touched system frameworks, so it spawns a fresh interpreter instead
-_USE_FORK = sys.platform.startswith("linux") and hasattr(os, "fork")
+# Worker processes we can abandon (the mechanics: condashare.bounded.workers)
 
 
 class _Proc:
     """One worker process with the tasks it has been sent and not yet answered, in order."""
 
     def __init__(self) -> None:
-        self.proc: subprocess.Popen[bytes] | None = None
-        self.pid = 0
-        if _USE_FORK:
-            self._fork()
-        else:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", "-c", _BOOT, _PKG_ROOT],
-                stdin=subprocess.PIPE,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.DEVNULL,  # an inherited stderr would keep callers' pipes open
-                close_fds=True,
-                cwd="/",
-                start_new_session=True,
-            )
-            assert self.proc.stdout is not None and self.proc.stdin is not None
-            self.pid = self.proc.pid
-            self.fd = self.proc.stdout.fileno()
-            self.wfd = self.proc.stdin.fileno()
+        # imported before the worker starts, so that a forked worker has it loaded: without
+        # this each child of each run paid the import (and without .pyc files the compile)
+        from condashare.doctor import integrity_worker
+
+        self.worker = workers.Worker(integrity_worker.serve)
+        self.pid = self.worker.pid
+        self.fd = self.worker.fd
         self.buf = b""
         self.inflight: collections.deque[dict[str, Any]] = collections.deque()
         self.sizes: collections.deque[int] = collections.deque()  # of inflight, in bytes
@@ -302,40 +297,6 @@ class _Proc:
     def load(self, batching: bool) -> int:
         """Pipeline slots taken (see ``_weight``)."""
         return sum(_weight(t, batching) for t in self.inflight)
-
-    def _fork(self) -> None:
-        """Linux: fork this (already imported) interpreter — ~1 ms instead of ~50 ms to spawn.
-
-        The child keeps only its two pipes (stdin/stdout) and /dev/null as stderr, so a child
-        stuck on a dead share holds none of the caller's descriptors; it never returns here.
-        """
-        # imported here, before the fork, so every child starts with it loaded: without this
-        # each child of each run paid the import (and without .pyc files the compile) itself
-        from condashare.doctor import integrity_worker
-
-        task_r, task_w = os.pipe()
-        res_r, res_w = os.pipe()
-        pid = os.fork()
-        if pid == 0:  # child
-            code = 0
-            try:
-                os.setsid()
-                os.chdir("/")
-                os.dup2(task_r, 0)
-                os.dup2(res_w, 1)
-                null = os.open(os.devnull, os.O_WRONLY)
-                os.dup2(null, 2)
-                os.closerange(3, _max_fd())
-                integrity_worker.serve(0, 1)
-            except BaseException:
-                code = 1
-            finally:
-                os._exit(code)
-        os.close(task_r)
-        os.close(res_w)
-        self.pid = pid
-        self.fd = res_r
-        self.wfd = task_w
 
     def send(self, tasks: list[dict[str, Any]], batching: bool = False) -> bool:
         """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
@@ -362,58 +323,17 @@ class _Proc:
         data = "".join(
             json.dumps({"batch": line} if isinstance(line, list) else line) + "\n" for line in lines
         ).encode()
-        try:
-            while data:
-                n = os.write(self.wfd, data)
-                data = data[n:]
-        except OSError:
-            return False
-        return True
-
-    def _close_fds(self) -> None:
-        if self.proc is not None:  # the Popen objects own the descriptors
-            for stream in (self.proc.stdin, self.proc.stdout):
-                try:
-                    if stream is not None:
-                        stream.close()
-                except OSError:
-                    pass
-            return
-        for fd in (self.wfd, self.fd):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+        return self.worker.write(data)
 
     def abandon(self) -> None:
         """Kill and forget: a child stuck on a dead share may never be reapable."""
-        with contextlib.suppress(OSError):
-            os.kill(self.pid, signal.SIGKILL)
-        self._close_fds()
-        _abandoned.append(self.pid)
+        self.worker.abandon()
 
     def close(self) -> None:
         if self.inflight:
             self.abandon()
-            return
-        try:  # EOF: the worker's loop ends and it exits
-            if self.proc is not None and self.proc.stdin is not None:
-                self.proc.stdin.close()
-            else:
-                os.close(self.wfd)
-        except OSError:
-            pass
-        if self.proc is None:  # forked: it exits on end of input; collect it later, no wait
-            os.close(self.fd)
-            _abandoned.append(self.pid)
-            return
-        try:
-            self.proc.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            pass
         else:
-            if self.proc.stdout is not None:
-                self.proc.stdout.close()
-            return
-        self.abandon()
+            self.worker.close()
 
 
 def _task_bytes(task: dict[str, Any]) -> int:
@@ -446,27 +366,6 @@ def _weight(task: dict[str, Any], batching: bool = False) -> int:
     if "paths" in task:
         return (PIPELINE + 2) * unit
     return unit
-
-
-def _max_fd() -> int:
-    try:
-        return min(os.sysconf("SC_OPEN_MAX"), 65536)
-    except (ValueError, OSError):
-        return 4096
-
-
-def reap_abandoned() -> int:
-    """Collect abandoned workers that finished since; returns how many are still stuck."""
-    still = []
-    for pid in _abandoned:
-        try:
-            done, _ = os.waitpid(pid, os.WNOHANG)
-        except ChildProcessError:
-            continue
-        if not done:
-            still.append(pid)
-    _abandoned[:] = still
-    return len(still)
 
 
 # --------------------------------------------------------------------------------------------
@@ -775,7 +674,7 @@ class _Run:
 
     def _on_walk(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         for raw, size, is_dir, *real in msg.get("artefacts", []):
-            path = _printable(raw)  # names from disk may not be UTF-8
+            path = raw  # exact, undecodable bytes included: render.shown shows them
             self.artefacts.append((task["path"], path, int(size), bool(is_dir)))
             if real:
                 self.real_paths[path] = real[0]
@@ -807,7 +706,7 @@ class _Run:
         prefix = task["path"]
         self.stats.records += 1
         self.fast_records = bool(msg.get("fast"))
-        dist = _printable(task["record"][:-5])
+        dist = task["record"][:-5]
         if "record_error" in msg:
             self.findings.append(_record_finding(prefix, dist, msg["record_error"]))
             return
@@ -871,7 +770,7 @@ class _Run:
 
     def _on_centry(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         pkgs = task["target"]
-        dist = _printable(msg.get("dist") or os.path.basename(task["path"]))
+        dist = msg.get("dist") or os.path.basename(task["path"])
         self.stats.cache_entries += 1
         state = self.caches.setdefault(pkgs, {})
         if "partial" in msg:
@@ -937,15 +836,6 @@ class _Run:
         self.writable_answer.update(msg.get("writable", {}))
 
 
-def _printable(path: str) -> str:
-    """A path safe to print and to put in JSON (undecodable bytes shown as \\xNN)."""
-    try:
-        path.encode("utf-8")
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
-    return path
-
-
 def _split_dist(dist: str) -> tuple[str, str, str]:
     parts = dist.rsplit("-", 2)
     if len(parts) == 3:
@@ -962,7 +852,8 @@ def _spec(info: dict[str, Any], dist: str) -> str:
 
 
 def _q(path: str) -> str:
-    return shlex.quote(path)
+    """A path or spec for a command the user copies: quoted, and escaped if it must be."""
+    return shell_word(path)
 
 
 _PROBLEM_WORDS = {
@@ -1008,7 +899,7 @@ def _summary(problems: list[dict[str, Any]], total: int) -> str:
 
 
 def _detail(problems: list[dict[str, Any]], total: int) -> str:
-    lines = [_describe(p) for p in problems[:DETAIL_LINES]]
+    lines = [shown(_describe(p)) for p in problems[:DETAIL_LINES]]
     if total > DETAIL_LINES:
         lines.append(f"... and {total - DETAIL_LINES} more (see --json)")
     return "\n".join(lines)
@@ -1026,7 +917,7 @@ def _env_finding(entry: _PkgProblems) -> Finding:
     if shared_inode and source:
         detail += (
             "\nThe damaged files are hardlinked (link count > 1): the package cache "
-            f"copy in {source} is damaged too, and conda would link it again."
+            f"copy in {shown(source)} is damaged too, and conda would link it again."
         )
         fix = f"rm -rf {_q(source)} && {fix}"
     severity = Severity.ERROR
@@ -1054,7 +945,7 @@ def _record_finding(prefix: str, dist: str, error: str) -> Finding:
         check="integrity.env-record",
         severity=Severity.ERROR,
         title=f"{dist} in {prefix}: conda-meta record is unreadable",
-        detail=f"{rec}: {error}. conda cannot list, update or remove this package.",
+        detail=shown(f"{rec}: {error}. conda cannot list, update or remove this package."),
         fix=(
             f"mv {_q(rec)} {_q(rec + '.broken')} && "
             f"conda install -p {_q(prefix)} --force-reinstall {_q(spec)}"
@@ -1189,15 +1080,15 @@ def _finish(
             findings.append(_cache_finding(entry, writable))
 
     for top, paths in run.unresponsive.items():
-        shown = paths[:DETAIL_LINES]
-        more = f"\n... and {len(paths) - len(shown)} more" if len(paths) > len(shown) else ""
+        listed = paths[:DETAIL_LINES]
+        more = f"\n... and {len(paths) - len(listed)} more" if len(paths) > len(listed) else ""
         findings.append(
             Finding(
                 check="integrity.unresponsive",
                 severity=Severity.ERROR,
                 title=f"{top}: unresponsive (no answer in {run.timeout:g} s); "
                 f"{len(paths)} item(s) not verified",
-                detail="\n".join(shown) + more,
+                detail="\n".join(map(shown, listed)) + more,
                 fix="The filesystem stopped answering (a hung NFS server?). Check it with "
                 "`condashare info`, then run verify again when it is back.",
                 data={"path": top, "items": paths[:MAX_FILES_PER_FINDING], "count": len(paths)},
@@ -1220,7 +1111,7 @@ def _finish(
             items.append({"path": path, "bytes": size, "dir": is_dir, "held_by": who})
             if len(lines) < DETAIL_LINES:
                 held = ("held open by " + ", ".join(who)) if who else "no process here holds it"
-                lines.append(f"{path} ({_human_bytes(size)}; {held})")
+                lines.append(shown(f"{path} ({_human_bytes(size)}; {held})"))
         if count > len(lines):
             lines.append(f"... and {count - len(lines)} more")
         any_held = any(i["held_by"] for i in items)
@@ -1255,7 +1146,7 @@ def _finish(
                     check="integrity.cache-partial",
                     severity=Severity.WARNING,
                     title=f"{pkgs}: {len(partial)} partial extraction(s), {_human_bytes(nbytes)}",
-                    detail="\n".join(f"{d}: {why}" for d, why, _ in partial[:DETAIL_LINES]),
+                    detail="\n".join(shown(f"{d}: {why}") for d, why, _ in partial[:DETAIL_LINES]),
                     fix=" && ".join(
                         f"rm -rf {_q(os.path.join(pkgs, d))}" for d, _, _ in partial[:DETAIL_LINES]
                     ),
@@ -1275,7 +1166,7 @@ def _finish(
                     severity=Severity.WARNING,
                     title=f"{pkgs}: {len(no_record)} extracted package(s) without a usable "
                     "info/repodata_record.json",
-                    detail="\n".join(f"{d}: {why}" for d, why in no_record[:DETAIL_LINES]),
+                    detail="\n".join(shown(f"{d}: {why}") for d, why in no_record[:DETAIL_LINES]),
                     fix=" && ".join(
                         f"rm -rf {_q(os.path.join(pkgs, d))}" for d, _ in no_record[:DETAIL_LINES]
                     ),
@@ -1342,7 +1233,7 @@ def _finish(
                     severity=Severity.WARNING,
                     title=f"{pkgs}: {len(old)} repodata cache(s) older than {very_old_days:g} days",
                     detail="\n".join(
-                        f"{o['url'] or o['path']}: {o['age_days']} days old"
+                        shown(f"{o['url'] or o['path']}: {o['age_days']} days old")
                         for o in old[:DETAIL_LINES]
                     )
                     + (
@@ -1365,7 +1256,7 @@ def _finish(
                     title=f"{pkgs}: {len(stale)} repodata cache(s) past their TTL "
                     "(conda refreshes them on the next online solve)",
                     detail="\n".join(
-                        f"{s['url'] or s['path']}: {s['age_days']} days old"
+                        shown(f"{s['url'] or s['path']}: {s['age_days']} days old")
                         for s in stale[:DETAIL_LINES]
                     ),
                     fix="nothing needed online; `conda clean --index-cache` forces a refresh",
@@ -1442,7 +1333,7 @@ def _shared_links(
                 check="integrity.shared-cache-link",
                 severity=Severity.INFO,
                 title=f"{env}: {len(items)} package(s) linked straight from a shared cache",
-                detail="\n".join(f"{c}: {why[c]}" for c in caches)
+                detail="\n".join(shown(f"{c}: {why[c]}") for c in caches)
                 + "\nconda links any matching extracted package from any pkgs dir, shared "
                 "ones included; damage there reaches this environment.",
                 fix="",
@@ -1458,7 +1349,7 @@ def _shared_links(
                     check="integrity.shared-only-build",
                     severity=Severity.WARNING,
                     title=f"{env}: {len(only)} build(s) exist only in a shared cache",
-                    detail="\n".join(d for d, _ in only[:DETAIL_LINES])
+                    detail="\n".join(shown(d) for d, _ in only[:DETAIL_LINES])
                     + ("\n..." if len(only) > DETAIL_LINES else "")
                     + "\nThese builds came from a shared cache, not from your channels: "
                     "old packages leak into new environments this way (offline solves "
@@ -1531,7 +1422,7 @@ def verify(
         if cache is not None:
             cache.close()
         deadline = time.monotonic() + 0.05  # finished workers exit within ms: collect them
-        while reap_abandoned() and time.monotonic() < deadline:
+        while children.reap() and time.monotonic() < deadline:
             time.sleep(0.002)
     run.stats.seconds = time.monotonic() - start
     targets = [run.targets.get(p, Target(p, "unresponsive")) for p in order]
@@ -1555,7 +1446,7 @@ def user_targets(home: str | None = None, timeout: float = DEFAULT_TIMEOUT) -> l
     unresponsive). Callers with a full view of ``envs_dirs``/``pkgs_dirs`` (the doctor) should
     pass their own list to :func:`integrity_findings` instead.
     """
-    from condashare.probe import OK, UNRESPONSIVE, run_probe
+    from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
 
     base = os.path.join(home or os.path.expanduser("~"), ".conda")
     envs_dir = os.path.join(base, "envs")

@@ -333,7 +333,7 @@ class Worker:
             rows = self.db.execute(
                 "SELECT path, key, subdirs, arts FROM dirs WHERE root=?", (root,)
             ).fetchall()
-        except sqlite3.Error:
+        except (sqlite3.Error, ValueError):  # ValueError: a root SQLite cannot hold (surrogate)
             return {}
         return {r[0]: (r[1], r[2], r[3]) for r in rows}
 

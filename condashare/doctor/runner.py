@@ -1,6 +1,6 @@
 """Run checks concurrently, each in its own child process, under budgets and one deadline.
 
-Every selected check starts at once in a forked child (see :mod:`condashare.doctor.isolation`).
+Every selected check starts at once in a child process (see :mod:`condashare.bounded.calls`).
 A check gets ``min(its budget, the time left)``. One that raises, dies or overruns becomes a
 finding of its own (``state`` crashed/timeout) and the others still report. The parent never
 touches a share and never starts threads, so it returns by the deadline whatever the shares do.
@@ -13,9 +13,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from condashare.doctor import isolation
+from condashare.bounded import calls
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome, Severity
+from condashare.render import shown
 from condashare.site import DEFAULT_PROBE_TIMEOUT
 
 # States of one check's run.
@@ -92,13 +93,13 @@ def _run_inline(check: Check, ctx: Context) -> list[Finding]:
     return _normalise(check, check.run(ctx))
 
 
-def result_from_answer(check: Check, answer: isolation.ChildAnswer, budget: float) -> CheckResult:
+def result_from_answer(check: Check, answer: calls.ChildAnswer, budget: float) -> CheckResult:
     """Turn a child's answer into a CheckResult; crashes and overruns become error findings."""
-    if answer.state == isolation.DONE:
+    if answer.state == calls.DONE:
         findings = _normalise(check, answer.value)
         state = CRASHED if any(f.data.get("state") == CRASHED for f in findings) else DONE
         return CheckResult(check.id, check.group, check.title, state, answer.seconds, findings)
-    if answer.state == isolation.TIMEOUT:
+    if answer.state == calls.TIMEOUT:
         finding = Finding(
             check.id,
             Severity.ERROR,
@@ -115,7 +116,7 @@ def result_from_answer(check: Check, answer: isolation.ChildAnswer, budget: floa
         check.id,
         Severity.ERROR,
         f"{check.title}: the check crashed ({answer.error})",
-        "\n".join(tail),
+        "\n".join(map(shown, tail)),
         "This is a bug in condashare; please report it with the output of "
         f"`condashare doctor {check.id} -v --json`.",
         data={"state": CRASHED, "error": answer.error},
@@ -153,19 +154,19 @@ def run_checks(
         if on_result is not None:
             on_result(result)
 
-    if not isolate or not isolation.can_fork():
+    if not isolate:
         for check in checks:
             t0 = time.monotonic()
             if t0 >= deadline:
                 record(not_run(check, "the run's time limit was reached before it started"))
                 continue
             try:
-                answer = isolation.ChildAnswer(isolation.DONE, check.run(ctx))
+                answer = calls.ChildAnswer(calls.DONE, check.run(ctx))
             except Exception as exc:
                 import traceback
 
-                answer = isolation.ChildAnswer(
-                    isolation.RAISED,
+                answer = calls.ChildAnswer(
+                    calls.RAISED,
                     error=f"{type(exc).__name__}: {exc}",
                     traceback=traceback.format_exc(),
                 )
@@ -177,10 +178,11 @@ def run_checks(
         stretch = max(1.0, ctx.timeout / DEFAULT_PROBE_TIMEOUT)
         for check in checks:
             now = time.monotonic()
-            check_deadline = min(deadline, now + check.budget * stretch)
-            budgets[check.id] = check_deadline - now
-            tasks[check.id] = isolation.start(_run_inline, check, ctx, deadline=check_deadline)
-        isolation.collect(
+            budget = check.budget * stretch
+            budgets[check.id] = min(budget, deadline - now)
+            # the budget counts from when the child is ready: a spawned one imports first
+            tasks[check.id] = calls.start(_run_inline, check, ctx, deadline=deadline, budget=budget)
+        calls.collect(
             tasks,
             lambda key, answer: record(result_from_answer(by_id[key], answer, budgets[key])),
         )
@@ -227,15 +229,15 @@ def diagnose(
     """
     start = time.monotonic()
     deadline = start + timeout
-    answer = isolation.call(_build_in_child, context_args, timeout=timeout)
-    if answer.state == isolation.DONE and answer.value[0] == "config":
+    answer = calls.call(_build_in_child, context_args, timeout=timeout)
+    if answer.state == calls.DONE and answer.value[0] == "config":
         raise DoctorConfigError(answer.value[1])
-    if answer.state == isolation.DONE:
+    if answer.state == calls.DONE:
         ctx: Context = answer.value[1]
         return ctx, run_checks(checks, ctx, deadline)
     why = (
         "finding the host and site file did not finish in time (a share is not answering?)"
-        if answer.state == isolation.TIMEOUT
+        if answer.state == calls.TIMEOUT
         else f"setting up failed: {answer.error}"
     )
     results = [not_run(c, why) for c in checks]

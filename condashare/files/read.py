@@ -10,11 +10,12 @@ same rules hold for every command:
 - **A size cap.** These files are small; one of many megabytes is a mistake (or a link to a log)
   and is refused from its size, never read to the end. At most cap + 1 bytes are ever read.
 - **A symlink loop** is reported as one, not as "cannot read".
-- **Bounded on a share.** A path that may be remote (:func:`condashare.mounts.may_be_remote`) is
-  touched only by abandonable probe children (:mod:`condashare.probe`): a stat first (kind and
-  size, so a FIFO is refused before any open), then a read of at most cap + 1 bytes — the read
-  is what proves the server answers, since a client answers stat from its cache. A share that did
-  not answer once is not asked again by the same :class:`Reader` (each try costs the timeout).
+- **Bounded on a share.** A path that may be remote (:func:`condashare.mounts.may_be_remote`)
+  is touched only by abandonable probe children (:mod:`condashare.bounded.paths`): a stat first
+  (kind and size, so a FIFO is refused before any open), then a read of at most cap + 1 bytes —
+  the read is what proves the server answers, since a client answers stat from its cache. A
+  share that did not answer once is not asked again by the same :class:`Reader` (each try costs
+  the timeout).
 
 Results are data (:class:`FileRead`); :class:`UserFileError` carries one to a command that cannot
 go on without the file (exit 2 for a refused file, 3 for a share that does not answer).
@@ -31,8 +32,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from condashare import exitcodes
-from condashare.mounts import LOCAL_FSTYPES, Mount, may_be_remote, mount_for, read_mount_table
-from condashare.probe import UNRESPONSIVE, ProbeResult, run_probes
+from condashare.bounded.paths import UNRESPONSIVE, PathOp, ProbeResult, run_probes
+from condashare.mounts import Mount, may_be_remote, mount_for, read_mount_table
 
 DEFAULT_TIMEOUT = 2.0  # seconds, the site file's default probe_timeout
 MAX_FILE_BYTES = 1 << 20  # startup files, condarc files, the site file
@@ -279,7 +280,7 @@ class Reader:
         """Which share a path belongs to, for "did not answer earlier" (a path reached through
         a symlink from a local mount is its own key: we do not know which share it is on)."""
         mount = mount_for(path, self.mounts)
-        if mount is not None and mount.base_fstype not in LOCAL_FSTYPES:
+        if mount is not None and mount.possibly_remote:
             return mount.mountpoint
         return path
 
@@ -314,7 +315,9 @@ class Reader:
                 out[path] = self.unanswered(path)
         return alive
 
-    def probe_many(self, op: str, paths: Sequence[str], arg: str = "0") -> dict[str, ProbeResult]:
+    def probe_many(
+        self, op: PathOp, paths: Sequence[str], arg: str = "0"
+    ) -> dict[str, ProbeResult]:
         """Run one probe operation on several paths at once, skipping shares that failed.
 
         A share that did not answer earlier gets an ``unresponsive`` result without a new try.
@@ -333,7 +336,7 @@ class Reader:
             results[path] = res
         return results
 
-    def probe(self, op: str, path: str, arg: str = "0") -> ProbeResult:
+    def probe(self, op: PathOp, path: str, arg: str = "0") -> ProbeResult:
         """One probe operation (``stat``, ``listdir``, ``appendable`` ...) under the same rules."""
         return self.probe_many(op, [path], arg)[path]
 

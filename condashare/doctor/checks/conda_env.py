@@ -6,6 +6,7 @@ from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.info import find_on_path
+from condashare.render import shown
 
 
 def _under(path: str, prefix: str) -> bool:
@@ -166,7 +167,7 @@ def check_overrides(ctx: Context) -> list[Finding]:
             info(
                 cid,
                 "conda settings overridden from the environment: " + ", ".join(set_vars),
-                "\n".join(f"{v}={env[v]}" for v in set_vars),
+                "\n".join(shown(f"{v}={env[v]}") for v in set_vars),
                 "They win over every .condarc; unset them if that is not intended.",
                 variables={v: env[v] for v in set_vars},
             )

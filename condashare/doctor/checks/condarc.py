@@ -7,6 +7,7 @@ import os
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.render import shell_word, shown
 
 
 def _shared_prefixes(ctx: Context) -> list[str]:
@@ -62,7 +63,7 @@ def check_parse(ctx: Context) -> list[Finding]:
     read = [f.path for f in cfg.files]
     if not read:
         return [ok(cid, "no .condarc files (conda uses its defaults)")]
-    return [ok(cid, f"{len(read)} condarc file(s) parse", "\n".join(read), files=read)]
+    return [ok(cid, f"{len(read)} condarc file(s) parse", "\n".join(map(shown, read)), files=read)]
 
 
 def check_other_os_envs(ctx: Context) -> list[Finding]:
@@ -104,11 +105,11 @@ def check_env_names(ctx: Context) -> list[Finding]:
             f"env {shadow.name!r} exists in {len(where)} envs dirs; "
             f"`conda activate {shadow.name}` takes {os.path.join(shadow.winner, shadow.name)}"
         )
-        detail = "\n".join(os.path.join(d, shadow.name) for d in where)
+        detail = "\n".join(shown(os.path.join(d, shadow.name)) for d in where)
         fix = (
             f"Activate the other one by path (conda activate "
-            f"{os.path.join(shadow.hidden[0], shadow.name)}), or rename yours "
-            f"(conda rename -n {shadow.name} NEW_NAME)."
+            f"{shell_word(os.path.join(shadow.hidden[0], shadow.name))}), or rename yours "
+            f"(conda rename -n {shell_word(shadow.name)} NEW_NAME)."
         )
         data = {"env": shadow.name, "dirs": where, "shared": shadow.shared_involved}
         if shadow.shared_involved:  # a shared env hides yours, or yours hides a release

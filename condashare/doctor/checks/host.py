@@ -5,6 +5,7 @@ from __future__ import annotations
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.render import shown
 
 
 def check_platform(ctx: Context) -> list[Finding]:
@@ -58,7 +59,7 @@ def check_site(ctx: Context) -> list[Finding]:
             )
         ]
     if ctx.site is None:
-        looked = "\n".join(f"{c.path} ({c.found_by})" for c in ctx.site_candidates)
+        looked = "\n".join(shown(f"{c.path} ({c.found_by})") for c in ctx.site_candidates)
         return [
             warning(
                 cid,

@@ -19,6 +19,7 @@ import stat
 
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
+from condashare.render import shown
 
 TRASH_SUFFIX = ".conda_trash"
 FILES_ID = "integrity.files"
@@ -72,7 +73,7 @@ def fix_conda_trash(ctx: Context, findings: list[Finding], apply: bool) -> FixOu
     if not paths:
         return FixOutcome(cid, "nothing to do: no *.conda_trash leftovers of yours")
     summary = f"remove {len(paths)} *.conda_trash leftover(s)"
-    listing = "\n".join(paths)
+    listing = "\n".join(map(shown, paths))  # one line per path, whatever its name holds
     if not apply:
         return FixOutcome(cid, summary, listing, tuple(paths))
     removed: list[str] = []
@@ -87,7 +88,7 @@ def fix_conda_trash(ctx: Context, findings: list[Finding], apply: bool) -> FixOu
         except FileNotFoundError:
             continue  # gone since the check ran (conda removes its trash itself, later)
         except OSError as exc:
-            errors.append(f"{path}: {exc.strerror or exc}")
+            errors.append(shown(f"{path}: {exc.strerror or exc}"))
             continue
         removed.append(path)
     done = f"removed {len(removed)} of {len(paths)} *.conda_trash leftover(s)"

@@ -7,83 +7,22 @@ allows), stopping at a time limit. Enough to tell "fine" from "use local scratch
 
 from __future__ import annotations
 
+from condashare.bounded.paths import run_program
+from condashare.bounded.programs import iospeed
 from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.probe import run_script
 
 SLOW_STAT_MS = 20.0  # average metadata operation slower than this: conda commands crawl
 SLOW_READ_MBPS = 20.0  # sequential read below this: heavy I/O belongs on local scratch
-
-_IO_SCRIPT = r"""
-import glob, json, os, sys, time
-prefix, max_stats = sys.argv[1], int(sys.argv[2])
-max_bytes, budget = int(sys.argv[3]), float(sys.argv[4])
-t0 = time.monotonic()
-def done(**kw):
-    kw["latency"] = time.monotonic() - t0
-    sys.stdout.write(json.dumps(kw) + "\n"); sys.stdout.flush(); os._exit(0)
-try:
-    os.stat(prefix)
-    meta = os.path.join(prefix, "conda-meta")
-    names = []
-    try:
-        names = sorted(os.listdir(meta))[:max_stats]
-    except FileNotFoundError:
-        meta = prefix
-        names = sorted(os.listdir(prefix))[:max_stats]
-    s0 = time.monotonic()
-    n = 0
-    for name in names:
-        os.stat(os.path.join(meta, name))
-        n += 1
-        if time.monotonic() - t0 > budget / 2:
-            break
-    stat_s = time.monotonic() - s0
-    candidates = [os.path.join(prefix, "bin", "python")]
-    candidates += glob.glob(os.path.join(prefix, "lib", "libpython*"))
-    candidates += glob.glob(os.path.join(prefix, "pkgs", "*.conda"))[:5]
-    best, size = None, -1
-    for c in candidates:
-        try:
-            st = os.stat(c)
-        except OSError:
-            continue
-        if st.st_size > size:
-            best, size = c, st.st_size
-    read_bytes, read_s = 0, 0.0
-    if best:
-        fd = os.open(best, os.O_RDONLY)
-        try:
-            if hasattr(os, "posix_fadvise"):
-                try:
-                    os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-                except OSError:
-                    pass
-            r0 = time.monotonic()
-            while read_bytes < max_bytes and time.monotonic() - t0 < budget:
-                chunk = os.read(fd, 1 << 20)
-                if not chunk:
-                    break
-                read_bytes += len(chunk)
-            read_s = time.monotonic() - r0
-        finally:
-            os.close(fd)
-    done(status="ok", stats=n, stat_seconds=stat_s, read_file=best, read_bytes=read_bytes,
-         read_seconds=read_s)
-except FileNotFoundError as exc:
-    done(status="missing", errno=exc.errno, error=exc.strerror or "not found")
-except OSError as exc:
-    done(status="error", errno=exc.errno or 0, error=exc.strerror or str(exc))
-"""
 
 
 def measure(prefix: str, timeout: float, deep: bool = False) -> dict[str, object]:
     """Run the bounded measurement; returns the child's answer with derived figures."""
     budget = timeout * 0.6
     max_stats, max_bytes = (2000, 256 << 20) if deep else (300, 8 << 20)
-    res = run_script(
-        _IO_SCRIPT, [prefix, str(max_stats), str(max_bytes), str(budget)], timeout, prefix
+    res = run_program(
+        iospeed, [prefix, str(max_stats), str(max_bytes), str(budget)], timeout, prefix
     )
     out: dict[str, object] = {"status": res.status, "error": res.error, **res.data}
     stats = int(res.data.get("stats", 0) or 0)

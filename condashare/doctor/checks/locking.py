@@ -10,65 +10,18 @@ from __future__ import annotations
 
 import os
 
+from condashare.bounded.paths import ProbeResult, run_program
+from condashare.bounded.programs import locktest
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.probe import ProbeResult, run_script
 
 LOCK_OFFSET = 21  # conda locks this one byte of <cache>/<hash>.info.json
-
-_LOCK_SCRIPT = r"""
-import errno, fcntl, json, os, sys, time
-directory, offset = sys.argv[1], int(sys.argv[2])
-t0 = time.monotonic()
-def done(**kw):
-    kw["latency"] = time.monotonic() - t0
-    sys.stdout.write(json.dumps(kw) + "\n"); sys.stdout.flush(); os._exit(0)
-def fail(stage, exc):
-    done(status="missing" if isinstance(exc, FileNotFoundError) else "error", stage=stage,
-         errno=exc.errno or 0, error=exc.strerror or str(exc),
-         errname=errno.errorcode.get(exc.errno or 0, ""))
-name = os.path.join(directory, ".condashare-locktest-%d" % os.getpid())
-try:
-    fd = os.open(name, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-except OSError as exc:
-    fail("create", exc)
-result = {}
-try:
-    try:
-        os.write(fd, b"\0" * 64)
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-    except OSError as exc:
-        result = dict(status="error", stage="lock", errno=exc.errno or 0,
-                      error=exc.strerror or str(exc),
-                      errname=errno.errorcode.get(exc.errno or 0, ""))
-    else:
-        pid = os.fork()
-        if pid == 0:
-            try:
-                fd2 = os.open(name, os.O_RDWR)
-                fcntl.lockf(fd2, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, offset)
-                os._exit(0)
-            except OSError as exc:
-                os._exit(10 if exc.errno in (errno.EAGAIN, errno.EACCES) else 20)
-            os._exit(30)
-        _, st = os.waitpid(pid, 0)
-        code = os.WEXITSTATUS(st) if os.WIFEXITED(st) else -1
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, offset)
-        result = dict(status="ok", conflict_seen=code == 10, second_process=code)
-finally:
-    os.close(fd)
-    try:
-        os.unlink(name)
-    except OSError:
-        pass
-done(**result)
-"""
 
 
 def try_lock(directory: str, timeout: float) -> ProbeResult:
     """Take and test a conda-style lock in ``directory`` from a child; never blocks longer."""
-    return run_script(_LOCK_SCRIPT, [directory, str(LOCK_OFFSET)], timeout, directory)
+    return run_program(locktest, [directory, str(LOCK_OFFSET)], timeout, directory)
 
 
 def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Finding]:

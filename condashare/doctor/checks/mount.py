@@ -6,11 +6,12 @@ liveness probe, in a child process with a timeout.
 
 from __future__ import annotations
 
+from condashare.bounded.paths import ProbeResult, run_probes
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.mounts import Mount
-from condashare.probe import ProbeResult, run_probes
+from condashare.render import shown
 
 SLOW_LATENCY = 0.5  # seconds for one stat: users feel it at every conda command
 
@@ -250,7 +251,7 @@ def check_conda_dirs(ctx: Context) -> list[Finding]:
     for label, path in places:
         mount = ctx.mount_of(path)
         if mount is None or not (mount.is_network or mount.is_autofs):
-            local.append(f"{label} {path}: {mount.fstype if mount else 'unknown'} (local)")
+            local.append(shown(f"{label} {path}: {mount.fstype if mount else 'unknown'} (local)"))
         else:
             remote.append((label, path, mount))
     findings: list[Finding] = []

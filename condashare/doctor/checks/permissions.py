@@ -9,77 +9,12 @@ from __future__ import annotations
 
 import os
 
+from condashare.bounded.paths import run_program
+from condashare.bounded.programs import permscan
 from condashare.doctor.checks._util import MISSING, UNRESPONSIVE, error, exists, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
-from condashare.probe import run_script
-
-_SCAN_SCRIPT = r"""
-import json, os, stat, sys, time
-prefix, max_entries = sys.argv[1], int(sys.argv[2])
-budget, me = float(sys.argv[3]), int(sys.argv[4])
-t0 = time.monotonic()
-def done(**kw):
-    kw["latency"] = time.monotonic() - t0
-    sys.stdout.write(json.dumps(kw) + "\n"); sys.stdout.flush(); os._exit(0)
-try:
-    root = os.lstat(prefix)
-except FileNotFoundError as exc:
-    done(status="missing", errno=exc.errno, error="not found")
-except OSError as exc:
-    done(status="error", errno=exc.errno or 0, error=exc.strerror or str(exc))
-first = ["bin", "condabin", "etc", "conda-meta", "shell"]
-starts = [os.path.join(prefix, d) for d in first]
-envs = os.path.join(prefix, "envs")
-try:
-    for e in sorted(os.listdir(envs)):
-        for d in ("bin", "etc", "conda-meta"):
-            starts.append(os.path.join(envs, e, d))
-except OSError:
-    pass
-starts += [prefix]
-seen, n, complete = set(), 0, True
-world, group, mine, owners = [], [], [], {}
-def note(lst, path):
-    if len(lst) < 20:
-        lst.append(path)
-    return 1
-counts = {"world": 0, "group": 0, "mine": 0}
-stack = list(reversed(starts))
-while stack:
-    d = stack.pop()
-    if d in seen:
-        continue
-    seen.add(d)
-    try:
-        it = os.scandir(d)
-    except OSError:
-        continue
-    with it:
-        for e in it:
-            if n >= max_entries or time.monotonic() - t0 > budget:
-                complete = False
-                stack = []
-                break
-            n += 1
-            try:
-                st = e.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            if stat.S_ISLNK(st.st_mode):
-                continue
-            owners[st.st_uid] = owners.get(st.st_uid, 0) + 1
-            if st.st_mode & 0o002 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & 0o1000):
-                counts["world"] += note(world, e.path)
-            elif st.st_mode & 0o020:
-                counts["group"] += note(group, e.path)
-            if me != 0 and st.st_uid == me and root.st_uid != me:
-                counts["mine"] += note(mine, e.path)
-            if stat.S_ISDIR(st.st_mode) and e.path not in seen:
-                stack.append(e.path)
-done(status="ok", scanned=n, complete=complete, root_uid=root.st_uid, counts=counts,
-     world=world, group=group, mine=mine, owners={str(k): v for k, v in owners.items()})
-"""
+from condashare.render import shown
 
 
 def _user(uid: int) -> str:
@@ -98,8 +33,8 @@ def check_install_tree(ctx: Context) -> list[Finding]:
         return [info(cid, "no installation chosen; nothing to scan")]
     max_entries = 500_000 if ctx.deep else 20_000
     timeout = max(ctx.timeout * 2, 4.0) * (4 if ctx.deep else 1)
-    res = run_script(
-        _SCAN_SCRIPT,
+    res = run_program(
+        permscan,
         [inst.prefix, str(max_entries), str(timeout * 0.7), str(os.getuid())],
         timeout,
         inst.prefix,
@@ -304,7 +239,7 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
             warning(
                 cid,
                 f"{len(kinds['vanished'])} environment(s) in {path} no longer exist",
-                "\n".join(kinds["vanished"]),
+                "\n".join(map(shown, kinds["vanished"])),
                 "Remove them: condashare doctor permissions.environments_txt --fix",
                 True,
                 path=path,
@@ -318,7 +253,7 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
                 f"{len(kinds['other_os'])} environment(s) in {path} belong to another OS",
                 "The home is shared between OSes, so conda on each OS records its environments "
                 "in the same file and lists the other OS's ones, which cannot run here:\n"
-                + "\n".join(kinds["other_os"]),
+                + "\n".join(map(shown, kinds["other_os"])),
                 "Harmless but confusing; they are kept because the other OS uses them. "
                 "Prefer `conda activate NAME` over paths from `conda env list`.",
                 path=path,
@@ -331,7 +266,7 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
                 cid,
                 f"{len(kinds['unreachable'])} environment(s) in {path} could not be checked",
                 "Their share is unmounted or not answering; they are left alone:\n"
-                + "\n".join(kinds["unreachable"]),
+                + "\n".join(map(shown, kinds["unreachable"])),
                 path=path,
                 unreachable=kinds["unreachable"],
             )

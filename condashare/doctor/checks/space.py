@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import os
 
+from condashare.bounded.paths import run_program
+from condashare.bounded.programs import diskusage
 from condashare.doctor.checks._util import UNRESPONSIVE, error, human_bytes, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.probe import run_script
+from condashare.render import shown
 
 GIB = 1 << 30
 BIG_PKGS = 5 * GIB  # a package cache beyond this is worth a `conda clean`
@@ -19,62 +21,12 @@ BIG_ENVS = 20 * GIB
 LOW_FREE = 1 * GIB  # below this, conda install fails half-way
 TIGHT_FREE = 5 * GIB
 
-_DU_SCRIPT = r"""
-import json, os, stat, sys, time
-top, max_entries, budget = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
-t0 = time.monotonic()
-def done(**kw):
-    kw["latency"] = time.monotonic() - t0
-    sys.stdout.write(json.dumps(kw) + "\n"); sys.stdout.flush(); os._exit(0)
-try:
-    vfs = os.statvfs(top)
-    free, total = vfs.f_bavail * vfs.f_frsize, vfs.f_blocks * vfs.f_frsize
-except FileNotFoundError as exc:
-    done(status="missing", errno=exc.errno, error="not found")
-except OSError as exc:
-    done(status="error", errno=exc.errno or 0, error=exc.strerror or str(exc))
-if sys.argv[4] == "free":
-    done(status="ok", free=free, total=total)
-seen, n, size, complete, children = set(), 0, 0, True, {}
-stack = [(top, None)]
-while stack:
-    d, child = stack.pop()
-    try:
-        it = os.scandir(d)
-    except OSError:
-        continue
-    with it:
-        for e in it:
-            if n >= max_entries or time.monotonic() - t0 > budget:
-                complete = False
-                stack = []
-                break
-            n += 1
-            try:
-                st = e.stat(follow_symlinks=False)
-            except OSError:
-                continue
-            key = (st.st_dev, st.st_ino)
-            if key in seen:
-                continue
-            seen.add(key)
-            used = getattr(st, "st_blocks", 0) * 512 or st.st_size
-            size += used
-            owner = child or e.name
-            children[owner] = children.get(owner, 0) + used
-            if stat.S_ISDIR(st.st_mode):
-                stack.append((e.path, owner))
-top_children = sorted(children.items(), key=lambda kv: -kv[1])[:10]
-done(status="ok", bytes=size, entries=n, complete=complete, free=free, total=total,
-     largest=top_children)
-"""
-
 
 def measure(
     path: str, timeout: float, max_entries: int, free_only: bool = False
 ) -> dict[str, object]:
-    res = run_script(
-        _DU_SCRIPT,
+    res = run_program(
+        diskusage,
         [path, str(max_entries), str(timeout * 0.7), "free" if free_only else "du"],
         timeout,
         path,
@@ -96,7 +48,7 @@ def _size_check(ctx: Context, cid: str, path: str, what: str, big: int, fix: str
     largest = m.get("largest")
     detail = ""
     if isinstance(largest, list) and largest:
-        detail = "Largest: " + ", ".join(f"{name} {human_bytes(b)}" for name, b in largest[:5])
+        detail = shown("Largest: " + ", ".join(f"{n} {human_bytes(b)}" for n, b in largest[:5]))
     if size > big:
         return [warning(cid, f"{what} {path} uses {approx}{human_bytes(size)}", detail, fix, **m)]
     return [ok(cid, f"{what} {path}: {approx}{human_bytes(size)}", detail, **m)]

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 
+from condashare.bounded.paths import run_program
+from condashare.bounded.programs import sqlitetest
 from condashare.doctor.checks._util import UNRESPONSIVE, error, exists, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.probe import run_script
 
 
 def _ipython_dir(ctx: Context) -> str:
@@ -20,12 +21,9 @@ def _ipython_dir(ctx: Context) -> str:
 
 
 def _jupyter_data_dir(ctx: Context) -> str:
-    if ctx.env.get("JUPYTER_DATA_DIR"):
-        return ctx.expand(ctx.env["JUPYTER_DATA_DIR"])
-    if ctx.host.os == "macos":
-        return os.path.join(ctx.home, "Library", "Jupyter")
-    data = ctx.env.get("XDG_DATA_HOME") or os.path.join(ctx.home, ".local", "share")
-    return os.path.join(data, "jupyter")
+    from condashare.kernels.paths import jupyter_data_dir
+
+    return ctx.expand(jupyter_data_dir(ctx.host.os, ctx.env, ctx.home)[0])
 
 
 def _ipython_profiles(ctx: Context, ipdir: str) -> list[str]:
@@ -118,60 +116,13 @@ def check_known_dbs(ctx: Context) -> list[Finding]:
     return findings or [ok(cid, "no known SQLite database on a network filesystem")]
 
 
-_SQLITE_SCRIPT = r"""
-import json, os, sqlite3, sys, time
-directory = sys.argv[1]
-t0 = time.monotonic()
-def done(**kw):
-    kw["latency"] = time.monotonic() - t0
-    sys.stdout.write(json.dumps(kw) + "\n"); sys.stdout.flush(); os._exit(0)
-name = os.path.join(directory, ".condashare-sqlitetest-%d.db" % os.getpid())
-stage = "open"
-result = {}
-a = b = None
-try:
-    a = sqlite3.connect(name, timeout=0, isolation_level=None)
-    stage = "write"
-    a.execute("create table t (x)")
-    a.execute("begin immediate")
-    a.execute("insert into t values (1)")
-    stage = "lock"
-    b = sqlite3.connect(name, timeout=0, isolation_level=None)
-    try:
-        b.execute("begin immediate")
-        locked = False
-        b.execute("rollback")
-    except sqlite3.OperationalError as exc:
-        locked = "locked" in str(exc) or "busy" in str(exc)
-    stage = "commit"
-    a.execute("commit")
-    stage = "read"
-    count = b.execute("select count(*) from t").fetchone()[0]
-    result = dict(status="ok", lock_enforced=locked, rows=count)
-except (sqlite3.Error, OSError) as exc:
-    result = dict(status="error", stage=stage, error=str(exc), errno=getattr(exc, "errno", 0) or 0)
-finally:
-    for c in (a, b):
-        try:
-            c and c.close()
-        except Exception:
-            pass
-    for suffix in ("", "-journal", "-wal", "-shm"):
-        try:
-            os.unlink(name + suffix)
-        except OSError:
-            pass
-done(**result)
-"""
-
-
 def check_live(ctx: Context) -> list[Finding]:
     cid = "sqlite.live"
     home = os.path.abspath(ctx.home)
     if not ctx.is_remote(home) and not ctx.deep:
         return [ok(cid, "home is on a local filesystem (live SQLite test not needed)")]
     timeout = max(ctx.timeout, 2.0) * 2
-    res = run_script(_SQLITE_SCRIPT, [home], timeout, home)
+    res = run_program(sqlitetest, [home], timeout, home)
     mount = ctx.mount_of(home)
     fs = mount.fstype if mount else "?"
     data = {"path": home, "status": res.status, "fstype": fs, **res.data}

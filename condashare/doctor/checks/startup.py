@@ -13,12 +13,12 @@ import re
 import shutil
 from dataclasses import dataclass
 
+from condashare.bounded.commands import run_command
 from condashare.doctor.checks._util import (
     UNRESPONSIVE,
     error,
     info,
     ok,
-    run_bounded,
     warning,
 )
 from condashare.doctor.context import Context
@@ -435,7 +435,7 @@ def check_stdout(ctx: Context) -> list[Finding]:
     if blocked:
         return blocked
     argv, env = _noninteractive_argv(shell, path, ctx)
-    res = run_bounded(argv, env, min(SHELL_TIMEOUT, ctx.timeout * 3))
+    res = run_command(argv, env, min(SHELL_TIMEOUT, ctx.timeout * 3))
     if res.status == UNRESPONSIVE:
         return [
             error(
@@ -486,9 +486,9 @@ def check_start_time(ctx: Context) -> list[Finding]:
         env["ENV"] = profile
     argv = _interactive_argv(shell, path)
     limit = SHELL_TIMEOUT
-    res = run_bounded(argv, env, limit)
+    res = run_command(argv, env, limit)
     if res.status == "ok" and res.seconds < SLOW_START:
-        second = run_bounded(argv, env, limit)  # best of two: the first may warm caches
+        second = run_command(argv, env, limit)  # best of two: the first may warm caches
         if second.status == "ok":
             res = min(res, second, key=lambda r: r.seconds)
     data = {"shell": shell, "seconds": round(res.seconds, 3)}
