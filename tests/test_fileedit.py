@@ -195,12 +195,17 @@ def test_share_that_dies_after_planning_is_not_written(any_share: FuseShare) -> 
 
 
 @pytest.mark.fuse
+@pytest.mark.parametrize("method", ["fork", "spawn"])
 def test_edit_on_a_healthy_share_runs_bounded_and_keeps_the_promises(
-    fuse_share: FuseShare,
+    fuse_share: FuseShare, monkeypatch: pytest.MonkeyPatch, method: str
 ) -> None:
+    """The apply runs in a child (either start method: macOS spawns) and still follows the
+    link, keeps the mode and makes the backup."""
+    from condashare.bounded import children
     from condashare.files.read import Reader
     from condashare.mounts import read_mount_table
 
+    monkeypatch.setattr(children, "START_METHOD", method)
     home = fuse_share.backing / "ada"
     home.mkdir()
     (home / "dotfiles").mkdir()
