@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from condashare.bounded.paths import OK, ProbeResult, probe, probe_many
+from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
 from condashare.files.read import Reader, ReadStatus
 from condashare.host import Host, HostInputs
 from condashare.installations import (
@@ -15,6 +16,7 @@ from condashare.installations import (
     choose_installation,
     identify_installation,
 )
+from condashare.liveness import INSTALLATION, Liveness, is_share_failure, probe_liveness_many
 from condashare.locate import locate
 from condashare.mounts import Mount, may_be_remote, mount_for
 from condashare.site import (
@@ -27,11 +29,15 @@ from condashare.site import (
 
 @dataclass(frozen=True)
 class InstallationStatus:
-    """One site installation as seen from this host: its mount and whether it answers."""
+    """One site installation as seen from this host: its mount and whether it answers.
+
+    ``probe`` is the liveness verdict (an open + read of one of its files, timed); a stat is
+    never taken as proof, because a client cache answers it for a share that died.
+    """
 
     installation: Installation
     mount: Mount | None
-    probe: ProbeResult | None  # None: not probed (another OS's installation)
+    probe: Liveness | None  # None: not probed (another OS's installation)
     evidence: InstallationEvidence | None = None
 
 
@@ -65,17 +71,23 @@ def _executable(path: str) -> bool:
 def find_on_path(
     name: str, path_env: str, mounts: Sequence[Mount], timeout: float
 ) -> tuple[str | None, tuple[str, ...]]:
-    """Like ``shutil.which`` but PATH entries on network mounts are checked through the probe."""
+    """Like ``shutil.which`` but PATH entries on network mounts are checked through the probe.
+
+    On a share the candidate is opened and read (what running it does): a cached stat would
+    find ``conda`` on a share that died. Entries whose share does not answer, or fails (ESTALE,
+    EIO, ENOTCONN ...), are skipped and returned second.
+    """
     skipped: list[str] = []
     for directory in path_env.split(os.pathsep):
         if not directory:
             continue
         candidate = os.path.join(directory, name)
         if may_be_remote(candidate, mounts):
-            result = probe(candidate, timeout)
-            if result.status == OK:
+            result = run_probe("head", candidate, timeout, "64")
+            mode = int(result.data.get("stat", {}).get("mode", 0))
+            if result.status == OK and stat.S_ISREG(mode) and mode & 0o111:
                 return candidate, tuple(skipped)
-            if result.status not in ("missing",):
+            if result.status == UNRESPONSIVE or is_share_failure(result.errno):
                 skipped.append(directory)
             continue
         if _executable(candidate):
@@ -112,7 +124,9 @@ def gather_info(
         problems.append(choice.reason)
     installs = list(site.installations) if site else []
     # All of this OS's installations are probed at once: a dead share costs one timeout, not n.
-    probed = probe_many([i.prefix for i in installs if i.os == host.os], timeout)
+    probed = probe_liveness_many(
+        [(i.prefix, INSTALLATION) for i in installs if i.os == host.os], timeout
+    )
     for inst in installs:
         mount = mount_for(inst.prefix, mounts)
         if inst.os != host.os:
@@ -137,7 +151,9 @@ def gather_info(
     conda_exe = env.get("CONDA_EXE") or None
     on_path, slow = find_on_path("conda", env.get("PATH", ""), mounts, timeout)
     for directory in slow:
-        notes.append(f"PATH entry {directory} is on a share that did not answer; skipped")
+        notes.append(
+            f"PATH entry {directory} is on a share that is unresponsive or failing; skipped"
+        )
     return InfoReport(
         host=host,
         site=site,

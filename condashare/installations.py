@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from condashare.bounded.paths import MISSING, OK, ProbeResult, run_probe
 from condashare.host import Platform
+from condashare.liveness import probe_words
 from condashare.site import Installation, Site
 
 
@@ -123,7 +124,7 @@ class InstallationEvidence:
         if self.found is None:
             if self.probe.status == OK:
                 return "no bin/python header or conda-meta record tells its platform"
-            return f"{self.probe.path}: {self.probe.describe()}"
+            return f"{self.probe.path}: {probe_words(self.probe)}"
         archs = "+".join(self.found.archs)
         return f"{self.found.format} {self.found.os}-{archs} (from {self.source})"
 

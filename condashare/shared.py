@@ -25,9 +25,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from condashare.bounded.paths import OK, run_probe
+from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
 from condashare.condarc import (
     MAX_CONDARC_BYTES,
+    MAX_LISTING,
     CondaContext,
     CondarcError,
     DirEntry,
@@ -42,12 +43,14 @@ from condashare.condarc import (
     insert_lines,
     item_line,
     locate_list,
+    remote_probe,
     remove_items,
 )
 from condashare.fileedit import bounded_write, replace_file, resolve_target
 from condashare.files.read import MAX_STATE_BYTES, Reader, UserFileError
 from condashare.host import Host, HostInputs
 from condashare.installations import choose_installation
+from condashare.liveness import INSTALLATION, is_share_failure, probe_liveness, probe_words
 from condashare.locate import locate
 from condashare.mounts import Mount, mount_for
 from condashare.site import (
@@ -176,7 +179,8 @@ class PkgsDir:
     """An effective package cache and whether conda could write it (urls.txt opens for append)."""
 
     entry: DirEntry
-    writable: bool | None  # None: no urls.txt (absent)
+    writable: bool | None  # None: no urls.txt (absent), or the share did not tell
+    unreachable: str = ""  # what the share answered instead ("unresponsive (...)", "I/O error")
 
 
 @dataclass
@@ -201,24 +205,45 @@ class SharedStatus:
         return any(n.severity == "error" for n in self.notes)
 
 
-def _env_names(ctx: CondaContext, envs_dir: str) -> list[str] | None:
-    status, entries = _listdir(ctx, envs_dir)
+@dataclass(frozen=True)
+class Unreachable:
+    """A shared envs dir that could not be listed, and what the share answered instead."""
+
+    entry: DirEntry
+    status: str  # missing | unresponsive | error
+    verdict: str  # "unresponsive (no answer in 2.0 s)", "stale file handle (ESTALE)", "missing"
+    share_broken: bool  # unresponsive or failing (not merely absent): conda breaks on it
+
+
+def _env_names(ctx: CondaContext, envs_dir: str) -> tuple[list[str] | None, ProbeResult | None]:
+    """Env names in ``envs_dir`` (None when it cannot be listed) and, for a dir on a share, the
+    probe's answer (its honest verdict: unresponsive, stale file handle ...)."""
+    full = ctx.absolute(envs_dir)
+    answer: ProbeResult | None = None
+    if ctx.is_remote(full):
+        answer = remote_probe(ctx, "listdir", full, str(MAX_LISTING))
+        status: str = answer.status
+        entries = [(str(n), str(k)) for n, k in answer.data.get("entries", [])]
+    else:
+        status, entries = _listdir(ctx, envs_dir)
     if status != OK:
-        return None
-    return sorted(n for n, kind in entries if kind == "dir" and not n.startswith("."))
+        return None, answer
+    return sorted(n for n, kind in entries if kind == "dir" and not n.startswith(".")), answer
 
 
 def find_shadows(
     ctx: CondaContext, envs_dirs: Sequence[DirEntry]
-) -> tuple[list[Shadow], list[DirEntry]]:
+) -> tuple[list[Shadow], list[Unreachable]]:
     """Env names found in several envs dirs (conda activates the first), and the shared envs
-    dirs that could not be listed (missing share, or one not answering: listed via a probe)."""
+    dirs on a share that could not be listed, with what the share answered."""
     owners: dict[str, list[DirEntry]] = {}
-    unreachable: list[DirEntry] = []
+    unreachable: list[Unreachable] = []
     for entry in envs_dirs:
-        env_names = _env_names(ctx, entry.path)
-        if env_names is None and entry.shared and ctx.is_remote(entry.path):
-            unreachable.append(entry)
+        env_names, answer = _env_names(ctx, entry.path)
+        if env_names is None and entry.shared and answer is not None:
+            broken = answer.status == UNRESPONSIVE or is_share_failure(answer.errno)
+            words = probe_words(answer, ctx.probe_timeout)
+            unreachable.append(Unreachable(entry, answer.status, words, broken))
         for name in env_names or ():
             owners.setdefault(name, []).append(entry)
     shadows = [
@@ -232,6 +257,27 @@ def find_shadows(
         if len(entries) > 1
     ]
     return shadows, unreachable
+
+
+def _pkgs_dir(ctx: CondaContext, entry: DirEntry) -> PkgsDir:
+    """conda's writability test of a package cache; on a share, a dead or failing share is said
+    so instead of passing for "no urls.txt"."""
+    marker = ctx.absolute(posixpath.join(entry.path, "urls.txt"))
+    if not ctx.is_remote(marker):
+        return PkgsDir(entry, appendable(ctx, marker))
+    answer = remote_probe(ctx, "appendable", marker)
+    if answer.status == OK and answer.data.get("appendable") is False:
+        # the probe does not say why the open for append failed: read the file to tell a
+        # read-only cache from a share that fails (EIO, ESTALE ...)
+        answer = remote_probe(ctx, "head", marker, "1")
+        if answer.status != UNRESPONSIVE and not is_share_failure(answer.errno):
+            return PkgsDir(entry, False)
+    if answer.status == OK:
+        value = answer.data.get("appendable")
+        return PkgsDir(entry, None if value is None else bool(value))
+    if answer.status == MISSING:
+        return PkgsDir(entry, None)
+    return PkgsDir(entry, None, probe_words(answer, ctx.probe_timeout))
 
 
 def _user_file(setup: Setup, path: str, slot: str) -> bool:
@@ -318,12 +364,12 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
                 )
             )
     shadows, unreachable = find_shadows(ctx, view.envs_dirs)
-    for entry in unreachable:
+    for gone in unreachable:
         notes.append(
             Note(
-                "warning",
+                "error" if gone.share_broken else "warning",
                 "envs-dir-unreachable",
-                f"{entry.path}: not readable now (share missing or not answering)",
+                f"{gone.entry.path}: cannot be listed: {gone.verdict}",
             )
         )
     for shadow in shadows:
@@ -339,7 +385,15 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
             )
     pkgs: list[PkgsDir] = []
     for entry in view.pkgs_dirs:
-        pkgs.append(PkgsDir(entry, appendable(ctx, posixpath.join(entry.path, "urls.txt"))))
+        pkgs.append(_pkgs_dir(ctx, entry))
+        if pkgs[-1].unreachable:
+            notes.append(
+                Note(
+                    "error",
+                    "pkgs-dir-unreachable",
+                    f"package cache {entry.path}: cannot be read: {pkgs[-1].unreachable}",
+                )
+            )
     first_writable = next((i for i, p in enumerate(pkgs) if p.writable), None)
     for i, p in enumerate(pkgs):
         if (
@@ -836,19 +890,30 @@ class EnvsReport:
 
 
 def list_shared_envs(setup: Setup) -> EnvsReport:
-    """Shared envs of this host's installation, via the probe (a dead share cannot hang us)."""
+    """Shared envs of this host's installation, via the probe (a dead share cannot hang us).
+
+    A directory listing can be answered from a client's cache, so the installation's liveness
+    (an open + read of one of its files) is judged first: a share that died is reported
+    unresponsive or failing, never listed from the cache as if it were fine.
+    """
     inst = setup.installation
     if inst is None:
         return EnvsReport(None, None, "no-installation", "no installation for this host", [])
-    res = run_probe("envs", inst.envs_dir, setup.ctx.probe_timeout, str(10000))
+    timeout = setup.ctx.probe_timeout
+    start = time.monotonic()
+    alive = probe_liveness(inst.prefix, INSTALLATION, timeout)
+    if alive.status in ("unresponsive", "error"):
+        return EnvsReport(inst, inst.envs_dir, alive.status, alive.describe(), [])
+    left = max(0.1, timeout - (time.monotonic() - start))
+    res = run_probe("envs", inst.envs_dir, left, str(10000))
     if res.status != OK:
-        return EnvsReport(inst, inst.envs_dir, res.status, res.describe(), [])
+        return EnvsReport(inst, inst.envs_dir, res.status, probe_words(res, timeout), [])
     envs = []
     for name in res.data.get("envs", []):
         family, version = parse_release(str(name))
         envs.append(SharedEnv(str(name), posixpath.join(inst.envs_dir, str(name)), version, family))
     envs.sort(key=lambda e: (e.version is None, e.family, _version_key(e.version), e.name))
-    return EnvsReport(inst, inst.envs_dir, OK, res.describe(), envs)
+    return EnvsReport(inst, inst.envs_dir, OK, alive.describe(), envs)
 
 
 def state_file(setup: Setup) -> Path:

@@ -338,7 +338,7 @@ def test_environment_on_a_network_share(fuse_share, built_env, capsys):
 
     fuse_share.fail("ESTALE")
     out = run_action("condashare-nfs", prefix, False, capsys)
-    assert f"❌ condashare-nfs: environment: {prefix} fails: error ESTALE" in out
+    assert f"❌ condashare-nfs: environment: {prefix} fails: stale file handle (ESTALE)" in out
     assert "Stale file handle" in out
 
 

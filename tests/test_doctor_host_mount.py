@@ -141,11 +141,10 @@ def test_conda_dirs_local_then_on_a_soft_nolock_share(sandbox_home, tmp_path):
     env, pkgs = tmp_path / "env", tmp_path / "share" / "pkgs"
     env.mkdir()
     pkgs.mkdir(parents=True)
+    (pkgs / "urls.txt").write_text("")  # conda's marker: what the liveness probe opens
     dirs = {"CONDA_PKGS_DIRS": f"{pkgs},{tmp_path / 'share' / 'not-yet'}"}
     quiet = mount.check_conda_dirs(make_ctx(sandbox_home, env=dirs, target=str(env)))
-    assert [(f.severity, f.title) for f in quiet] == [
-        (Severity.OK, "3 of 3 on local filesystems")
-    ]
+    assert [(f.severity, f.title) for f in quiet] == [(Severity.OK, "3 of 3 on local filesystems")]
     share = nfs_mount(str(tmp_path / "share"), "rw,vers=3,soft,nolock,proto=tcp", "nfs")
     ctx = make_ctx(sandbox_home, env=dirs, target=str(env), mounts=[*read_mount_table(), share])
     found = mount.check_conda_dirs(ctx)
@@ -160,7 +159,9 @@ def test_conda_dirs_local_then_on_a_soft_nolock_share(sandbox_home, tmp_path):
 @pytest.mark.fuse
 def test_conda_dirs_on_a_real_fuse_share(sandbox_home, tmp_path, fuse_share):
     (fuse_share.backing / "env" / "conda-meta").mkdir(parents=True)
+    (fuse_share.backing / "env" / "conda-meta" / "history").write_text("")  # what liveness reads
     (fuse_share.backing / "pkgs").mkdir()
+    (fuse_share.backing / "pkgs" / "urls.txt").write_text("")
     env, pkgs = fuse_share.mount / "env", fuse_share.mount / "pkgs"
     dirs = {"CONDA_PKGS_DIRS": str(pkgs)}
     healthy = mount.check_conda_dirs(make_ctx(sandbox_home, env=dirs, target=str(env)))

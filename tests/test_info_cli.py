@@ -148,11 +148,11 @@ def test_hung_share_reported_unresponsive_within_bound(tmp_path, fuse_share):
 def test_failing_share_reported_as_error(tmp_path, fuse_share):
     fake_install(fuse_share.backing)
     site = site_file(tmp_path, fuse_share.mount)
-    for name in ("ESTALE", "EIO"):
+    for name, words in (("ESTALE", "stale file handle"), ("EIO", "I/O error")):
         fuse_share.fail(name)
         result = run_cli("info", "--site", str(site), env=env_for())
         assert result.returncode == 1
-        assert f"error {name}" in result.stdout
+        assert f"[x] failing: {words} ({name})" in result.stdout
 
 
 def test_healthy_network_share(tmp_path, fuse_share):

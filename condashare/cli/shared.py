@@ -79,8 +79,10 @@ def render_status(st: SharedStatus, out: Output) -> None:
             flag = f" #!{e.flag}" if e.flag else ""
             extra = ""
             if title == "pkgs_dirs":
-                w = st.pkgs_dirs[i - 1].writable
+                pkg = st.pkgs_dirs[i - 1]
+                w = pkg.writable
                 extra = ", writable" if w else (", read-only" if w is False else ", no urls.txt")
+                extra = f", {pkg.unreachable}" if pkg.unreachable else extra
             out.line(f"  {i}. {e.path}  [{mark}{extra}]{flag}")
             src = e.source if e.source_kind != "default" else "conda's fixed default"
             reason = f"; {e.shared_reason}" if e.shared_reason else ""

@@ -34,6 +34,7 @@ from typing import Any
 from condashare import exitcodes
 from condashare.bounded import children, workers
 from condashare.doctor.model import Finding, Severity
+from condashare.liveness import error_words
 from condashare.mounts import Mount, mount_for, read_mount_table
 from condashare.render import shell_word, shown
 
@@ -252,9 +253,10 @@ def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
 
     base = Path(platformdirs.user_cache_path("condashare"))
     mount = mount_for(base, mounts)
-    if mount is not None and (mount.is_network or mount.is_autofs):
+    if mount is not None and mount.possibly_remote:
+        kind = "network" if mount.is_network else "possibly remote"
         return None, (
-            f"hash cache disabled: the user cache dir {base} is on a network filesystem "
+            f"hash cache disabled: the user cache dir {base} is on a {kind} filesystem "
             f"({mount.fstype}); SQLite is unsafe there, so every file is re-hashed"
         )
     path = base / "verify-hashes.sqlite3"
@@ -454,9 +456,7 @@ class _Run:
 
     def is_local(self, path: str) -> bool:
         mount = self._mount(path)
-        return mount is not None and not (
-            mount.is_network or mount.is_autofs or mount.fstype.startswith("fuse")
-        )
+        return mount is not None and not mount.possibly_remote
 
     def mount_key(self, path: str) -> str:
         mount = self._mount(path)
@@ -605,11 +605,12 @@ class _Run:
     def _handle(self, task: dict[str, Any], msg: dict[str, Any]) -> None:
         if "error" in msg:
             self.incomplete = True
+            words = error_words(msg["errno"], msg["error"]) if msg.get("errno") else msg["error"]
             self.findings.append(
                 Finding(
                     check="integrity.incomplete",
                     severity=Severity.ERROR,
-                    title=f"could not check {task['path']}: {msg['error']}",
+                    title=f"could not check {task['path']}: {words}",
                     data={"path": task["path"], "op": task["op"], "error": msg["error"]},
                 )
             )
@@ -639,6 +640,8 @@ class _Run:
                 self._add_cache(pkgs, walk=False)
         else:
             text = msg.get("reason") or "not a conda environment, package cache or installation"
+            if kind == "error" and msg.get("errno"):
+                text = error_words(msg["errno"], text)  # "stale file handle (ESTALE)"
             if kind == "error":
                 self.incomplete = True
                 self.findings.append(
@@ -1296,8 +1299,9 @@ def _shared_links(
         mount = mount_for(pkgs, run.mounts)
         if os.path.normpath(pkgs) in explicit:
             why[pkgs] = "a shared cache"
-        elif mount is not None and (mount.is_network or mount.is_autofs):
-            why[pkgs] = f"on a network filesystem ({mount.fstype})"
+        elif mount is not None and mount.possibly_remote:
+            kind = "network" if mount.is_network else "possibly remote"
+            why[pkgs] = f"on a {kind} filesystem ({mount.fstype})"
         elif mount is not None and mount.has_option("ro"):
             why[pkgs] = "on a read-only filesystem"
         else:
@@ -1403,7 +1407,7 @@ def verify(
     if jobs is None:
         jobs = default_jobs()
         remote = [m for m in (mount_for(p, mounts) for p in order) if m is not None]
-        if any(m.is_network or m.is_autofs for m in remote):
+        if any(m.possibly_remote for m in remote):
             # reading a share waits on the network more than on the CPU: keep more reads
             # in flight than there are cores
             jobs = max(jobs, NETWORK_JOBS)

@@ -202,26 +202,36 @@ class Worker:
         return result
 
     def op_classify(self, task: Task) -> dict[str, Any]:
-        """What is PATH: environment, package cache, installation root, or none of these."""
+        """What is PATH: environment, package cache, installation root, or none of these.
+
+        Only "does not exist" (ENOENT, ENOTDIR) counts as absent: an error such as ESTALE, EIO
+        or ENOTCONN on a marker means the share failed, which is reported, never taken for
+        "not a conda environment".
+        """
         path = task["path"]
         try:
-            st = os.stat(path)
+            return self._classify(path)
         except OSError as exc:
             return {
                 "kind": "missing" if exc.errno == errno_mod.ENOENT else "error",
                 "reason": _oserr(exc),
+                "errno": exc.errno,
             }
+
+    def _classify(self, path: str) -> dict[str, Any]:
+        st = os.stat(path)
         if not stat.S_ISDIR(st.st_mode):
             return {"kind": "none", "reason": "not a directory"}
         meta = os.path.join(path, "conda-meta")
-        has_meta = os.path.isdir(meta)
+        has_meta = _is(meta, stat.S_ISDIR)
         pkgs = os.path.join(path, "pkgs")
         envs_dir = os.path.join(path, "envs")
-        is_cache = os.path.isfile(os.path.join(path, "urls.txt"))
+        is_cache = _is(os.path.join(path, "urls.txt"), stat.S_ISREG)
         if not is_cache and not has_meta:
             is_cache = _has_extracted_entry(path)
         result: dict[str, Any] = {"kind": "none", "uid": st.st_uid}
-        if has_meta and (os.path.isdir(pkgs) or os.path.isdir(envs_dir)):
+        has_pkgs = has_meta and _is(pkgs, stat.S_ISDIR)
+        if has_meta and (has_pkgs or _is(envs_dir, stat.S_ISDIR)):
             envs = []
             try:
                 with os.scandir(envs_dir) as it:
@@ -232,9 +242,7 @@ class Worker:
                             envs.append(entry.path)
             except OSError:
                 pass
-            result.update(
-                kind="root", envs=sorted(envs), pkgs=pkgs if os.path.isdir(pkgs) else None
-            )
+            result.update(kind="root", envs=sorted(envs), pkgs=pkgs if has_pkgs else None)
         elif has_meta:
             result["kind"] = "env"
         elif is_cache:
@@ -864,16 +872,33 @@ def _tree_size(path: str) -> int:
     return total
 
 
+# errors that say "not there (for you)"; anything else (ESTALE, EIO, ENOTCONN ...) is the share
+_ABSENT = (errno_mod.ENOENT, errno_mod.ENOTDIR, errno_mod.EACCES, errno_mod.EPERM)
+
+
+def _is(path: str, test: Any) -> bool:
+    """``os.path.isdir``/``isfile`` that tells "absent" from "the share failed": the errors
+    in ``_ABSENT`` mean absent (as before); any other error is raised."""
+    try:
+        return bool(test(os.stat(path).st_mode))
+    except OSError as exc:
+        if exc.errno in _ABSENT:
+            return False
+        raise
+
+
 def _has_extracted_entry(path: str) -> bool:
     try:
         with os.scandir(path) as it:
             for n, entry in enumerate(it):
                 if n > 5000:
                     break
-                if os.path.isfile(os.path.join(entry.path, "info", "paths.json")):
+                if _is(os.path.join(entry.path, "info", "paths.json"), stat.S_ISREG):
                     return True
-    except OSError:
-        return False
+    except OSError as exc:
+        if exc.errno in _ABSENT:
+            return False
+        raise
     return False
 
 

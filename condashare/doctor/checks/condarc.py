@@ -116,14 +116,15 @@ def check_env_names(ctx: Context) -> list[Finding]:
             findings.append(warning(cid, text, detail, fix, **data))
         else:
             findings.append(info(cid, text, detail, fix, **data))
-    for entry in unreachable:
+    for gone in unreachable:
         findings.append(
             warning(
                 cid,
-                f"envs dir {entry.path} cannot be listed (share missing or not answering)",
-                f"From {entry.source}. conda lists and activates environments from it.",
+                f"envs dir {gone.entry.path} cannot be listed: {gone.verdict}",
+                f"From {gone.entry.source}. conda lists and activates environments from it.",
                 "See condashare doctor mount.",
-                path=entry.path,
+                path=gone.entry.path,
+                status=gone.status,
             )
         )
     listed = len(cfg.envs_entries)

@@ -12,6 +12,7 @@ from condashare.bounded.programs import iospeed
 from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.liveness import error_words
 
 SLOW_STAT_MS = 20.0  # average metadata operation slower than this: conda commands crawl
 SLOW_READ_MBPS = 20.0  # sequential read below this: heavy I/O belongs on local scratch
@@ -24,7 +25,12 @@ def measure(prefix: str, timeout: float, deep: bool = False) -> dict[str, object
     res = run_program(
         iospeed, [prefix, str(max_stats), str(max_bytes), str(budget)], timeout, prefix
     )
-    out: dict[str, object] = {"status": res.status, "error": res.error, **res.data}
+    out: dict[str, object] = {
+        "status": res.status,
+        "error": res.error,
+        "errno": res.errno,
+        **res.data,
+    }
     stats = int(res.data.get("stats", 0) or 0)
     if stats:
         out["stat_ms"] = round(float(res.data["stat_seconds"]) * 1000 / stats, 3)
@@ -54,7 +60,8 @@ def check_speed(ctx: Context) -> list[Finding]:
             )
         ]
     if m["status"] != "ok":
-        return [warning(cid, f"cannot measure {inst.prefix}: {m.get('error') or m['status']}", **m)]
+        words = error_words(m.get("errno"), str(m.get("error") or m["status"]))
+        return [warning(cid, f"cannot measure {inst.prefix}: {words}", **m)]
     parts = []
     problems = []
     stat_ms = m.get("stat_ms")

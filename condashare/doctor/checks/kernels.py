@@ -22,6 +22,7 @@ from condashare.installations import choose_installation, parse_executable_heade
 from condashare.kernels import store
 from condashare.kernels.paths import search_dirs
 from condashare.kernels.spec import LAUNCHER, KernelRecord, render_launcher
+from condashare.liveness import probe_words
 from condashare.render import shell_word, shown
 from condashare.site import Site
 
@@ -129,13 +130,13 @@ def _judge(ctx: Context, target: _Target, result: ProbeResult) -> Finding | None
         return error(
             CID,
             f"{who}: the share holding {target.path} does not answer",
-            f"{result.describe()}; {then} until the share is back.",
+            f"{probe_words(result, ctx.timeout)}; {then} until the share is back.",
             "See `condashare doctor mount`; condashare's kernels (`condashare kernels`) fail "
             "fast instead of hanging.",
             **data,
         )
     if result.status == ERROR:
-        return warning(CID, f"{who}: cannot read {target.path}", result.describe(), **data)
+        return warning(CID, f"{who}: cannot read {target.path}", probe_words(result), **data)
     header = parse_executable_header(bytes.fromhex(str(result.data.get("data", ""))))
     if header is not None and header.os != ctx.host.os:
         return error(

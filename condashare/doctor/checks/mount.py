@@ -1,19 +1,29 @@
 """The mounts that hold the chosen installation and the home: present, kind, alive, options.
 
 Everything here reads the mount table (which never touches a share); the only touch is the
-liveness probe, in a child process with a timeout.
+liveness probe, in a child process with a timeout. Liveness is an open + read of a file the
+directory holds (conda.sh, conda-meta/history ...), never a stat: a client's attribute cache
+answers a stat for a share that died seconds ago.
 """
 
 from __future__ import annotations
 
-from condashare.bounded.paths import ProbeResult, run_probes
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.liveness import (
+    ENVIRONMENT,
+    HOME,
+    INSTALLATION,
+    PACKAGE_CACHE,
+    Evidence,
+    Liveness,
+    probe_liveness_many,
+)
 from condashare.mounts import Mount
 from condashare.render import shown
 
-SLOW_LATENCY = 0.5  # seconds for one stat: users feel it at every conda command
+SLOW_LATENCY = 0.5  # seconds for one open + read: users feel it at every conda command
 
 
 def _describe(mount: Mount) -> str:
@@ -33,7 +43,7 @@ def _relevant(ctx: Context) -> list[tuple[str, str, Mount]]:
     places.append(("home", ctx.home))
     for label, path in places:
         mount = ctx.mount_of(path)
-        if mount is None or not (mount.is_network or mount.is_autofs):
+        if mount is None or not mount.possibly_remote:
             continue
         if mount.mountpoint in seen:
             continue
@@ -63,10 +73,10 @@ def check_present(ctx: Context) -> list[Finding]:
         "source": mount.source,
         "network": mount.is_network,
     }
-    if mount.is_network:
-        return [ok(cid, f"installation share mounted: {_describe(mount)}", **data)]
     if mount.is_autofs:
         return [ok(cid, f"installation is behind an automount point {mount.mountpoint}", **data)]
+    if mount.possibly_remote:  # network, or a kind not known to be local (FUSE, CVMFS ...)
+        return [ok(cid, f"installation share mounted: {_describe(mount)}", **data)]
     # Local: either a local installation, or the share is not mounted and the path is on "/".
     result = ctx.probe(inst.prefix)
     if result.status == "missing":
@@ -112,18 +122,38 @@ def check_autofs(ctx: Context) -> list[Finding]:
 
 def check_responsive(ctx: Context) -> list[Finding]:
     cid = "mount.responsive"
-    places = []
+    places: list[tuple[str, str, Evidence]] = []
     if ctx.installation is not None:
-        places.append((f"installation {ctx.installation.name}", ctx.installation.prefix))
+        label = f"installation {ctx.installation.name}"
+        places.append((label, ctx.installation.prefix, INSTALLATION))
     if ctx.is_remote(ctx.home):
-        places.append(("home", ctx.home))
+        places.append(("home", ctx.home, HOME))
     if not places:
         return [info(cid, "no installation and a local home: nothing to probe")]
-    return [_probe_finding(cid, label, path, ctx.probe(path), ctx) for label, path in places]
+    verdicts = probe_liveness_many([(path, ev) for _, path, ev in places], ctx.timeout)
+    return [_probe_finding(cid, label, path, verdicts[path], ctx) for label, path, _ in places]
+
+
+# What to do about a share that fails with an errno (the server answered, with an error).
+_ERRNO_FIXES = {
+    "ESTALE": (
+        "Stale file handle: the export changed under the mount. `cd` out of it "
+        "and back; if that fails, the mount must be remounted (umount -l; mount)."
+    ),
+    "EIO": (
+        "I/O errors from the share (a soft mount that timed out, or a failing server or "
+        "disk): ask your administrators to check the server and the mount."
+    ),
+    "ENOTCONN": (
+        "Not connected: the client behind this mount (a FUSE daemon such as sshfs or "
+        "ceph-fuse, or the network link) is gone. The mount must be remounted "
+        "(fusermount -u -z MOUNT, or umount -l; then mount again)."
+    ),
+}
 
 
 def _probe_finding(
-    cid: str, label: str, path: str, result: ProbeResult, ctx: Context, on: Mount | None = None
+    cid: str, label: str, path: str, result: Liveness, ctx: Context, on: Mount | None = None
 ) -> Finding:
     """What one liveness probe of ``path`` (on share ``on``) says: dead, failing, absent, slow
     or fine."""
@@ -132,30 +162,28 @@ def _probe_finding(
         "status": result.status,
         "latency_ms": round(result.latency * 1000, 1),
         "errno": result.errno,
+        "errname": result.errname,
+        "file": result.file,
     }
     if result.status == "unresponsive":
         return error(
             cid,
             f"{label}: {path} does not answer (no reply in {ctx.timeout:g} s)",
-            "The file server is down or unreachable. Every program that touches this "
-            "path (conda, a shell sourcing conda.sh) waits until it comes back.",
+            "The file server is down or unreachable: opening "
+            f"{result.file or 'a file'} got no answer (a stat may still answer from the "
+            "client's cache). Every program that opens files here (conda, a shell sourcing "
+            "conda.sh) waits until it comes back.",
             "Wait for the server or ask your administrators; meanwhile open new shells "
             "with `bash --norc` and avoid `cd` into the share.",
             **data,
         )
     if result.status == "error":
-        name = result.data.get("errname", "")
-        fix = "Ask your administrators to check the mount."
-        if name == "ESTALE":
-            fix = (
-                "Stale file handle: the export changed under the mount. `cd` out of it "
-                "and back; if that fails, the mount must be remounted (umount -l; mount)."
-            )
         return error(
             cid,
-            f"{label}: {path} fails: {result.describe()}",
-            "The share answers with an error instead of data.",
-            fix,
+            f"{label}: {path} fails: {result.describe().removeprefix('failing: ')}",
+            "The share answers with an error instead of data"
+            + (f" (opening {result.file})." if result.file else "."),
+            _ERRNO_FIXES.get(result.errname, "Ask your administrators to check the mount."),
             **data,
         )
     if result.status == "missing":
@@ -166,11 +194,22 @@ def _probe_finding(
             "Check the path (for an installation: its prefix in the site file).",
             **data,
         )
+    if result.status == "unproven":
+        return warning(
+            cid,
+            f"{label}: {path} is {result.describe()}",
+            "Liveness is proven by opening and reading a file (a stat can be answered by the "
+            "client's cache); none of the expected files could be read.",
+            "Check the path (for an installation: its prefix in the site file), and "
+            "mount.responsive's other findings.",
+            **data,
+        )
     if result.latency > SLOW_LATENCY:
         return warning(
             cid,
-            f"{label}: {path} answers slowly ({result.latency * 1000:.0f} ms per stat)",
-            "conda stats thousands of files per command; at this latency it crawls.",
+            f"{label}: {path} answers slowly ({result.latency * 1000:.0f} ms to open and read "
+            f"{result.file})",
+            "conda opens and stats thousands of files per command; at this latency it crawls.",
             "Tell your administrators; for heavy work use a local scratch copy.",
             **data,
         )
@@ -250,7 +289,7 @@ def check_conda_dirs(ctx: Context) -> list[Finding]:
     remote: list[tuple[str, str, Mount]] = []
     for label, path in places:
         mount = ctx.mount_of(path)
-        if mount is None or not (mount.is_network or mount.is_autofs):
+        if mount is None or not ctx.is_remote(path):
             local.append(shown(f"{label} {path}: {mount.fstype if mount else 'unknown'} (local)"))
         else:
             remote.append((label, path, mount))
@@ -259,11 +298,13 @@ def check_conda_dirs(ctx: Context) -> list[Finding]:
         findings.append(
             ok(cid, f"{len(local)} of {len(places)} on local filesystems", "\n".join(local))
         )
-    results = run_probes([("stat", path, "0") for _, path, _ in remote], ctx.timeout)
+    kinds = {"environment": ENVIRONMENT, "package cache": PACKAGE_CACHE}
+    verdicts = probe_liveness_many([(path, kinds[label]) for label, path, _ in remote], ctx.timeout)
     seen = {m.mountpoint for _, _, m in _relevant(ctx)}
-    for (label, path, mount), result in zip(remote, results, strict=True):
-        if result.status == "missing" and label == "package cache":
-            continue  # conda creates a cache when it first needs it
+    for label, path, mount in remote:
+        result = verdicts[path]
+        if result.status in ("missing", "unproven") and label == "package cache":
+            continue  # conda creates a cache when it first needs it; an empty one it never reads
         findings.append(_probe_finding(cid, label, path, result, ctx, mount))
         if result.status != "ok" or mount.mountpoint in seen or not mount.is_network:
             continue

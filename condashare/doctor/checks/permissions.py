@@ -14,6 +14,7 @@ from condashare.bounded.programs import permscan
 from condashare.doctor.checks._util import MISSING, UNRESPONSIVE, error, exists, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
+from condashare.liveness import probe_words
 from condashare.render import shown
 
 
@@ -44,7 +45,7 @@ def check_install_tree(ctx: Context) -> list[Finding]:
             error(cid, f"{inst.prefix} stopped answering during the scan", "See mount.responsive.")
         ]
     if not res.ok:
-        return [warning(cid, f"cannot scan {inst.prefix}: {res.describe()}")]
+        return [warning(cid, f"cannot scan {inst.prefix}: {probe_words(res)}")]
     d = res.data
     counts = d["counts"]
     scanned = f"{d['scanned']} entries scanned" + (

@@ -13,6 +13,7 @@ from condashare.bounded.programs import diskusage
 from condashare.doctor.checks._util import UNRESPONSIVE, error, human_bytes, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.liveness import error_words
 from condashare.render import shown
 
 GIB = 1 << 30
@@ -31,7 +32,7 @@ def measure(
         timeout,
         path,
     )
-    return {"status": res.status, "error": res.error, "path": path, **res.data}
+    return {"status": res.status, "error": res.error, "errno": res.errno, "path": path, **res.data}
 
 
 def _size_check(ctx: Context, cid: str, path: str, what: str, big: int, fix: str) -> list[Finding]:
@@ -42,7 +43,8 @@ def _size_check(ctx: Context, cid: str, path: str, what: str, big: int, fix: str
     if m["status"] == UNRESPONSIVE:
         return [error(cid, f"{what} {path} does not answer", "See mount.responsive.", **m)]
     if m["status"] != "ok":
-        return [warning(cid, f"cannot measure {what} {path}: {m['error']}", **m)]
+        words = error_words(m.get("errno"), str(m["error"]))
+        return [warning(cid, f"cannot measure {what} {path}: {words}", **m)]
     size = int(str(m["bytes"]))
     approx = "" if m["complete"] else "at least "
     largest = m.get("largest")
