@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 from conftest import mount_share, unmount_share  # noqa: E402
+from support.userhome import make_install, user_env, write_site  # noqa: E402
 
 COMMANDS = [
     ["init", "--dry-run", "--shell", "bash"],
@@ -61,22 +62,6 @@ def setup_home(home: Path, inst: Path) -> None:
     (home / ".condarc").write_text(f"envs_dirs:\n  - {inst}/envs\n")
 
 
-def environment(home: Path, site: Path) -> dict[str, str]:
-    env = {
-        "HOME": str(home),
-        "PATH": "/usr/bin:/bin",
-        "SHELL": "/bin/bash",
-        "CONDASHARE_SITE": str(site),
-        "CONDASHARE_PLATFORM": "linux-x86_64",
-        "PYTHONPATH": str(REPO),
-        "PYTHONNOUSERSITE": "1",
-        "NO_COLOR": "1",
-    }
-    for var, sub in (("XDG_CONFIG_HOME", ".config"), ("XDG_STATE_HOME", ".local/state")):
-        env[var] = str(home / sub)
-    return env
-
-
 def measure(label: str, env: dict[str, str], runs: int) -> None:
     for args in COMMANDS:
         results = [run(args, env) for _ in range(runs)]
@@ -89,21 +74,15 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 3
     print(f"load average: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs, {runs} runs each")
     tmp = Path(tempfile.mkdtemp(prefix="user-files-bench-"))
-    inst = tmp / "inst"
-    (inst / "envs" / "isis4.3.0" / "conda-meta").mkdir(parents=True)
-    (inst / "conda-meta").mkdir()
-    site = tmp / "site.toml"
-    site.write_text(
-        f"[site]\nprobe_timeout = 1\n[[installations]]\nname = 'linux'\n"
-        f"prefix = '{inst}'\nos = 'linux'\n"
-    )
+    inst = make_install(tmp / "inst")
+    site = write_site(tmp / "site.toml", inst)
     setup_home(tmp / "home", inst)
-    measure("home on local disk", environment(tmp / "home", site), runs)
+    measure("home on local disk", user_env(tmp / "home", site, NO_COLOR="1"), runs)
     for cache in (0.0, 30.0):
         share = mount_share(tmp / f"share-{cache:g}", cache_seconds=cache)
         try:
             setup_home(share.backing / "ada", inst)
-            env = environment(share.mount / "ada", site)
+            env = user_env(share.mount / "ada", site, NO_COLOR="1")
             if cache == 0:
                 measure("home on a healthy share", env, runs)
             run(["shared", "status"], env)  # a healthy use: the caching share is warm

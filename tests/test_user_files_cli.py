@@ -22,7 +22,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from conftest import REPO, CliResult, FuseShare
+from conftest import CliResult, FuseShare
+from support.userhome import make_install, user_env, write_site
 
 PROBE = 1.0  # the site file's probe_timeout in these tests
 # A command touching a dead home waits for one probe timeout per share (later touches of the
@@ -57,45 +58,6 @@ def run(
     return CliResult(proc.returncode, out, err, time.monotonic() - start)
 
 
-def make_install(root: Path) -> Path:
-    """A local shared installation with one release."""
-    (root / "envs" / "isis4.3.0" / "conda-meta").mkdir(parents=True)
-    (root / "conda-meta").mkdir()
-    (root / "etc" / "profile.d").mkdir(parents=True)
-    (root / "etc" / "profile.d" / "conda.sh").write_text("")
-    return root
-
-
-def write_site(path: Path, prefix: Path) -> Path:
-    path.write_text(
-        f"[site]\nprobe_timeout = {PROBE}\n"
-        f"[[installations]]\nname = 'linux'\nprefix = '{prefix}'\nos = 'linux'\n"
-    )
-    return path
-
-
-def user_env(home: Path, site: Path, **extra: str) -> dict[str, str]:
-    env = {
-        "HOME": str(home),
-        "PATH": "/usr/bin:/bin",
-        "SHELL": "/bin/bash",
-        "CONDASHARE_SITE": str(site),
-        "CONDASHARE_PLATFORM": "linux-x86_64",
-        "PYTHONPATH": str(REPO),
-        "PYTHONNOUSERSITE": "1",
-        "LANG": "C.UTF-8",
-    }
-    for var, sub in (
-        ("XDG_CONFIG_HOME", ".config"),
-        ("XDG_CACHE_HOME", ".cache"),
-        ("XDG_STATE_HOME", ".local/state"),
-        ("XDG_DATA_HOME", ".local/share"),
-    ):
-        env[var] = str(home / sub)
-    env.update(extra)
-    return env
-
-
 # ---------------------------------------------------------------- HOME on a dead share
 
 # command -> (exit code, text the user must see). Why each code:
@@ -120,7 +82,7 @@ DEAD_HOME = {
 @pytest.mark.parametrize("command", list(DEAD_HOME))
 def test_home_on_a_dead_share(any_share: FuseShare, tmp_path: Path, command: str) -> None:
     inst = make_install(tmp_path / "inst")
-    site = write_site(tmp_path / "site.toml", inst)
+    site = write_site(tmp_path / "site.toml", inst, PROBE)
     backing = any_share.backing / "ada"
     backing.mkdir()
     (backing / ".bashrc").write_text("alias ll='ls -l'\n")
@@ -163,7 +125,7 @@ def test_site_file_on_a_dead_share(
     any_share: FuseShare, tmp_path: Path, sandbox_home: Path, command: str
 ) -> None:
     inst = make_install(tmp_path / "inst")
-    write_site(any_share.backing / "site.toml", inst)
+    write_site(any_share.backing / "site.toml", inst, PROBE)
     site = any_share.mount / "site.toml"
     env = user_env(sandbox_home, site)
     env.pop("PYTHONNOUSERSITE")  # the home is fine here
@@ -206,7 +168,7 @@ QUICK = 20.0  # seconds: no probe involved, only start-up (generous for a loaded
 
 def local_user(tmp_path: Path, home: Path) -> dict[str, str]:
     inst = make_install(tmp_path / "inst")
-    site = write_site(tmp_path / "site.toml", inst)
+    site = write_site(tmp_path / "site.toml", inst, PROBE)
     return user_env(home, site)
 
 
