@@ -97,6 +97,15 @@ def _bytes_of(char: str) -> bytes:
         return char.encode("utf-8", "surrogatepass")
 
 
+def human_bytes(n: float) -> str:
+    """A size for people: ``512 B``, ``1.5 KiB``, ``3.2 GiB`` (binary units, as du -h)."""
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if abs(n) < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"  # pragma: no cover
+
+
 def shell_word(value: str) -> str:
     """``value`` as one shell word that is safe to show and to paste.
 
@@ -248,6 +257,15 @@ class Output:
 
     def heading(self, text: str) -> None:
         self.line(self.paint(text, "bold"))
+
+    def dry_run_footer(self, diffs: list[str], noun: str) -> None:
+        """The diffs of a sync's dry run and the line saying nothing was written."""
+        if diffs:
+            self.line()
+            for text in diffs:
+                self.block(text, tabs=True)
+        self.line()
+        self.line(f"dry run: {len(diffs)} {noun}(s) would change; nothing was written")
 
     def field(self, label: str, value: object, width: int = 18, indent: int = 2) -> None:
         self.line(f"{' ' * indent}{label + ':':<{width}} {shown(value)}")

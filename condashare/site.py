@@ -28,7 +28,8 @@ ETC_SITE_FILE = "/etc/condashare/site.toml"
 
 _SITE_KEYS = {"name", "probe_timeout"}
 _INSTALLATION_KEYS = {"name", "prefix", "os", "arch", "description"}
-_TOP_KEYS = {"site", "installations"}
+_ADMIN_KEYS = {"group", "owners", "group_writable", "writable"}
+_TOP_KEYS = {"site", "installations", "admin"}
 
 
 class SiteError(Exception):
@@ -72,6 +73,20 @@ class Installation:
 
 
 @dataclass(frozen=True)
+class AdminSettings:
+    """The optional ``[admin]`` table: who may own and write the installations' files.
+
+    Read by ``condashare admin publish``/``audit``. Names stay names here (the accounts may not
+    exist on the machine reading the file); :mod:`condashare.admin.policy` resolves them.
+    """
+
+    group: str | int | None = None  # the admins' group; None: the group of the audited root
+    owners: tuple[str | int, ...] = ()  # more accounts that may own files
+    group_writable: bool = False  # files may be writable by the admins' group
+    writable: tuple[str, ...] = ()  # relative subtrees of a prefix that others may write
+
+
+@dataclass(frozen=True)
 class Site:
     """A parsed site file."""
 
@@ -80,6 +95,7 @@ class Site:
     installations: tuple[Installation, ...]
     path: str  # the file it came from ("" when built from --prefix)
     found_by: str  # "--site", "CONDASHARE_SITE", "user config", "site config", "--prefix"
+    admin: AdminSettings = AdminSettings()
 
 
 @dataclass(frozen=True)
@@ -181,6 +197,52 @@ def _parse_installation(path: str, index: int, raw: Any) -> Installation:
     return Installation(name.strip(), normalized, os_name, arch, description)
 
 
+def _account(path: str, key: str, value: Any) -> str | int:
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise SiteError(path, key, "must be an account name or a numeric id")
+    if isinstance(value, int):
+        if value < 0:
+            raise SiteError(path, key, "a numeric id must not be negative")
+        return value
+    if not value.strip() or unsafe_path_reason(value) or any(c.isspace() for c in value):
+        raise SiteError(path, key, f"not an account name: {value!r}")
+    return value
+
+
+def _parse_admin(path: str, raw: Any) -> AdminSettings:
+    if not isinstance(raw, dict):
+        raise SiteError(path, "admin", "must be a table ([admin])")
+    _check_keys(path, "admin.", raw, _ADMIN_KEYS)
+    group = None if "group" not in raw else _account(path, "admin.group", raw["group"])
+    owners_raw = raw.get("owners", [])
+    if not isinstance(owners_raw, list):
+        raise SiteError(path, "admin.owners", "must be a list of account names or ids")
+    owners = tuple(
+        _account(path, f"admin.owners[{i}]", value) for i, value in enumerate(owners_raw)
+    )
+    group_writable = raw.get("group_writable", False)
+    if not isinstance(group_writable, bool):
+        raise SiteError(path, "admin.group_writable", "must be true or false")
+    writable_raw = raw.get("writable", [])
+    if not isinstance(writable_raw, list):
+        raise SiteError(path, "admin.writable", "must be a list of relative paths")
+    writable: list[str] = []
+    for i, value in enumerate(writable_raw):
+        key = f"admin.writable[{i}]"
+        if not isinstance(value, str) or not value.strip("/"):
+            raise SiteError(path, key, "must be a non-empty relative path such as 'pkgs/cache'")
+        reason = unsafe_path_reason(value)
+        if reason:
+            raise SiteError(path, key, reason)
+        parts = value.strip("/").split("/")
+        if value.startswith("/") or ".." in parts or "." in parts:
+            raise SiteError(
+                path, key, f"must be relative to an installation's prefix, got {value!r}"
+            )
+        writable.append("/".join(p for p in parts if p))
+    return AdminSettings(group, owners, group_writable, tuple(dict.fromkeys(writable)))
+
+
 def parse_site(text: str, path: str, found_by: str = "--site") -> Site:
     """Validate site-file text; raises SiteError naming ``path`` and the offending key."""
     try:
@@ -209,7 +271,8 @@ def parse_site(text: str, path: str, found_by: str = "--site") -> Site:
         if inst.name in seen:
             raise SiteError(path, f"installations[{i}].name", f"duplicate name {inst.name!r}")
         seen.add(inst.name)
-    return Site(name, float(timeout), tuple(installations), path, found_by)
+    admin = _parse_admin(path, data["admin"]) if "admin" in data else AdminSettings()
+    return Site(name, float(timeout), tuple(installations), path, found_by, admin)
 
 
 def site_from_read(candidate: SiteCandidate, result: FileRead) -> Site:

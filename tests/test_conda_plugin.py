@@ -78,7 +78,7 @@ def run_action(name: str, prefix: Path, verbose: bool, capsys: pytest.CaptureFix
 
 
 def by_check(findings: list[Finding]) -> dict[str, Finding]:
-    return {f.data.get("finding", f.check): f for f in findings}
+    return {f.code: f for f in findings}
 
 
 # --------------------------------------------------------------------- the module and the hook

@@ -89,7 +89,16 @@ def test_json_contract(site, sandbox_home):
         assert check["state"] in ("done", "crashed", "timeout", "not-run")
         assert check["findings"], check["id"]
         for f in check["findings"]:
-            assert set(f) == {"check", "severity", "title", "detail", "fix", "fixable", "data"}
+            assert set(f) == {
+                "check",
+                "code",
+                "severity",
+                "title",
+                "detail",
+                "fix",
+                "fixable",
+                "data",
+            }
             assert f["check"] == check["id"] and f["severity"] in severities
         worst = max(
             (f["severity"] for f in check["findings"]), key=["ok", "info", "warning", "error"].index

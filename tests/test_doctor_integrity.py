@@ -35,8 +35,21 @@ def test_target_env_quick_then_deep(inst: Path) -> None:
     (env / "share" / "beta" / "f4.txt").unlink()
     code, doc = doctor("--target", str(env))
     assert code == 1
-    (bad,) = [f for f in findings(doc) if f["data"]["finding"] == "integrity.env-files"]
+    (bad,) = [f for f in findings(doc) if f["code"] == "integrity.env-files"]
     assert {"path": "share/beta/f4.txt", "problem": "missing"} in bad["data"]["files"]
+
+
+def test_verify_and_doctor_report_one_finding_under_one_code(inst: Path) -> None:
+    """The doctor names its check but keeps the engine's code and data: one id scheme."""
+    env = inst / "envs" / "good"
+    (env / "share" / "beta" / "f4.txt").unlink()
+    _, doc = doctor("--target", str(env))
+    (in_doctor,) = [f for f in findings(doc) if f["code"] == "integrity.env-files"]
+    assert in_doctor["check"] == "integrity.files"
+    res = run_cli("verify", "--json", str(env))
+    (in_verify,) = json.loads(res.stdout)["data"]["findings"]
+    assert in_verify["code"] == in_verify["check"] == "integrity.env-files"
+    assert in_verify["data"] == in_doctor["data"] and in_verify["title"] == in_doctor["title"]
 
 
 def test_same_size_corruption_needs_deep(inst: Path) -> None:
@@ -46,7 +59,7 @@ def test_same_size_corruption_needs_deep(inst: Path) -> None:
     assert code == 0  # stat-only: same size, nothing to see
     code, doc = doctor("--target", str(env), "--deep")
     assert code == 1
-    (bad,) = [f for f in findings(doc) if f["data"]["finding"] == "integrity.env-files"]
+    (bad,) = [f for f in findings(doc) if f["code"] == "integrity.env-files"]
     assert bad["data"]["files"][0]["path"] == "share/beta/f5.txt"
 
 
@@ -58,9 +71,7 @@ def test_users_own_envs_by_default(inst: Path, sandbox_home: Path) -> None:
     code, doc = doctor()
     assert code == 1
     prefixes = [
-        f["data"].get("prefix")
-        for f in findings(doc)
-        if f["data"]["finding"] == "integrity.env-files"
+        f["data"].get("prefix") for f in findings(doc) if f["code"] == "integrity.env-files"
     ]
     assert prefixes == [str(mine)]
 

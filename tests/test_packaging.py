@@ -48,3 +48,15 @@ def test_typed_and_entry_points(wheel):
 def test_kernel_launcher_template_is_in_the_wheel(wheel):
     inside = "condashare/kernels/launch.sh"
     assert wheel.read(inside) == (REPO / inside).read_bytes()
+
+
+@pytest.mark.parametrize(
+    "inside",
+    [
+        "condashare/modules/modulefile.lua",
+        "condashare/modules/modulefile.tcl",
+        "condashare/modules/probe.sh",
+    ],
+)
+def test_modulefile_templates_are_in_the_wheel(wheel, inside):
+    assert wheel.read(inside) == (REPO / inside).read_bytes()

@@ -6,6 +6,7 @@ import pytest
 
 from condashare.site import (
     DEFAULT_PROBE_TIMEOUT,
+    AdminSettings,
     SiteError,
     candidate_paths,
     discover_site,
@@ -162,3 +163,34 @@ def test_prefix_bypass():
     assert site.found_by == "--prefix"
     with pytest.raises(SiteError, match="absolute"):
         site_from_prefix("conda", "linux")
+
+
+def test_admin_table():
+    base = inst(name="a", prefix="/c", os="linux")
+    assert parse_site(base, "f").admin == AdminSettings()  # optional, default: nothing allowed
+    text = (
+        '[admin]\ngroup = "condaadm"\nowners = ["build", 1234]\ngroup_writable = true\n'
+        'writable = ["pkgs/cache/", "envs//scratch"]\n' + base
+    )
+    admin = parse_site(text, "f").admin
+    assert admin == AdminSettings("condaadm", ("build", 1234), True, ("pkgs/cache", "envs/scratch"))
+
+
+@pytest.mark.parametrize(
+    ("table", "key", "message"),
+    [
+        ("grup = 'x'", "admin.grup", "unknown key"),
+        ("group = true", "admin.group", "account name"),
+        ("group = 'two words'", "admin.group", "not an account name"),
+        ("owners = 'root'", "admin.owners", "list"),
+        ("owners = [-1]", "admin.owners[0]", "negative"),
+        ("group_writable = 'yes'", "admin.group_writable", "true or false"),
+        ("writable = ['/abs']", "admin.writable[0]", "relative"),
+        ("writable = ['envs/../bin']", "admin.writable[0]", "relative"),
+        ("writable = ['']", "admin.writable[0]", "non-empty"),
+    ],
+)
+def test_admin_table_errors_name_the_key(table, key, message):
+    with pytest.raises(SiteError) as err:
+        parse_site(f"[admin]\n{table}\n" + inst(name="a", prefix="/c", os="linux"), "f")
+    assert err.value.key == key and message in err.value.message

@@ -10,6 +10,7 @@ own ``cp -a`` copy (hardlinks between env and cache kept) and damages it the way
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import pty
@@ -26,10 +27,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from condashare.bounded import children
-from condashare.doctor import integrity
-from condashare.doctor.integrity import integrity_findings, open_hash_cache, verify
-from condashare.doctor.model import Severity
+from condashare.doctor.model import Finding, Severity
 from condashare.mounts import parse_mountinfo
+from condashare.verify import api, protocol
+from condashare.verify.api import VerifyReport, integrity_findings, verify
+from condashare.verify.collect import Collector
+from condashare.verify.hashcache import open_hash_cache
 from tests.conftest import REPO, need, run_cli
 
 BUILD = "hb0f4dca_0"  # rattler-build's hash for these recipes (no variants): stable
@@ -55,11 +58,11 @@ def flip_byte(data: bytes, at: int = 0) -> bytes:
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
 
 
-def findings_of(report: integrity.VerifyReport, check: str) -> list[integrity.Finding]:
+def findings_of(report: VerifyReport, check: str) -> list[Finding]:
     return [f for f in report.findings if f.check == check]
 
 
-def problems(finding: integrity.Finding) -> dict[str, str]:
+def problems(finding: Finding) -> dict[str, str]:
     return {p["path"]: p["problem"] for p in finding.data["files"]}
 
 
@@ -97,6 +100,13 @@ def test_cli_classifies_env_cache_and_installation_and_refuses_other_paths(
     res = run_cli("verify", str(inst / "envs" / "good"), str(plain))
     assert res.returncode == 2
     assert "not a conda environment" in res.stderr
+    assert f"{plain}: not verified - not a conda environment" in res.stdout
+    assert "1 of 2 PATH(s) not verified" in res.stdout
+    assert "no problems found in the other PATHs" in res.stdout
+    res = run_cli("verify", str(plain))  # e.g. `verify /tmp`: nothing was checked at all
+    assert res.returncode == 2
+    assert "no problems found" not in res.stdout
+    assert "[x] 1 of 1 PATH(s) not verified" in res.stdout
     res = run_cli("verify", str(tmp_path / "does-not-exist"))
     assert res.returncode == 2
     assert "No such file" in res.stderr
@@ -241,6 +251,39 @@ def test_permission_denied_file_is_unreadable(inst: Path) -> None:
     assert len(beta) == 1 and beta[0]["data"]["package"] == dist_name("beta")
     (item,) = [p for p in beta[0]["data"]["files"] if p["path"] == "share/beta/f8.txt"]
     assert item["problem"] == "unreadable" and "EACCES" in item["found"]
+
+
+def test_files_listed_only_in_files_not_paths_data_are_checked(inst: Path) -> None:
+    """conda's --force-reinstall after a SafetyError leaves the relinked file in the record's
+    ``files`` without a ``paths_data`` entry; a truncated file there must not pass."""
+    env = inst / "envs" / "good"
+    rec_path = env / "conda-meta" / (dist_name("beta") + ".json")
+    rec = json.loads(rec_path.read_text())
+    dropped = {"share/beta/f3.txt", "share/beta/f4.txt"}
+    rec["paths_data"]["paths"] = [
+        p for p in rec["paths_data"]["paths"] if p["_path"] not in dropped
+    ]
+    assert dropped <= set(rec["files"])
+    rec_path.write_text(json.dumps(rec))
+    assert not verify([env], deep=True, use_cache=False).findings  # intact: nothing to say
+    replace_file(env / "share" / "beta" / "f3.txt", b"cut")  # truncated, a new inode
+    (env / "share" / "beta" / "f4.txt").unlink()
+    quick = verify([env], use_cache=False)
+    (beta,) = findings_of(quick, "integrity.env-files")
+    # size from the package's info/paths.json in the cache; existence from files alone
+    assert problems(beta) == {"share/beta/f3.txt": "size", "share/beta/f4.txt": "missing"}
+    assert "not in its paths_data" in beta.detail
+    # same-size damage: deep mode hashes it against the cache's paths.json
+    replace_file(
+        env / "share" / "beta" / "f3.txt",
+        flip_byte((inst / "pkgs" / dist_name("beta") / "share" / "beta" / "f3.txt").read_bytes()),
+    )
+    (beta,) = findings_of(verify([env], deep=True, use_cache=False), "integrity.env-files")
+    assert problems(beta)["share/beta/f3.txt"] == "hash"
+    # without the cache entry only existence can be checked: the missing file is still found
+    shutil.rmtree(inst / "pkgs" / dist_name("beta"))
+    (beta,) = findings_of(verify([env], use_cache=False), "integrity.env-files")
+    assert problems(beta) == {"share/beta/f4.txt": "missing"}
 
 
 def test_truncated_and_empty_records_are_reported(inst: Path) -> None:
@@ -445,6 +488,11 @@ def test_user_env_linking_from_a_shared_cache(
         )
         == []
     )
+    # ...and nor does verifying one env of it (an admin checking a release after an install):
+    # the env and the cache belong to the same installation
+    one_env = verify([conda_tree / "inst" / "envs" / "good"], mounts=mounts, use_cache=False)
+    assert one_env.exit_code == 0, [f.title for f in one_env.findings]
+    assert not [f for f in one_env.findings if f.code.startswith("integrity.shared")]
 
 
 # --- hash cache ----------------------------------------------------------------------------
@@ -516,7 +564,7 @@ def test_doctor_entry_point_returns_findings(inst: Path, sandbox_home: Path) -> 
     shutil.copytree(env, mine, symlinks=True)
     (sandbox_home / ".conda" / "pkgs").mkdir()
     (sandbox_home / ".conda" / "pkgs" / "urls.txt").write_text("")
-    assert integrity.user_targets() == [str(mine), str(sandbox_home / ".conda" / "pkgs")]
+    assert api.user_targets() == [str(mine), str(sandbox_home / ".conda" / "pkgs")]
     found = integrity_findings()
     assert [f.data["prefix"] for f in found if f.check == "integrity.env-files"] == [str(mine)]
 
@@ -557,8 +605,10 @@ def test_progress_goes_to_stderr_only_on_a_terminal(inst: Path) -> None:
         seen += chunk
     os.close(master)
     assert proc.returncode == 0
-    assert b"tasks" in seen and b"files" in seen
-    assert b"tasks" not in out
+    line = seen.decode()
+    assert "%" in line and "files checked" in line and "hashed" in line and "ETA" in line
+    assert "tasks" not in line  # not the engine's units
+    assert b"ETA" not in out
 
 
 # --- a share that dies -----------------------------------------------------------------------
@@ -653,14 +703,14 @@ def test_share_that_hangs_during_batched_quick_records_is_unresponsive_and_the_r
     subprocess.run(["cp", "-a", str(conda_tree / "inst" / "envs" / "good"), str(local)], check=True)
     shared_env = str(fuse_share.mount / "inst" / "envs" / "good")
     records = len(list((local / "conda-meta").glob("*.json")))
-    listed = integrity._Run._on_env
+    listed = Collector._on_env
 
-    def block_then_queue(self: integrity._Run, task: dict, msg: dict) -> None:
+    def block_then_queue(self: Collector, task: dict, msg: dict) -> None:
         if task["path"] == shared_env:  # the share dies right after listing the records
             fuse_share.block()
         listed(self, task, msg)
 
-    monkeypatch.setattr(integrity._Run, "_on_env", block_then_queue)
+    monkeypatch.setattr(Collector, "_on_env", block_then_queue)
     start = time.monotonic()
     try:
         report = verify([local, shared_env], deep=False, use_cache=False, timeout=2)
@@ -688,13 +738,13 @@ def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_s
 def test_worker_death_is_reported_as_incomplete(
     inst: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from condashare.doctor import integrity_worker
+    from condashare.verify import worker
 
-    def die(self: object, task: dict[str, object]) -> dict[str, object]:
+    def die(reader: object, task: object) -> dict[str, object]:
         os.kill(os.getpid(), signal.SIGKILL)
         return {}
 
-    monkeypatch.setattr(integrity_worker.Worker, "op_walk", die)  # inherited by forked workers
+    monkeypatch.setitem(worker.OPS, "walk", die)  # inherited by forked workers
     report = verify([inst / "envs" / "good"], jobs=1)
     assert report.incomplete and report.exit_code == 3
     assert any("worker died" in f.title for f in findings_of(report, "integrity.incomplete"))
@@ -739,4 +789,22 @@ def test_the_task_size_bound_holds_for_any_path(
         {"id": 2, "op": "hash", "path": path, "rel": record, "sha256": "0" * 64, "info": info},
     ):
         wire = (json.dumps({"batch": [task]}) + "\n").encode()
-        assert integrity._task_bytes(task) >= len(wire)
+        assert protocol.task_bytes(task) >= len(wire)
+
+
+def test_deep_progress_shows_percentage_bytes_pace_and_time_left(inst: Path) -> None:
+    """Not '4/5 tasks, 2 files, 0 MiB': a person wants how far, how much, how long."""
+    from condashare.cli.verify import progress_line
+    from condashare.verify.api import ProgressInfo
+
+    seen: list[ProgressInfo] = []
+    report = verify([inst], deep=True, use_cache=False, progress=seen.append)
+    assert seen and not report.findings
+    assert all(0 <= i.done <= i.total for i in seen)
+    assert all(b.elapsed >= a.elapsed for a, b in itertools.pairwise(seen))
+    first = progress_line(seen[0], deep=True)
+    assert "ETA --:--" in first and "tasks" not in first
+    # a run a quarter done after 3 s, 40 MiB read: 9 s left at that pace
+    midway = progress_line(ProgressInfo(25, 100, 1200, 40 << 20, 3.0), deep=True)
+    assert midway == "   25% · 1,200 files checked · 40.0 MiB hashed (13.3 MiB/s) · ETA 0:09"
+    assert "hashed" not in progress_line(ProgressInfo(1, 2, 5, 0, 1.0), deep=False)

@@ -15,7 +15,7 @@ cache, then measures in one run:
   (d)  verify --deep again with the cache warm
   (e)  physical limit: total bytes / (single-core hashlib.sha256 throughput measured now x cores)
 
-(b)-(d) are timed as library calls (``condashare.doctor.integrity.verify``: the CLI minus
+(b)-(d) are timed as library calls (``condashare.verify.api.verify``: the CLI minus
 interpreter start-up and argument parsing) and, once each, as the real CLI in a subprocess
 (wall time including Python start-up). Each library figure is the median of --repeat runs.
 Peak RSS: the largest resident set of the CLI process and of any of its workers.
@@ -157,7 +157,8 @@ def threads_deep(env: Path, jobs: int) -> float:
     import io
     from concurrent.futures import ThreadPoolExecutor
 
-    from condashare.doctor.integrity_worker import Worker
+    from condashare.verify.reader import Reader
+    from condashare.verify.worker import run
 
     names = sorted(p.name for p in (env / "conda-meta").glob("*.json"))
     local = {}
@@ -165,19 +166,20 @@ def threads_deep(env: Path, jobs: int) -> float:
     def one(name: str) -> None:
         import threading
 
-        worker = local.setdefault(threading.get_ident(), Worker(io.StringIO()))
-        res = worker.run(
-            {"op": "record", "path": str(env), "record": name, "deep": True, "local": True}
+        reader = local.setdefault(threading.get_ident(), Reader(io.StringIO()))
+        res = run(
+            reader, {"op": "record", "path": str(env), "record": name, "deep": True, "local": True}
         )
         for job in res.get("defer", []):
-            worker.run(
+            run(
+                reader,
                 {
                     "op": "hash",
                     "path": job["path"],
                     "rel": job["rel"],
                     "sha256": job["sha256"],
                     "local": True,
-                }
+                },
             )
 
     start = time.perf_counter()
@@ -204,7 +206,7 @@ def main() -> None:
         subprocess.run([sys.executable, str(HERE / "generate.py"), str(base)], check=True)
     cache_home = base / "xdg-cache"
     os.environ["XDG_CACHE_HOME"] = str(cache_home)  # never the real user's cache
-    from condashare.doctor.integrity import default_jobs, verify
+    from condashare.verify.api import default_jobs, verify
 
     cores = default_jobs()
     print(f"machine: {os.cpu_count()} CPUs ({cores} usable), {load()}")

@@ -23,6 +23,7 @@ import os
 import pickle
 import select
 import signal
+import struct
 import subprocess
 import sys
 import time
@@ -69,6 +70,22 @@ class CallTask:
     settled: ChildAnswer | None = None  # could not even start
 
 
+# An answer is framed by its length, so the parent settles as soon as the whole answer is in:
+# it must not wait for end-of-file, which a grandchild (a call made inside the function, stuck
+# on a share) would delay by holding an inherited copy of the pipe open.
+_HEADER = struct.Struct("!Q")
+
+
+def _answer(task: CallTask) -> bytes | None:
+    """The whole pickled answer once it has arrived, else None."""
+    data = b"".join(task.chunks)
+    if len(data) < _HEADER.size:
+        return None
+    (size,) = _HEADER.unpack_from(data)
+    end = _HEADER.size + size
+    return data[_HEADER.size : end] if len(data) >= end else None
+
+
 def _respond(out_fd: int, work: Callable[[], Any]) -> None:
     """In the child: run ``work``, write the pickled outcome to ``out_fd``."""
     try:
@@ -76,10 +93,10 @@ def _respond(out_fd: int, work: Callable[[], Any]) -> None:
     except BaseException as exc:
         outcome = (RAISED, f"{type(exc).__name__}: {exc}", traceback.format_exc())
     try:
-        payload = pickle.dumps(outcome)
+        body = pickle.dumps(outcome)
     except Exception as exc:
-        payload = pickle.dumps((RAISED, f"result not picklable: {exc}", ""))
-    view = memoryview(payload)
+        body = pickle.dumps((RAISED, f"result not picklable: {exc}", ""))
+    view = memoryview(_HEADER.pack(len(body)) + body)
     while view:
         written = os.write(out_fd, view)
         view = view[written:]
@@ -199,7 +216,7 @@ def _close(task: CallTask) -> None:
 def _finish(task: CallTask) -> ChildAnswer:
     _close(task)
     seconds = time.monotonic() - task.started
-    payload = b"".join(task.chunks)
+    payload = _answer(task)
     ended, how = _ended(task.child)
     wait_until = time.monotonic() + EXIT_GRACE
     while not payload and not ended and time.monotonic() < wait_until:
@@ -284,6 +301,8 @@ def collect(
                     if task.budget is not None:
                         task.deadline = min(task.deadline, time.monotonic() + task.budget)
             task.chunks.append(chunk)
+            if _answer(task) is not None:
+                done(key, _finish(task))
     children.reap()
     return answers
 

@@ -15,7 +15,18 @@ from importlib import import_module
 from condashare import __version__, exitcodes
 
 # Explicit list of sub-command modules (condashare.cli.<name>), in --help order.
-COMMAND_MODULES = ("info", "init", "shared", "isolate", "envs", "kernels", "doctor", "verify")
+COMMAND_MODULES = (
+    "info",
+    "init",
+    "shared",
+    "isolate",
+    "envs",
+    "kernels",
+    "modules",
+    "doctor",
+    "verify",
+    "admin",
+)
 
 Runner = Callable[[argparse.Namespace], int]
 

@@ -85,13 +85,7 @@ def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
                 line += f": {change.reason}"
             out.status(_SEVERITY[change.action], line, indent=2)
     if dry_run:
-        diffs = [c.diff() for c in plan.changing]
-        if diffs:
-            out.line()
-            for text in diffs:
-                out.block(text, tabs=True)
-        out.line()
-        out.line(f"dry run: {len(plan.changing)} kernelspec(s) would change; nothing was written")
+        out.dry_run_footer([c.diff() for c in plan.changing], "kernelspec")
 
 
 def _exit_code(result: KernelsResult) -> int:

@@ -9,8 +9,18 @@ from typing import TYPE_CHECKING
 from condashare import exitcodes
 
 if TYPE_CHECKING:
-    from condashare.doctor.integrity import ProgressInfo, VerifyReport
     from condashare.render import Output
+    from condashare.verify.api import Progress, ProgressInfo, VerifyReport
+
+
+TARGET_LABELS = {
+    "env": "environment",
+    "cache": "package cache",
+    "root": "installation",
+    "none": "not verified",
+    "missing": "not found",
+    "error": "not verified",
+}
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,12 +67,33 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
-def _progress_printer() -> object:
+def progress_line(info: ProgressInfo, deep: bool) -> str:
+    """One line of progress: a percentage, what was read, the pace and the time left."""
+    from condashare.render import human_bytes
+
+    parts = [f"{info.fraction:4.0%}", f"{info.files:,} files checked"]
+    if deep:
+        hashed = f"{human_bytes(info.bytes_hashed)} hashed"
+        if info.elapsed >= 0.5:
+            hashed += f" ({human_bytes(int(info.bytes_hashed / info.elapsed))}/s)"
+        parts.append(hashed)
+    left = info.seconds_left
+    if left is None:
+        parts.append("ETA --:--")
+    else:
+        minutes, seconds = divmod(int(left + 0.5), 60)
+        parts.append(f"ETA {minutes}:{seconds:02d}")
+    return "  " + " · ".join(parts)
+
+
+def _progress_printer(deep: bool) -> Progress:
+    width = 0
+
     def show(info: ProgressInfo) -> None:
-        mib = info.bytes_hashed / (1 << 20)
-        sys.stderr.write(
-            f"\r  {info.done}/{info.total} tasks, {info.files} files, {mib:,.0f} MiB hashed "
-        )
+        nonlocal width
+        line = progress_line(info, deep)
+        sys.stderr.write("\r" + line.ljust(width))  # shorter lines must not leave debris
+        width = max(width, len(line))
         sys.stderr.flush()
 
     return show
@@ -73,9 +104,7 @@ def render_report(report: VerifyReport, out: Output) -> None:
         extra = ""
         if target.kind == "root":
             extra = f" ({len(target.envs)} envs, {len(target.caches)} package cache)"
-        label = {"env": "environment", "cache": "package cache", "root": "installation"}.get(
-            target.kind, target.kind
-        )
+        label = TARGET_LABELS.get(target.kind, target.kind)
         out.line(
             f"{target.path}: {label}{extra}" + (f" - {target.detail}" if target.detail else "")
         )
@@ -88,8 +117,17 @@ def render_report(report: VerifyReport, out: Output) -> None:
     if report.cache_note:
         out.line(report.cache_note)
     out.line()
+    bad = report.bad_paths
+    if bad:
+        # a PATH that is not a conda tree was not checked at all: never "no problems found"
+        out.status(
+            "error",
+            f"{len(bad)} of {len(report.targets)} PATH(s) not verified: not a conda "
+            "environment, package cache or installation (or not found)",
+        )
     if not report.findings:
-        out.status("ok", "no problems found")
+        if len(bad) < len(report.targets):
+            out.status("ok", "no problems found" + (" in the other PATHs" if bad else ""))
         return
     for finding in report.findings:
         sev = finding.severity.value
@@ -109,8 +147,8 @@ def render_report(report: VerifyReport, out: Output) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from condashare.doctor.integrity import DEFAULT_TIMEOUT, verify
     from condashare.render import Output
+    from condashare.verify.api import DEFAULT_TIMEOUT, verify
 
     out = Output(args.color)
     if args.jobs is not None and args.jobs < 1:
@@ -120,17 +158,17 @@ def run(args: argparse.Namespace) -> int:
     if timeout <= 0:
         out.warn("condashare verify: --timeout must be positive")
         return exitcodes.USAGE
-    progress = _progress_printer() if sys.stderr.isatty() else None
+    progress = _progress_printer(bool(args.deep)) if sys.stderr.isatty() else None
     report = verify(
         args.paths,
         deep=bool(args.deep),
         jobs=args.jobs,
         use_cache=not args.no_cache,
         timeout=timeout,
-        progress=progress,  # type: ignore[arg-type]
+        progress=progress,
     )
     if progress is not None:
-        sys.stderr.write("\r" + " " * 70 + "\r")
+        sys.stderr.write("\r" + " " * 100 + "\r")
     code = report.exit_code
     for bad in report.bad_paths:
         out.warn(f"condashare verify: {bad.path}: {bad.detail or bad.kind}")

@@ -35,6 +35,10 @@ class Finding:
     ``fix`` is a hint with concrete commands a person can run; ``fixable`` says whether
     ``condashare doctor --fix`` can apply it (only ever to the user's own files and caches).
     ``data`` carries machine-readable specifics (paths, package names, sizes) for JSON output.
+    ``check`` names what produced the finding (a doctor check's id); ``code`` says what kind of
+    finding it is, the same wherever it is reported: the verification engine's findings keep
+    their code (``integrity.env-files`` ...) in ``condashare verify``, in the doctor's
+    ``integrity.files`` check and in the conda plugin. It defaults to ``check``.
     """
 
     check: str
@@ -44,6 +48,11 @@ class Finding:
     fix: str = ""
     fixable: bool = False
     data: dict[str, Any] = field(default_factory=dict)
+    code: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.code:
+            object.__setattr__(self, "code", self.check)
 
 
 # A check's function: given the run's Context, return what it found (an OK finding when healthy).

@@ -41,14 +41,6 @@ def error(
     return Finding(check, Severity.ERROR, title, detail, fix, fixable, data=data)
 
 
-def human_bytes(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if abs(n) < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"  # pragma: no cover
-
-
 MISSING = "missing"
 UNRESPONSIVE = "unresponsive"
 

@@ -40,7 +40,7 @@ def conda_trash(ctx: Context, findings: list[Finding]) -> list[str]:
     """The ``*.conda_trash`` paths of the engine's artefact findings that are the user's own."""
     paths: list[str] = []
     for finding in findings:
-        if finding.data.get("finding", finding.check) != ARTEFACTS:
+        if finding.code != ARTEFACTS:
             continue
         for item in finding.data.get("items", []):
             path = str(item.get("path", ""))
@@ -52,17 +52,16 @@ def conda_trash(ctx: Context, findings: list[Finding]) -> list[str]:
 
 
 def check_integrity(ctx: Context) -> list[Finding]:
-    from condashare.doctor.integrity import integrity_findings, user_targets
+    from condashare.verify.api import integrity_findings, user_targets
 
     shared = [i.pkgs_dir for i in ctx.site.installations] if ctx.site else []
     targets = integrity_targets(ctx)
     if targets is None:
         targets = user_targets(ctx.home, ctx.timeout)
     found = integrity_findings(targets, deep=ctx.deep, timeout=ctx.timeout, shared_pkgs_dirs=shared)
-    # The doctor's contract: a finding names its check; the engine's own id goes into data.
-    findings = [
-        dataclasses.replace(f, check=FILES_ID, data={**f.data, "finding": f.check}) for f in found
-    ]
+    # a finding names the check that produced it; its code (integrity.env-files, ...) stays the
+    # engine's, the same as in `condashare verify` and the conda plugin
+    findings = [dataclasses.replace(f, check=FILES_ID) for f in found]
     return [dataclasses.replace(f, fixable=True) if conda_trash(ctx, [f]) else f for f in findings]
 
 

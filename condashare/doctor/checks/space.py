@@ -10,11 +10,11 @@ import os
 
 from condashare.bounded.paths import run_program
 from condashare.bounded.programs import diskusage
-from condashare.doctor.checks._util import UNRESPONSIVE, error, human_bytes, info, ok, warning
+from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.liveness import error_words
-from condashare.render import shown
+from condashare.render import human_bytes, shown
 
 GIB = 1 << 30
 BIG_PKGS = 5 * GIB  # a package cache beyond this is worth a `conda clean`

@@ -1,0 +1,201 @@
+"""``condashare modules``: an environment modulefile (Lmod) per shared release."""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from condashare import exitcodes
+
+if TYPE_CHECKING:
+    from condashare.modules.sync import ModulesPlan, Outcome
+    from condashare.render import Output
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from condashare.cli import add_site_options
+
+    parser = sub.add_parser(
+        "modules",
+        help="write an environment modulefile (module load isis/4.3.0) per shared release",
+        description="Write one modulefile per shared release (env isis4.3.0 becomes module "
+        "isis/4.3.0) into a directory you add with 'module use'. Each file picks the "
+        "installation of the machine it is loaded on, so one directory serves every OS "
+        "sharing the home; a dead share makes 'module load' fail after the probe timeout. "
+        "Run again to sync with today's releases; --reverse removes what condashare wrote.",
+    )
+    add_site_options(parser)
+    parser.add_argument(
+        "--dir",
+        metavar="DIR",
+        help="modulefile directory (default: ~/.local/share/condashare/modulefiles, one path "
+        "for every OS sharing the home)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=("lua", "tcl"),
+        help="lua (Lmod) or tcl (Environment Modules); default: the module system you have",
+    )
+    parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
+    parser.add_argument(
+        "--reverse", action="store_true", help="remove the modulefiles condashare wrote"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON document")
+    parser.set_defaults(run=run)
+
+
+_SEVERITY = {
+    "create": "info",
+    "update": "info",
+    "remove": "info",
+    "unchanged": "ok",
+    "conflict": "warning",
+    "kept": "warning",
+}
+
+
+def use_line(directory: str, home: str) -> str:
+    """The ``module use`` line to add to a startup file, through ``$HOME`` when in the home."""
+    from condashare.startup import PosixDialect
+
+    quote = PosixDialect().quote
+    home = home.rstrip("/")
+    if home and directory.startswith(home + "/"):
+        return 'module use "$HOME"/' + quote(directory[len(home) + 1 :])
+    return "module use " + quote(directory)
+
+
+def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
+    if plan.listings:
+        out.heading("Shared releases")
+        for listing in plan.listings:
+            if listing.status != "ok":
+                out.status("warning", f"{listing.installation}: not listed: {listing.detail}")
+            else:
+                out.status("ok", f"{listing.installation}: {', '.join(listing.releases) or 'none'}")
+        for release, why in plan.refused:
+            out.status("warning", f"env {release!r} {why}: no modulefile for it", indent=6)
+        out.line()
+    out.heading(f"Modulefiles in {plan.directory}")
+    if plan.status in ("skipped", "unresponsive"):
+        out.status("error", f"{plan.status}: {plan.detail}")
+        return
+    if plan.detail:
+        out.status("warning", plan.detail)
+    if not plan.changes:
+        out.line("  (none)")
+    for change in plan.changes:
+        line = f"{change.action:9} {change.module}"
+        if change.reason and change.action != "remove":
+            line += f": {change.reason}"
+        out.status(_SEVERITY[change.action], line, indent=2)
+    if dry_run:
+        out.dry_run_footer([c.diff() for c in plan.changing], "modulefile")
+
+
+def _exit_code(plan: ModulesPlan, outcomes: list[Outcome]) -> int:
+    if any(not o.done for o in outcomes) or plan.status in ("skipped", "unresponsive"):
+        return exitcodes.INCOMPLETE
+    if any(x.status != "ok" for x in plan.listings):
+        return exitcodes.INCOMPLETE
+    if any(c.action == "conflict" for c in plan.changes):
+        return exitcodes.PROBLEMS
+    return exitcodes.OK
+
+
+def _json(plan: ModulesPlan, outcomes: list[Outcome], fmt: str, use: str) -> dict[str, Any]:
+    return {
+        "action": plan.action,
+        "directory": plan.directory,
+        "format": fmt,
+        "module_use": use,
+        "status": plan.status,
+        "detail": plan.detail,
+        "installations": [
+            {"name": x.installation, "status": x.status, "detail": x.detail,
+             "releases": list(x.releases)}
+            for x in plan.listings
+        ],
+        "refused": [{"name": n, "reason": r} for n, r in plan.refused],
+        "modules": [
+            {"action": c.action, "module": c.module, "path": c.path, "reason": c.reason}
+            for c in plan.changes
+        ],
+        "outcomes": [
+            {"module": o.module, "path": o.path, "action": o.action, "done": o.done,
+             "error": o.error}
+            for o in outcomes
+        ],
+    }  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    import os
+
+    from condashare.cli import ConfigError
+    from condashare.fileedit import EditError, exclusive_lock
+    from condashare.modules.sync import (
+        apply_plan,
+        default_dir,
+        detect_format,
+        plan_reverse,
+        plan_sync,
+    )
+    from condashare.render import Output
+
+    out = Output(args.color)
+    home = os.path.expanduser("~")
+    directory = os.path.abspath(os.path.expanduser(args.dir)) if args.dir else default_dir(home)
+    where = "--dir" if args.dir else "default: the same path for every OS sharing the home"
+    fmt, why = (args.format, "--format") if args.format else detect_format(os.environ)
+    if args.reverse:
+        import platformdirs
+
+        from condashare.site import DEFAULT_PROBE_TIMEOUT
+
+        state_dir = str(platformdirs.user_state_path("condashare"))
+        timeout = DEFAULT_PROBE_TIMEOUT
+        plan = plan_reverse(directory, timeout)
+    else:
+        from condashare.shared import resolve_setup
+
+        setup = resolve_setup(site_path=args.site, prefix=args.prefix)
+        if setup.site is None:
+            raise ConfigError(
+                "no site file found; pass --site FILE or --prefix PATH, or ask your admins "
+                "where the site file is"
+            )
+        state_dir, timeout = setup.state_dir, setup.ctx.probe_timeout
+        plan = plan_sync(setup, directory, fmt)
+    try:
+        with exclusive_lock(os.path.join(state_dir, "modules.lock")):
+            outcomes = apply_plan(plan, timeout, args.dry_run)
+    except EditError as exc:  # another `condashare modules` is running
+        out.warn(f"condashare: error: {exc}")
+        return exitcodes.INCOMPLETE
+    code = _exit_code(plan, outcomes)
+    use = use_line(directory, home)
+    if args.json:
+        out.json("modules", _json(plan, outcomes, fmt, use), code)
+        return code
+    if plan.action == "sync":
+        out.status("info", f"format: {fmt} ({why}); directory: {directory} ({where})")
+        if fmt == "tcl":
+            out.status("warning", "Tcl modulefiles: not yet tested with Environment Modules")
+    render_plan(plan, out, args.dry_run)
+    if args.dry_run:
+        return code
+    out.line()
+    for outcome in outcomes:
+        if not outcome.done:
+            out.status("error", f"{outcome.action} {outcome.module}: {outcome.error}")
+    done = [o for o in outcomes if o.done]
+    if not outcomes:
+        out.status("ok", "nothing to change")
+    elif done:
+        removed = sum(1 for o in done if o.action == "remove")
+        out.status("ok", f"{len(done) - removed} modulefile(s) written, {removed} removed")
+    if plan.action == "sync" and plan.status in ("ok", "partial"):
+        out.line("    add this line to your shell startup file (or type it now):")
+        out.line(f"    {use}")
+    return code

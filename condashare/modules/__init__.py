@@ -1,0 +1,5 @@
+"""``condashare modules``: one environment modulefile per shared release (Lmod, Lua).
+
+:mod:`.render` makes the bytes of one modulefile; :mod:`.sync` lists the releases, compares
+them with a modulefile directory and writes or removes files.
+"""

@@ -1,0 +1,316 @@
+"""The answers of workers turned into observations, and the follow-up tasks they call for.
+
+One handler per op (``Collector.handlers``, an explicit table): a classified PATH queues its
+records, walks and cache inventory; a record with big files queues their hashes; a record that
+verified clean is remembered in the hash cache (only once its big files hashed clean too).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from condashare.liveness import error_words
+from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding, record_finding
+from condashare.verify.hashcache import HashCache
+from condashare.verify.observations import Observations, PackageProblems
+from condashare.verify.protocol import Answer, Area, Op, Task
+from condashare.verify.report import Target
+
+
+class Submit(Protocol):
+    """How the collector queues follow-up tasks (the scheduler's ``add``)."""
+
+    def __call__(self, op: Op, path: str, front: bool = False, **fields: Any) -> None: ...
+
+
+class Collector:
+    """Reads answers into :class:`Observations` and queues the work they reveal."""
+
+    def __init__(self, deep: bool, timeout: float, cache: HashCache | None, submit: Submit) -> None:
+        self.deep = deep
+        self.timeout = timeout
+        self.cache = cache
+        self.add = submit
+        self.seen = Observations()
+        # record path -> [fingerprint row, big files still being hashed]
+        self.pending_fp: dict[str, list[Any]] = {}
+        self.handlers: dict[Op, Callable[[Task, Answer], None]] = {
+            "classify": self._on_classify,
+            "env": self._on_env,
+            "walk": self._on_walk,
+            "record": self._on_record,
+            "hash": self._on_hash,
+            "cache": self._on_cache,
+            "centry": self._on_centry,
+            "exists": self._on_exists,
+            "writable": self._on_writable,
+        }
+
+    def unresponsive(self, task: Task) -> None:
+        """A task that was not answered in time (or not tried: its share hung before)."""
+        self.seen.incomplete = True
+        top = task.get("target", task["path"])
+        shown = task["path"]
+        if task["op"] == "record":
+            shown = os.path.join(task["path"], "conda-meta", task["record"])
+        self.seen.unresponsive[top].append(shown)
+        if task["op"] == "classify":
+            self.seen.targets[task["path"]] = Target(
+                task["path"], "unresponsive", f"no answer in {self.timeout:g} s"
+            )
+
+    def lost(self, task: Task) -> None:
+        """A task whose worker died (crash, killed): reported, not retried."""
+        self.seen.incomplete = True
+        self.seen.findings.append(
+            incomplete_finding(
+                f"a verification worker died while checking {task['path']}",
+                path=task["path"],
+                op=task["op"],
+            )
+        )
+
+    def handle(self, task: Task, msg: Answer) -> None:
+        if "error" in msg:
+            self.seen.incomplete = True
+            words = error_words(msg["errno"], msg["error"]) if msg.get("errno") else msg["error"]
+            self.seen.findings.append(
+                incomplete_finding(
+                    f"could not check {task['path']}: {words}",
+                    path=task["path"],
+                    op=task["op"],
+                    error=msg["error"],
+                )
+            )
+            return
+        self.handlers[task["op"]](task, msg)
+
+    def _on_classify(self, task: Task, msg: Answer) -> None:
+        path = task["path"]
+        kind = msg.get("kind", "error")
+        if kind == "env":
+            self.seen.targets[path] = Target(path, "env")
+            self._add_env(path, bool(msg.get("writable")), walk=True)
+        elif kind == "cache":
+            self.seen.targets[path] = Target(path, "cache", caches=(path,))
+            self._add_cache(path, walk=True)
+        elif kind == "root":
+            envs = tuple(msg.get("envs") or ())
+            pkgs = msg.get("pkgs")
+            self.seen.targets[path] = Target(
+                path, "root", envs=(path, *envs), caches=(pkgs,) if pkgs else ()
+            )
+            self.add("walk", path, target=path)
+            self._add_env(path, bool(msg.get("writable")), walk=False, root=path)
+            for env in envs:
+                self._add_env(env, True, walk=False, root=path)
+            if pkgs:
+                self._add_cache(pkgs, walk=False)
+        else:
+            text = msg.get("reason") or "not a conda environment, package cache or installation"
+            if kind == "error" and msg.get("errno"):
+                text = error_words(msg["errno"], text)  # "stale file handle (ESTALE)"
+            if kind == "error":
+                self.seen.incomplete = True
+                self.seen.findings.append(
+                    incomplete_finding(f"could not read {path}: {text}", path=path, error=text)
+                )
+            if kind == "none" and not msg.get("reason"):
+                text = (
+                    "not a conda environment (no conda-meta/), package cache (no urls.txt "
+                    "or */info/paths.json) or installation (base env with envs/ or pkgs/)"
+                )
+            self.seen.targets[path] = Target(path, kind, text)
+
+    def _add_env(self, prefix: str, writable: bool, walk: bool, root: str | None = None) -> None:
+        self.add("env", prefix, target=prefix)
+        if walk:
+            self.add("walk", prefix, target=prefix)
+        if writable and root is None:
+            self.seen.user_envs.add(prefix)
+
+    def _add_cache(self, pkgs: str, walk: bool) -> None:
+        self.add("cache", pkgs, target=pkgs)
+        if walk:
+            self.add("walk", pkgs, target=pkgs)
+
+    def _on_env(self, task: Task, msg: Answer) -> None:
+        for name in msg.get("records", []):
+            self.add("record", task["path"], target=task["path"], record=name)
+
+    def _on_walk(self, task: Task, msg: Answer) -> None:
+        for raw, size, is_dir, *real in msg.get("artefacts", []):
+            path = raw  # exact, undecodable bytes included: render.shown shows them
+            self.seen.artefacts.append((task["path"], path, int(size), bool(is_dir)))
+            if real:
+                self.seen.real_paths[path] = real[0]
+        self.seen.artefact_counts[task["path"]] = (
+            int(msg.get("count", 0)),
+            int(msg.get("bytes", 0)),
+        )
+        if self.cache is not None and msg.get("dirs"):
+            self.cache.add_dirs(msg["dirs"])
+
+    def _count(self, msg: Answer) -> None:
+        self.seen.stats.files += int(msg.get("files", 0))
+        self.seen.stats.bytes_hashed += int(msg.get("bytes", 0))
+        self.seen.stats.cache_hits += int(msg.get("hits", 0))
+        if self.cache is not None and msg.get("hashed"):
+            self.cache.add(msg["hashed"])
+
+    def _problems(self, target: str, dist: str, area: Area) -> PackageProblems:
+        key = (target, dist)
+        if key not in self.seen.pkg:
+            self.seen.pkg[key] = PackageProblems(target, dist, area)
+        return self.seen.pkg[key]
+
+    def _add_problems(
+        self, entry: PackageProblems, problems: list[Answer], count: int | None = None
+    ) -> None:
+        entry.count += len(problems) if count is None else count
+        room = MAX_FILES_PER_FINDING - len(entry.problems)
+        entry.problems.extend(problems[: max(0, room)])
+
+    def _on_record(self, task: Task, msg: Answer) -> None:
+        prefix = task["path"]
+        self.seen.stats.records += 1
+        dist = task["record"][:-5]
+        if "record_error" in msg:
+            self.seen.findings.append(record_finding(prefix, dist, msg["record_error"]))
+            return
+        self._count(msg)
+        info = {
+            k: msg.get(k) for k in ("name", "version", "build", "channel", "source", "link_type")
+        }
+        if msg.get("nproblems"):
+            entry = self._problems(prefix, dist, "env")
+            entry.info = info
+            self._add_problems(entry, msg.get("problems", []), int(msg["nproblems"]))
+        defer = msg.get("defer", [])
+        rec_path = os.path.join(prefix, "conda-meta", task["record"])
+        if self.cache is not None:
+            if msg.get("fp"):
+                if defer:  # clean only once its big files hashed clean too
+                    self.pending_fp[rec_path] = [msg["fp"], len(defer)]
+                else:
+                    self.cache.add_record(msg["fp"])
+            elif not msg.get("fast"):
+                self.cache.forget_record(rec_path)
+        for job in defer:
+            self._hash(
+                job["path"],
+                prefix,
+                dist,
+                "env",
+                job["rel"],
+                job["sha256"],
+                info=info,
+                record=rec_path,
+            )
+        source = msg.get("source")
+        if isinstance(source, str) and source:
+            spec = f"{info['name']}={info['version']}={info['build']}"
+            self.seen.links.append((prefix, dist, os.path.dirname(source.rstrip("/")), spec))
+
+    def _hash(
+        self,
+        path: str,
+        target: str,
+        dist: str,
+        area: Area,
+        rel: str,
+        sha256: str | None,
+        **fields: Any,
+    ) -> None:
+        """Queue a big file's hash first in line (its record waits for it)."""
+        self.add(
+            "hash",
+            path,
+            front=True,
+            target=target,
+            owner=dist,
+            area=area,
+            rel=rel,
+            sha256=sha256,
+            **fields,
+        )
+
+    def _on_hash(self, task: Task, msg: Answer) -> None:
+        self._count(msg)
+        waiting = self.pending_fp.get(task.get("record", ""))
+        if waiting is not None:
+            if msg.get("problems"):
+                del self.pending_fp[task["record"]]
+            else:
+                waiting[1] -= 1
+                if waiting[1] == 0 and self.cache is not None:
+                    self.cache.add_record(waiting[0])
+                    del self.pending_fp[task["record"]]
+        if msg.get("problems"):
+            entry = self._problems(task["target"], task["owner"], task["area"])
+            entry.info = entry.info or dict(task.get("info") or {})
+            self._add_problems(entry, msg["problems"])
+
+    def _on_cache(self, task: Task, msg: Answer) -> None:
+        pkgs = task["path"]
+        self.seen.caches[pkgs] = msg
+        for name in msg.get("entries", []):
+            self.add("centry", os.path.join(pkgs, name), target=pkgs)
+
+    def _on_centry(self, task: Task, msg: Answer) -> None:
+        pkgs = task["target"]
+        dist = msg.get("dist") or os.path.basename(task["path"])
+        self.seen.stats.cache_entries += 1
+        state = self.seen.caches.setdefault(pkgs, {})
+        if "partial" in msg:
+            state.setdefault("partial", []).append(
+                (dist, msg["partial"], int(msg.get("bytes_on_disk", 0)))
+            )
+            return
+        if msg.get("no_record") or msg.get("record_error"):
+            state.setdefault("no_record", []).append(
+                (dist, msg.get("record_error") or "info/repodata_record.json is missing")
+            )
+        self._count(msg)
+        if msg.get("nproblems"):
+            entry = self._problems(pkgs, dist, "cache")
+            self._add_problems(entry, msg.get("problems", []), int(msg["nproblems"]))
+        for job in msg.get("defer", []):
+            self._hash(job["path"], pkgs, dist, "cache", job["rel"], job["sha256"])
+        for arch in msg.get("archives", []):
+            expect = arch.get("expect") or {}
+            rel = os.path.basename(arch["path"])
+            if not expect:
+                continue
+            if isinstance(expect.get("size"), int) and expect["size"] != arch["size"]:
+                entry = self._problems(pkgs, dist, "cache")
+                self._add_problems(
+                    entry,
+                    [
+                        {
+                            "path": rel,
+                            "problem": "size",
+                            "expected": expect["size"],
+                            "found": arch["size"],
+                            "archive": True,
+                        }
+                    ],
+                )
+            elif self.deep and (expect.get("sha256") or expect.get("md5")):
+                self._hash(
+                    arch["path"],
+                    pkgs,
+                    dist,
+                    "cache",
+                    rel,
+                    expect.get("sha256"),
+                    md5=expect.get("md5"),
+                )
+
+    def _on_exists(self, task: Task, msg: Answer) -> None:
+        self.seen.exists_answer.update(msg.get("exists", []))
+
+    def _on_writable(self, task: Task, msg: Answer) -> None:
+        self.seen.writable_answer.update(msg.get("writable", {}))
