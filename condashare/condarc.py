@@ -11,6 +11,7 @@ and whether it is shared. Paths that may sit on a dead share are only touched th
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 import pwd
@@ -18,11 +19,13 @@ import re
 import stat
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 from string import Template
 from typing import Any
 
-from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, PathOp, ProbeResult, run_probe
+from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, PathOp, ProbeResult
+from condashare.files.read import Reader, ReadStatus, kind_of
 from condashare.mounts import Mount, may_be_remote, mount_for
 from condashare.site import Installation
 
@@ -162,7 +165,11 @@ class CondaContext:
     probe_timeout: float = 2.0
     system_dirs: Sequence[str] = SYSTEM_DIRS
     root_writable: bool | None = None  # None: test <root>/conda-meta/history as conda does
-    unresponsive: set[str] = field(default_factory=set, compare=False, repr=False)
+
+    @cached_property
+    def reader(self) -> Reader:
+        """The one reader of user files; it also remembers which shares did not answer."""
+        return Reader(tuple(self.mounts), self.probe_timeout, self.home)
 
     @property
     def conda_env(self) -> Mapping[str, str]:
@@ -186,14 +193,7 @@ class CondaContext:
 def remote_probe(ctx: CondaContext, op: PathOp, path: str, arg: str = "0") -> ProbeResult:
     """Probe a path on a share; once a mount did not answer, its other paths are not tried
     (each try would cost the full timeout, and a hung server does not recover in a second)."""
-    mount = mount_for(path, ctx.mounts)
-    key = mount.mountpoint if mount is not None else path
-    if key in ctx.unresponsive:
-        return ProbeResult(path, UNRESPONSIVE, 0.0, None, "share did not answer earlier")
-    result = run_probe(op, path, ctx.probe_timeout, arg)
-    if result.status == UNRESPONSIVE:
-        ctx.unresponsive.add(key)
-    return result
+    return ctx.reader.probe(op, path, arg)
 
 
 def find_conda_root(
@@ -228,6 +228,7 @@ class Touch:
     status: str  # ok | missing | error | unresponsive
     mode: int = 0
     error: str = ""
+    errno: int | None = None
 
 
 def _touch(ctx: CondaContext, path: str) -> Touch:
@@ -236,13 +237,13 @@ def _touch(ctx: CondaContext, path: str) -> Touch:
         res = remote_probe(ctx, "stat", full)
         if res.status == OK:
             return Touch(OK, int(res.data.get("stat", {}).get("mode", 0)))
-        return Touch(res.status, 0, res.describe())
+        return Touch(res.status, 0, res.describe(), res.errno)
     try:
         return Touch(OK, Path(full).stat().st_mode)
     except FileNotFoundError:
         return Touch(MISSING)
     except OSError as exc:
-        return Touch("error", 0, exc.strerror or str(exc))
+        return Touch("error", 0, exc.strerror or str(exc), exc.errno)
 
 
 def _listdir(ctx: CondaContext, path: str) -> tuple[str, list[tuple[str, str]]]:
@@ -267,28 +268,6 @@ def _listdir(ctx: CondaContext, path: str) -> tuple[str, list[tuple[str, str]]]:
     except OSError:
         return "error", []
     return OK, out
-
-
-def _read_text(ctx: CondaContext, path: str) -> tuple[str, str | None]:
-    """(status, text); remote files are read through the probe's ``head`` operation."""
-    full = ctx.absolute(path)
-    if ctx.is_remote(full):
-        res = remote_probe(ctx, "head", full, str(MAX_CONDARC_BYTES))
-        if res.status != OK:
-            return res.status, None
-        raw = bytes.fromhex(str(res.data.get("data", "")))
-    else:
-        try:
-            with open(full, "rb") as fh:
-                raw = fh.read(MAX_CONDARC_BYTES)
-        except FileNotFoundError:
-            return MISSING, None
-        except OSError:
-            return "error", None
-    try:
-        return OK, raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return "error", None
 
 
 def appendable(ctx: CondaContext, path: str) -> bool | None:
@@ -396,12 +375,23 @@ def parse_condarc(text: str, path: str) -> Any:
     return data
 
 
-def _load_file(ctx: CondaContext, path: str, slot: str, template: str) -> CondarcFile:
-    status, text = _read_text(ctx, path)
-    if status == UNRESPONSIVE:
-        return CondarcFile(path, slot, template, "unresponsive", "share did not answer")
-    if text is None:
-        return CondarcFile(path, slot, template, "unreadable", "cannot read the file")
+def _load_file(ctx: CondaContext, path: str, slot: str, template: str) -> CondarcFile | IgnoredFile:
+    """Read one condarc file through the one reader and parse it.
+
+    A file that is not a regular file (a FIFO or device in ``condarc.d/``) is one conda skips;
+    it comes back as an IgnoredFile, unread.
+    """
+    res = ctx.reader.read(ctx.absolute(path), MAX_CONDARC_BYTES)
+    if res.status is ReadStatus.UNRESPONSIVE:
+        return CondarcFile(path, slot, template, "unresponsive", res.reason)
+    if res.status is ReadStatus.REFUSED and res.mode is not None and not stat.S_ISREG(res.mode):
+        return IgnoredFile(path, f"{res.reason}: conda ignores it")
+    if not res.ok or res.data is None:
+        return CondarcFile(path, slot, template, "unreadable", res.reason)
+    try:
+        text = res.data.decode("utf-8")
+    except UnicodeDecodeError:
+        return CondarcFile(path, slot, template, "unreadable", "is not UTF-8 text")
     from ruamel.yaml.reader import ReaderError
     from ruamel.yaml.scanner import ScannerError
 
@@ -433,11 +423,21 @@ def load_search_path(ctx: CondaContext) -> tuple[list[CondarcFile], list[Ignored
                 CondarcFile(spot.path, spot.slot, spot.template, "unresponsive", touch.error)
             )
             continue
+        if touch.status == "error" and touch.errno == errno.ELOOP:
+            ignored.append(IgnoredFile(spot.path, "is a symlink loop: conda ignores it"))
         if touch.status != OK:
             continue
         found: list[str] = []
         name = posixpath.basename(spot.path)
-        if stat.S_ISREG(touch.mode):
+        if not stat.S_ISREG(touch.mode) and not stat.S_ISDIR(touch.mode):
+            ignored.append(
+                IgnoredFile(
+                    spot.path,
+                    f"is {kind_of(touch.mode)}, not a regular file: conda "
+                    "ignores it (and condashare does not read it)",
+                )
+            )
+        elif stat.S_ISREG(touch.mode):
             if name in CONDARC_FILENAMES or posixpath.splitext(name)[1] in YAML_EXTENSIONS:
                 found.append(spot.path)
             elif spot.slot == "condarc":
@@ -466,7 +466,11 @@ def load_search_path(ctx: CondaContext) -> tuple[list[CondarcFile], list[Ignored
             if path in seen:
                 continue
             seen.add(path)
-            files.append(_load_file(ctx, path, spot.slot, spot.template))
+            loaded = _load_file(ctx, path, spot.slot, spot.template)
+            if isinstance(loaded, IgnoredFile):
+                ignored.append(loaded)
+            else:
+                files.append(loaded)
     return files, ignored
 
 

@@ -11,7 +11,11 @@ same promises hold everywhere:
   so a crash at any moment leaves either the old or the new file;
 - a timestamped backup of the old bytes is kept before anything is replaced or deleted;
 - a file that changed between planning and applying is not overwritten (:class:`EditConflict`);
-- read-only, binary and non-UTF-8 files are refused up front with a clear message.
+- read-only, binary and non-UTF-8 files are refused up front with a clear message;
+- files are read through :mod:`condashare.files.read` (regular files only, a size cap, bounded on
+  a share), and a file on a possibly remote mount is written only after a probe saw its directory
+  answer, by a child process with a deadline: a dead home gives :class:`EditUnresponsive`
+  (exit 3), never a hang.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from condashare.files.read import FileRead, Reader, ReadStatus, read_local
+
+T = TypeVar("T")
 
 
 class EditError(Exception):
@@ -41,6 +50,10 @@ class EditConflict(EditError):
     """The file changed after the edit was planned; it was left alone."""
 
 
+class EditUnresponsive(EditError):
+    """The share holding the file did not answer in time (exit 3: could not finish)."""
+
+
 @dataclass(frozen=True)
 class FileState:
     """What is on disk at ``path`` now, with symlinks resolved to the file actually written."""
@@ -51,6 +64,7 @@ class FileState:
     mode: int | None  # permission bits of the existing file
     uid: int | None
     gid: int | None
+    link: bool = False  # ``path`` itself is a symlink (to ``target``)
 
     @property
     def exists(self) -> bool:
@@ -58,7 +72,7 @@ class FileState:
 
     @property
     def is_link(self) -> bool:
-        return self.path != self.target
+        return self.link
 
 
 @dataclass(frozen=True)
@@ -70,6 +84,7 @@ class Edit:
     old: bytes | None
     new: bytes | None
     reason: str = ""
+    link: bool = False  # ``path`` is a symlink: ``target`` is what gets written
 
     @property
     def changed(self) -> bool:
@@ -99,32 +114,52 @@ class AppliedEdit:
     backup: str | None
 
 
-def resolve_target(path: str) -> str:
-    """The file a write to ``path`` should replace: symlinks followed, even dangling ones.
+def _resolve_here(path: str) -> tuple[str, bool]:
+    return os.path.realpath(path), os.path.islink(path)
+
+
+def resolve_link(path: str, reader: Reader | None = None) -> tuple[str, bool]:
+    """The file a write to ``path`` should replace (symlinks followed, even dangling ones), and
+    whether ``path`` itself is a symlink.
 
     Startup files live in the (local or network) home, never on the shared installation, so
-    following links here is safe.
+    following links here is safe. On a possibly remote path the links are followed in a child
+    with a deadline (each step is a lookup on the share).
     """
-    return os.path.realpath(path)
+    if reader is None or not reader.is_remote(path):
+        return _resolve_here(path)
+    return _in_child(_resolve_here, (path,), reader.timeout, path, None, reader)
 
 
-def read_state(path: str) -> FileState:
-    """Read ``path`` (through symlinks); EditError when it is not a regular file."""
-    target = resolve_target(path)
-    try:
-        st = os.stat(target)
-    except FileNotFoundError:
-        return FileState(path, target, None, None, None, None)
-    except OSError as exc:
-        raise EditError(path, f"cannot inspect: {exc.strerror or exc}") from None
-    if not stat.S_ISREG(st.st_mode):
-        raise EditError(path, "is not a regular file")
-    try:
-        with open(target, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise EditError(path, f"cannot read: {exc.strerror or exc}") from None
-    return FileState(path, target, data, stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+def resolve_target(path: str, reader: Reader | None = None) -> str:
+    """The file a write to ``path`` should replace (see :func:`resolve_link`)."""
+    return resolve_link(path, reader)[0]
+
+
+def state_from_read(path: str, target: str, result: FileRead, link: bool = False) -> FileState:
+    """A reader's result as the state an edit starts from; EditError for anything unreadable."""
+    if result.status is ReadStatus.MISSING:
+        return FileState(path, target, None, None, None, None, link)
+    if result.status is ReadStatus.UNRESPONSIVE:
+        raise EditUnresponsive(path, result.reason)
+    if not result.ok or result.data is None or result.mode is None:
+        raise EditError(path, result.reason)
+    mode = stat.S_IMODE(result.mode)
+    return FileState(path, target, result.data, mode, result.uid, result.gid, link)
+
+
+def read_state(path: str, reader: Reader | None = None) -> FileState:
+    """Read ``path`` (through symlinks) with the one reader; EditError when it is not a
+    regular file, too big, a symlink loop or unreadable, EditUnresponsive on a dead share."""
+    reader = reader or Reader.for_this_host()
+    target, link = resolve_link(path, reader)
+    return state_from_read(path, target, reader.read(target), link)
+
+
+def _state_here(path: str) -> FileState:
+    """read_state without bounds, for code already running where a hang is harmless."""
+    target, link = _resolve_here(path)
+    return state_from_read(path, target, read_local(target), link)
 
 
 def check_text(path: str, data: bytes | None) -> str | None:
@@ -152,11 +187,12 @@ def plan_edit(
     transform: Callable[[bytes | None], bytes | None],
     reason: str = "",
     state: FileState | None = None,
+    reader: Reader | None = None,
 ) -> Edit:
     """Read ``path`` and compute its new content with ``transform`` (None = delete/absent)."""
-    state = state or read_state(path)
+    state = state or read_state(path, reader)
     new = transform(state.data)
-    edit = Edit(path, state.target, state.data, new, reason)
+    edit = Edit(path, state.target, state.data, new, reason, state.link)
     if edit.changed:
         check_writable(state)
     return edit
@@ -226,14 +262,21 @@ def atomic_write(
     _fsync_dir(directory)
 
 
-def replace_file(path: str, data: bytes, default_mode: int = 0o644) -> str:
+def replace_file(
+    path: str, data: bytes, default_mode: int = 0o644, reader: Reader | None = None
+) -> str:
     """Atomically give ``path`` (through symlinks) the content ``data``; returns the file written.
 
     For callers that already decided what to write (no plan/diff/backup): mode and owner of an
     existing file are kept, a new file gets ``default_mode`` minus the umask, the parent
-    directories are created.
+    directories are created. Bounded on a share (see :func:`bounded_write`).
     """
-    target = resolve_target(path)
+    reader = reader or Reader.for_this_host()
+    return bounded_write(_replace_here, (path, data, default_mode), [path], reader, path)
+
+
+def _replace_here(path: str, data: bytes, default_mode: int) -> str:
+    target = os.path.realpath(path)
     os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
     try:
         st = os.stat(target)
@@ -266,11 +309,22 @@ def write_backup(state_data: bytes, target: str, backup_dir: str, mode: int | No
     return name
 
 
-def apply_edit(edit: Edit, backup_dir: str | None = None) -> AppliedEdit:
-    """Carry out ``edit`` if the file still holds ``edit.old``; back up what is replaced."""
+def apply_edit(
+    edit: Edit, backup_dir: str | None = None, reader: Reader | None = None
+) -> AppliedEdit:
+    """Carry out ``edit`` if the file still holds ``edit.old``; back up what is replaced.
+
+    Bounded on a share (see :func:`bounded_write`): a dead home raises EditUnresponsive.
+    """
     if not edit.changed:
         return AppliedEdit(edit, None)
-    current = read_state(edit.path)
+    places = [edit.target] + ([backup_dir] if backup_dir else [])
+    reader = reader or Reader.for_this_host()
+    return bounded_write(_apply_here, (edit, backup_dir), places, reader, edit.path)
+
+
+def _apply_here(edit: Edit, backup_dir: str | None) -> AppliedEdit:
+    current = _state_here(edit.path)
     if current.target != edit.target or current.data != edit.old:
         raise EditConflict(edit.path, "changed since the edit was planned; run the command again")
     check_writable(current)
@@ -299,15 +353,105 @@ def apply_edit(edit: Edit, backup_dir: str | None = None) -> AppliedEdit:
     return AppliedEdit(edit, backup)
 
 
-def apply_edits(edits: Sequence[Edit], backup_dir: str | None = None) -> list[AppliedEdit]:
+def apply_edits(
+    edits: Sequence[Edit], backup_dir: str | None = None, reader: Reader | None = None
+) -> list[AppliedEdit]:
     """Apply several edits in order (each one atomic on its own)."""
-    return [apply_edit(e, backup_dir) for e in edits if e.changed]
+    return [apply_edit(e, backup_dir, reader) for e in edits if e.changed]
+
+
+def write_timeout(reader: Reader) -> float:
+    """How long a write on a share may take: writes and two fsyncs, so more than one probe."""
+    return max(5.0, 3 * reader.timeout)
+
+
+def bounded_write(
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    places: Sequence[str],
+    reader: Reader,
+    label: str,
+) -> T:
+    """Run ``fn(*args)``, which writes at ``places`` (files or directories), without hanging.
+
+    All places local: it runs here. Otherwise the directories on the way are first probed (a
+    listing must reach the server; nothing is written when one does not answer), then it runs
+    in a child process with a deadline (so ``fn`` is a module-level function and ``args`` plain
+    data: a spawned child gets them pickled). A child that overruns is abandoned: since every
+    write is atomic, each file it touched is either as before or completely new, and the error
+    says so. ``label`` names the file in messages.
+    """
+    if not any(reader.is_remote(p) for p in places):
+        return fn(*args)
+    for place in dict.fromkeys(os.path.dirname(p) or "." for p in places):
+        answer = reader.check_dir(place)
+        if answer.status is ReadStatus.UNRESPONSIVE:
+            raise EditUnresponsive(label, answer.reason + "; nothing was written")
+    seconds = write_timeout(reader)
+    after = (
+        f"the share stopped answering while it was being written (no answer within "
+        f"{seconds:g} s); each write is atomic, so the file is either unchanged or completely "
+        "written (it may complete when the share answers again): run the command again then"
+    )
+    return _in_child(fn, args, seconds, label, after, reader)
+
+
+def _tagged(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """Runs in the child: the outcome of ``fn`` as plain data (exception types survive)."""
+    try:
+        return ("ok", fn(*args))
+    except EditError as exc:
+        return ("edit", type(exc).__name__, exc.path, exc.message)
+    except OSError as exc:
+        return ("os", exc.errno, exc.strerror, exc.filename)
+
+
+def _in_child(
+    fn: Callable[..., T],
+    args: tuple[Any, ...],
+    timeout: float,
+    label: str,
+    after_timeout: str | None,
+    reader: Reader,
+) -> T:
+    """``fn(*args)`` in an abandonable child; EditUnresponsive when it overruns (with
+    ``after_timeout`` as the reason, or the reader's "not answering" one when None)."""
+    from condashare.bounded import calls
+
+    answer = calls.call(_tagged, fn, args, timeout=timeout)
+    if answer.state == calls.TIMEOUT:
+        reason = reader.unanswered(label).reason
+        raise EditUnresponsive(label, after_timeout or reason)
+    if answer.state != calls.DONE:
+        raise EditError(label, f"could not be written: {answer.error}")
+    tag, *rest = answer.value
+    if tag == "edit":
+        cls = {"EditConflict": EditConflict, "EditUnresponsive": EditUnresponsive}.get(
+            rest[0], EditError
+        )
+        raise cls(rest[1], rest[2])
+    if tag == "os":
+        raise OSError(rest[0], rest[1], rest[2])
+    value: T = rest[0]
+    return value
+
+
+def _create_lock(lock_path: str) -> None:
+    os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
+    os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
 
 
 @contextlib.contextmanager
-def exclusive_lock(lock_path: str, timeout: float = 30.0) -> Iterator[None]:
-    """Serialise concurrent runs (two ``init`` at once) with an flock on ``lock_path``."""
-    os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
+def exclusive_lock(
+    lock_path: str, timeout: float = 30.0, reader: Reader | None = None
+) -> Iterator[None]:
+    """Serialise concurrent runs (two ``init`` at once) with an flock on ``lock_path``.
+
+    The lock's directory and file are created through :func:`bounded_write`, so a dead home
+    raises EditUnresponsive here before anything else is touched.
+    """
+    reader = reader or Reader.for_this_host()
+    bounded_write(_create_lock, (lock_path,), [lock_path], reader, lock_path)
     fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
         deadline = time.monotonic() + timeout

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
+from condashare.files.read import Reader, ReadStatus
 from condashare.host import Host, HostInputs
 from condashare.installations import (
     Choice,
@@ -144,6 +145,9 @@ def gather_info(
         if chosen and result.status != OK:
             problems.append(f"installation {inst.name!r} at {inst.prefix} is {result.describe()}")
         statuses.append(InstallationStatus(inst, mount, result, evidence))
+    home_answer = Reader(mounts, timeout, host.home).check_dir(host.home)
+    if home_answer.status is ReadStatus.UNRESPONSIVE:  # every shell and condarc read would hang
+        problems.append(home_answer.reason)
     conda_exe = env.get("CONDA_EXE") or None
     on_path, slow = find_on_path("conda", env.get("PATH", ""), mounts, timeout)
     for directory in slow:

@@ -40,6 +40,7 @@ from condashare.condarc import (
     CONDARC_FILENAMES,
     ENV_DELIMITERS,
     KEYS,
+    MAX_CONDARC_BYTES,
     CondaContext,
     CondarcError,
     CondarcFile,
@@ -51,6 +52,7 @@ from condashare.condarc import (
     locate_list,
     remove_items,
 )
+from condashare.files.read import UserFileError
 from condashare.shared import Setup, _is_managed, _user_file
 
 
@@ -189,8 +191,12 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
                 f"{real}: a {f.slot} file; conda reads it whatever the environment says"
             )
             continue
-        with open(real, encoding="utf-8") as fh:
-            text = fh.read()
+        try:
+            text = (ctx.reader.require(real, MAX_CONDARC_BYTES) or b"").decode("utf-8")
+        except (UserFileError, UnicodeDecodeError) as exc:
+            why = exc.result.reason if isinstance(exc, UserFileError) else "is not UTF-8 text"
+            plan.not_hidden.append(f"{real}: {why}; not filtered")
+            continue
         try:
             new_text, count = _filter_text(setup, text, real, fresh)
         except CondarcError as exc:

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
 from condashare.condarc import (
+    MAX_CONDARC_BYTES,
     MAX_LISTING,
     CondaContext,
     CondarcError,
@@ -45,6 +46,8 @@ from condashare.condarc import (
     remote_probe,
     remove_items,
 )
+from condashare.fileedit import bounded_write, replace_file, resolve_target
+from condashare.files.read import MAX_STATE_BYTES, Reader, UserFileError
 from condashare.host import Host, HostInputs
 from condashare.installations import choose_installation
 from condashare.liveness import INSTALLATION, is_share_failure, probe_liveness, probe_words
@@ -316,7 +319,15 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
                 Note(
                     "error",
                     "condarc-unresponsive",
-                    f"{f.path}: the share did not answer; conda would hang reading it",
+                    f"{f.path}: {f.error}; conda would hang reading it",
+                )
+            )
+        elif f.status == "unreadable":
+            notes.append(
+                Note(
+                    "warning",
+                    "condarc-unreadable",
+                    f"{f.path}: {f.error}; it is left out of the view below",
                 )
             )
     if not ctx.conda_root:
@@ -413,7 +424,13 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
         }
         for f in view.files
     ]
-    state = load_state(setup.state_dir)
+    try:
+        remembered = sorted(_memory(load_state(setup.state_dir, ctx.reader)))
+    except UserFileError as exc:
+        remembered = []
+        notes.append(
+            Note("error", "state-unreadable", f"{exc}; what `shared off` removed is unknown")
+        )
     return SharedStatus(
         platform=str(setup.host.platform),
         installation=setup.installation,
@@ -426,7 +443,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
         files=files,
         shadows=shadows,
         notes=notes,
-        remembered=sorted(_memory(state)),
+        remembered=remembered,
     )
 
 
@@ -469,11 +486,17 @@ def _state_path(state_dir: str) -> str:
     return posixpath.join(state_dir, STATE_FILE)
 
 
-def load_state(state_dir: str) -> dict[str, object]:
+def load_state(state_dir: str, reader: Reader | None = None) -> dict[str, object]:
+    """What ``off`` remembered; empty when there is no (valid) record. UserFileError when the
+    state file is refused or its share does not answer: guessing "nothing remembered" then
+    would make ``on`` forget what ``off`` removed."""
+    reader = reader or Reader.for_this_host()
+    raw = reader.require(_state_path(state_dir), MAX_STATE_BYTES)
+    if raw is None:
+        return {"version": STATE_VERSION, "files": {}}
     try:
-        with open(_state_path(state_dir), encoding="utf-8") as fh:
-            data = json.load(fh)
-    except (OSError, ValueError):
+        data = json.loads(raw.decode("utf-8"))
+    except ValueError:  # UnicodeDecodeError is a ValueError
         return {"version": STATE_VERSION, "files": {}}
     if not isinstance(data, dict) or not isinstance(data.get("files"), dict):
         return {"version": STATE_VERSION, "files": {}}
@@ -485,10 +508,9 @@ def _memory(state: Mapping[str, object]) -> dict[str, object]:
     return dict(files) if isinstance(files, dict) else {}
 
 
-def save_state(state_dir: str, state: Mapping[str, object]) -> None:
-    from condashare.fileedit import replace_file
-
-    replace_file(_state_path(state_dir), json.dumps(state, indent=2).encode(), 0o600)
+def save_state(state_dir: str, state: Mapping[str, object], reader: Reader | None = None) -> None:
+    data = json.dumps(state, indent=2).encode()
+    replace_file(_state_path(state_dir), data, 0o600, reader)
 
 
 # --------------------------------------------------------------------------- on / off
@@ -527,12 +549,10 @@ class EditResult:
     applied: bool
 
 
-def _read_bytes(path: str) -> bytes | None:
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except FileNotFoundError:
-        return None
+def _read_bytes(setup: Setup, path: str) -> bytes | None:
+    """A condarc file's bytes (None: absent) through the one reader; UserFileError for a FIFO,
+    a device, a directory, a symlink loop, a file over the size cap or a dead share."""
+    return setup.ctx.reader.require(path, MAX_CONDARC_BYTES)
 
 
 def _decode(data: bytes, path: str) -> str:
@@ -566,7 +586,7 @@ def plan_off(
         path = setup.ctx.absolute(f.path)
         if f.status == "invalid":
             raise CondarcError(path, f.line, f"not valid YAML ({f.error}); fix it first")
-        before = _read_bytes(path)
+        before = _read_bytes(setup, path)
         if before is None:
             continue
         text = _decode(before, path)
@@ -582,7 +602,7 @@ def plan_off(
         if not removed_all:
             continue
         after = new_text.encode("utf-8")
-        target = os.path.realpath(path)
+        target = resolve_target(path, setup.ctx.reader)
         changes.append(
             FileChange(
                 path, target, "remove", before, after, [str(r["value"]) for r in removed_all]
@@ -603,10 +623,16 @@ def _remember(name: str, it: ItemSpan) -> dict[str, object]:
 
 
 def _backup(setup: Setup, change: FileChange) -> None:
-    """Keep the bytes we are about to replace (state dir, ``backups/``), newest 20 per file."""
-    if not change.before:
-        return
-    directory = Path(setup.state_dir) / "backups"
+    """Keep the bytes we are about to replace (state dir, ``backups/``), newest 20 per file.
+    Bounded like every write: the state dir is in the home, which may be on a share."""
+    if change.before:
+        directory = str(Path(setup.state_dir) / "backups")
+        args = (directory, change)
+        bounded_write(_write_backup, args, [directory], setup.ctx.reader, change.path)
+
+
+def _write_backup(backups: str, change: FileChange) -> None:
+    directory = Path(backups)
     directory.mkdir(parents=True, exist_ok=True)
     stem = change.target.strip("/").replace("/", "%")
     name = f"{stem}.{time.strftime('%Y%m%dT%H%M%S')}.{time.time_ns() % 1_000_000_000:09d}"
@@ -624,16 +650,15 @@ def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
         notes.append("no shared dirs in your condarc files; nothing to do")
     if dry_run or not changes:
         return EditResult(changes, notes, False)
-    from condashare.fileedit import replace_file
-
-    state = load_state(setup.state_dir)
+    reader = setup.ctx.reader
+    state = load_state(setup.state_dir, reader)
     files = dict(state.get("files", {}))  # type: ignore[call-overload]
     files.update(memory)
     state = {"version": STATE_VERSION, "files": files}
-    save_state(setup.state_dir, state)  # remember first: a crash after it loses nothing
+    save_state(setup.state_dir, state, reader)  # remember first: a crash after it loses nothing
     for change in changes:
         _backup(setup, change)
-        replace_file(change.path, change.after)
+        replace_file(change.path, change.after, reader=reader)
     return EditResult(changes, notes, True)
 
 
@@ -647,7 +672,7 @@ def _plan_restore(
         if not isinstance(raw, dict):
             continue
         path = str(raw.get("path", target))
-        found = _read_bytes(target)
+        found = _read_bytes(setup, target)
         if found is None:
             missing.append(target)
             continue
@@ -724,7 +749,7 @@ def plan_on(
 ) -> tuple[list[FileChange], list[str], bool]:
     """Changes for ``on``: restore a remembered ``off``, else add this host's installation."""
     notes: list[str] = []
-    state = load_state(setup.state_dir)
+    state = load_state(setup.state_dir, setup.ctx.reader)
     memory = state.get("files", {})
     if isinstance(memory, dict) and memory and not file:
         missing: list[str] = []
@@ -743,7 +768,7 @@ def plan_on(
     view = compute_effective(setup.ctx)
     path, why = target_file(setup, file)
     notes.append(f"target: {path} ({why})")
-    before = _read_bytes(path)
+    before = _read_bytes(setup, path)
     text = _decode(before, path) if before is not None else ""
     wanted: list[tuple[str, list[str]]] = []
     shared_conda = setup.root_is_installation is not None
@@ -790,7 +815,11 @@ def plan_on(
     after = text.encode("utf-8")
     action = "add" if before is not None else "create"
     return (
-        [FileChange(path, os.path.realpath(path), action, before or b"", after, added)],
+        [
+            FileChange(
+                path, resolve_target(path, setup.ctx.reader), action, before or b"", after, added
+            )
+        ],
         (notes),
         False,
     )
@@ -805,15 +834,15 @@ def shared_on(
         notes.append("your files already hold what `off` removed")
     if dry_run:
         return EditResult(changes, notes, False)
-    from condashare.fileedit import replace_file
-
+    reader = setup.ctx.reader
     for change in changes:
         _backup(setup, change)
-        replace_file(change.path, change.after)
+        replace_file(change.path, change.after, reader=reader)
     if restoring:
-        memory = _memory(load_state(setup.state_dir))
-        kept = {k: v for k, v in memory.items() if not Path(k).exists()}
-        save_state(setup.state_dir, {"version": STATE_VERSION, "files": kept})
+        memory = _memory(load_state(setup.state_dir, reader))
+        present = reader.exists_many(memory)
+        kept = {k: v for k, v in memory.items() if not present[k]}
+        save_state(setup.state_dir, {"version": STATE_VERSION, "files": kept}, reader)
     return EditResult(changes, notes, bool(changes))
 
 

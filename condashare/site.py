@@ -7,16 +7,15 @@ relative or multi-line prefixes and duplicate names are errors naming the file a
 from __future__ import annotations
 
 import os
-import stat
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-from condashare.bounded.paths import UNRESPONSIVE, probe
+from condashare import exitcodes
+from condashare.files.read import FileRead, Reader, ReadStatus
 from condashare.host import PlatformError, normalize_arch, normalize_os
-from condashare.mounts import Mount, may_be_remote
+from condashare.mounts import Mount, read_mount_table
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -34,12 +33,19 @@ _TOP_KEYS = {"site", "installations", "admin"}
 
 
 class SiteError(Exception):
-    """The site file cannot be used; the message names the file and the key."""
+    """The site file cannot be used; the message names the file and the key.
 
-    def __init__(self, path: str, key: str | None, message: str) -> None:
+    ``exit_code`` is 2 (fix the configuration) except for a site file whose share does not
+    answer: 3, the command could not finish.
+    """
+
+    def __init__(
+        self, path: str, key: str | None, message: str, exit_code: int = exitcodes.USAGE
+    ) -> None:
         self.path = path
         self.key = key
         self.message = message
+        self.exit_code = exit_code
         where = f"{path}: {key}: " if key else f"{path}: "
         super().__init__(where + message)
 
@@ -141,28 +147,6 @@ def candidate_paths(
     if all(c.path != ETC_SITE_FILE for c in out):
         out.append(SiteCandidate(ETC_SITE_FILE, "site config"))
     return out
-
-
-def _exists(path: str, mounts: Sequence[Mount] | None) -> bool:
-    """isfile(), but through a bounded probe when the path is on a network filesystem."""
-    if mounts is None or not may_be_remote(path, mounts):
-        return os.path.isfile(path)
-    result = probe(path, DEFAULT_PROBE_TIMEOUT)
-    if result.status == UNRESPONSIVE:
-        raise SiteError(path, None, "site file is on a network share that is unresponsive")
-    return result.ok and stat.S_ISREG(int(result.data.get("stat", {}).get("mode", 0)))
-
-
-def find_site_file(
-    candidates: Sequence[SiteCandidate], mounts: Sequence[Mount] | None = None
-) -> SiteCandidate | None:
-    """The first candidate that exists. An explicit --site or CONDASHARE_SITE must exist."""
-    for cand in candidates:
-        if _exists(cand.path, mounts):
-            return cand
-        if cand.found_by in ("--site", "CONDASHARE_SITE"):
-            raise SiteError(cand.path, None, f"site file given by {cand.found_by} does not exist")
-    return None
 
 
 def _check_keys(path: str, where: str, table: Mapping[str, Any], allowed: set[str]) -> None:
@@ -291,17 +275,26 @@ def parse_site(text: str, path: str, found_by: str = "--site") -> Site:
     return Site(name, float(timeout), tuple(installations), path, found_by, admin)
 
 
-def load_site(candidate: SiteCandidate) -> Site:
-    """Read and validate a site file."""
+def site_from_read(candidate: SiteCandidate, result: FileRead) -> Site:
+    """Validate a site file the reader read; SiteError naming the file for anything else."""
+    if result.status is ReadStatus.UNRESPONSIVE:
+        message = f"site file is unresponsive: it {result.reason}"
+        raise SiteError(candidate.path, None, message, exitcodes.INCOMPLETE)
+    if result.status is ReadStatus.MISSING:
+        raise SiteError(candidate.path, None, "site file does not exist")
+    if not result.ok or result.data is None:
+        raise SiteError(candidate.path, None, result.reason)
     try:
-        raw = Path(candidate.path).read_bytes()
-    except OSError as exc:
-        raise SiteError(candidate.path, None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        text = raw.decode("utf-8")
+        text = result.data.decode("utf-8")
     except UnicodeDecodeError:
         raise SiteError(candidate.path, None, "not UTF-8 text") from None
     return parse_site(text, candidate.path, candidate.found_by)
+
+
+def load_site(candidate: SiteCandidate, reader: Reader | None = None) -> Site:
+    """Read (through the one reader of user files) and validate a site file."""
+    reader = reader or Reader.for_this_host()
+    return site_from_read(candidate, reader.read(candidate.path))
 
 
 def site_from_prefix(prefix: str, os_name: str) -> Site:
@@ -322,7 +315,19 @@ def discover_site(
     site_config_dirs: Sequence[str] | None = None,
     mounts: Sequence[Mount] | None = None,
 ) -> tuple[Site | None, list[SiteCandidate]]:
-    """Find and load the site file; returns (site or None, the places looked at)."""
+    """Find and load the site file; returns (site or None, the places looked at).
+
+    The first candidate that exists is used; an explicit --site or CONDASHARE_SITE must exist.
+    Each candidate is read once, through the reader (bounded when it may be on a share), so a
+    FIFO or a dead share at any candidate gives a SiteError, never a hang.
+    """
     candidates = candidate_paths(cli_path, env, user_config_dir, site_config_dirs)
-    found = find_site_file(candidates, mounts)
-    return (load_site(found) if found else None), candidates
+    table = read_mount_table() if mounts is None else mounts
+    reader = Reader(tuple(table), DEFAULT_PROBE_TIMEOUT)
+    for cand in candidates:
+        result = reader.read(cand.path)
+        if result.status is not ReadStatus.MISSING:
+            return site_from_read(cand, result), candidates
+        if cand.found_by in ("--site", "CONDASHARE_SITE"):
+            raise SiteError(cand.path, None, f"site file given by {cand.found_by} does not exist")
+    return None, candidates

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from condashare.fileedit import Edit, EditError, FileState, check_text, plan_edit, read_state
+from condashare.files.read import Reader
 from condashare.mounts import LOCAL_FSTYPES
 from condashare.site import Installation, Site, unsafe_path_reason
 
@@ -666,10 +667,28 @@ class InitPlan:
         return [b for f in self.files for b in f.conda_blocks]
 
 
-def _text_state(path: str) -> FileState:
-    state = read_state(path)
+def _text_state(path: str, reader: Reader) -> FileState:
+    state = read_state(path, reader)
     check_text(path, state.data)
     return state
+
+
+def existence(reader: Reader, home: str, env: Mapping[str, str]) -> Callable[[str], bool]:
+    """An ``exists`` for :func:`targets_for` and :func:`default_shells` that asks the reader
+    once for every startup file they may look at (one probe per directory when the home is on
+    a share); UserFileError when the home does not answer."""
+    zdot = env.get("ZDOTDIR") or home
+    paths = [p for p, _ in all_known_files(home, env)]
+    paths += [os.path.join(home, n) for n in (".bash_login", ".profile", ".tcshrc", ".cshrc")]
+    paths += [os.path.join(zdot, n) for n in (".zshrc", ".zprofile", ".zshenv")]
+    paths.append(_fish_dir(home, env))
+    known = reader.exists_many(paths)
+
+    def exists(path: str) -> bool:
+        found = known.get(path)
+        return reader.exists(path) if found is None else found
+
+    return exists
 
 
 def plan_init(
@@ -679,14 +698,18 @@ def plan_init(
     env: Mapping[str, str],
     timeout: float | None = None,
     replace_conda_init: bool = False,
+    reader: Reader | None = None,
 ) -> InitPlan:
-    """Plan writing the block for ``shells``; no file is touched. Raises Edit/StartupError."""
+    """Plan writing the block for ``shells``; no file is touched. Raises Edit/StartupError
+    (EditUnresponsive or UserFileError when the home's share does not answer)."""
+    reader = reader or Reader.for_this_host(home=home)
     prefixes = [i.prefix for i in site.installations]
     plans: list[FilePlan] = []
     notes: list[str] = []
     handled: set[str] = set()
-    for target in targets_for(shells, home, env):
-        state = _text_state(target.path)
+    exists = existence(reader, home, env)
+    for target in targets_for(shells, home, env, exists):
+        state = _text_state(target.path, reader)
         dialect = DIALECTS[target.dialect]
 
         def make(flags: Sequence[bytes], d: Dialect = dialect) -> bytes:
@@ -702,9 +725,9 @@ def plan_init(
         handled.add(target.path)
     # conda init blocks in files that do not carry our block (e.g. .bash_profile on macOS)
     for path in conda_init_files(shells, home, env):
-        if path in handled:
+        if path in handled or not exists(path):
             continue
-        state = _text_state(path)
+        state = _text_state(path, reader)
         blocks = find_conda_blocks(state.data, path, prefixes)
         if not blocks:
             continue
@@ -723,21 +746,29 @@ def plan_init(
 
 
 def plan_reverse(
-    home: str, env: Mapping[str, str], shells: Sequence[str] | None = None
+    home: str,
+    env: Mapping[str, str],
+    shells: Sequence[str] | None = None,
+    reader: Reader | None = None,
 ) -> InitPlan:
     """Plan removing every condashare block and re-enabling disabled conda blocks."""
+    reader = reader or Reader.for_this_host(home=home)
     if shells is None:
         files = all_known_files(home, env)
         chosen = list(SHELLS)
     else:
-        wanted = {t.path for t in targets_for(shells, home, env)} | set(
+        exists = existence(reader, home, env)
+        wanted = {t.path for t in targets_for(shells, home, env, exists)} | set(
             conda_init_files(shells, home, env)
         )
         files = [(p, d) for p, d in all_known_files(home, env) if p in wanted]
         chosen = list(shells)
     plans: list[FilePlan] = []
+    present = reader.exists_many(p for p, _ in files)
     for path, dialect in files:
-        state = _text_state(path)
+        if not present[path]:
+            continue
+        state = _text_state(path, reader)
         if state.data is None:
             continue
 

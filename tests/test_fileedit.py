@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import FuseShare
 
 from condashare.fileedit import (
     EditConflict,
@@ -94,8 +95,8 @@ import sys
 sys.path.insert(0, sys.argv[2])
 from condashare.fileedit import apply_edit, plan_edit
 path = sys.argv[1]
-a = b"A" * 3_000_000 + b"\n"
-b = b"B" * 2_000_000 + b"\n"
+a = b"A" * 900_000 + b"\n"
+b = b"B" * 600_000 + b"\n"
 sys.stdout.write("ready\n"); sys.stdout.flush()
 while True:
     apply_edit(plan_edit(path, lambda old: b if old == a else a))
@@ -104,10 +105,12 @@ while True:
 
 @pytest.mark.slow
 def test_killed_writer_leaves_old_or_new_file(tmp_path: Path) -> None:
-    """SIGKILL a process rewriting the file at random moments: never a torn file."""
+    """SIGKILL a process rewriting the file at random moments: never a torn file.
+
+    (Sizes stay under the 1 MiB the reader accepts for a user file.)"""
     f = tmp_path / "rc"
-    a = b"A" * 3_000_000 + b"\n"
-    b = b"B" * 2_000_000 + b"\n"
+    a = b"A" * 900_000 + b"\n"
+    b = b"B" * 600_000 + b"\n"
     f.write_bytes(a)
     rng = random.Random(1234)
     seen = set()
@@ -141,3 +144,80 @@ def test_replace_file_follows_links_keeps_mode_creates_dirs(tmp_path: Path) -> N
     replace_file(str(fresh), b"x\n", default_mode=0o640)
     assert fresh.read_bytes() == b"x\n"
     assert stat.S_IMODE(fresh.stat().st_mode) & ~0o640 == 0
+
+
+# ---------------------------------------------------------------- special files, dead shares
+
+
+def test_fifo_and_dev_zero_are_refused_before_any_read(tmp_path: Path) -> None:
+    fifo = tmp_path / ".bashrc"
+    os.mkfifo(fifo)
+    zero = tmp_path / ".profile"
+    zero.symlink_to("/dev/zero")
+    for path, kind in ((fifo, "FIFO"), (zero, "character device")):
+        with pytest.raises(EditError, match=kind) as exc:
+            plan_edit(str(path), lambda old: b"x\n")
+        assert exc.value.path == str(path)
+
+
+def test_symlink_loop_is_refused_as_one(tmp_path: Path) -> None:
+    (tmp_path / ".bashrc").symlink_to(".bashrc")
+    with pytest.raises(EditError, match="symlink loop"):
+        read_state(str(tmp_path / ".bashrc"))
+
+
+@pytest.mark.fuse
+def test_share_that_dies_after_planning_is_not_written(any_share: FuseShare) -> None:
+    """Planned while the home answered, applied after it died: a clear error within the
+    bound, nothing written (the directory probe fails first), the file intact afterwards."""
+    from condashare.fileedit import EditUnresponsive, exclusive_lock, replace_file
+    from condashare.files.read import Reader
+    from condashare.mounts import read_mount_table
+
+    (any_share.backing / "ada").mkdir()
+    (any_share.backing / "ada" / ".bashrc").write_bytes(b"old\n")
+    rc = any_share.mount / "ada" / ".bashrc"
+    reader = Reader(read_mount_table(), 1.0, str(any_share.mount / "ada"))
+    edit = plan_edit(str(rc), lambda old: b"new\n", reader=reader)
+    assert edit.old == b"old\n" and edit.target == str(rc)
+    any_share.block()
+    start = time.monotonic()
+    with pytest.raises(EditUnresponsive, match=r"not answering.*nothing was written"):
+        apply_edit(edit, str(any_share.mount / "ada" / "backups"), reader)
+    assert time.monotonic() - start < 1.0 + 3.0
+    with pytest.raises(EditUnresponsive):
+        replace_file(str(rc), b"other\n", reader=reader)
+    with pytest.raises(EditUnresponsive), exclusive_lock(str(rc) + ".lock", reader=reader):
+        pass  # pragma: no cover - the lock is never taken
+    any_share.heal()
+    assert rc.read_bytes() == b"old\n"
+    assert not (any_share.backing / "ada" / "backups").exists()
+
+
+@pytest.mark.fuse
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_edit_on_a_healthy_share_runs_bounded_and_keeps_the_promises(
+    fuse_share: FuseShare, monkeypatch: pytest.MonkeyPatch, method: str
+) -> None:
+    """The apply runs in a child (either start method: macOS spawns) and still follows the
+    link, keeps the mode and makes the backup."""
+    from condashare.bounded import children
+    from condashare.files.read import Reader
+    from condashare.mounts import read_mount_table
+
+    monkeypatch.setattr(children, "START_METHOD", method)
+    home = fuse_share.backing / "ada"
+    home.mkdir()
+    (home / "dotfiles").mkdir()
+    (home / "dotfiles" / "bashrc").write_bytes(b"one\n")
+    (home / "dotfiles" / "bashrc").chmod(0o640)
+    (home / ".bashrc").symlink_to("dotfiles/bashrc")
+    shown = fuse_share.mount / "ada"
+    reader = Reader(read_mount_table(), 2.0, str(shown))
+    edit = plan_edit(str(shown / ".bashrc"), lambda old: (old or b"") + b"two\n", reader=reader)
+    assert edit.link and edit.target == str(shown / "dotfiles" / "bashrc")
+    done = apply_edit(edit, str(shown / "backups"), reader)
+    assert (home / "dotfiles" / "bashrc").read_bytes() == b"one\ntwo\n"
+    assert (home / ".bashrc").is_symlink()
+    assert stat.S_IMODE((home / "dotfiles" / "bashrc").stat().st_mode) == 0o640
+    assert done.backup and Path(done.backup).read_bytes() == b"one\n"

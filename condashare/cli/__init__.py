@@ -76,13 +76,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     if runner is None:
         parser.print_help()
         return exitcodes.USAGE
+    from condashare.files.read import UserFileError
     from condashare.host import PlatformError
     from condashare.render import shown
     from condashare.site import SiteError
 
     try:
         return runner(args)
-    except (SiteError, PlatformError, ConfigError) as exc:
+    except (SiteError, UserFileError) as exc:
+        sys.stderr.write(f"condashare: error: {shown(exc)}\n")
+        return exc.exit_code  # 2, or 3 when the file's share did not answer
+    except (PlatformError, ConfigError) as exc:
         sys.stderr.write(f"condashare: error: {shown(exc)}\n")
         return exitcodes.USAGE
     except KeyboardInterrupt:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from condashare import exitcodes
 
 if TYPE_CHECKING:
+    from condashare.files.read import Reader
+    from condashare.host import Host
     from condashare.render import Output
+    from condashare.site import Site
     from condashare.startup import InitPlan
 
 
@@ -54,14 +58,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
-def _shells(args: argparse.Namespace, login_shell: str | None, home: str) -> list[str]:
+def _shells(
+    args: argparse.Namespace,
+    login_shell: str | None,
+    home: str,
+    env: Mapping[str, str],
+    exists: Callable[[str], bool],
+) -> list[str]:
     from condashare.startup import SHELL_ALIASES, SHELLS, default_shells
 
     if args.all_shells:
         return list(SHELLS)
     if args.shell:
         return list(dict.fromkeys(SHELL_ALIASES[s] for s in args.shell))
-    return default_shells(login_shell, home, os.environ)
+    return default_shells(login_shell, home, env, exists)
 
 
 def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -> None:
@@ -78,7 +88,7 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
             "delete": "delete",
             "unchanged": "unchanged",
         }[edit.action]
-        link = f" (symlink to {edit.target})" if os.path.islink(edit.path) else ""
+        link = f" (symlink to {edit.target})" if edit.link else ""
         sev = "ok" if edit.action == "unchanged" else "info"
         out.status(sev, f"{label:9} {edit.path}{link}")
         if fp.why and plan.action == "init":
@@ -104,77 +114,115 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
         out.line(f"dry run: {len(plan.changed)} file(s) {verb} change; nothing was written")
 
 
-def run(args: argparse.Namespace) -> int:
+def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, Reader]:
+    """Host, environment and site file through the one lookup every command uses, and the
+    reader (its mount table and timeout) for the user's files."""
     from condashare.cli import ConfigError
-    from condashare.fileedit import AppliedEdit, EditError, apply_edit, exclusive_lock
+    from condashare.files.read import Reader
     from condashare.host import detect_host
-    from condashare.installations import choose_installation
-    from condashare.render import Output
-    from condashare.site import MAX_PROBE_TIMEOUT, discover_site, site_from_prefix
-    from condashare.startup import StartupError, plan_init, plan_reverse
+    from condashare.locate import host_inputs, locate
+    from condashare.site import DEFAULT_PROBE_TIMEOUT
 
-    out = Output(args.color)
-    host = detect_host()
-    home = host.home
+    if args.reverse:  # no site needed (a broken site file must not block removing the block)
+        env, mounts, inputs = host_inputs()
+        host = detect_host(inputs)
+        return host, env, None, Reader(mounts, DEFAULT_PROBE_TIMEOUT, host.home)
+    where = locate(args.site, args.prefix)
+    if where.site is None:
+        places = ", ".join(c.path for c in where.candidates)
+        raise ConfigError(
+            f"no site file found (looked at {places}); pass --site FILE or "
+            "--prefix PATH, or ask your admins where the site file is"
+        )
+    reader = Reader(where.mounts, where.probe_timeout, where.host.home)
+    return where.host, where.env, where.site, reader
+
+
+def _plan(
+    args: argparse.Namespace, host: Host, env: dict[str, str], site: Site | None, reader: Reader
+) -> tuple[InitPlan, str]:
+    """Pick the shells and plan every edit (nothing is written)."""
+    from condashare.cli import ConfigError
+    from condashare.installations import choose_installation
+    from condashare.startup import existence, plan_init, plan_reverse
+
+    exists = existence(reader, host.home, env)
+    if site is None:
+        chosen = args.shell or args.all_shells
+        shells = _shells(args, None, host.home, env, exists) if chosen else None
+        return plan_reverse(host.home, env, shells, reader), ""
+    shells = _shells(args, host.login_shell, host.home, env, exists)
+    if not shells:
+        raise ConfigError("no shell to set up: pass --shell NAME or --all-shells")
+    plan = plan_init(
+        site, shells, host.home, env, args.probe_timeout, args.replace_conda_init, reader
+    )
+    choice = choose_installation(site, host.platform)
+    if choice.installation is not None:
+        inst = choice.installation
+        machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
+    else:
+        machine = f"This machine ({host.platform}): {choice.reason}"
+    machine += f"; the block covers {len(site.installations)} installation(s)"
+    return plan, machine
+
+
+def run(args: argparse.Namespace) -> int:
+    import contextlib
+
     import platformdirs
 
-    state_dir = str(platformdirs.user_state_path("condashare"))
-    backup_dir = os.path.join(state_dir, "backups")
+    from condashare.cli import ConfigError
+    from condashare.fileedit import (
+        AppliedEdit,
+        EditError,
+        EditUnresponsive,
+        apply_edit,
+        exclusive_lock,
+    )
+    from condashare.files.read import UserFileError
+    from condashare.render import Output
+    from condashare.site import MAX_PROBE_TIMEOUT
+    from condashare.startup import StartupError
+
+    out = Output(args.color)
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
         raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
-    machine = ""
+    state_dir = str(platformdirs.user_state_path("condashare"))
+    backup_dir = os.path.join(state_dir, "backups")
+    host, env, site, reader = _find(args)
+    applied: list[AppliedEdit] = []
     try:
-        with exclusive_lock(os.path.join(state_dir, "init.lock")):
-            if args.reverse:
-                shells = _shells(args, None, home) if (args.shell or args.all_shells) else None
-                plan = plan_reverse(home, os.environ, shells)
-            else:
-                if args.prefix:
-                    site = site_from_prefix(args.prefix, host.os)
-                else:
-                    found, looked = discover_site(args.site)
-                    if found is None:
-                        places = ", ".join(c.path for c in looked)
-                        raise ConfigError(
-                            f"no site file found (looked at {places}); pass --site FILE or "
-                            "--prefix PATH, or ask your admins where the site file is"
-                        )
-                    site = found
-                shells = _shells(args, host.login_shell, home)
-                if not shells:
-                    raise ConfigError("no shell to set up: pass --shell NAME or --all-shells")
-                plan = plan_init(
-                    site, shells, home, os.environ, args.probe_timeout, args.replace_conda_init
-                )
-                choice = choose_installation(site, host.platform)
-                if choice.installation is not None:
-                    inst = choice.installation
-                    machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
-                else:
-                    machine = f"This machine ({host.platform}): {choice.reason}"
-                machine += f"; the block covers {len(site.installations)} installation(s)"
+        with contextlib.ExitStack() as stack:
+            if not args.dry_run:  # a dry run writes nothing, not even the lock file
+                lock = os.path.join(state_dir, "init.lock")
+                stack.enter_context(exclusive_lock(lock, reader=reader))
+            plan, machine = _plan(args, host, env, site, reader)
             render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
                 return exitcodes.OK
-            applied: list[AppliedEdit] = []
             try:
                 for edit in plan.edits:
                     if edit.changed:
-                        applied.append(apply_edit(edit, backup_dir))
+                        applied.append(apply_edit(edit, backup_dir, reader))
             except (OSError, EditError) as exc:
                 # Every file was checked while planning, so this is I/O trouble (disk full, a
-                # file changed under us). Each write is atomic: say exactly what was done.
+                # file changed under us, the share stopped answering). Each write is atomic:
+                # say exactly what was done.
                 out.warn(f"condashare: error: {exc}")
                 done = ", ".join(a.edit.path for a in applied) or "none"
                 out.warn(f"files already written: {done}")
                 if applied:
                     out.warn("run 'condashare init --reverse' to undo them, or run init again")
                 return exitcodes.INCOMPLETE
-    except (EditError, StartupError) as exc:
+    except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
             out.warn("nothing was changed")
-        return exitcodes.USAGE
+        unresponsive = isinstance(exc, EditUnresponsive) or (
+            isinstance(exc, UserFileError) and exc.exit_code == exitcodes.INCOMPLETE
+        )
+        return exitcodes.INCOMPLETE if unresponsive else exitcodes.USAGE
     out.line()
     if applied:
         backups = [a.backup for a in applied if a.backup]

@@ -130,6 +130,8 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
 
 def run(args: argparse.Namespace) -> int:
     from condashare.condarc import CondarcError
+    from condashare.fileedit import EditError, EditUnresponsive
+    from condashare.files.read import UserFileError
     from condashare.render import Output
     from condashare.shared import resolve_setup, shared_off, shared_on, shared_status
 
@@ -148,16 +150,22 @@ def run(args: argparse.Namespace) -> int:
             result = shared_on(setup, pkgs=args.pkgs, file=args.file, dry_run=args.dry_run)
         else:
             result = shared_off(setup, dry_run=args.dry_run)
-    except CondarcError as exc:
+    except (CondarcError, EditError, UserFileError) as exc:
+        # Refused files (exit 2) are found while planning: nothing was written. A share that
+        # stopped answering (exit 3) says itself what was and was not written.
+        code = exitcodes.USAGE
+        if isinstance(exc, EditUnresponsive):
+            code = exitcodes.INCOMPLETE
+        elif isinstance(exc, UserFileError):
+            code = exc.exit_code
+        line = exc.line if isinstance(exc, CondarcError) else None
+        path = exc.result.path if isinstance(exc, UserFileError) else exc.path
         if args.json:
-            out.json(
-                f"shared {args.action}",
-                {"error": str(exc), "path": exc.path, "line": exc.line},
-                exitcodes.USAGE,
-            )
+            out.json(f"shared {args.action}", {"error": str(exc), "path": path, "line": line}, code)
         out.warn(f"condashare: error: {exc}")
-        out.warn("nothing was written")
-        return exitcodes.USAGE
+        if not isinstance(exc, EditUnresponsive):
+            out.warn("nothing was written")
+        return code
     if args.json:
         data = {
             "applied": result.applied,

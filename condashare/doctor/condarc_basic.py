@@ -44,6 +44,7 @@ class CondaConfig:
     sources: dict[str, str] = field(default_factory=dict)  # dir -> where it came from
     envs_entries: list[DirEntry] = field(default_factory=list)  # envs_dirs with provenance
     conda_ctx: CondaContext | None = None  # to list envs dirs the way `shared status` does
+    ignored: list[tuple[str, str]] = field(default_factory=list)  # (path, why conda skips it)
 
     def user_pkgs_dir(self, shared_prefixes: list[str]) -> str | None:
         """The first package cache outside every shared installation (where conda writes)."""
@@ -125,4 +126,5 @@ def load_conda_config(ctx: Context) -> CondaConfig:
         sources=sources,
         envs_entries=list(view.envs_dirs),
         conda_ctx=conda_ctx,
+        ignored=[(i.path, i.reason) for i in view.ignored],
     )

@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from condashare import exitcodes
 from condashare.bounded.paths import PathOp, ProbeResult, run_probe
+from condashare.files.read import Reader
 from condashare.host import Host, HostInputs, PlatformError, detect_host
 from condashare.installations import Choice, InstallationEvidence, choose_installation
 from condashare.locate import host_inputs
@@ -87,6 +89,11 @@ class Context:
 
         return load_conda_config(self)
 
+    @cached_property
+    def reader(self) -> Reader:
+        """The one reader of user files, with this run's mount table and timeout."""
+        return Reader(self.mounts, self.timeout, self.home)
+
     def mount_of(self, path: str) -> Mount | None:
         return mount_for(path, self.mounts)
 
@@ -146,7 +153,7 @@ def build_context(
             site, candidates = found, tuple(cands)
         except SiteError as exc:
             explicit = site_path or exc.path == env.get("CONDASHARE_SITE")
-            if explicit and "unresponsive" not in exc.message:
+            if explicit and exc.exit_code == exitcodes.USAGE:
                 raise  # a site file the user named is missing or invalid: exit 2
             site_error = str(exc)  # found, or on a dead share: a finding for host.site
     timeout = probe_timeout or (site.probe_timeout if site else DEFAULT_PROBE_TIMEOUT)

@@ -57,6 +57,7 @@ CHECKS: list[Check] = [
     mount.HARD,
     mount.LOCKS,
     mount.CONDA_DIRS,
+    startup.FILES,
     startup.CONDASHARE_BLOCK,
     startup.CONDA_INIT,
     startup.DUPLICATES,

@@ -46,24 +46,11 @@ UNRESPONSIVE = "unresponsive"
 
 
 def read_small(ctx: Context, path: str, limit: int = 1 << 20) -> tuple[str, bytes]:
-    """Read up to ``limit`` bytes: directly on a local filesystem, through a probe on a share.
-
-    Returns (status, data) with status ok | missing | unresponsive | error.
+    """Read a user file of at most ``limit`` bytes through the one reader (bounded on a share,
+    regular files only). Returns (status, data): ok | missing | unresponsive | refused | error.
     """
-    if ctx.is_remote(path):
-        result = ctx.probe(path, "head", str(limit))
-        if result.ok:
-            return "ok", bytes.fromhex(str(result.data.get("data", "")))
-        return result.status, b""
-    try:
-        with open(path, "rb") as fh:
-            return "ok", fh.read(limit)
-    except FileNotFoundError:
-        return MISSING, b""
-    except IsADirectoryError:
-        return "error", b""
-    except OSError:
-        return "error", b""
+    result = ctx.reader.read(path, limit)
+    return result.status.value, result.data or b""
 
 
 def exists(ctx: Context, path: str) -> str:

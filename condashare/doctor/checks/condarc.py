@@ -47,6 +47,17 @@ def check_parse(ctx: Context) -> list[Finding]:
                     path=f.path,
                 )
             )
+    for path, why in cfg.ignored:
+        findings.append(
+            warning(
+                cid,
+                f"{path}: {why}",
+                "Settings you put there have no effect.",
+                f"Make {path} a regular file named .condarc, condarc or *.yml/*.yaml "
+                "(or remove it).",
+                path=path,
+            )
+        )
     if findings:
         return findings
     read = [f.path for f in cfg.files]

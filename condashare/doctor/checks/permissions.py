@@ -295,12 +295,12 @@ def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> 
         kept = [ln for ln in text.splitlines(keepends=True) if ln.strip() not in vanished]
         return "".join(kept).encode("utf-8", "surrogateescape")
 
-    edit = plan_edit(path, drop_vanished, "drop vanished environments")  # follows symlinks
+    edit = plan_edit(path, drop_vanished, "drop vanished environments", reader=ctx.reader)
     summary = f"remove {len(vanished)} vanished environment(s) from {path}"
     if not apply:
         return FixOutcome(cid, summary, edit.diff(), (edit.target,))
     backups = str(platformdirs.user_state_path("condashare") / "backups")
-    done = apply_edit(edit, backups)
+    done = apply_edit(edit, backups, ctx.reader)  # bounded when the home is on a share
     saved = (done.backup,) if done.backup else ()
     return FixOutcome(cid, summary, edit.diff(), (edit.target,), saved, applied=True)
 

@@ -1,8 +1,9 @@
 """Shell startup files: managed blocks, `conda init` leftovers, output and start-up time.
 
-Files are read directly when the home is local and through the probe when it is on a share.
-Shells are run in an abandonable child with a deadline (a startup file that touches a dead
-share makes the shell hang, which is exactly what the start-time check must survive).
+Files are read through the one reader of user files (regular files only, a size cap, through
+the probe when the home is on a share); ``startup.files`` reports any it refused. Shells are
+run in an abandonable child with a deadline (a startup file that touches a dead share makes the
+shell hang, which is exactly what the start-time check must survive).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from condashare.doctor.checks._util import (
     error,
     info,
     ok,
-    read_small,
     warning,
 )
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.files.read import FileRead, ReadStatus
 from condashare.host import shell_name
 
 CONDA_BEGIN = "# >>> conda initialize >>>"
@@ -72,27 +73,62 @@ class HomeUnresponsive(Exception):
 
 
 def read_startup_files(ctx: Context) -> list[StartupFile]:
-    """The startup files that exist, read once; stops at the first unanswered read."""
+    """The startup files that exist, read once (together: one probe round on a share)."""
     key = "startup_files"
     if key in ctx.extra:
         cached: list[StartupFile] = ctx.extra[key]
         return cached
+    candidates = candidate_files(ctx)
+    results = ctx.reader.read_many(path for path, _ in candidates)
+    unreadable = [r for r in results.values() if r.status in (ReadStatus.REFUSED, ReadStatus.ERROR)]
+    dead = next((r for r in results.values() if r.status is ReadStatus.UNRESPONSIVE), None)
+    if dead is not None:
+        raise HomeUnresponsive(dead.message)
     files = []
-    for path, shells in candidate_files(ctx):
-        status, data = read_small(ctx, path)
-        if status == UNRESPONSIVE:
-            raise HomeUnresponsive(path)
-        if status == "ok":
+    for path, shells in candidates:
+        data = results[path].data
+        if results[path].ok and data is not None:
             files.append(StartupFile(path, shells, data.decode("utf-8", "replace")))
     ctx.extra[key] = files
+    ctx.extra[key + ".unreadable"] = unreadable
     return files
+
+
+def check_files(ctx: Context) -> list[Finding]:
+    """Startup files condashare refused or could not read: a shell reading them may hang too."""
+    cid = "startup.files"
+    try:
+        read_startup_files(ctx)
+    except HomeUnresponsive as exc:
+        return _unresponsive(cid, exc)
+    unreadable: list[FileRead] = ctx.extra.get("startup_files.unreadable", [])
+    findings = [
+        error(
+            cid,
+            f"{r.path} {r.reason}",
+            "Shells read this file at every start: a FIFO makes them wait for a writer, a "
+            "device such as /dev/zero never ends, a symlink loop or a directory makes them fail. "
+            "condashare did not read it, so the other startup checks leave it out.",
+            "Replace it by a regular file (or remove it): e.g. `rm FILE && touch FILE`.",
+            file=r.path,
+            status=r.status.value,
+        )
+        for r in unreadable
+        if r.status is ReadStatus.REFUSED
+    ]
+    findings += [
+        warning(cid, f"{r.path}: {r.reason}", "condashare could not check this file.", file=r.path)
+        for r in unreadable
+        if r.status is ReadStatus.ERROR
+    ]
+    return findings or [ok(cid, "startup files are regular, readable files")]
 
 
 def _unresponsive(cid: str, exc: HomeUnresponsive) -> list[Finding]:
     return [
         error(
             cid,
-            f"cannot read startup files: {exc} does not answer",
+            f"cannot read startup files: {exc}",
             "The home directory's share is not answering.",
             "See condashare doctor mount.responsive.",
         )
@@ -372,6 +408,22 @@ def _shell_path(ctx: Context) -> tuple[str, str | None]:
     return shell, path
 
 
+def _not_startable(ctx: Context, cid: str, shell: str) -> list[Finding]:
+    """Findings that say why ``shell`` is not started at all: its home does not answer, or a
+    startup file it reads was refused (a FIFO would block it, /dev/zero would fill memory)."""
+    try:
+        read_startup_files(ctx)
+    except HomeUnresponsive as exc:
+        return _unresponsive(cid, exc)
+    readers = dict(candidate_files(ctx))
+    unreadable: list[FileRead] = ctx.extra.get("startup_files.unreadable", [])
+    bad = [r for r in unreadable if shell in readers.get(r.path, ())]
+    if not bad:
+        return []
+    why = "Starting it would read that file (see startup.files)."
+    return [info(cid, f"{shell} not started: {bad[0].message}", why)]
+
+
 def check_stdout(ctx: Context) -> list[Finding]:
     cid = "startup.stdout"
     shell, path = _shell_path(ctx)
@@ -379,6 +431,9 @@ def check_stdout(ctx: Context) -> list[Finding]:
         return [info(cid, f"login shell {shell} not found; cannot test it")]
     if shell in ("sh", "dash"):
         return [ok(cid, f"{shell} reads no startup file when not interactive")]
+    blocked = _not_startable(ctx, cid, shell)
+    if blocked:
+        return blocked
     argv, env = _noninteractive_argv(shell, path, ctx)
     res = run_command(argv, env, min(SHELL_TIMEOUT, ctx.timeout * 3))
     if res.status == UNRESPONSIVE:
@@ -422,9 +477,13 @@ def check_start_time(ctx: Context) -> list[Finding]:
     shell, path = _shell_path(ctx)
     if path is None:
         return [info(cid, f"login shell {shell} not found; cannot time it")]
+    blocked = _not_startable(ctx, cid, shell)
+    if blocked:
+        return blocked
     env = _shell_env(ctx)
-    if shell in ("sh", "dash") and os.path.exists(os.path.join(ctx.home, ".profile")):
-        env["ENV"] = os.path.join(ctx.home, ".profile")
+    profile = os.path.join(ctx.home, ".profile")
+    if shell in ("sh", "dash") and any(f.path == profile for f in read_startup_files(ctx)):
+        env["ENV"] = profile
     argv = _interactive_argv(shell, path)
     limit = SHELL_TIMEOUT
     res = run_command(argv, env, limit)
@@ -461,6 +520,13 @@ def check_start_time(ctx: Context) -> list[Finding]:
     return [ok(cid, f"interactive {shell} starts in {res.seconds * 1000:.0f} ms", **data)]
 
 
+FILES = Check(
+    "startup.files",
+    "startup",
+    "startup files are regular files",
+    check_files,
+    budget=5,
+)
 CONDASHARE_BLOCK = Check(
     "startup.condashare_block",
     "startup",
