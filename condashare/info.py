@@ -7,24 +7,29 @@ import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from condashare.bounded.liveness import (
+    INSTALLATION,
+    Liveness,
+    is_share_failure,
+    probe_liveness_many,
+)
 from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
 from condashare.files.read import Reader, ReadStatus
-from condashare.host import Host, HostInputs
-from condashare.installations import (
-    Choice,
-    InstallationEvidence,
-    choose_installation,
-    identify_installation,
-)
-from condashare.liveness import INSTALLATION, Liveness, is_share_failure, probe_liveness_many
-from condashare.locate import locate
-from condashare.mounts import Mount, may_be_remote, mount_for
-from condashare.site import (
+from condashare.host.detect import Host, HostInputs
+from condashare.host.mounts import Mount, may_be_remote, mount_for
+from condashare.site.file import (
     Installation,
     Site,
     SiteCandidate,
     SiteError,
 )
+from condashare.site.installations import (
+    Choice,
+    InstallationEvidence,
+    choose_installation,
+    identify_installation,
+)
+from condashare.site.locate import locate
 
 
 @dataclass(frozen=True)

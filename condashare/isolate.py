@@ -36,7 +36,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import FrameType
 
-from condashare.condarc import (
+from condashare.conda.condarc import (
     CONDARC_FILENAMES,
     ENV_DELIMITERS,
     KEYS,

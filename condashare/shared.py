@@ -25,8 +25,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from condashare.bounded.liveness import INSTALLATION, is_share_failure, probe_liveness, probe_words
 from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
-from condashare.condarc import (
+from condashare.conda.condarc import (
     MAX_CONDARC_BYTES,
     MAX_LISTING,
     CondaContext,
@@ -46,17 +47,16 @@ from condashare.condarc import (
     remote_probe,
     remove_items,
 )
-from condashare.fileedit import bounded_write, replace_file, resolve_target
 from condashare.files.read import MAX_STATE_BYTES, Reader, UserFileError
-from condashare.host import Host, HostInputs
-from condashare.installations import choose_installation
-from condashare.liveness import INSTALLATION, is_share_failure, probe_liveness, probe_words
-from condashare.locate import locate
-from condashare.mounts import Mount, mount_for
-from condashare.site import (
+from condashare.files.write import bounded_write, replace_file, resolve_target
+from condashare.host.detect import Host, HostInputs
+from condashare.host.mounts import Mount, mount_for
+from condashare.site.file import (
     Installation,
     Site,
 )
+from condashare.site.installations import choose_installation
+from condashare.site.locate import locate
 
 STATE_FILE = "shared-off.json"
 STATE_VERSION = 1

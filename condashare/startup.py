@@ -22,10 +22,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from condashare.fileedit import Edit, EditError, FileState, check_text, plan_edit, read_state
 from condashare.files.read import Reader
-from condashare.mounts import LOCAL_FSTYPES
-from condashare.site import Installation, Site, unsafe_path_reason
+from condashare.files.write import Edit, EditError, FileState, check_text, plan_edit, read_state
+from condashare.host.mounts import LOCAL_FSTYPES
+from condashare.site.file import Installation, Site, unsafe_path_reason
 
 SHELLS = ("bash", "zsh", "sh", "tcsh", "fish")
 SHELL_ALIASES = {"bash": "bash", "zsh": "zsh", "sh": "sh", "dash": "sh", "ksh": "sh",
@@ -103,7 +103,7 @@ def _fill(name: str, text: str, replacements: Mapping[str, str]) -> str:
 
 
 def _local_fs_pattern() -> str:
-    """condashare.mounts.LOCAL_FSTYPES as one ``case`` pattern: the shell and Python agree."""
+    """condashare.host.mounts.LOCAL_FSTYPES as one ``case`` pattern: the shell and Python agree."""
     names = sorted(LOCAL_FSTYPES)
     bad = [n for n in names if not n.replace("_", "").isalnum()]
     if bad:

@@ -6,7 +6,7 @@
 #                      or empty: possibly remote, only a bounded probe child may touch it.
 # The mount table (Linux: /proc/self/mountinfo, read with built-ins, never touches the share)
 # gives the filesystem of the nearest mounted ancestor. Only a type on the allow-list
-# (condashare.mounts.LOCAL_FSTYPES) with no symlink on the way counts as local: network, FUSE,
+# (condashare.host.mounts.LOCAL_FSTYPES) with no symlink on the way counts as local: network, FUSE,
 # automount, unknown types, and no table at all (macOS) get the probe.
 _condashare_fs=
 if [ -r /proc/self/mountinfo ]; then

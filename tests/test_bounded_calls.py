@@ -116,9 +116,7 @@ def _nested_call_on_hung_share(path: str) -> str:
 
 
 @pytest.mark.parametrize("method", METHODS)
-def test_an_answer_is_taken_without_waiting_for_a_grandchild_that_holds_the_pipe(
-    method, any_share
-):
+def test_an_answer_is_taken_without_waiting_for_a_grandchild_that_holds_the_pipe(method, any_share):
     # The forked grandchild inherits the outer child's answer pipe; when it hangs on the share,
     # end-of-file never comes. The answer must still arrive as soon as the outer child sent it.
     target = any_share.backing / "conda.sh"

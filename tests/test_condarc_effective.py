@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from condarc_scenarios import SCENARIOS
 
-from condashare.condarc import CondaContext, compute_effective, search_path
-from condashare.mounts import Mount
-from condashare.site import Installation
+from condashare.conda.condarc import CondaContext, compute_effective, search_path
+from condashare.host.mounts import Mount
+from condashare.site.file import Installation
 
 
 def fill(text: str, subst: dict[str, str]) -> str:

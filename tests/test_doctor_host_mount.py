@@ -7,7 +7,7 @@ from support.doctor_env import make_ctx, make_install, nfs_mount, problems, site
 
 from condashare.doctor.checks import host, mount
 from condashare.doctor.model import Severity
-from condashare.mounts import read_mount_table
+from condashare.host.mounts import read_mount_table
 
 
 @pytest.fixture

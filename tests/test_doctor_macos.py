@@ -9,7 +9,7 @@ from test_doctor_startup import conda_init_block
 
 from condashare.doctor.checks import conda_env, host, mount, sqlite_nfs, startup
 from condashare.doctor.model import Severity
-from condashare.mounts import mounts_from_partitions, read_mount_table
+from condashare.host.mounts import mounts_from_partitions, read_mount_table
 
 
 def mac_ctx(home, site, tmp_path, extra_mounts=(), env=None):

@@ -10,7 +10,7 @@ from support.doctor_env import make_ctx, make_install, nfs_mount, problems, site
 
 from condashare.doctor.checks import startup
 from condashare.doctor.model import Severity
-from condashare.mounts import read_mount_table
+from condashare.host.mounts import read_mount_table
 
 pytestmark = pytest.mark.shells
 
@@ -156,8 +156,8 @@ def test_condashare_block_presence(sandbox_home, two_os_site):
     f = startup.check_condashare_block(make_ctx(sandbox_home, two_os_site, shell=bash))
     assert f[0].severity == Severity.WARNING and "out of date" in f[0].title
     # What `condashare init --probe-timeout 0.7` really writes is current
-    from condashare.fileedit import apply_edit
-    from condashare.site import SiteCandidate, load_site
+    from condashare.files.write import apply_edit
+    from condashare.site.file import SiteCandidate, load_site
     from condashare.startup import plan_init
 
     site = load_site(SiteCandidate(str(two_os_site), "--site"))

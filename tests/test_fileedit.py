@@ -1,4 +1,4 @@
-"""condashare.fileedit: atomic, symlink-following, mode-keeping edits with backups and diffs."""
+"""condashare.files.write: atomic, symlink-following, mode-keeping edits with backups and diffs."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import FuseShare
 
-from condashare.fileedit import (
+from condashare.files.write import (
     EditConflict,
     EditError,
     apply_edit,
@@ -93,7 +93,7 @@ def test_diff_marks_missing_final_newline() -> None:
 CHILD = r"""
 import sys
 sys.path.insert(0, sys.argv[2])
-from condashare.fileedit import apply_edit, plan_edit
+from condashare.files.write import apply_edit, plan_edit
 path = sys.argv[1]
 a = b"A" * 900_000 + b"\n"
 b = b"B" * 600_000 + b"\n"
@@ -130,7 +130,7 @@ def test_killed_writer_leaves_old_or_new_file(tmp_path: Path) -> None:
 
 
 def test_replace_file_follows_links_keeps_mode_creates_dirs(tmp_path: Path) -> None:
-    from condashare.fileedit import replace_file
+    from condashare.files.write import replace_file
 
     real = tmp_path / "real.yml"
     real.write_bytes(b"old\n")
@@ -170,9 +170,9 @@ def test_symlink_loop_is_refused_as_one(tmp_path: Path) -> None:
 def test_share_that_dies_after_planning_is_not_written(any_share: FuseShare) -> None:
     """Planned while the home answered, applied after it died: a clear error within the
     bound, nothing written (the directory probe fails first), the file intact afterwards."""
-    from condashare.fileedit import EditUnresponsive, exclusive_lock, replace_file
     from condashare.files.read import Reader
-    from condashare.mounts import read_mount_table
+    from condashare.files.write import EditUnresponsive, exclusive_lock, replace_file
+    from condashare.host.mounts import read_mount_table
 
     (any_share.backing / "ada").mkdir()
     (any_share.backing / "ada" / ".bashrc").write_bytes(b"old\n")
@@ -203,7 +203,7 @@ def test_edit_on_a_healthy_share_runs_bounded_and_keeps_the_promises(
     link, keeps the mode and makes the backup."""
     from condashare.bounded import children
     from condashare.files.read import Reader
-    from condashare.mounts import read_mount_table
+    from condashare.host.mounts import read_mount_table
 
     monkeypatch.setattr(children, "START_METHOD", method)
     home = fuse_share.backing / "ada"

@@ -26,7 +26,7 @@ from condashare.files.read import (
     UserFileError,
     read_local,
 )
-from condashare.mounts import read_mount_table
+from condashare.host.mounts import read_mount_table
 
 
 @contextlib.contextmanager

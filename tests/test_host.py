@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from condashare.host import (
+from condashare.host.detect import (
     HostInputs,
     Platform,
     PlatformError,
@@ -15,7 +15,7 @@ from condashare.host import (
     parse_platform,
     shell_name,
 )
-from condashare.mounts import parse_mountinfo
+from condashare.host.mounts import parse_mountinfo
 
 DATA = Path(__file__).parent / "data"
 SITE_MOUNTS = parse_mountinfo((DATA / "mountinfo-nfs-site.txt").read_text())

@@ -261,7 +261,7 @@ def odd_mount(tmp_path: Path):
 def test_mount_lookup_agrees_with_python(
     shell: str, fuse_share: FuseShare, odd_mount: Path, tmp_path: Path
 ) -> None:
-    from condashare.mounts import mount_for, read_mount_table
+    from condashare.host.mounts import mount_for, read_mount_table
 
     fuse_share.block()  # the lookup must not touch the share
     mounts = read_mount_table()

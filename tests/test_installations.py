@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from condashare.host import Platform
-from condashare.installations import (
+from condashare.host.detect import Platform
+from condashare.site.file import parse_site
+from condashare.site.installations import (
     choose_installation,
     identify_installation,
     parse_executable_header,
 )
-from condashare.site import parse_site
 
 DATA = Path(__file__).parent / "data"
 SITE = parse_site(

@@ -16,7 +16,7 @@ from support.sharedsite import SharedSite, make_site
 # The child computes conda's effective view for its own environment with condashare's model
 # (validated against the real conda, see docs/shared-envs.md).
 CHILD_VIEW = (
-    "import json, os; from condashare.condarc import CondaContext, compute_effective; "
+    "import json, os; from condashare.conda.condarc import CondaContext, compute_effective; "
     "root = os.path.dirname(os.path.dirname(os.environ['CONDA_EXE'])); "
     "v = compute_effective(CondaContext(env=dict(os.environ), cwd=os.getcwd(), conda_root=root));"
     "print(json.dumps({'envs': v.paths('envs_dirs'), 'pkgs': v.paths('pkgs_dirs'), "

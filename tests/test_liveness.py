@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 from conftest import FuseShare
 
-from condashare.bounded.paths import probe
-from condashare.liveness import (
+from condashare.bounded.liveness import (
     INSTALLATION,
     error_words,
     probe_liveness,
     probe_liveness_many,
 )
+from condashare.bounded.paths import probe
 
 
 def test_the_file_users_open_next_is_the_one_read(tmp_path: Path) -> None:

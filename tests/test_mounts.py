@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from conftest import REPO, mount_share, need, run_cli, unmount_share
 
-from condashare.mounts import (
+from condashare.host.mounts import (
     Mount,
     MountKind,
     classify,
@@ -173,7 +173,7 @@ def test_symlink_onto_a_share_counts_as_remote(tmp_path):
 
 
 def test_probe_site_file_through_symlink_to_hung_share(tmp_path, fuse_share):
-    from condashare.site import SiteError, discover_site
+    from condashare.site.file import SiteError, discover_site
 
     (fuse_share.backing / "site.toml").write_text(
         "[[installations]]\nname='a'\nprefix='/a'\nos='linux'\n"
@@ -267,7 +267,7 @@ def test_real_kernel_table_keeps_odd_mount_point(tmp_path):
     point.mkdir()
     code = (
         "import json, sys\n"
-        "from condashare.mounts import mount_for, read_mount_table\n"
+        "from condashare.host.mounts import mount_for, read_mount_table\n"
         "m = mount_for(sys.argv[1] + '/conda/bin', read_mount_table())\n"
         "print(json.dumps([m.mountpoint, m.fstype, m.source]))\n"
     )
@@ -285,7 +285,7 @@ def test_real_read_only_bind_and_read_only_superblock(tmp_path):
         (tmp_path / name).mkdir()
     code = (
         "import json, sys, errno\n"
-        "from condashare.mounts import mount_for, read_mount_table\n"
+        "from condashare.host.mounts import mount_for, read_mount_table\n"
         "out = {}\n"
         "for p in sys.argv[1:]:\n"
         "    m = mount_for(p + '/f', read_mount_table())\n"

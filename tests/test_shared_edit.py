@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support.sharedsite import SharedSite, make_site
 
-from condashare.condarc import CondarcError, compute_effective
+from condashare.conda.condarc import CondarcError, compute_effective
 from condashare.shared import load_state, shared_off, shared_on
 
 SHARED = "{share}/anaconda3_linux/envs"

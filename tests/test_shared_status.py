@@ -14,7 +14,7 @@ import pytest
 from conftest import REPO, FuseShare, need, run_cli
 from support.sharedsite import make_site
 
-from condashare.condarc import compute_effective
+from condashare.conda.condarc import compute_effective
 from condashare.shared import shared_off, shared_on, shared_status
 
 

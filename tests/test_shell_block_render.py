@@ -1,6 +1,6 @@
 """How the shell block is rendered, and what it costs a shell on a local installation.
 
-The block's list of local filesystems is condashare.mounts.LOCAL_FSTYPES itself (one list for
+The block's list of local filesystems is condashare.host.mounts.LOCAL_FSTYPES itself (one list for
 Python and shell); on such a filesystem the block sources conda.sh directly and starts no probe
 child; anywhere else (here a FUSE share) it starts exactly one, the awk reader.
 """
@@ -24,8 +24,8 @@ from support.shellrun import (
     write_site,
 )
 
-from condashare.mounts import LOCAL_FSTYPES
-from condashare.site import Installation, Site
+from condashare.host.mounts import LOCAL_FSTYPES
+from condashare.site.file import Installation, Site
 from condashare.startup import render_block, shell_dir
 
 SITE = Site("t", 2.0, (Installation("l", "/opt/conda", "linux"),), "t", "--site")

@@ -37,7 +37,7 @@ from support.shellrun import (
     write_site,
 )
 
-from condashare.mounts import mount_for, read_mount_table
+from condashare.host.mounts import mount_for, read_mount_table
 
 pytestmark = [pytest.mark.shells, pytest.mark.fuse]
 

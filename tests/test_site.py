@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from condashare.site import (
+from condashare.site.file import (
     DEFAULT_PROBE_TIMEOUT,
     AdminSettings,
     SiteError,

@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from condashare import startup
-from condashare.site import Installation, Site
+from condashare.site.file import Installation, Site
 from condashare.startup import (
     BEGIN,
     END,
@@ -436,7 +436,7 @@ def test_plan_apply_reverse_on_real_files(
 ) -> None:
     """Library round trip on disk: files present or absent, plain or symlinked (dotfile
     managers), any content; init twice = once; reverse = the original bytes and links."""
-    from condashare.fileedit import EditError, apply_edits
+    from condashare.files.write import EditError, apply_edits
 
     home = tmp_path_factory.mktemp("h")
     (home / "dots").mkdir()

@@ -36,7 +36,7 @@ from condashare.admin.tree import (
 )
 from condashare.doctor.model import Finding, Severity
 from condashare.render import shell_word, shown
-from condashare.site import AdminSettings
+from condashare.site.file import AdminSettings
 
 DETAIL_LINES = 10  # paths shown in a finding's detail
 DATA_PATHS = 200  # paths kept in a finding's data

@@ -11,7 +11,7 @@ import grp
 import pwd
 from dataclasses import dataclass, field
 
-from condashare.site import AdminSettings
+from condashare.site.file import AdminSettings
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from condashare.admin.policy import resolve_policy
 from condashare.admin.tree import walk_tree
 from condashare.doctor.model import Finding, Severity
 from condashare.render import shell_word
-from condashare.site import AdminSettings, Installation, Site
+from condashare.site.file import AdminSettings, Installation, Site
 
 ViewStatus = Literal["release", "base", "inside", "outside", "no-site"]
 

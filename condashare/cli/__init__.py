@@ -77,9 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return exitcodes.USAGE
     from condashare.files.read import UserFileError
-    from condashare.host import PlatformError
+    from condashare.host.detect import PlatformError
     from condashare.render import shown
-    from condashare.site import SiteError
+    from condashare.site.file import SiteError
 
     try:
         return runner(args)

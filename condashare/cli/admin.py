@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from condashare.admin.publish import PublishReport
     from condashare.doctor.model import Finding
     from condashare.render import Output
-    from condashare.site import Site
+    from condashare.site.file import Site
 
 DEFAULT_TIMEOUT = 15.0
 PLAN_LINES = 50  # changes listed in text output after applying (a dry run lists them all)
@@ -104,8 +104,8 @@ def _validate(args: argparse.Namespace) -> None:
 
 
 def _site(path: str | None) -> Site | None:
-    from condashare.mounts import read_mount_table
-    from condashare.site import discover_site
+    from condashare.host.mounts import read_mount_table
+    from condashare.site.file import discover_site
 
     site, _ = discover_site(path, mounts=read_mount_table())
     return site

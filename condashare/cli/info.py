@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 from condashare import exitcodes
 
 if TYPE_CHECKING:
+    from condashare.host.mounts import Mount
     from condashare.info import InfoReport
-    from condashare.mounts import Mount
     from condashare.render import Output
 
 
@@ -29,7 +29,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def _mount_text(mount: Mount | None) -> str:
-    from condashare.mounts import classify
+    from condashare.host.mounts import classify
 
     if mount is None:
         return classify(None).reason

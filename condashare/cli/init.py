@@ -11,9 +11,9 @@ from condashare import exitcodes
 
 if TYPE_CHECKING:
     from condashare.files.read import Reader
-    from condashare.host import Host
+    from condashare.host.detect import Host
     from condashare.render import Output
-    from condashare.site import Site
+    from condashare.site.file import Site
     from condashare.startup import InitPlan
 
 
@@ -119,9 +119,9 @@ def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, 
     reader (its mount table and timeout) for the user's files."""
     from condashare.cli import ConfigError
     from condashare.files.read import Reader
-    from condashare.host import detect_host
-    from condashare.locate import host_inputs, locate
-    from condashare.site import DEFAULT_PROBE_TIMEOUT
+    from condashare.host.detect import detect_host
+    from condashare.site.file import DEFAULT_PROBE_TIMEOUT
+    from condashare.site.locate import host_inputs, locate
 
     if args.reverse:  # no site needed (a broken site file must not block removing the block)
         env, mounts, inputs = host_inputs()
@@ -143,7 +143,7 @@ def _plan(
 ) -> tuple[InitPlan, str]:
     """Pick the shells and plan every edit (nothing is written)."""
     from condashare.cli import ConfigError
-    from condashare.installations import choose_installation
+    from condashare.site.installations import choose_installation
     from condashare.startup import existence, plan_init, plan_reverse
 
     exists = existence(reader, host.home, env)
@@ -173,16 +173,16 @@ def run(args: argparse.Namespace) -> int:
     import platformdirs
 
     from condashare.cli import ConfigError
-    from condashare.fileedit import (
+    from condashare.files.read import UserFileError
+    from condashare.files.write import (
         AppliedEdit,
         EditError,
         EditUnresponsive,
         apply_edit,
         exclusive_lock,
     )
-    from condashare.files.read import UserFileError
     from condashare.render import Output
-    from condashare.site import MAX_PROBE_TIMEOUT
+    from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.startup import StartupError
 
     out = Output(args.color)

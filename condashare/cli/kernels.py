@@ -155,7 +155,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from condashare.cli import ConfigError
-    from condashare.fileedit import EditError
+    from condashare.files.write import EditError
     from condashare.kernels.sync import apply_plan, plan_reverse, plan_sync
     from condashare.render import Output
 
@@ -163,8 +163,8 @@ def run(args: argparse.Namespace) -> int:
     if args.reverse:
         import platformdirs
 
-        from condashare.host import detect_host
-        from condashare.site import DEFAULT_PROBE_TIMEOUT
+        from condashare.host.detect import detect_host
+        from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
         host = detect_host()
         state_dir = str(platformdirs.user_state_path("condashare"))

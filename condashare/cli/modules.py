@@ -133,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     import os
 
     from condashare.cli import ConfigError
-    from condashare.fileedit import EditError, exclusive_lock
+    from condashare.files.write import EditError, exclusive_lock
     from condashare.modules.sync import (
         apply_plan,
         default_dir,
@@ -151,7 +151,7 @@ def run(args: argparse.Namespace) -> int:
     if args.reverse:
         import platformdirs
 
-        from condashare.site import DEFAULT_PROBE_TIMEOUT
+        from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
         state_dir = str(platformdirs.user_state_path("condashare"))
         timeout = DEFAULT_PROBE_TIMEOUT

@@ -129,9 +129,9 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
 
 
 def run(args: argparse.Namespace) -> int:
-    from condashare.condarc import CondarcError
-    from condashare.fileedit import EditError, EditUnresponsive
+    from condashare.conda.condarc import CondarcError
     from condashare.files.read import UserFileError
+    from condashare.files.write import EditError, EditUnresponsive
     from condashare.render import Output
     from condashare.shared import resolve_setup, shared_off, shared_on, shared_status
 

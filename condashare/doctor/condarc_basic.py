@@ -1,4 +1,4 @@
-"""The doctor's view of conda's configuration, taken from :mod:`condashare.condarc`.
+"""The doctor's view of conda's configuration, taken from :mod:`condashare.conda.condarc`.
 
 condarc.py computes the effective ``envs_dirs``/``pkgs_dirs`` exactly as conda does (search
 path, ``#!final``/``#!top``/``#!bottom``, env vars, fixed defaults); this module reduces that to
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from condashare.condarc import CondaContext, DirEntry
+    from condashare.conda.condarc import CondaContext, DirEntry
     from condashare.doctor.context import Context
 
 # Context.extra key: the root prefix of the conda running us (set by the conda plugin), which
@@ -75,8 +75,8 @@ def _scalar(files: list[CondarcFile], key: str) -> bool | None:
 
 
 def load_conda_config(ctx: Context) -> CondaConfig:
-    """conda's effective configuration (condashare.condarc), reduced to what checks need."""
-    from condashare.condarc import CondaContext, compute_effective, find_conda_root
+    """conda's effective configuration (condashare.conda.condarc), reduced to what checks need."""
+    from condashare.conda.condarc import CondaContext, compute_effective, find_conda_root
     from condashare.info import find_on_path
 
     def lookup(name: str) -> str | None:

@@ -16,11 +16,9 @@ from typing import TYPE_CHECKING, Any
 from condashare import exitcodes
 from condashare.bounded.paths import PathOp, ProbeResult, run_probe
 from condashare.files.read import Reader
-from condashare.host import Host, HostInputs, PlatformError, detect_host
-from condashare.installations import Choice, InstallationEvidence, choose_installation
-from condashare.locate import host_inputs
-from condashare.mounts import Mount, may_be_remote, mount_for
-from condashare.site import (
+from condashare.host.detect import Host, HostInputs, PlatformError, detect_host
+from condashare.host.mounts import Mount, may_be_remote, mount_for
+from condashare.site.file import (
     DEFAULT_PROBE_TIMEOUT,
     Installation,
     Site,
@@ -29,6 +27,8 @@ from condashare.site import (
     discover_site,
     site_from_prefix,
 )
+from condashare.site.installations import Choice, InstallationEvidence, choose_installation
+from condashare.site.locate import host_inputs
 
 if TYPE_CHECKING:
     from condashare.doctor.condarc_basic import CondaConfig
@@ -77,7 +77,7 @@ class Context:
     @cached_property
     def evidence(self) -> InstallationEvidence | None:
         """What the chosen installation's own files say about its platform (probed)."""
-        from condashare.installations import identify_installation
+        from condashare.site.installations import identify_installation
 
         inst = self.installation
         return identify_installation(inst.prefix, self.timeout) if inst else None
@@ -106,7 +106,7 @@ class Context:
 
     def expand(self, path: str) -> str:
         """``$VARS`` and ``~`` expanded against this run's environment, as the shell would."""
-        from condashare.condarc import posix_expanduser, posix_expandvars
+        from condashare.conda.condarc import posix_expanduser, posix_expandvars
 
         home_env = {**self.env, "HOME": self.home}
         return posix_expandvars(posix_expanduser(path, home_env), self.env)

@@ -17,7 +17,7 @@ from condashare.bounded import calls
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome, Severity
 from condashare.render import shown
-from condashare.site import DEFAULT_PROBE_TIMEOUT
+from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
 # States of one check's run.
 DONE = "done"
@@ -207,8 +207,8 @@ class DoctorConfigError(Exception):
 
 def _build_in_child(kwargs: dict[str, Any]) -> tuple[str, Any]:
     from condashare.doctor.context import build_context
-    from condashare.host import PlatformError
-    from condashare.site import SiteError
+    from condashare.host.detect import PlatformError
+    from condashare.site.file import SiteError
 
     try:
         return "ok", build_context(**kwargs)

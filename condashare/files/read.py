@@ -10,7 +10,7 @@ same rules hold for every command:
 - **A size cap.** These files are small; one of many megabytes is a mistake (or a link to a log)
   and is refused from its size, never read to the end. At most cap + 1 bytes are ever read.
 - **A symlink loop** is reported as one, not as "cannot read".
-- **Bounded on a share.** A path that may be remote (:func:`condashare.mounts.may_be_remote`)
+- **Bounded on a share.** A path that may be remote (:func:`condashare.host.mounts.may_be_remote`)
   is touched only by abandonable probe children (:mod:`condashare.bounded.paths`): a stat first
   (kind and size, so a FIFO is refused before any open), then a read of at most cap + 1 bytes —
   the read is what proves the server answers, since a client answers stat from its cache. A
@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 from condashare import exitcodes
 from condashare.bounded.paths import UNRESPONSIVE, PathOp, ProbeResult, run_probes
-from condashare.mounts import Mount, may_be_remote, mount_for, read_mount_table
+from condashare.host.mounts import Mount, may_be_remote, mount_for, read_mount_table
 
 DEFAULT_TIMEOUT = 2.0  # seconds, the site file's default probe_timeout
 MAX_FILE_BYTES = 1 << 20  # startup files, condarc files, the site file

@@ -16,7 +16,7 @@ import posixpath
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from condashare.host import OSES
+from condashare.host.detect import OSES
 
 _FALSE_WORDS = ("no", "n", "false", "off", "0", "0.0")
 

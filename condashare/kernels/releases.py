@@ -16,7 +16,7 @@ from condashare.bounded import calls
 from condashare.bounded.paths import ERROR, OK, UNRESPONSIVE
 from condashare.kernels.spec import release_problem
 from condashare.shared import Setup, list_shared_envs
-from condashare.site import Installation
+from condashare.site.file import Installation
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from condashare.shared import parse_release
-from condashare.site import Installation, unsafe_path_reason
+from condashare.site.file import Installation, unsafe_path_reason
 from condashare.startup import PosixDialect, _rosetta_patterns, format_timeout
 
 MARKER = "condashare kernels"

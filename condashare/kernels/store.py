@@ -22,7 +22,7 @@ from typing import Any
 
 from condashare.bounded import calls
 from condashare.bounded.paths import ERROR, MISSING, OK, UNRESPONSIVE
-from condashare.fileedit import atomic_write, write_backup
+from condashare.files.write import atomic_write, write_backup
 from condashare.kernels.spec import FILES, KERNEL_JSON, LAUNCHER, KernelRecord, record_of
 
 _MAX_FILE = 1 << 20

@@ -16,13 +16,13 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE
-from condashare.fileedit import exclusive_lock, unified_diff
+from condashare.files.write import exclusive_lock, unified_diff
 from condashare.kernels import store
 from condashare.kernels.paths import DataDir, reverse_data_dirs, sync_data_dirs
 from condashare.kernels.releases import InstallationKernels, site_kernels
 from condashare.kernels.spec import FILES, KernelRecord, display_name, kernel_name, render_files
 from condashare.shared import Setup
-from condashare.site import Installation
+from condashare.site.file import Installation
 
 Action = Literal["create", "update", "remove", "unchanged", "conflict", "kept"]
 CHANGING = ("create", "update", "remove")

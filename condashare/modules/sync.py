@@ -18,7 +18,7 @@ from typing import Literal
 
 from condashare.bounded import calls
 from condashare.bounded.paths import OK
-from condashare.fileedit import atomic_write, unified_diff
+from condashare.files.write import atomic_write, unified_diff
 from condashare.modules.render import Format, ModuleName, module_name, owns, render
 from condashare.shared import Setup, list_shared_envs
 

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 
 from condashare.bounded import children
 from condashare.doctor.model import Finding, Severity
-from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.host.mounts import Mount, mount_for, read_mount_table
 from condashare.verify.engine import Scheduler
 from condashare.verify.findings import finish
 from condashare.verify.hashcache import open_hash_cache

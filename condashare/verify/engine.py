@@ -22,7 +22,7 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from condashare.mounts import Mount, mount_for
+from condashare.host.mounts import Mount, mount_for
 from condashare.verify.collect import Collector
 from condashare.verify.hashcache import HashCache
 from condashare.verify.pool import WorkerProc

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from condashare.doctor.model import Finding, Severity
-from condashare.mounts import Mount, mount_for
+from condashare.host.mounts import Mount, mount_for
 from condashare.render import human_bytes, shell_word, shown
 from condashare.verify.holders import find_holders
 from condashare.verify.observations import Observations, PackageProblems

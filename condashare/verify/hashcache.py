@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from condashare.mounts import Mount, mount_for
+from condashare.host.mounts import Mount, mount_for
 
 FLUSH_SECONDS = 0.25  # write learnt hashes this often, so little is left to write at the end
 

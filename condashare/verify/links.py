@@ -8,7 +8,7 @@ import collections
 import os
 from collections.abc import Sequence
 
-from condashare.mounts import mount_for
+from condashare.host.mounts import mount_for
 from condashare.verify.engine import Scheduler
 from condashare.verify.findings import shared_link_finding, shared_only_finding
 from condashare.verify.protocol import MAX_TASK_PATHS

@@ -7,8 +7,8 @@ from pathlib import Path
 
 from condashare.doctor.context import Context, build_context
 from condashare.doctor.model import Check, Finding, Severity
-from condashare.host import HostInputs
-from condashare.mounts import Mount, read_mount_table
+from condashare.host.detect import HostInputs
+from condashare.host.mounts import Mount, read_mount_table
 
 
 def site_file(
@@ -118,7 +118,7 @@ def nfs_mount(
     fstype: str = "nfs4",
 ) -> Mount:
     """A mount-table record as /proc/self/mountinfo shows a kernel NFS mount (captured shape)."""
-    from condashare.mounts import parse_mountinfo
+    from condashare.host.mounts import parse_mountinfo
 
     line = (
         f"40 25 0:52 / {mountpoint} rw,relatime shared:7 - {fstype} "

@@ -10,8 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from condashare.host import HostInputs
-from condashare.mounts import Mount
+from condashare.host.detect import HostInputs
+from condashare.host.mounts import Mount
 from condashare.shared import Setup, resolve_setup
 
 SITE_TOML = """\

@@ -167,7 +167,7 @@ def check_target(ctx: Context) -> list[Finding]:
     cid = "host.target"
     if not ctx.target:
         return [info(cid, "no --target environment given")]
-    from condashare.installations import identify_installation
+    from condashare.site.installations import identify_installation
 
     evidence = identify_installation(ctx.target, ctx.timeout)
     verdict = evidence.matches(ctx.host.platform)

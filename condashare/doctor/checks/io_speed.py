@@ -7,12 +7,12 @@ allows), stopping at a time limit. Enough to tell "fine" from "use local scratch
 
 from __future__ import annotations
 
+from condashare.bounded.liveness import error_words
 from condashare.bounded.paths import run_program
 from condashare.bounded.programs import iospeed
 from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.liveness import error_words
 
 SLOW_STAT_MS = 20.0  # average metadata operation slower than this: conda commands crawl
 SLOW_READ_MBPS = 20.0  # sequential read below this: heavy I/O belongs on local scratch

@@ -14,17 +14,17 @@ import os
 import posixpath
 from dataclasses import dataclass
 
+from condashare.bounded.liveness import probe_words
 from condashare.bounded.paths import ERROR, MISSING, UNRESPONSIVE, ProbeResult, run_probes
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.installations import choose_installation, parse_executable_header
 from condashare.kernels import store
 from condashare.kernels.paths import search_dirs
 from condashare.kernels.spec import LAUNCHER, KernelRecord, render_launcher
-from condashare.liveness import probe_words
 from condashare.render import shell_word, shown
-from condashare.site import Site
+from condashare.site.file import Site
+from condashare.site.installations import choose_installation, parse_executable_header
 
 CID = "jupyter.kernelspecs"
 _HEAD = "512"

@@ -8,10 +8,7 @@ answers a stat for a share that died seconds ago.
 
 from __future__ import annotations
 
-from condashare.doctor.checks._util import error, info, ok, warning
-from condashare.doctor.context import Context
-from condashare.doctor.model import Check, Finding
-from condashare.liveness import (
+from condashare.bounded.liveness import (
     ENVIRONMENT,
     HOME,
     INSTALLATION,
@@ -20,7 +17,10 @@ from condashare.liveness import (
     Liveness,
     probe_liveness_many,
 )
-from condashare.mounts import Mount
+from condashare.doctor.checks._util import error, info, ok, warning
+from condashare.doctor.context import Context
+from condashare.doctor.model import Check, Finding
+from condashare.host.mounts import Mount
 from condashare.render import shown
 
 SLOW_LATENCY = 0.5  # seconds for one open + read: users feel it at every conda command

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 
+from condashare.bounded.liveness import probe_words
 from condashare.bounded.paths import run_program
 from condashare.bounded.programs import permscan
 from condashare.doctor.checks._util import MISSING, UNRESPONSIVE, error, exists, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
-from condashare.liveness import probe_words
 from condashare.render import shown
 
 
@@ -279,7 +279,7 @@ def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> 
     """Drop vanished environments from ~/.conda/environments.txt (backup kept, atomic)."""
     import platformdirs
 
-    from condashare.fileedit import apply_edit, plan_edit
+    from condashare.files.write import apply_edit, plan_edit
 
     cid = "permissions.environments_txt"
     got = _env_lines(ctx)

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 
+from condashare.bounded.liveness import error_words
 from condashare.bounded.paths import run_program
 from condashare.bounded.programs import diskusage
 from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.liveness import error_words
 from condashare.render import human_bytes, shown
 
 GIB = 1 << 30

@@ -24,7 +24,7 @@ from condashare.doctor.checks._util import (
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.files.read import FileRead, ReadStatus
-from condashare.host import shell_name
+from condashare.host.detect import shell_name
 
 CONDA_BEGIN = "# >>> conda initialize >>>"
 CONDA_END = "# <<< conda initialize <<<"

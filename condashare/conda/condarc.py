@@ -26,8 +26,8 @@ from typing import Any
 
 from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, PathOp, ProbeResult
 from condashare.files.read import Reader, ReadStatus, kind_of
-from condashare.mounts import Mount, may_be_remote, mount_for
-from condashare.site import Installation
+from condashare.host.mounts import Mount, may_be_remote, mount_for
+from condashare.site.file import Installation
 
 # conda's search path on POSIX (conda/base/constants.py), lowest precedence first, with the slot
 # each entry belongs to: "system" and "root" files are not the user's to edit.

@@ -14,8 +14,8 @@ from typing import Any
 
 from condashare import exitcodes
 from condashare.files.read import FileRead, Reader, ReadStatus
-from condashare.host import PlatformError, normalize_arch, normalize_os
-from condashare.mounts import Mount, read_mount_table
+from condashare.host.detect import PlatformError, normalize_arch, normalize_os
+from condashare.host.mounts import Mount, read_mount_table
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -12,10 +12,10 @@ import os
 import struct
 from dataclasses import dataclass
 
+from condashare.bounded.liveness import probe_words
 from condashare.bounded.paths import MISSING, OK, ProbeResult, run_probe
-from condashare.host import Platform
-from condashare.liveness import probe_words
-from condashare.site import Installation, Site
+from condashare.host.detect import Platform
+from condashare.site.file import Installation, Site
 
 
 @dataclass(frozen=True)

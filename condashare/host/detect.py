@@ -14,7 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from condashare.mounts import Mount, mount_for, read_mount_table
+from condashare.host.mounts import Mount, mount_for, read_mount_table
 
 OSES = ("linux", "macos")
 

@@ -11,9 +11,9 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from condashare.host import Host, HostInputs, detect_host, gather_inputs
-from condashare.mounts import Mount, read_mount_table
-from condashare.site import (
+from condashare.host.detect import Host, HostInputs, detect_host, gather_inputs
+from condashare.host.mounts import Mount, read_mount_table
+from condashare.site.file import (
     DEFAULT_PROBE_TIMEOUT,
     Site,
     SiteCandidate,
