@@ -1,8 +1,13 @@
-"""Exit codes shared by every command (and documented in docs/)."""
+"""The exit codes as module constants; they live in :class:`condashare.errors.ExitCode`.
+
+Kept so code written against the old names still works; new code imports ``ExitCode``.
+"""
 
 from __future__ import annotations
 
-OK = 0  # healthy / done
-PROBLEMS = 1  # ran fine and found problems
-USAGE = 2  # bad command line or configuration (site file, condarc, platform override)
-INCOMPLETE = 3  # could not finish (timeouts, crashes)
+from condashare.errors import ExitCode
+
+OK = ExitCode.OK
+PROBLEMS = ExitCode.PROBLEMS
+USAGE = ExitCode.USAGE
+INCOMPLETE = ExitCode.INCOMPLETE

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from condashare.errors import CondashareError
 from condashare.files.read import Reader
 from condashare.files.write import Edit, EditError, FileState, check_text, plan_edit, read_state
 from condashare.host.mounts import LOCAL_FSTYPES
@@ -64,7 +65,7 @@ def shell_dir() -> Path:
     raise FileNotFoundError("condashare's shell templates (shell/posix.sh) are missing")
 
 
-class StartupError(Exception):
+class StartupError(CondashareError):
     """A startup file cannot be edited safely (half block, two blocks ...); nothing changed."""
 
     def __init__(self, path: str, message: str) -> None:

@@ -27,7 +27,7 @@ from support.doctor_env import site_file
 
 from condashare import conda_plugin
 from condashare.doctor import for_conda, registry
-from condashare.doctor.model import Finding, Severity
+from condashare.findings import Finding, Severity
 
 RATTLER_ENV = REPO / "tests" / "support" / "rattler_env.py"
 DATA = REPO / "tests" / "data"

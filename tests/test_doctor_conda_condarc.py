@@ -6,7 +6,7 @@ import pytest
 from support.doctor_env import make_ctx, make_install, nfs_mount, problems, site_file
 
 from condashare.doctor.checks import conda_env, condarc
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 from condashare.host.mounts import read_mount_table
 
 

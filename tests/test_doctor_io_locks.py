@@ -8,7 +8,7 @@ import pytest
 from support.doctor_env import make_ctx, make_install, site_file
 
 from condashare.doctor.checks import io_speed, locking, sqlite_nfs
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 
 
 def test_lock_works_in_a_local_home_and_cache(sandbox_home):

@@ -13,7 +13,7 @@ from support.doctor_env import MACHO_ARM64_HEAD, make_ctx, problems
 from support.kernelenv import make_installation, make_release, make_template, write_site
 
 from condashare.doctor.checks import kernels as check
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 
 
 @pytest.fixture(scope="session")

@@ -8,7 +8,7 @@ from support.doctor_env import make_ctx, make_install, site_file
 from test_doctor_startup import conda_init_block
 
 from condashare.doctor.checks import conda_env, host, mount, sqlite_nfs, startup
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 from condashare.host.mounts import mounts_from_partitions, read_mount_table
 
 

@@ -8,7 +8,7 @@ import pytest
 from support.doctor_env import make_ctx, make_install, site_file
 
 from condashare.doctor.checks import permissions, space
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 
 
 @pytest.fixture

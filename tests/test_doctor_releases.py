@@ -13,7 +13,7 @@ from support.doctor_env import make_ctx, make_install, site_file
 from support.users import SECOND_UID, as_plain_root
 
 from condashare.doctor.checks import releases
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 
 
 def _env(path: Path) -> Path:

@@ -10,7 +10,8 @@ from support.doctor_env import make_ctx
 
 from condashare.bounded import children
 from condashare.doctor import registry, runner
-from condashare.doctor.model import Check, Finding, Severity
+from condashare.doctor.model import Check
+from condashare.findings import Finding, Severity
 
 
 def _ok(ctx):

@@ -9,7 +9,7 @@ from conftest import need_shell
 from support.doctor_env import make_ctx, make_install, nfs_mount, problems, site_file
 
 from condashare.doctor.checks import startup
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 from condashare.host.mounts import read_mount_table
 
 pytestmark = pytest.mark.shells

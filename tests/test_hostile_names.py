@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from condashare import conda_plugin
-from condashare.doctor.model import Finding, Severity
+from condashare.findings import Finding, Severity
 from condashare.render import Output, json_text, shell_word, shown, text_lines
 
 # name on disk -> how condashare shows it

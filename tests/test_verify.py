@@ -27,7 +27,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from condashare.bounded import children
-from condashare.doctor.model import Finding, Severity
+from condashare.findings import Finding, Severity
 from condashare.host.mounts import parse_mountinfo
 from condashare.verify import api, protocol
 from condashare.verify.api import VerifyReport, integrity_findings, verify

@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from condashare import exitcodes
 from condashare.admin.frozen import marker_bytes, repaired_message
 from condashare.admin.policy import AdminPolicy, account_name, group_name, resolve_policy
 from condashare.admin.tree import (
@@ -34,7 +33,7 @@ from condashare.admin.tree import (
     order_actions,
     walk_tree,
 )
-from condashare.doctor.model import Finding, Severity
+from condashare.findings import Finding, Severity, exit_code_for
 from condashare.render import shell_word, shown
 from condashare.site.file import AdminSettings
 
@@ -95,11 +94,11 @@ class AuditReport:
 
     @property
     def exit_code(self) -> int:
-        if self.status in ("missing", "not-a-dir"):
-            return exitcodes.USAGE
-        if self.incomplete:
-            return exitcodes.INCOMPLETE
-        return exitcodes.PROBLEMS if self.problems_left else exitcodes.OK
+        return exit_code_for(
+            usage=self.status in ("missing", "not-a-dir"),
+            incomplete=self.incomplete,
+            problems=self.problems_left,
+        )
 
 
 def remaining(

@@ -14,7 +14,6 @@ import posixpath
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from condashare import exitcodes
 from condashare.admin.audit import (
     Applied,
     Change,
@@ -25,7 +24,7 @@ from condashare.admin.audit import (
 )
 from condashare.admin.policy import resolve_policy
 from condashare.admin.tree import walk_tree
-from condashare.doctor.model import Finding, Severity
+from condashare.findings import Finding, Severity, exit_code_for
 from condashare.render import shell_word
 from condashare.site.file import AdminSettings, Installation, Site
 
@@ -139,11 +138,11 @@ class PublishReport:
 
     @property
     def exit_code(self) -> int:
-        if self.status in ("missing", "not-a-dir", "not-an-env"):
-            return exitcodes.USAGE
-        if self.incomplete:
-            return exitcodes.INCOMPLETE
-        return exitcodes.OK if self.publishable else exitcodes.PROBLEMS
+        return exit_code_for(
+            usage=self.status in ("missing", "not-a-dir", "not-an-env"),
+            incomplete=self.incomplete,
+            problems=not self.publishable,
+        )
 
 
 def plan_publish(

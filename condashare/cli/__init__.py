@@ -12,7 +12,8 @@ import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
 
-from condashare import __version__, exitcodes
+from condashare import __version__
+from condashare.errors import CondashareError, ConfigError, ExitCode
 
 # Explicit list of sub-command modules (condashare.cli.<name>), in --help order.
 COMMAND_MODULES = (
@@ -31,8 +32,7 @@ COMMAND_MODULES = (
 Runner = Callable[[argparse.Namespace], int]
 
 
-class ConfigError(Exception):
-    """A configuration problem the user must fix (exit 2); the message says what and where."""
+__all__ = ["ConfigError", "add_site_options", "build_parser", "main"]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,26 +75,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     runner: Runner | None = getattr(args, "run", None)
     if runner is None:
         parser.print_help()
-        return exitcodes.USAGE
-    from condashare.files.read import UserFileError
-    from condashare.host.detect import PlatformError
+        return ExitCode.USAGE
     from condashare.render import shown
-    from condashare.site.file import SiteError
 
     try:
         return runner(args)
-    except (SiteError, UserFileError) as exc:
+    except CondashareError as exc:
+        # a cause the user can fix (2), or a share that did not answer (3): never "internal"
         sys.stderr.write(f"condashare: error: {shown(exc)}\n")
-        return exc.exit_code  # 2, or 3 when the file's share did not answer
-    except (PlatformError, ConfigError) as exc:
-        sys.stderr.write(f"condashare: error: {shown(exc)}\n")
-        return exitcodes.USAGE
+        return exc.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("condashare: interrupted\n")
         return 130
     except BrokenPipeError:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return exitcodes.OK
+        return ExitCode.OK
     except Exception as exc:
         if os.environ.get("CONDASHARE_DEBUG"):
             raise
@@ -102,4 +97,4 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"condashare: internal error: {type(exc).__name__}: {shown(exc)}\n"
             "  (set CONDASHARE_DEBUG=1 to see the traceback, and please report it)\n"
         )
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -30,11 +30,11 @@ def run(args: argparse.Namespace) -> int:
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=None)
     report = list_shared_envs(setup)
     if report.status == "no-installation":
-        code = exitcodes.USAGE
+        code = ExitCode.USAGE
     elif report.status == "ok":
-        code = exitcodes.OK
+        code = ExitCode.OK
     else:
-        code = exitcodes.INCOMPLETE if report.status == "unresponsive" else exitcodes.PROBLEMS
+        code = ExitCode.INCOMPLETE if report.status == "unresponsive" else ExitCode.PROBLEMS
     if args.json:
         out.json("envs", report, code)
         return code

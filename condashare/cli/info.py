@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.host.mounts import Mount
@@ -111,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
 
     out = Output(args.color)
     report = gather_info(site_path=args.site, prefix=args.prefix)
-    code = exitcodes.PROBLEMS if report.problems else exitcodes.OK
+    code = ExitCode.PROBLEMS if report.problems else ExitCode.OK
     if args.json:
         out.json("info", report, code)
     else:

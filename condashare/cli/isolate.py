@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
             "condashare isolate: give a command after --, e.g. "
             "condashare isolate -- conda info --envs"
         )
-        return exitcodes.USAGE
+        return ExitCode.USAGE
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=args.conda_root)
     plan = plan_isolation(setup, fresh_pkgs=args.fresh_pkgs)
     if not args.quiet:

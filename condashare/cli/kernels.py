@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.kernels.sync import KernelsPlan, KernelsResult
@@ -91,12 +91,12 @@ def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
 def _exit_code(result: KernelsResult) -> int:
     plan = result.plan
     if result.failed or any(d.status in ("unresponsive", "error") for d in plan.dirs):
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     if any(ik.status in ("unresponsive", "error") for ik in plan.installations):
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     if any(c.action == "conflict" for d in plan.dirs for c in d.changes):
-        return exitcodes.PROBLEMS
-    return exitcodes.OK
+        return ExitCode.PROBLEMS
+    return ExitCode.OK
 
 
 def _json(result: KernelsResult, dry_run: bool) -> dict[str, Any]:
@@ -187,7 +187,7 @@ def run(args: argparse.Namespace) -> int:
         result = apply_plan(plan, state_dir, timeout, args.dry_run)
     except EditError as exc:  # the lock: another `condashare kernels` is running
         out.warn(f"condashare: error: {exc}")
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     code = _exit_code(result)
     if args.json:
         out.json("kernels", _json(result, args.dry_run), code)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.modules.sync import ModulesPlan, Outcome
@@ -95,12 +95,12 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
 
 def _exit_code(plan: ModulesPlan, outcomes: list[Outcome]) -> int:
     if any(not o.done for o in outcomes) or plan.status in ("skipped", "unresponsive"):
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     if any(x.status != "ok" for x in plan.listings):
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     if any(c.action == "conflict" for c in plan.changes):
-        return exitcodes.PROBLEMS
-    return exitcodes.OK
+        return ExitCode.PROBLEMS
+    return ExitCode.OK
 
 
 def _json(plan: ModulesPlan, outcomes: list[Outcome], fmt: str, use: str) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             outcomes = apply_plan(plan, timeout, args.dry_run)
     except EditError as exc:  # another `condashare modules` is running
         out.warn(f"condashare: error: {exc}")
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     code = _exit_code(plan, outcomes)
     use = use_line(directory, home)
     if args.json:

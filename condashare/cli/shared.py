@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
+from condashare.findings import exit_code_for
 
 if TYPE_CHECKING:
     from condashare.render import Output
@@ -139,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=args.conda_root)
     if args.action == "status":
         st = shared_status(setup)
-        code = exitcodes.PROBLEMS if st.problems else exitcodes.OK
+        code: int = exit_code_for(problems=bool(st.problems))
         if args.json:
             out.json("shared status", st, code)
         else:
@@ -153,11 +154,7 @@ def run(args: argparse.Namespace) -> int:
     except (CondarcError, EditError, UserFileError) as exc:
         # Refused files (exit 2) are found while planning: nothing was written. A share that
         # stopped answering (exit 3) says itself what was and was not written.
-        code = exitcodes.USAGE
-        if isinstance(exc, EditUnresponsive):
-            code = exitcodes.INCOMPLETE
-        elif isinstance(exc, UserFileError):
-            code = exc.exit_code
+        code = exc.exit_code  # 2, or 3 when the share did not answer
         line = exc.line if isinstance(exc, CondarcError) else None
         path = exc.result.path if isinstance(exc, UserFileError) else exc.path
         if args.json:
@@ -181,7 +178,7 @@ def run(args: argparse.Namespace) -> int:
                 for c in result.changes
             ],
         }
-        out.json(f"shared {args.action}", data, exitcodes.OK)
+        out.json(f"shared {args.action}", data, ExitCode.OK)
     else:
         render_edit(result, out, args.action, args.dry_run)
-    return exitcodes.OK
+    return ExitCode.OK

@@ -25,6 +25,7 @@ from string import Template
 from typing import Any
 
 from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, PathOp, ProbeResult
+from condashare.errors import CondashareError
 from condashare.files.read import Reader, ReadStatus, kind_of
 from condashare.host.mounts import Mount, may_be_remote, mount_for
 from condashare.site.file import Installation
@@ -59,7 +60,7 @@ _POSIX_EXPANDVARS = re.compile(r"\$(\w+|\{[^}]*\})", re.ASCII)
 _LEFT_LITERAL = re.compile(r"\$(\w+|\{[^}]*\})", re.ASCII)
 
 
-class CondarcError(Exception):
+class CondarcError(CondashareError):
     """A condarc file condashare refuses to edit; names the file and the line."""
 
     def __init__(self, path: str, line: int | None, message: str) -> None:
@@ -338,10 +339,6 @@ class CondarcFile:
     line: int | None = None
     conda_fails: bool = False  # invalid in a way that stops conda, not just a warning
     data: Any = None  # the ruamel round-trip mapping (None when empty or invalid)
-
-    @property
-    def is_user_file(self) -> bool:
-        return self.slot == "user"
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from condashare import exitcodes
 from condashare.bounded.paths import PathOp, ProbeResult, run_probe
+from condashare.errors import ExitCode
 from condashare.files.read import Reader
 from condashare.host.detect import Host, HostInputs, PlatformError, detect_host
 from condashare.host.mounts import Mount, may_be_remote, mount_for
@@ -153,7 +153,7 @@ def build_context(
             site, candidates = found, tuple(cands)
         except SiteError as exc:
             explicit = site_path or exc.path == env.get("CONDASHARE_SITE")
-            if explicit and exc.exit_code == exitcodes.USAGE:
+            if explicit and exc.exit_code == ExitCode.USAGE:
                 raise  # a site file the user named is missing or invalid: exit 2
             site_error = str(exc)  # found, or on a dead share: a finding for host.site
     timeout = probe_timeout or (site.probe_timeout if site else DEFAULT_PROBE_TIMEOUT)

@@ -15,7 +15,8 @@ from condashare.bounded import calls
 from condashare.doctor import registry, runner
 from condashare.doctor.condarc_basic import CONDA_ROOT_KEY
 from condashare.doctor.context import Context
-from condashare.doctor.model import Finding, FixOutcome, Severity
+from condashare.doctor.model import FixOutcome
+from condashare.findings import Finding, Severity
 from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
 # Plugin group -> doctor check ids (see docs/conda-plugin.md for what each reports).

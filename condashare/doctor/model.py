@@ -1,58 +1,21 @@
-"""The records every check speaks in: severities and findings (never printed here)."""
+"""What a doctor check is (id, group, budget, function, fixer) and what a fix did.
+
+Findings and severities live in :mod:`condashare.findings` (shared with verify and admin);
+they are re-exported here for the checks that import them from this module.
+"""
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from condashare.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from condashare.doctor.context import Context
 
-
-class Severity(str, enum.Enum):
-    """How bad a finding is; ``rank`` orders them for summaries and exit codes."""
-
-    OK = "ok"
-    INFO = "info"
-    WARNING = "warning"
-    ERROR = "error"
-
-    @property
-    def rank(self) -> int:
-        return ("ok", "info", "warning", "error").index(self.value)
-
-    @property
-    def is_problem(self) -> bool:
-        return self in (Severity.WARNING, Severity.ERROR)
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One thing a check found: what, how bad, why it matters and how to fix it.
-
-    ``fix`` is a hint with concrete commands a person can run; ``fixable`` says whether
-    ``condashare doctor --fix`` can apply it (only ever to the user's own files and caches).
-    ``data`` carries machine-readable specifics (paths, package names, sizes) for JSON output.
-    ``check`` names what produced the finding (a doctor check's id); ``code`` says what kind of
-    finding it is, the same wherever it is reported: the verification engine's findings keep
-    their code (``integrity.env-files`` ...) in ``condashare verify``, in the doctor's
-    ``integrity.files`` check and in the conda plugin. It defaults to ``check``.
-    """
-
-    check: str
-    severity: Severity
-    title: str
-    detail: str = ""
-    fix: str = ""
-    fixable: bool = False
-    data: dict[str, Any] = field(default_factory=dict)
-    code: str = ""
-
-    def __post_init__(self) -> None:
-        if not self.code:
-            object.__setattr__(self, "code", self.check)
+__all__ = ["Check", "CheckFunction", "Finding", "FixFunction", "FixOutcome", "Severity"]
 
 
 # A check's function: given the run's Context, return what it found (an OK finding when healthy).

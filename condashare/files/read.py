@@ -31,8 +31,8 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from condashare import exitcodes
 from condashare.bounded.paths import UNRESPONSIVE, PathOp, ProbeResult, run_probes
+from condashare.errors import CondashareError, ExitCode
 from condashare.host.mounts import Mount, may_be_remote, mount_for, read_mount_table
 
 DEFAULT_TIMEOUT = 2.0  # seconds, the site file's default probe_timeout
@@ -76,19 +76,14 @@ class FileRead:
         return f"{self.path}: {self.reason}"
 
 
-class UserFileError(Exception):
+class UserFileError(CondashareError):
     """A command cannot go on without this file; the message names the file and why."""
 
     def __init__(self, result: FileRead) -> None:
         self.result = result
-        super().__init__(result.message)
-
-    @property
-    def exit_code(self) -> int:
-        """3 (could not finish) when the share did not answer, else 2 (fix the file)."""
-        if self.result.status is ReadStatus.UNRESPONSIVE:
-            return exitcodes.INCOMPLETE
-        return exitcodes.USAGE
+        # 3 (could not finish) when the share did not answer, else 2 (fix the file)
+        dead = result.status is ReadStatus.UNRESPONSIVE
+        super().__init__(result.message, ExitCode.INCOMPLETE if dead else ExitCode.USAGE)
 
 
 def kind_of(mode: int) -> str:

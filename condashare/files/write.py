@@ -32,12 +32,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from condashare.errors import CondashareError, ExitCode
 from condashare.files.read import FileRead, Reader, ReadStatus, read_local
 
 T = TypeVar("T")
 
 
-class EditError(Exception):
+class EditError(CondashareError):
     """A file cannot be edited safely; nothing was changed. The message names the file."""
 
     def __init__(self, path: str, message: str) -> None:
@@ -52,6 +53,8 @@ class EditConflict(EditError):
 
 class EditUnresponsive(EditError):
     """The share holding the file did not answer in time (exit 3: could not finish)."""
+
+    exit_code = ExitCode.INCOMPLETE
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from condashare.errors import CondashareError
 from condashare.host.mounts import Mount, mount_for, read_mount_table
 
 OSES = ("linux", "macos")
@@ -38,7 +39,7 @@ _ARCH_ALIASES = {
 _OS_ALIASES = {"linux": "linux", "macos": "macos", "osx": "macos", "darwin": "macos"}
 
 
-class PlatformError(ValueError):
+class PlatformError(CondashareError, ValueError):
     """A platform string (``CONDASHARE_PLATFORM``, a site file value) that names no platform."""
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from condashare.bounded import calls
 from condashare.bounded.paths import ERROR, MISSING, OK, UNRESPONSIVE
+from condashare.errors import CondashareError
 from condashare.files.write import atomic_write, write_backup
 from condashare.kernels.spec import FILES, KERNEL_JSON, LAUNCHER, KernelRecord, record_of
 
@@ -162,7 +163,7 @@ def scan(kernels_dir: str, timeout: float) -> Scan:
     return scan_all([kernels_dir], timeout)[0]
 
 
-class UnsafePath(Exception):
+class UnsafePath(CondashareError):
     """A path condashare must not write through (a link or directory of another user)."""
 
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from condashare import exitcodes
+from condashare.errors import CondashareError, ExitCode
 from condashare.files.read import FileRead, Reader, ReadStatus
 from condashare.host.detect import PlatformError, normalize_arch, normalize_os
 from condashare.host.mounts import Mount, read_mount_table
@@ -32,7 +32,7 @@ _ADMIN_KEYS = {"group", "owners", "group_writable", "writable"}
 _TOP_KEYS = {"site", "installations", "admin"}
 
 
-class SiteError(Exception):
+class SiteError(CondashareError):
     """The site file cannot be used; the message names the file and the key.
 
     ``exit_code`` is 2 (fix the configuration) except for a site file whose share does not
@@ -40,14 +40,13 @@ class SiteError(Exception):
     """
 
     def __init__(
-        self, path: str, key: str | None, message: str, exit_code: int = exitcodes.USAGE
+        self, path: str, key: str | None, message: str, exit_code: int = ExitCode.USAGE
     ) -> None:
         self.path = path
         self.key = key
         self.message = message
-        self.exit_code = exit_code
         where = f"{path}: {key}: " if key else f"{path}: "
-        super().__init__(where + message)
+        super().__init__(where + message, exit_code)
 
 
 @dataclass(frozen=True)
@@ -279,7 +278,7 @@ def site_from_read(candidate: SiteCandidate, result: FileRead) -> Site:
     """Validate a site file the reader read; SiteError naming the file for anything else."""
     if result.status is ReadStatus.UNRESPONSIVE:
         message = f"site file is unresponsive: it {result.reason}"
-        raise SiteError(candidate.path, None, message, exitcodes.INCOMPLETE)
+        raise SiteError(candidate.path, None, message, ExitCode.INCOMPLETE)
     if result.status is ReadStatus.MISSING:
         raise SiteError(candidate.path, None, "site file does not exist")
     if not result.ok or result.data is None:

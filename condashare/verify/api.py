@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 
 from condashare.bounded import children
-from condashare.doctor.model import Finding, Severity
+from condashare.findings import Finding, Severity
 from condashare.host.mounts import Mount, mount_for, read_mount_table
 from condashare.verify.engine import Scheduler
 from condashare.verify.findings import finish

@@ -6,7 +6,7 @@ import collections
 from dataclasses import dataclass, field
 from typing import Any
 
-from condashare.doctor.model import Finding
+from condashare.findings import Finding
 from condashare.verify.protocol import Area
 from condashare.verify.report import Target, VerifyStats
 

@@ -6,8 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from condashare import exitcodes
-from condashare.doctor.model import Finding
+from condashare.findings import Finding, exit_code_for
 
 TargetKind = Literal["env", "cache", "root", "missing", "none", "unresponsive", "error"]
 
@@ -78,10 +77,4 @@ class VerifyReport:
 
     @property
     def exit_code(self) -> int:
-        if self.bad_paths:
-            return exitcodes.USAGE
-        if self.incomplete:
-            return exitcodes.INCOMPLETE
-        if any(f.severity.is_problem for f in self.findings):
-            return exitcodes.PROBLEMS
-        return exitcodes.OK
+        return exit_code_for(self.findings, usage=bool(self.bad_paths), incomplete=self.incomplete)

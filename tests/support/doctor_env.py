@@ -6,7 +6,8 @@ import os
 from pathlib import Path
 
 from condashare.doctor.context import Context, build_context
-from condashare.doctor.model import Check, Finding, Severity
+from condashare.doctor.model import Check
+from condashare.findings import Finding, Severity
 from condashare.host.detect import HostInputs
 from condashare.host.mounts import Mount, read_mount_table
 

@@ -23,6 +23,7 @@ from condashare.doctor.checks._util import (
 )
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.errors import Unresponsive
 from condashare.files.read import FileRead, ReadStatus
 from condashare.host.detect import shell_name
 
@@ -68,7 +69,7 @@ def candidate_files(ctx: Context) -> list[tuple[str, tuple[str, ...]]]:
     ]
 
 
-class HomeUnresponsive(Exception):
+class HomeUnresponsive(Unresponsive):
     """The home's share stopped answering while startup files were read."""
 
 
