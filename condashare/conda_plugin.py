@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from argparse import Namespace
 
-    from condashare.doctor.model import Finding
+    from condashare.findings import Finding
 
 # conda's ``conda.plugins.hookimpl`` is ``pluggy.HookimplMarker("conda")``. Taking the marker from
 # pluggy directly is the same object type and avoids importing conda; when conda runs, pluggy is
@@ -98,35 +98,43 @@ def _run_condashare_checks(group: str, prefix: str, verbose: bool) -> list[Findi
 def format_findings(name: str, findings: list[Finding], verbose: bool) -> list[str]:
     """conda-style lines: a mark and title per finding, detail and fix indented below.
 
-    Without ``-v`` the passing findings fold into one line, so problems stand out. Every line
-    goes through condashare's renderer (:func:`condashare.render.shown`): names from the
-    shared tree cannot act on the terminal or add a line of their own.
+    Drawn by condashare's one findings renderer (:func:`condashare.render.finding_lines`),
+    with conda's marks: findings are grouped by root cause (a dead share once, what follows
+    from it under it, without fixes of its own). Without ``-v`` the passing findings fold
+    into one line, so problems stand out. Every line goes through
+    :func:`condashare.render.shown`: names from the shared tree cannot act on the terminal or
+    add a line of their own.
     """
-    from condashare.render import shown, text_lines
+    from condashare.findings import Severity, group_by_cause
+    from condashare.render import finding_lines, shown
 
     lines: list[str] = []
-    passed = [f for f in findings if f.severity.value == "ok"]
+    passed = [f for f in findings if f.severity is Severity.OK]
     if not verbose and len(passed) > 1:
         lines.append(f"{OK_MARK} {name}: {len(passed)} checks passed (-v lists them)")
-    for finding in findings:
-        problem = finding.severity.is_problem
-        if not verbose and (finding.severity.value == "info" or (len(passed) > 1 and not problem)):
-            continue
-        level = " (warning)" if finding.severity.value == "warning" else ""
-        mark = X_MARK if problem else OK_MARK
-        lines.append(f"{mark} {name}: {finding.title}{level}")
-        if finding.detail and (verbose or problem):
-            detail = text_lines(finding.detail)
-            if not verbose and len(detail) > BRIEF_DETAIL_LINES:
-                hidden = len(detail) - BRIEF_DETAIL_LINES
-                detail = [*detail[:BRIEF_DETAIL_LINES], f"... {hidden} more (use -v)"]
-            lines.extend(f"    {line}" for line in detail)
-        if finding.fix and problem:
-            first, *rest = text_lines(finding.fix) or [""]
-            lines.append(f"    fix: {first}")
-            lines.extend(f"         {line}" for line in rest)
-        if finding.fixable and problem:
-            lines.append(f"    or: conda doctor --fix {name}")
+
+    def shown_here(f: Finding) -> bool:
+        if verbose or f.severity.is_problem:
+            return True
+        return f.severity is Severity.OK and len(passed) <= 1
+
+    groups = [g for g in group_by_cause(findings) if shown_here(g.root)]
+    listing = finding_lines(
+        groups,
+        details="all" if verbose else "problems",
+        detail_lines=None if verbose else BRIEF_DETAIL_LINES,
+        after=lambda f: (
+            [f"or: conda doctor --fix {name}"] if f.fixable and f.severity.is_problem else []
+        ),
+    )
+    for item in listing:
+        if item.mark:
+            level = " (warning)" if item.mark == "warning" else ""
+            mark = X_MARK if item.mark in ("warning", "error") else OK_MARK
+            prefix = "    " if item.indent else ""
+            lines.append(f"{prefix}{mark} {name}: {item.text}{level}")
+        else:
+            lines.append(" " * item.indent + item.label + item.text)
     if not lines:
         lines.append(f"{OK_MARK} {name}: nothing to report")
     lines.append("")

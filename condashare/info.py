@@ -171,15 +171,4 @@ def gather_info(
     )
 
 
-def relevant_mounts(report: InfoReport) -> list[tuple[str, Mount]]:
-    """The mounts that hold the home and each installation, labelled, without repeats."""
-    out: list[tuple[str, Mount]] = []
-    if report.host.home_mount:
-        out.append(("home", report.host.home_mount))
-    for status in report.installations:
-        if status.mount is not None:
-            out.append((f"installation {status.installation.name}", status.mount))
-    return out
-
-
 __all__ = ["InfoReport", "SiteError", "gather_info"]

@@ -23,9 +23,12 @@ import re
 import shlex
 import sys
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
+
+from condashare.findings import Finding, Group
 
 JSON_SCHEMA_VERSION = 1
 
@@ -186,7 +189,12 @@ def _can_encode(stream: TextIO, text: str) -> bool:
 
 
 def to_jsonable(value: Any) -> Any:
-    """Dataclasses, enums, paths, tuples and sets -> plain JSON values."""
+    """Dataclasses, enums, paths, tuples and sets -> plain JSON values (findings: see
+    :func:`finding_json`)."""
+    if isinstance(value, Finding):
+        return finding_json(value)
+    if isinstance(value, Group):
+        return group_json(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
@@ -275,6 +283,19 @@ class Output:
         glyph = self.glyphs.get(severity, "?")
         self.line(" " * indent, self.paint("[" + glyph + "]", severity), " ", text)
 
+    def findings(self, lines: Sequence[FindingLine]) -> None:
+        """A listing made by :func:`finding_lines`: status marks, bold labels, dim notes."""
+        for item in lines:
+            pad = " " * item.indent
+            if item.mark:
+                self.status(item.mark, item.text, indent=item.indent)
+            elif item.label:
+                self.line(pad, self.paint(item.label, "bold"), item.text)
+            elif item.dim:
+                self.line(pad, self.paint(item.text, "dim"))
+            else:
+                self.line(pad, item.text)
+
     def warn(self, text: str) -> None:
         """A message for the person, on stderr (never mixed into JSON on stdout)."""
         self.err.write(shown(text) + "\n")
@@ -288,3 +309,92 @@ class Output:
             "data": to_jsonable(data),
         }
         self.out.write(json_text(envelope) + "\n")
+
+
+# ------------------------------------------------------------------------------ findings
+
+
+@dataclass(frozen=True)
+class FindingLine:
+    """One line of a findings listing, before it is drawn: a terminal (:meth:`Output.findings`)
+    draws ``mark`` as ``[!]``, the conda plugin as conda's own marks."""
+
+    indent: int
+    text: str
+    mark: str = ""  # a severity value: the line starts with its status mark
+    label: str = ""  # drawn bold before the text ("fix: ")
+    dim: bool = False
+
+
+Details = Literal["none", "problems", "all"]
+
+
+def _fix_lines(finding: Finding, indent: int, label: str) -> list[FindingLine]:
+    first, *rest = text_lines(finding.fix) or [""]
+    lines = [FindingLine(indent, first, label=label)]
+    lines.extend(FindingLine(indent + len(label), line) for line in rest)
+    return lines
+
+
+def _detail_lines(finding: Finding, indent: int, limit: int | None) -> list[FindingLine]:
+    detail = text_lines(finding.detail)
+    if limit is not None and len(detail) > limit:
+        hidden = len(detail) - limit
+        detail = [*detail[:limit], f"... {hidden} more (use -v)"]
+    return [FindingLine(indent, line) for line in detail]
+
+
+def finding_lines(
+    groups: Sequence[Group],
+    *,
+    indent: int = 0,
+    body_indent: int | None = None,
+    details: Details = "all",
+    detail_lines: int | None = None,
+    show_fix: Callable[[Finding], bool] = lambda f: f.severity.is_problem,
+    fix_label: str = "fix: ",
+    after: Callable[[Finding], list[str]] | None = None,
+) -> list[FindingLine]:
+    """The one text form of findings (doctor, verify, admin and the conda plugin).
+
+    Each root: its mark and title, its detail at ``body_indent`` (default: 4 deeper; ``details``
+    none, only for problems, or all; cut to ``detail_lines``), its fix where ``show_fix``
+    says, then ``after``'s extra lines.
+    Its consequences follow, indented, with their titles (and details when ``details`` is
+    "all") but no fixes of their own: the root's fix is the one that helps, and a
+    consequence's own advice ("speed up your startup files") would blame the wrong thing.
+    """
+    sub = indent + 4 if body_indent is None else body_indent
+    lines: list[FindingLine] = []
+    for group in groups:
+        root = group.root
+        lines.append(FindingLine(indent, root.title, mark=root.severity.value))
+        if details == "all" or (details == "problems" and root.severity.is_problem):
+            lines.extend(_detail_lines(root, sub, detail_lines))
+        if root.fix and show_fix(root):
+            lines.extend(_fix_lines(root, sub, fix_label))
+        for extra in after(root) if after else ():
+            lines.append(FindingLine(sub, extra))
+        if group.consequences:
+            n = len(group.consequences)
+            lines.append(FindingLine(sub, f"because of this, {n} more finding(s):", dim=True))
+            for consequence in group.consequences:
+                lines.append(FindingLine(sub, consequence.title, mark=consequence.severity.value))
+                if details == "all":
+                    lines.extend(_detail_lines(consequence, sub + 4, detail_lines))
+    return lines
+
+
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """A finding in the JSON envelope: its fields, and the fix as a list of commands."""
+    document = {f.name: to_jsonable(getattr(finding, f.name)) for f in dataclasses.fields(finding)}
+    document["fix_commands"] = finding.fix_commands
+    return document
+
+
+def group_json(group: Group) -> dict[str, Any]:
+    """A root cause in the JSON envelope: the finding, with what follows from it inside."""
+    return {
+        **finding_json(group.root),
+        "consequences": [finding_json(f) for f in group.consequences],
+    }

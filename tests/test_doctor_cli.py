@@ -13,7 +13,7 @@ from conftest import REPO, run_cli
 from support.doctor_env import make_install, site_file
 
 from condashare.doctor import registry
-from condashare.doctor.model import Severity
+from condashare.findings import Severity
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def test_json_contract(site, sandbox_home):
     assert doc["schema_version"] == 1 and doc["tool"] == "condashare"
     assert doc["command"] == "doctor" and doc["exit_code"] == res.returncode
     data = doc["data"]
-    assert set(data) == {"context", "summary", "checks", "fixes"}
+    assert set(data) == {"context", "summary", "checks", "problems", "fixes"}
     ctx = data["context"]
     assert ctx["platform"] == "linux-x86_64" and ctx["site"] == str(site)
     assert ctx["installation"]["prefix"] == str(site.parent / "inst")
@@ -98,8 +98,10 @@ def test_json_contract(site, sandbox_home):
                 "fix",
                 "fixable",
                 "data",
+                "fix_commands",
             }
             assert f["check"] == check["id"] and f["severity"] in severities
+            assert f["fix_commands"] == [ln for ln in f["fix"].split("\n") if ln.strip()]
         worst = max(
             (f["severity"] for f in check["findings"]), key=["ok", "info", "warning", "error"].index
         )
@@ -108,6 +110,18 @@ def test_json_contract(site, sandbox_home):
     assert summary["checks"] == len(data["checks"])
     assert sum(summary[s] for s in severities) == sum(len(c["findings"]) for c in data["checks"])
     assert summary["incomplete"] == [c["id"] for c in data["checks"] if c["state"] != "done"]
+    # every problem is said once: at the top as a root cause, or under the cause it follows from
+    said = [(p["check"], p["title"]) for p in data["problems"]]
+    said += [(c["check"], c["title"]) for p in data["problems"] for c in p["consequences"]]
+    found = {
+        (f["check"], f["title"])
+        for c in data["checks"]
+        for f in c["findings"]
+        if f["severity"] in ("warning", "error")
+    }
+    # (the same statement from two checks is said once, under the first)
+    assert set(said) <= found and {t for _, t in said} == {t for _, t in found}
+    assert len(said) == len(set(said)) and summary["root_causes"] == len(data["problems"])
     # PYTHONPATH is set by the test harness: a warning, so the run exits 1.
     assert res.returncode == 1 and summary["warning"] >= 1
 
@@ -162,7 +176,7 @@ def test_share_hanging_mid_run_ends_within_the_timeout(tmp_path, fuse_share):
     assert proc.returncode == 3, out + err
     closing = [ln for ln in out.splitlines() if "could not finish" in ln]
     assert closing and "integrity.stuck" in closing[0]
-    assert "did not finish within" in out or "integrity.stuck" in out
+    assert "[x] reads the share directly: did not finish within " in out
 
 
 @pytest.mark.fuse
@@ -173,7 +187,9 @@ def test_share_dead_before_the_run(tmp_path, fuse_share):
     res = run_cli("doctor", "--site", str(site), "--timeout", "6", "--json", timeout=20)
     assert res.seconds <= 6 + 2
     doc = json.loads(res.stdout)
-    assert res.returncode in (1, 3) and doc["exit_code"] == res.returncode
+    # problems found (1), or 3 when a check ran out of time; the summary says which
+    incomplete = doc["data"]["summary"]["incomplete"]
+    assert res.returncode == (3 if incomplete else 1) and doc["exit_code"] == res.returncode
     responsive = next(c for c in doc["data"]["checks"] if c["id"] == "mount.responsive")
     assert responsive["severity"] == "error"
     assert "does not answer" in responsive["findings"][0]["title"]
@@ -285,4 +301,8 @@ def test_home_on_a_dead_share(tmp_path, fuse_share):
     assert home_probe and home_probe[0]["severity"] == "error"
     assert by_id["locking.home"]["severity"] == "error"
     assert by_id["host.installation"]["severity"] == "ok"  # local installation still checked
-    assert proc.returncode in (1, 3)
+    assert proc.returncode == (3 if doc["data"]["summary"]["incomplete"] else 1)
+    # one root cause: the home; what failed because of it is under it, not beside it
+    roots = [p for p in doc["data"]["problems"] if p["check"] == "mount.responsive"]
+    assert roots and roots[0]["data"]["path"] == str(nethome)
+    assert "locking.home" in {c["check"] for c in roots[0]["consequences"]}

@@ -6,12 +6,12 @@ import argparse
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.admin.audit import Applied, AuditReport, Change
     from condashare.admin.publish import PublishReport
-    from condashare.doctor.model import Finding
+    from condashare.findings import Finding
     from condashare.render import Output
     from condashare.site.file import Site
 
@@ -89,7 +89,7 @@ def _common(parser: argparse.ArgumentParser) -> None:
 
 def _help(parser: argparse.ArgumentParser) -> int:
     parser.print_help()
-    return exitcodes.USAGE
+    return ExitCode.USAGE
 
 
 def _validate(args: argparse.Namespace) -> None:
@@ -113,11 +113,16 @@ def _site(path: str | None) -> Site | None:
 
 def render_findings(findings: Sequence[Finding], out: Output, applied: bool = False) -> None:
     """Findings with their fix hints (once the plan is applied, only for what it cannot fix)."""
-    for f in findings:
-        out.status(f.severity.value, f.title)
-        out.block(f.detail, "      ")
-        if f.fix and f.severity.is_problem and not (applied and f.fixable):
-            out.line("      ", out.paint("fix: ", "bold"), f.fix)
+    from condashare.findings import Group
+    from condashare.render import finding_lines
+
+    out.findings(
+        finding_lines(
+            [Group(f) for f in findings],
+            body_indent=6,
+            show_fix=lambda f: f.severity.is_problem and not (applied and f.fixable),
+        )
+    )
 
 
 def render_plan(plan: Sequence[Change], applied: Sequence[Applied], out: Output) -> None:
@@ -188,7 +193,7 @@ def _plan_json(plan: Sequence[Change], applied: Sequence[Applied]) -> list[dict[
 def _tail(out: Output, dry_run: bool, plan: Sequence[Change], code: int, done: str) -> None:
     if dry_run and plan:
         out.line(f"dry run: {len(plan)} change(s) listed; nothing was changed")
-    elif code == exitcodes.OK:
+    elif code == ExitCode.OK:
         out.status("ok", done)
 
 
@@ -230,7 +235,7 @@ def run_audit(args: argparse.Namespace) -> int:
     )
     if report.status in ("missing", "not-a-dir"):
         out.warn(f"condashare admin audit: {prefix}: {report.detail}")
-        return exitcodes.USAGE
+        return ExitCode.USAGE
     if args.fix and not args.dry_run and report.status == "ok":
         fix(report, args.timeout)
     report.dry_run = bool(args.dry_run)
@@ -293,7 +298,7 @@ def run_publish(args: argparse.Namespace) -> int:
     )
     if report.status in ("missing", "not-a-dir", "not-an-env"):
         out.warn(f"condashare admin publish: {report.prefix}: {report.detail}")
-        return exitcodes.USAGE
+        return ExitCode.USAGE
     if not args.dry_run and report.status == "ok":
         apply_publish(report, args.timeout)
     code = report.exit_code
@@ -307,6 +312,6 @@ def run_publish(args: argparse.Namespace) -> int:
     out.line()
     _summary(report.findings, report.applied, not report.dry_run, out)
     _tail(out, report.dry_run, report.plan, code, "published: users can use it as it is")
-    if code == exitcodes.PROBLEMS and not (report.dry_run and report.plan):
+    if code == ExitCode.PROBLEMS and not (report.dry_run and report.plan):
         out.status("error", "not publishable yet: see the problems above")
     return code

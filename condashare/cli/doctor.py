@@ -12,7 +12,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.doctor.context import Context
@@ -152,14 +152,21 @@ def _context_summary(ctx: Context | None, args: argparse.Namespace) -> dict[str,
 
 
 def document(report: RunReport, ctx: Context | None, args: argparse.Namespace) -> dict[str, Any]:
-    """The ``data`` of the JSON envelope (format described in docs/doctor.md)."""
-    from condashare.doctor.model import Severity
+    """The ``data`` of the JSON envelope (format described in docs/doctor.md).
 
+    ``checks`` lists every check with all its findings; ``problems`` lists the problems by
+    root cause, each with the findings that follow from it under ``consequences``.
+    """
+    from condashare.findings import Severity
+
+    problems = [g for g in report.groups() if g.root.severity.is_problem]
     return {
         "context": _context_summary(ctx, args),
         "summary": {
             "checks": len(report.results),
             **{s.value: report.count(s) for s in Severity},
+            "root_causes": len(problems),
+            "consequences": sum(len(g.consequences) for g in problems),
             "incomplete": report.incomplete,
             "seconds": round(report.seconds, 3),
         },
@@ -175,14 +182,17 @@ def document(report: RunReport, ctx: Context | None, args: argparse.Namespace) -
             }
             for r in report.results
         ],
+        "problems": problems,
         "fixes": report.fixes,
     }
 
 
 def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: bool) -> None:
+    """Check groups in registry order; under each, its findings by root cause (a consequence
+    is shown under its cause, in the cause's group, and counted where it came from)."""
     from condashare.doctor import registry
-    from condashare.doctor.model import Severity
-    from condashare.render import text_lines
+    from condashare.findings import Severity, worst
+    from condashare.render import finding_lines
 
     if ctx is not None:
         inst = ctx.installation
@@ -194,47 +204,59 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
     if report.results and all(r.state == "not-run" for r in report.results):
         out.status("error", "no check could run: " + report.results[0].findings[0].detail)
         return
-    groups: dict[str, list[Any]] = {}
+    group_of = {id(f): r.group for r in report.results for f in r.findings}
+    causes = [g for g in report.groups() if verbose or g.root.severity.is_problem]
+    folded: dict[str, int] = {}
+    for cause in causes:
+        for f in cause.consequences:
+            folded[group_of[id(f)]] = folded.get(group_of[id(f)], 0) + 1
+    results_by_group: dict[str, list[Any]] = {}
     for result in report.results:
-        groups.setdefault(result.group, []).append(result)
+        results_by_group.setdefault(result.group, []).append(result)
     problem_groups = 0
-    for group in sorted(groups, key=registry.group_order):
-        results = groups[group]
-        worst = max((r.severity for r in results), key=lambda s: s.rank)
-        glyph = worst.value if worst.is_problem else "ok"
-        problem_groups += worst.is_problem
+    for group in sorted(results_by_group, key=registry.group_order):
+        results = results_by_group[group]
+        mine = [c for c in causes if group_of[id(c.root)] == group]
+        top = worst(c.root for c in mine if c.root.severity.is_problem)
+        problem_groups += top.is_problem
         n = len(results)
-        out.status(glyph, f"{registry.group_title(group)} ({n} check{'s' if n != 1 else ''})")
-        for result in results:
-            for f in result.findings:
-                if not verbose and not f.severity.is_problem:
-                    continue
-                out.status(f.severity.value, f.title, indent=4)
-                if verbose and f.detail:
-                    out.block(f.detail, "        ")
-                if f.fix and (f.severity.is_problem or verbose):
-                    first, *rest = text_lines(f.fix) or [""]
-                    out.line("        ", out.paint("fix: ", "bold"), first)
-                    out.block("\n".join(rest), "             ")
-            if verbose and result.state == "done":
-                out.line(out.paint(f"        ({result.id}, {result.seconds:.2f} s)", "dim"))
+        text = f"{registry.group_title(group)} ({n} check{'s' if n != 1 else ''})"
+        if folded.get(group):
+            text += f", {folded[group]} problem(s) shown under their cause"
+        out.status(top.value if top.is_problem else "ok", text)
+        out.findings(
+            finding_lines(
+                mine,
+                indent=4,
+                details="all" if verbose else "none",
+                show_fix=lambda f: verbose or f.severity.is_problem,
+            )
+        )
+        if verbose:
+            for result in results:
+                if result.state == "done":
+                    out.line(out.paint(f"        ({result.id}, {result.seconds:.2f} s)", "dim"))
     for fix in report.fixes:
         _render_fix(fix, out)
     out.line()
     incomplete = report.incomplete
     if incomplete:
         timed_out = any(r.state == "timeout" for r in report.results)
-        limit = f" (time limit {report.timeout:g} s)" if timed_out else ""
+        limit = f" (time limit {report.timeout:.1f} s)" if timed_out else ""
         out.status(
             "error",
             f"{len(incomplete)} check(s) could not finish{limit}: {', '.join(incomplete)}",
         )
-    errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
+    roots = [c.root for c in causes if c.root.severity.is_problem]
+    errors = sum(f.severity == Severity.ERROR for f in roots)
+    warnings = sum(f.severity == Severity.WARNING for f in roots)
     if errors or warnings:
+        more = sum(len(c.consequences) for c in causes)
+        following = f", and {more} problem(s) that follow from them" if more else ""
         out.status(
             "error" if errors else "warning",
             f"Doctor found problems in {problem_groups} group(s): {errors} error(s), "
-            f"{warnings} warning(s)." + ("" if verbose else " Run with -v for details."),
+            f"{warnings} warning(s){following}." + ("" if verbose else " Run with -v for details."),
         )
     elif not incomplete:
         out.status(
@@ -318,10 +340,10 @@ def run(args: argparse.Namespace) -> int:
     checks = _select(args)
     if args.list:
         if args.json:
-            out.json("doctor", {"checks": _list_data(checks)}, exitcodes.OK)
+            out.json("doctor", {"checks": _list_data(checks)}, ExitCode.OK)
         else:
             render_list(checks, out)
-        return exitcodes.OK
+        return ExitCode.OK
     try:
         ctx, report = runner.diagnose(
             checks,

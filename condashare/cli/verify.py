@@ -6,7 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.render import Output
@@ -100,6 +100,9 @@ def _progress_printer(deep: bool) -> Progress:
 
 
 def render_report(report: VerifyReport, out: Output) -> None:
+    from condashare.findings import group_by_cause
+    from condashare.render import finding_lines
+
     for target in report.targets:
         extra = ""
         if target.kind == "root":
@@ -129,12 +132,9 @@ def render_report(report: VerifyReport, out: Output) -> None:
         if len(bad) < len(report.targets):
             out.status("ok", "no problems found" + (" in the other PATHs" if bad else ""))
         return
-    for finding in report.findings:
-        sev = finding.severity.value
-        out.status(sev if sev != "info" else "info", finding.title)
-        out.block(finding.detail, "      ")
-        if finding.fix:
-            out.line(f"      fix: {finding.fix}")
+    out.findings(
+        finding_lines(group_by_cause(report.findings), body_indent=6, show_fix=lambda f: True)
+    )
     counts: dict[str, int] = {}
     for finding in report.findings:
         counts[finding.severity.value] = counts.get(finding.severity.value, 0) + 1
@@ -153,11 +153,11 @@ def run(args: argparse.Namespace) -> int:
     out = Output(args.color)
     if args.jobs is not None and args.jobs < 1:
         out.warn("condashare verify: --jobs must be at least 1")
-        return exitcodes.USAGE
+        return ExitCode.USAGE
     timeout = DEFAULT_TIMEOUT if args.timeout is None else args.timeout
     if timeout <= 0:
         out.warn("condashare verify: --timeout must be positive")
-        return exitcodes.USAGE
+        return ExitCode.USAGE
     progress = _progress_printer(bool(args.deep)) if sys.stderr.isatty() else None
     report = verify(
         args.paths,

@@ -13,9 +13,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from condashare import findings
 from condashare.bounded import calls
 from condashare.doctor.context import Context
-from condashare.doctor.model import Check, Finding, FixOutcome, Severity
+from condashare.doctor.model import Check, FixOutcome
+from condashare.errors import ConfigError
+from condashare.findings import Finding, Group, Severity, group_by_cause
 from condashare.render import shown
 from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
@@ -70,6 +73,21 @@ class RunReport:
     @property
     def problems(self) -> bool:
         return any(f.severity.is_problem for f in self.findings)
+
+    def groups(self) -> list[Group]:
+        """The findings by root cause: what a dead share explains is folded under it."""
+        return group_by_cause(self.findings, explained_by_dead_share)
+
+
+# Checks whose verdict is a time measured across the shares (a shell's start, a read rate):
+# while a share does not answer, the wait they saw is that share's (or condashare's own probe
+# timeout for it), so their advice ("speed up your startup files") would blame the wrong thing.
+TIMING_CHECKS = frozenset({"startup.start_time", "startup.stdout", "io.speed"})
+
+
+def explained_by_dead_share(finding: Finding) -> bool:
+    """True for a check that ran out of time or measured time: a dead share explains it."""
+    return finding.data.get("state") in (TIMEOUT, NOT_RUN) or finding.check in TIMING_CHECKS
 
 
 def _normalise(check: Check, value: object) -> list[Finding]:
@@ -192,16 +210,10 @@ def run_checks(
 
 def exit_code(report: RunReport) -> int:
     """3 when a check could not finish, else 1 for warnings or errors, else 0."""
-    from condashare import exitcodes
-
-    if report.incomplete:
-        return exitcodes.INCOMPLETE
-    if report.problems:
-        return exitcodes.PROBLEMS
-    return exitcodes.OK
+    return findings.exit_code_for(report.findings, incomplete=bool(report.incomplete))
 
 
-class DoctorConfigError(Exception):
+class DoctorConfigError(ConfigError):
     """An explicit --site / CONDASHARE_SITE / --prefix that cannot be used (exit 2)."""
 
 

@@ -20,6 +20,7 @@ from condashare.bounded.liveness import (
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.findings import DEAD_SHARE
 from condashare.host.mounts import Mount
 from condashare.render import shown
 
@@ -165,6 +166,10 @@ def _probe_finding(
         "errname": result.errname,
         "file": result.file,
     }
+    if result.status in ("unresponsive", "error"):
+        # the root cause of whatever else is found on this share (see findings.group_by_cause)
+        mount = on or ctx.mount_of(path)
+        data[DEAD_SHARE] = mount.mountpoint if mount is not None else path
     if result.status == "unresponsive":
         return error(
             cid,
