@@ -2,21 +2,18 @@
 
 from __future__ import annotations
 
-import os
-import stat
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from condashare.bounded.liveness import (
     INSTALLATION,
     Liveness,
-    is_share_failure,
     probe_liveness_many,
 )
-from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
+from condashare.bounded.paths import OK
+from condashare.conda.onpath import find_on_path
 from condashare.files.read import Reader, ReadStatus
-from condashare.host.detect import Host, HostInputs
-from condashare.host.mounts import Mount, may_be_remote, mount_for
+from condashare.host.detect import Host
+from condashare.host.mounts import Mount, mount_for
 from condashare.site.file import (
     Installation,
     Site,
@@ -29,7 +26,7 @@ from condashare.site.installations import (
     choose_installation,
     identify_installation,
 )
-from condashare.site.locate import locate
+from condashare.site.locate import LocateRequest, locate
 
 
 @dataclass(frozen=True)
@@ -69,51 +66,12 @@ class InfoReport:
     notes: list[str] = field(default_factory=list)
 
 
-def _executable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
-
-
-def find_on_path(
-    name: str, path_env: str, mounts: Sequence[Mount], timeout: float
-) -> tuple[str | None, tuple[str, ...]]:
-    """Like ``shutil.which`` but PATH entries on network mounts are checked through the probe.
-
-    On a share the candidate is opened and read (what running it does): a cached stat would
-    find ``conda`` on a share that died. Entries whose share does not answer, or fails (ESTALE,
-    EIO, ENOTCONN ...), are skipped and returned second.
-    """
-    skipped: list[str] = []
-    for directory in path_env.split(os.pathsep):
-        if not directory:
-            continue
-        candidate = os.path.join(directory, name)
-        if may_be_remote(candidate, mounts):
-            result = run_probe("head", candidate, timeout, "64")
-            mode = int(result.data.get("stat", {}).get("mode", 0))
-            if result.status == OK and stat.S_ISREG(mode) and mode & 0o111:
-                return candidate, tuple(skipped)
-            if result.status == UNRESPONSIVE or is_share_failure(result.errno):
-                skipped.append(directory)
-            continue
-        if _executable(candidate):
-            return candidate, tuple(skipped)
-    return None, tuple(skipped)
-
-
-def gather_info(
-    site_path: str | None = None,
-    prefix: str | None = None,
-    env: Mapping[str, str] | None = None,
-    inputs: HostInputs | None = None,
-    mounts: Sequence[Mount] | None = None,
-    user_config_dir: str | None = None,
-    site_config_dirs: Sequence[str] | None = None,
-) -> InfoReport:
+def gather_info(request: LocateRequest | None = None) -> InfoReport:
     """Detect the host, find the site file, pick and probe installations.
 
     Raises SiteError or PlatformError for configuration errors (exit 2 in the CLI).
     """
-    where = locate(site_path, prefix, env, inputs, mounts, user_config_dir, site_config_dirs)
+    where = locate(request)
     env, mounts, host, site = where.env, where.mounts, where.host, where.site
     candidates, timeout = where.candidates, where.probe_timeout
     problems: list[str] = []
@@ -171,4 +129,4 @@ def gather_info(
     )
 
 
-__all__ = ["InfoReport", "SiteError", "gather_info"]
+__all__ = ["InfoReport", "SiteError", "find_on_path", "gather_info"]

@@ -45,10 +45,10 @@ from condashare.conda.condarc import (
     CondarcError,
     CondarcFile,
     EffectiveView,
-    _listdir,
     compute_effective,
     insert_lines,
     item_line,
+    listdir,
     locate_list,
     remove_items,
 )
@@ -117,7 +117,7 @@ def _needs_filter(setup: Setup, f: CondarcFile, fresh: bool) -> bool:
 def _mirror_dir(ctx: CondaContext, real: str, shadow: str, replace_names: dict[str, str]) -> None:
     """``shadow`` gets a symlink to each entry of ``real`` except those in ``replace_names``."""
     Path(shadow).mkdir(parents=True, exist_ok=True)
-    _, entries = _listdir(ctx, real)
+    _, entries = listdir(ctx, real)
     for name, _kind in entries:
         if name in replace_names:
             continue

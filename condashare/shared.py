@@ -35,7 +35,6 @@ from condashare.conda.condarc import (
     DirEntry,
     EffectiveView,
     ItemSpan,
-    _listdir,
     appendable,
     classify,
     compute_effective,
@@ -43,6 +42,7 @@ from condashare.conda.condarc import (
     find_conda_root,
     insert_lines,
     item_line,
+    listdir,
     locate_list,
     remote_probe,
     remove_items,
@@ -56,7 +56,7 @@ from condashare.site.file import (
     Site,
 )
 from condashare.site.installations import choose_installation
-from condashare.site.locate import locate
+from condashare.site.locate import LocateRequest, locate
 
 STATE_FILE = "shared-off.json"
 STATE_VERSION = 1
@@ -99,7 +99,7 @@ def resolve_setup(
     state_dir: str | None = None,
 ) -> Setup:
     """Detect what ``shared``/``isolate``/``envs`` need; SiteError/PlatformError on bad config."""
-    where = locate(site_path, prefix, env, inputs, mounts)
+    where = locate(LocateRequest(site_path, prefix, env, inputs, mounts))
     env, mounts, host, site, timeout = (
         where.env,
         where.mounts,
@@ -225,7 +225,7 @@ def _env_names(ctx: CondaContext, envs_dir: str) -> tuple[list[str] | None, Prob
         status: str = answer.status
         entries = [(str(n), str(k)) for n, k in answer.data.get("entries", [])]
     else:
-        status, entries = _listdir(ctx, envs_dir)
+        status, entries = listdir(ctx, envs_dir)
     if status != OK:
         return None, answer
     return sorted(n for n, kind in entries if kind == "dir" and not n.startswith(".")), answer

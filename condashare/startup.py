@@ -25,6 +25,7 @@ from pathlib import Path
 from condashare.errors import CondashareError
 from condashare.files.read import Reader
 from condashare.files.write import Edit, EditError, FileState, check_text, plan_edit, read_state
+from condashare.host.detect import uname_spellings
 from condashare.host.mounts import LOCAL_FSTYPES
 from condashare.site.file import Installation, Site, unsafe_path_reason
 
@@ -44,16 +45,6 @@ DISABLED_PREFIX = b"# [condashare-disabled] "
 CONDA_BLOCK_NAMES = ("conda initialize", "mamba initialize")
 
 _OS_UNAME = {"linux": "Linux", "macos": "Darwin"}
-# uname -m spellings of each canonical architecture (Linux says aarch64, macOS arm64).
-_ARCH_UNAME = {
-    "x86_64": ("x86_64", "amd64"),
-    "arm64": ("arm64", "aarch64"),
-    "x86": ("i386", "i486", "i586", "i686", "x86"),
-    "ppc64le": ("ppc64le",),
-    "s390x": ("s390x",),
-    "armv7l": ("armv7l",),
-    "riscv64": ("riscv64",),
-}
 
 
 def shell_dir() -> Path:
@@ -158,7 +149,7 @@ def _patterns(inst: Installation) -> list[str]:
         return [f"{os_word} *"]
     out: list[str] = []
     for arch in inst.arch:
-        for spelling in _ARCH_UNAME.get(arch, (arch,)):
+        for spelling in uname_spellings(arch):  # the one table: host.detect
             out.append(f"{os_word} {spelling}")
     return list(dict.fromkeys(out))
 

@@ -334,6 +334,7 @@ def run(args: argparse.Namespace) -> int:
     from condashare.cli import ConfigError
     from condashare.doctor import runner
     from condashare.render import Output
+    from condashare.site.locate import LocateRequest
 
     out = Output(args.color)
     _validate(args)
@@ -348,8 +349,7 @@ def run(args: argparse.Namespace) -> int:
         ctx, report = runner.diagnose(
             checks,
             args.timeout,
-            site_path=args.site,
-            prefix=args.prefix,
+            request=LocateRequest(site_path=args.site, prefix=args.prefix),
             deep=args.deep,
             target=args.target,
         )

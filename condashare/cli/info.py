@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from condashare.errors import ExitCode
+from condashare.findings import exit_code_for
 
 if TYPE_CHECKING:
     from condashare.host.mounts import Mount
@@ -108,10 +108,11 @@ def render_info(report: InfoReport, out: Output) -> None:
 def run(args: argparse.Namespace) -> int:
     from condashare.info import gather_info
     from condashare.render import Output
+    from condashare.site.locate import LocateRequest
 
     out = Output(args.color)
-    report = gather_info(site_path=args.site, prefix=args.prefix)
-    code = ExitCode.PROBLEMS if report.problems else ExitCode.OK
+    report = gather_info(LocateRequest(site_path=args.site, prefix=args.prefix))
+    code = exit_code_for(problems=bool(report.problems))
     if args.json:
         out.json("info", report, code)
     else:

@@ -121,13 +121,13 @@ def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, 
     from condashare.files.read import Reader
     from condashare.host.detect import detect_host
     from condashare.site.file import DEFAULT_PROBE_TIMEOUT
-    from condashare.site.locate import host_inputs, locate
+    from condashare.site.locate import LocateRequest, host_inputs, locate
 
     if args.reverse:  # no site needed (a broken site file must not block removing the block)
         env, mounts, inputs = host_inputs()
         host = detect_host(inputs)
         return host, env, None, Reader(mounts, DEFAULT_PROBE_TIMEOUT, host.home)
-    where = locate(args.site, args.prefix)
+    where = locate(LocateRequest(args.site, args.prefix))
     if where.site is None:
         places = ", ".join(c.path for c in where.candidates)
         raise ConfigError(

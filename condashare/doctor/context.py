@@ -7,31 +7,26 @@ are computed lazily by the checks that need them.
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from condashare.bounded.paths import PathOp, ProbeResult, run_probe
-from condashare.errors import ExitCode
 from condashare.files.read import Reader
-from condashare.host.detect import Host, HostInputs, PlatformError, detect_host
+from condashare.host.detect import Host
 from condashare.host.mounts import Mount, may_be_remote, mount_for
 from condashare.site.file import (
     DEFAULT_PROBE_TIMEOUT,
     Installation,
     Site,
     SiteCandidate,
-    SiteError,
-    discover_site,
-    site_from_prefix,
 )
 from condashare.site.installations import Choice, InstallationEvidence, choose_installation
-from condashare.site.locate import host_inputs
+from condashare.site.locate import LocateRequest, locate
 
 if TYPE_CHECKING:
-    from condashare.doctor.condarc_basic import CondaConfig
+    from condashare.conda.config import CondaConfig
 
 
 @dataclass
@@ -39,7 +34,9 @@ class Context:
     """Facts shared by all checks of one run; checks read it and never change what others see.
 
     ``timeout`` is the per-probe timeout (seconds) for touching a share; ``deep`` asks checks
-    for slower, more thorough work; ``target`` is an environment prefix to examine, if any.
+    for slower, more thorough work; ``target`` is an environment prefix to examine, if any;
+    ``conda_root`` is the root prefix of the conda running us (the conda plugin knows it; PATH
+    and CONDA_EXE may not tell). ``extra`` is where checks of one run share what they computed.
     """
 
     host: Host
@@ -52,6 +49,7 @@ class Context:
     timeout: float = DEFAULT_PROBE_TIMEOUT
     deep: bool = False
     target: str | None = None
+    conda_root: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -85,9 +83,16 @@ class Context:
     @cached_property
     def conda_config(self) -> CondaConfig:
         """The condarc files this run could read, parsed, and the values checks need."""
-        from condashare.doctor.condarc_basic import load_conda_config
+        from condashare.conda.config import load_conda_config
 
-        return load_conda_config(self)
+        return load_conda_config(
+            self.env,
+            self.mounts,
+            self.timeout,
+            conda_root=self.conda_root,
+            installation=self.installation,
+            installations=self.site.installations if self.site else (),
+        )
 
     @cached_property
     def reader(self) -> Reader:
@@ -113,60 +118,27 @@ class Context:
 
 
 def build_context(
-    site_path: str | None = None,
-    prefix: str | None = None,
-    env: Mapping[str, str] | None = None,
+    request: LocateRequest | None = None,
+    *,
     deep: bool = False,
     target: str | None = None,
     probe_timeout: float | None = None,
-    inputs: HostInputs | None = None,
-    mounts: Sequence[Mount] | None = None,
-    user_config_dir: str | None = None,
-    site_config_dirs: Sequence[str] | None = None,
-    extra: Mapping[str, Any] | None = None,
+    conda_root: str | None = None,
 ) -> Context:
-    """Detect the host and find the site file; raises SiteError only for an explicit --site.
-
-    A broken ``CONDASHARE_PLATFORM`` or a broken auto-discovered site file are findings, not
-    reasons to stop: the context records them and the host checks report them. ``extra`` seeds
-    :attr:`Context.extra` (the conda plugin puts the running conda's root there).
-    """
-    env, table, inputs = host_inputs(env, inputs, mounts)
-    mount_list = tuple(table)
-    platform_error = ""
-    try:
-        host = detect_host(inputs)
-    except PlatformError as exc:
-        platform_error = str(exc)
-        plain_env = {k: v for k, v in inputs.env.items() if k != "CONDASHARE_PLATFORM"}
-        host = detect_host(dataclasses.replace(inputs, env=plain_env))
-    site: Site | None = None
-    candidates: tuple[SiteCandidate, ...] = ()
-    site_error = ""
-    if prefix:
-        site = site_from_prefix(prefix, host.os)
-    else:
-        try:
-            found, cands = discover_site(
-                site_path, env, user_config_dir, site_config_dirs, mount_list
-            )
-            site, candidates = found, tuple(cands)
-        except SiteError as exc:
-            explicit = site_path or exc.path == env.get("CONDASHARE_SITE")
-            if explicit and exc.exit_code == ExitCode.USAGE:
-                raise  # a site file the user named is missing or invalid: exit 2
-            site_error = str(exc)  # found, or on a dead share: a finding for host.site
-    timeout = probe_timeout or (site.probe_timeout if site else DEFAULT_PROBE_TIMEOUT)
+    """Locate host and site (leniently: see :func:`~condashare.site.locate.locate`) and add
+    the run's options; raises SiteError only for a site file the user named."""
+    where = locate(request, lenient=True)
+    timeout = probe_timeout or where.probe_timeout
     return Context(
-        host=host,
-        env=env,
-        mounts=mount_list,
-        site=site,
-        site_candidates=candidates,
-        site_error=site_error,
-        platform_error=platform_error,
+        host=where.host,
+        env=where.env,
+        mounts=tuple(where.mounts),
+        site=where.site,
+        site_candidates=tuple(where.candidates),
+        site_error=where.site_error,
+        platform_error=where.platform_error,
         timeout=timeout,
         deep=deep,
         target=target,
-        extra=dict(extra or {}),
+        conda_root=conda_root,
     )

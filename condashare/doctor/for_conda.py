@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 
 from condashare.bounded import calls
 from condashare.doctor import registry, runner
-from condashare.doctor.condarc_basic import CONDA_ROOT_KEY
 from condashare.doctor.context import Context
 from condashare.doctor.model import FixOutcome
 from condashare.findings import Finding, Severity
@@ -73,7 +72,7 @@ def run_group(group: str, prefix: str, timeout: float) -> GroupRun:
             DEADLINES.get(group, DEFAULT_DEADLINE) * stretch,
             target=prefix,
             probe_timeout=timeout,
-            extra={CONDA_ROOT_KEY: root} if root else None,
+            conda_root=root,
         )
     except runner.DoctorConfigError as exc:
         finding = Finding(

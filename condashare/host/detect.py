@@ -20,22 +20,30 @@ from condashare.host.mounts import Mount, mount_for, read_mount_table
 OSES = ("linux", "macos")
 
 # Canonical architecture names, with the spellings uname, conda and users use for them.
-_ARCH_ALIASES = {
-    "x86_64": "x86_64",
-    "amd64": "x86_64",
-    "x64": "x86_64",
-    "64": "x86_64",
-    "arm64": "arm64",
-    "aarch64": "arm64",
-    "ppc64le": "ppc64le",
-    "s390x": "s390x",
-    "i386": "x86",
-    "i686": "x86",
-    "x86": "x86",
-    "32": "x86",
-    "armv7l": "armv7l",
-    "riscv64": "riscv64",
+# The one table of architecture spellings. Each canonical name: what `uname -m` prints for it
+# (Linux says aarch64 where macOS says arm64), then other names people, site files and conda
+# subdirs (linux-64, linux-32) use.
+ARCHITECTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "x86_64": (("x86_64", "amd64"), ("x64", "64")),
+    "arm64": (("arm64", "aarch64"), ()),
+    "x86": (("i386", "i486", "i586", "i686", "x86"), ("32",)),
+    "ppc64le": (("ppc64le",), ()),
+    "s390x": (("s390x",), ()),
+    "armv7l": (("armv7l",), ()),
+    "riscv64": (("riscv64",), ()),
 }
+_ARCH_ALIASES = {
+    name: canonical
+    for canonical, (uname, other) in ARCHITECTURES.items()
+    for name in (canonical, *uname, *other)
+}
+
+
+def uname_spellings(arch: str) -> tuple[str, ...]:
+    """What ``uname -m`` may print on a machine of canonical architecture ``arch``."""
+    return ARCHITECTURES[arch][0] if arch in ARCHITECTURES else (arch,)
+
+
 _OS_ALIASES = {"linux": "linux", "macos": "macos", "osx": "macos", "darwin": "macos"}
 
 

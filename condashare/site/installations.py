@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from condashare.bounded.liveness import probe_words
 from condashare.bounded.paths import MISSING, OK, ProbeResult, run_probe
-from condashare.host.detect import Platform
+from condashare.host.detect import Platform, PlatformError, normalize_arch
 from condashare.site.file import Installation, Site
 
 
@@ -101,7 +101,10 @@ def platform_from_subdir(subdir: str) -> BinaryPlatform | None:
     os_name = {"linux": "linux", "osx": "macos"}.get(os_part)
     if os_name is None:
         return None
-    arch = {"64": "x86_64", "32": "x86", "aarch64": "arm64"}.get(arch_part, arch_part)
+    try:
+        arch = normalize_arch(arch_part)  # 64 -> x86_64, aarch64 -> arm64 ...
+    except PlatformError:
+        arch = arch_part
     return BinaryPlatform(os_name, (arch,), "conda-meta subdir")
 
 

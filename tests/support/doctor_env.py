@@ -10,6 +10,7 @@ from condashare.doctor.model import Check
 from condashare.findings import Finding, Severity
 from condashare.host.detect import HostInputs
 from condashare.host.mounts import Mount, read_mount_table
+from condashare.site.locate import LocateRequest
 
 
 def site_file(
@@ -53,16 +54,15 @@ def make_ctx(
     inputs = HostInputs(
         system=system, machine=machine, env=full_env, passwd_shell=shell, passwd_home=str(home)
     )
-    return build_context(
+    request = LocateRequest(
         site_path=str(site) if site else None,
         env=full_env,
-        deep=deep,
-        target=target,
         inputs=inputs,
         mounts=read_mount_table() if mounts is None else mounts,
         user_config_dir=str(home / ".config" / "condashare"),
         site_config_dirs=[],
     )
+    return build_context(request, deep=deep, target=target)
 
 
 def run_one(check: Check, ctx: Context) -> list[Finding]:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from condashare.conda.onpath import find_on_path
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.info import find_on_path
 from condashare.render import shown
 
 

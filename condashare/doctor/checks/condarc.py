@@ -24,17 +24,17 @@ def check_parse(ctx: Context) -> list[Finding]:
     cfg = ctx.conda_config
     findings: list[Finding] = []
     for f in cfg.files:
-        if f.status == "error":
+        if f.status in ("invalid", "unreadable"):
             findings.append(
                 error(
                     cid,
-                    f"{f.path} cannot be used: {f.error}",
+                    f"{f.path} cannot be used: {f.problem}",
                     "conda stops with a parse error on every command while this file is broken "
                     "(or, for some errors, silently ignores settings).",
                     f"Fix the YAML in {f.path} (spaces, not tabs; `key: value`), or move it away: "
                     f"mv {f.path} {f.path}.broken",
                     path=f.path,
-                    error=f.error,
+                    error=f.problem,
                 )
             )
         elif f.status == "unresponsive":
