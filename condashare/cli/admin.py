@@ -190,7 +190,29 @@ def _plan_json(plan: Sequence[Change], applied: Sequence[Applied]) -> list[dict[
     return rows
 
 
-def _tail(out: Output, dry_run: bool, plan: Sequence[Change], code: int, done: str) -> None:
+def _render_result(
+    out: Output,
+    findings: Sequence[Finding],
+    plan: Sequence[Change],
+    applied: Sequence[Applied],
+    fixed: bool,
+    dry_run: bool,
+    code: int,
+    *,
+    done: str,
+    show_plan: bool,
+) -> None:
+    """What audit and publish show under their heading: findings, the plan (or a hint that
+    there is one), what is left after the changes, and the closing line."""
+    out.line()
+    render_findings(findings, out, fixed)
+    if show_plan:
+        render_plan(plan, applied, out)
+    elif plan:
+        out.line()
+        out.line(f"{len(plan)} change(s) would repair this: see them with --fix --dry-run")
+    out.line()
+    _summary(findings, applied, fixed, out)
     if dry_run and plan:
         out.line(f"dry run: {len(plan)} change(s) listed; nothing was changed")
     elif code == ExitCode.OK:
@@ -249,16 +271,10 @@ def run_audit(args: argparse.Namespace) -> int:
         f"{report.seconds:.1f} s; admins: {p['owner']} and group {p['admin_group']} "
         f"({p['source']})"
     )
-    out.line()
-    render_findings(report.findings, out, report.fix)
-    if args.fix:
-        render_plan(report.plan, report.applied, out)
-    elif report.plan:
-        out.line()
-        out.line(f"{len(report.plan)} change(s) would repair this: see them with --fix --dry-run")
-    out.line()
-    _summary(report.findings, report.applied, report.fix, out)
-    _tail(out, report.dry_run, report.plan, code, "audit clean")
+    _render_result(
+        out, report.findings, report.plan, report.applied, report.fix, report.dry_run, code,
+        done="audit clean", show_plan=bool(args.fix),
+    )  # fmt: skip
     return code
 
 
@@ -306,12 +322,10 @@ def run_publish(args: argparse.Namespace) -> int:
         out.json("admin.publish", publish_document(report), code)
         return code
     out.line(f"condashare admin publish: {report.prefix}")
-    out.line()
-    render_findings(report.findings, out, not report.dry_run)
-    render_plan(report.plan, report.applied, out)
-    out.line()
-    _summary(report.findings, report.applied, not report.dry_run, out)
-    _tail(out, report.dry_run, report.plan, code, "published: users can use it as it is")
+    _render_result(
+        out, report.findings, report.plan, report.applied, not report.dry_run, report.dry_run,
+        code, done="published: users can use it as it is", show_plan=True,
+    )  # fmt: skip
     if code == ExitCode.PROBLEMS and not (report.dry_run and report.plan):
         out.status("error", "not publishable yet: see the problems above")
     return code
