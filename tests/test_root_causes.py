@@ -56,32 +56,32 @@ class Setup:
             return CliResult(proc.returncode, out.read(), err.read(), time.monotonic() - start)
 
 
-def _site(tmp_path: Path, prefix: Path) -> Path:
+def _installation(conda_tree: Path, dest: Path, prefix: Path, tmp_path: Path) -> dict[str, str]:
+    """Copy the real conda tree to ``dest`` (seen as ``prefix``); the site file naming it."""
+    subprocess.run(["cp", "-a", str(conda_tree / "inst"), str(dest)], check=True)
+    (dest / "etc" / "profile.d").mkdir(parents=True)
+    (dest / "etc" / "profile.d" / "conda.sh").write_text("conda() { :; }\n")
     site = tmp_path / "site.toml"
     site.write_text(
         f"[site]\nprobe_timeout = {PROBE_TIMEOUT}\n[[installations]]\nname = 'linux'\n"
         f"prefix = '{prefix}'\nos = 'linux'\n"
     )
-    return site
+    return {
+        **os.environ,
+        "CONDASHARE_SITE": str(site),
+        "CONDASHARE_PLATFORM": "linux-x86_64",
+        "CONDA_EXE": f"{prefix}/bin/conda",
+    }
 
 
 @pytest.fixture
 def dead_share(conda_tree: Path, tmp_path: Path, sandbox_home: Path) -> Iterator[Setup]:
     share = mount_share(tmp_path / "mnt", fsname="nfsserver:/export/conda", subtype="nfs")
     try:
-        inst = share.backing / "anaconda3_linux"
-        subprocess.run(["cp", "-a", str(conda_tree / "inst"), str(inst)], check=True)
-        (inst / "etc" / "profile.d").mkdir(parents=True)
-        (inst / "etc" / "profile.d" / "conda.sh").write_text("conda() { :; }\n")
         prefix = share.mount / "anaconda3_linux"
+        env = _installation(conda_tree, share.backing / "anaconda3_linux", prefix, tmp_path)
         (sandbox_home / ".condarc").write_text(f"envs_dirs: [{prefix}/envs]\n")
         (sandbox_home / ".bashrc").write_text(f". {prefix}/etc/profile.d/conda.sh\n")
-        env = {
-            **os.environ,
-            "CONDASHARE_SITE": str(_site(tmp_path, prefix)),
-            "CONDASHARE_PLATFORM": "linux-x86_64",
-            "CONDA_EXE": f"{prefix}/bin/conda",
-        }
         yield Setup(share, env, prefix, sandbox_home)
     finally:
         unmount_share(share)
@@ -95,24 +95,16 @@ def dead_home(conda_tree: Path, tmp_path: Path) -> Iterator[Setup]:
     try:
         home = share.mount
         prefix = tmp_path / "anaconda3_linux"
-        subprocess.run(["cp", "-a", str(conda_tree / "inst"), str(prefix)], check=True)
-        (prefix / "etc" / "profile.d").mkdir(parents=True)
-        (prefix / "etc" / "profile.d" / "conda.sh").write_text("conda() { :; }\n")
+        env = _installation(conda_tree, prefix, prefix, tmp_path)
         for name in (".bashrc", ".zshrc", ".profile", ".bash_profile"):
             (share.backing / name).write_text("# my settings\n")
         (share.backing / ".condarc").write_text(f"envs_dirs: [{prefix}/envs]\n")
-        env = {
-            **os.environ,
-            "HOME": str(home),
-            "XDG_CONFIG_HOME": str(home / ".config"),
-            "XDG_CACHE_HOME": str(tmp_path / "cache"),
-            # Python's own start-up stats ~/.local/lib/python3.X (the user site): on a dead home
-            # every Python program hangs there before condashare runs a line
-            "PYTHONNOUSERSITE": "1",
-            "CONDASHARE_SITE": str(_site(tmp_path, prefix)),
-            "CONDASHARE_PLATFORM": "linux-x86_64",
-            "CONDA_EXE": f"{prefix}/bin/conda",
-        }
+        env["HOME"] = str(home)
+        env["XDG_CONFIG_HOME"] = str(home / ".config")
+        env["XDG_CACHE_HOME"] = str(tmp_path / "cache")
+        # Python's own start-up stats ~/.local/lib/python3.X (the user site): on a dead home
+        # every Python program hangs there before condashare runs a line
+        env["PYTHONNOUSERSITE"] = "1"
         yield Setup(share, env, prefix, home)
     finally:
         unmount_share(share)
