@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--dry-run", action="store_true", help="with --fix: show what would change, change nothing"
     )
     parser.add_argument("--yes", action="store_true", help="with --fix: do not ask")
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write a self-contained report (details, fixes and JSON) to FILE, a new "
+        "file, to send to your administrators",
+    )
     add_site_options(parser)
     parser.set_defaults(run=run)
 
@@ -310,6 +316,7 @@ def _run_fixes(
 def run(args: argparse.Namespace) -> int:
     from condashare.bounded import children
     from condashare.cli import ConfigError
+    from condashare.cli.doctor_report import check_report_path, report_text, save_report
     from condashare.doctor import runner
     from condashare.render import Output
 
@@ -322,6 +329,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_list(checks, out)
         return exitcodes.OK
+    report_path = check_report_path(args.report) if args.report else None
     try:
         ctx, report = runner.diagnose(
             checks,
@@ -347,6 +355,9 @@ def run(args: argparse.Namespace) -> int:
         out.json("doctor", document(report, ctx, args), code)
     else:
         render_report(report, ctx, out, args.verbose)
+    if report_path:
+        save_report(report_path, report_text(report, ctx, args, code))
+        out.warn(f"report written to {report_path}: send it to your administrators")
     out.out.flush()
     if children.reap():
         # A check is stuck on a dead share; it is abandoned and will end with the share.
