@@ -25,6 +25,8 @@ CRASHED = "crashed"
 TIMEOUT = "timeout"
 NOT_RUN = "not-run"
 
+ALONE_RESERVE = 6.0  # seconds kept for the checks that run alone (io.speed needs ~4)
+
 
 @dataclass
 class CheckResult:
@@ -173,19 +175,32 @@ def run_checks(
             answer.seconds = time.monotonic() - t0
             record(result_from_answer(check, answer, check.budget))
     else:
-        tasks = {}
         # A site with a long probe timeout (a slow but working share) stretches every budget.
         stretch = max(1.0, ctx.timeout / DEFAULT_PROBE_TIMEOUT)
-        for check in checks:
-            now = time.monotonic()
-            budget = check.budget * stretch
-            budgets[check.id] = min(budget, deadline - now)
-            # the budget counts from when the child is ready: a spawned one imports first
-            tasks[check.id] = calls.start(_run_inline, check, ctx, deadline=deadline, budget=budget)
-        calls.collect(
-            tasks,
-            lambda key, answer: record(result_from_answer(by_id[key], answer, budgets[key])),
-        )
+        # Measurements (``alone``) start once the rest has finished, one after the other; the
+        # rest must finish ALONE_RESERVE seconds early (a quarter of a short run) to leave
+        # them time: a check stuck on a dead share cannot take their turn.
+        alone = [c for c in checks if c.alone]
+        others = [c for c in checks if not c.alone]
+        reserve = min(ALONE_RESERVE, timeout / 4) if alone and others else 0.0
+        batches = [(others, deadline - reserve), *(([c], deadline) for c in alone)]
+        for batch, until in batches:
+            tasks = {}
+            for check in batch:
+                now = time.monotonic()
+                budget = check.budget * stretch
+                budgets[check.id] = min(budget, until - now)
+                if budgets[check.id] <= 0:
+                    record(not_run(check, "the run's time limit was reached before it started"))
+                    continue
+                # the budget counts from when the child is ready: a spawned one imports first
+                tasks[check.id] = calls.start(
+                    _run_inline, check, ctx, deadline=until, budget=budget
+                )
+            calls.collect(
+                tasks,
+                lambda key, answer: record(result_from_answer(by_id[key], answer, budgets[key])),
+            )
     ordered = [results[c.id] for c in checks]
     return RunReport(ordered, time.monotonic() - started, timeout)
 
