@@ -177,30 +177,32 @@ def run_checks(
     else:
         # A site with a long probe timeout (a slow but working share) stretches every budget.
         stretch = max(1.0, ctx.timeout / DEFAULT_PROBE_TIMEOUT)
-        # Measurements (``alone``) start once the rest has finished, one after the other; the
-        # rest must finish ALONE_RESERVE seconds early (a quarter of a short run) to leave
-        # them time: a check stuck on a dead share cannot take their turn.
+        # Measurements (``alone``) start once the rest has finished, or when only ALONE_RESERVE
+        # seconds (a quarter of a short run) are left: a check stuck on a dead share reads
+        # nothing, so it cannot spoil a measurement, but it must not take its turn.
         alone = [c for c in checks if c.alone]
         others = [c for c in checks if not c.alone]
-        reserve = min(ALONE_RESERVE, timeout / 4) if alone and others else 0.0
-        batches = [(others, deadline - reserve), *(([c], deadline) for c in alone)]
-        for batch, until in batches:
+        reserve = min(ALONE_RESERVE, timeout / 4)
+
+        def answered(key: str, answer: calls.ChildAnswer) -> None:
+            record(result_from_answer(by_id[key], answer, budgets[key]))
+
+        def start(batch: list[Check]) -> dict[str, calls.CallTask]:
             tasks = {}
             for check in batch:
-                now = time.monotonic()
                 budget = check.budget * stretch
-                budgets[check.id] = min(budget, until - now)
-                if budgets[check.id] <= 0:
-                    record(not_run(check, "the run's time limit was reached before it started"))
-                    continue
+                budgets[check.id] = min(budget, deadline - time.monotonic())
                 # the budget counts from when the child is ready: a spawned one imports first
                 tasks[check.id] = calls.start(
-                    _run_inline, check, ctx, deadline=until, budget=budget
+                    _run_inline, check, ctx, deadline=deadline, budget=budget
                 )
-            calls.collect(
-                tasks,
-                lambda key, answer: record(result_from_answer(by_id[key], answer, budgets[key])),
-            )
+            return tasks
+
+        running = start(others)
+        got = calls.collect(running, answered, until=deadline - reserve if alone else None)
+        left = {k: t for k, t in running.items() if k not in got}
+        if alone:
+            calls.collect({**left, **start(alone)}, answered)
     ordered = [results[c.id] for c in checks]
     return RunReport(ordered, time.monotonic() - started, timeout)
 
