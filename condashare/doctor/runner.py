@@ -8,6 +8,7 @@ touches a share and never starts threads, so it returns by the deadline whatever
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,6 +19,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome, Severity
 from condashare.render import shown
 from condashare.site.file import DEFAULT_PROBE_TIMEOUT
+from condashare.wording import seconds_text
 
 # States of one check's run.
 DONE = "done"
@@ -105,7 +107,7 @@ def result_from_answer(check: Check, answer: calls.ChildAnswer, budget: float) -
         finding = Finding(
             check.id,
             Severity.ERROR,
-            f"{check.title}: did not finish within {budget:.1f} s",
+            f"{check.title}: did not finish within {seconds_text(budget)}",
             "The check was stopped. The usual cause is a share that stopped answering "
             "(a hung NFS server makes every access to it wait).",
             "Run `condashare doctor mount` to see which share is unresponsive; run this check "
@@ -246,6 +248,9 @@ def diagnose(
     """
     start = time.monotonic()
     deadline = start + timeout
+    for key in ("site_path", "target"):  # the child runs in /: relative means relative to here
+        if context_args.get(key):
+            context_args[key] = os.path.abspath(context_args[key])
     answer = calls.call(_build_in_child, context_args, timeout=timeout)
     if answer.state == calls.DONE and answer.value[0] == "config":
         raise DoctorConfigError(answer.value[1])
