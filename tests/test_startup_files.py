@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from condashare import startup
+from condashare.shells.dialects import DIALECTS
 from condashare.site.file import Installation, Site
 from condashare.startup import (
     BEGIN,
@@ -217,7 +218,7 @@ def test_prefix_with_newline_is_refused() -> None:
 )
 def test_each_dialect_quotes_round_trip(dialect: str, value: str, tmp_path: Path) -> None:
     """One quote() per dialect: the shell reads back exactly the value."""
-    d = startup.DIALECTS[dialect]
+    d = DIALECTS[dialect]
     quoted = d.quote(value + ' $HOME `x` "q" èрт🚒')
     expect = value + ' $HOME `x` "q" èрт🚒'
     script = tmp_path / "q"
