@@ -176,11 +176,12 @@ def test_condashare_block_presence(sandbox_home, two_os_site):
 
 def mamba_init_block(prefix: str) -> str:
     """What `mamba shell init --shell bash` (mamba 2) writes."""
+    hook = '"$MAMBA_EXE" shell hook --shell bash --root-prefix "$MAMBA_ROOT_PREFIX" 2> /dev/null'
     return f"""# >>> mamba initialize >>>
 # !! Contents within this block are managed by 'mamba shell init' !!
 export MAMBA_EXE='{prefix}/bin/mamba';
 export MAMBA_ROOT_PREFIX='{prefix}';
-__mamba_setup="$("$MAMBA_EXE" shell hook --shell bash --root-prefix "$MAMBA_ROOT_PREFIX" 2> /dev/null)"
+__mamba_setup="$({hook})"
 if [ $? -eq 0 ]; then
     eval "$__mamba_setup"
 else

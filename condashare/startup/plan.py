@@ -16,7 +16,13 @@ from condashare.files.write import Edit, FileState, check_text, plan_edit, read_
 from condashare.shells.dialects import DIALECTS, Dialect
 from condashare.shells.records import SHELLS, DialectName, Home, ShellName, every_file, lookup
 from condashare.site.file import Site
-from condashare.startup.blocks import install_block, remove_block, render_block
+from condashare.startup.blocks import (
+    StartupError,
+    find_block,
+    install_block,
+    remove_block,
+    render_block,
+)
 from condashare.startup.conda_blocks import (
     CondaBlock,
     disable_conda_blocks,
@@ -180,6 +186,19 @@ def _text_state(path: str, reader: Reader) -> FileState:
     return state
 
 
+def _disable_around_block(data: bytes, path: str) -> bytes:
+    """Disable the conda/mamba blocks of a file that carries our block, which must stay
+    active: a conda block whose markers enclose it is refused."""
+    new = disable_conda_blocks(data, path) or b""
+    if find_block(new, path) is None:
+        raise StartupError(
+            path,
+            "a conda/mamba initialize block encloses the condashare block; move one of them by "
+            "hand, or run without --replace-conda-init",
+        )
+    return new
+
+
 def plan_init(
     site: Site,
     shells: Sequence[str],
@@ -206,7 +225,7 @@ def plan_init(
 
         def transform(old: bytes | None, path: str = target.path) -> bytes | None:
             new = install_block(old, make, path)
-            return disable_conda_blocks(new) if replace_conda_init else new
+            return _disable_around_block(new, path) if replace_conda_init else new
 
         edit = plan_edit(target.path, transform, "add the condashare block", state)
         blocks = find_conda_blocks(state.data, target.path, prefixes)
@@ -220,9 +239,10 @@ def plan_init(
         blocks = find_conda_blocks(state.data, path, prefixes)
         if not blocks:
             continue
-        transform2: Callable[[bytes | None], bytes | None] = (
-            disable_conda_blocks if replace_conda_init else (lambda b: b)
-        )
+
+        def transform2(old: bytes | None, p: str = path) -> bytes | None:
+            return disable_conda_blocks(old, p) if replace_conda_init else old
+
         edit = plan_edit(path, transform2, "disable conda initialize", state)
         plans.append(FilePlan(edit, dialect_name, (), "conda init writes here", blocks))
     active = [b for p in plans for b in p.conda_blocks if not b.disabled]
