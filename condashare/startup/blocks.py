@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from condashare.shells.dialects import DIALECTS, Dialect
 from condashare.shells.records import DialectName
 from condashare.site.file import Site
+from condashare.startup.shelltext import continues, heredoc_bodies, interactive_guard
 
 BEGIN = b"# >>> condashare >>>"
 END = b"# <<< condashare <<<"
@@ -24,6 +25,8 @@ INFO_LINE = (
 )
 FLAG_CREATED = b"# condashare: created this file"
 FLAG_NEWLINE = b"# condashare: added the line break before this block"
+FLAG_BLANK = b"# condashare: added the blank line before this block"
+FLAGS = (FLAG_CREATED, FLAG_NEWLINE, FLAG_BLANK)
 
 
 class StartupError(Exception):
@@ -81,8 +84,9 @@ class BlockSpan:
 def marker_lines(data: bytes) -> tuple[list[int], list[int]]:
     """Line indexes of every begin and every end marker of the managed block."""
     lines = split_lines(data)
-    begins = [i for i, ln in enumerate(lines) if bare(ln) == BEGIN]
-    ends = [i for i, ln in enumerate(lines) if bare(ln) == END]
+    skip = heredoc_bodies(lines)  # marker lines in a here-document are the user's text
+    begins = [i for i, ln in enumerate(lines) if bare(ln) == BEGIN and i not in skip]
+    ends = [i for i, ln in enumerate(lines) if bare(ln) == END and i not in skip]
     return begins, ends
 
 
@@ -101,7 +105,7 @@ def find_block(data: bytes, path: str = "") -> BlockSpan | None:
         )
     b, e = begins[0], ends[0]
     lines = split_lines(data)
-    flags = tuple(bare(ln) for ln in lines[b + 1 : e] if bare(ln) in (FLAG_CREATED, FLAG_NEWLINE))
+    flags = tuple(bare(ln) for ln in lines[b + 1 : e] if bare(ln) in FLAGS)
     return BlockSpan(b, e, flags)
 
 
@@ -117,15 +121,35 @@ def block_text(data: bytes) -> bytes | None:
 
 
 def install_block(
-    old: bytes | None, make_block: Callable[[Sequence[bytes]], bytes], path: str = ""
+    old: bytes | None,
+    make_block: Callable[[Sequence[bytes]], bytes],
+    path: str = "",
+    dialect: DialectName = "posix",
 ) -> bytes:
-    """New file content with the managed block added, or replaced in place."""
+    """New file content with the managed block added, or replaced in place.
+
+    A new block goes at the end, after a line break and, if the last line ends in a
+    backslash, a blank line (else the shell would join the block's first line to it); in an
+    sh-dialect file with an early ``return`` for non-interactive shells (Debian's stock
+    ``.bashrc``) it goes before that guard, so ``ssh host cmd`` gets conda too, and a block
+    found after such a guard moves there.
+    """
     data = old or b""
     span = find_block(data, path)
     lines = split_lines(data)
-    if span is not None:
+    guard = interactive_guard(lines) if dialect == "posix" else None
+    if span is not None and (guard is None or span.begin < guard):
         block = make_block(span.flags)
         return b"".join(lines[: span.begin]) + block + b"".join(lines[span.end + 1 :])
+    if span is not None:  # after the guard: take it out, put it before the guard
+        kept = [f for f in span.flags if f == FLAG_CREATED]
+        data = remove_block(data, path) or b""
+        lines = split_lines(data)
+        guard = interactive_guard(lines)
+        if guard is not None:
+            return b"".join(lines[:guard]) + make_block(kept) + b"".join(lines[guard:])
+    if guard is not None:
+        return b"".join(lines[:guard]) + make_block([]) + b"".join(lines[guard:])
     flags: list[bytes] = []
     sep = b""
     if old is None:
@@ -133,6 +157,9 @@ def install_block(
     elif data and not data.endswith(b"\n"):
         flags.append(FLAG_NEWLINE)
         sep = b"\n"
+    if lines and continues(lines[-1]):
+        flags.append(FLAG_BLANK)
+        sep += b"\n"
     return data + sep + make_block(flags)
 
 
@@ -146,8 +173,9 @@ def remove_block(old: bytes | None, path: str = "") -> bytes | None:
     lines = split_lines(old)
     before = b"".join(lines[: span.begin])
     after = b"".join(lines[span.end + 1 :])
-    if FLAG_NEWLINE in span.flags and before.endswith(b"\n"):
-        before = before[:-1]
+    added = b"\n" * sum(f in span.flags for f in (FLAG_NEWLINE, FLAG_BLANK))
+    if added and before.endswith(added):
+        before = before[: -len(added)]
     new = before + after
     if FLAG_CREATED in span.flags and not new:
         return None

@@ -22,6 +22,7 @@ from condashare.startup.blocks import (
     install_block,
     remove_block,
     render_block,
+    split_lines,
 )
 from condashare.startup.conda_blocks import (
     CondaBlock,
@@ -29,6 +30,7 @@ from condashare.startup.conda_blocks import (
     enable_conda_blocks,
     find_conda_blocks,
 )
+from condashare.startup.shelltext import interactive_guard
 
 Exists = Callable[[str], bool]
 
@@ -223,13 +225,22 @@ def plan_init(
         def make(flags: Sequence[bytes], d: Dialect = dialect) -> bytes:
             return render_block(site, d, timeout, flags)
 
-        def transform(old: bytes | None, path: str = target.path) -> bytes | None:
-            new = install_block(old, make, path)
+        def transform(
+            old: bytes | None, path: str = target.path, dn: DialectName = target.dialect
+        ) -> bytes | None:
+            new = install_block(old, make, path, dn)
             return _disable_around_block(new, path) if replace_conda_init else new
 
         edit = plan_edit(target.path, transform, "add the condashare block", state)
         blocks = find_conda_blocks(state.data, target.path, prefixes)
-        plans.append(FilePlan(edit, target.dialect, target.shells, target.why, blocks))
+        why = target.why
+        guard = interactive_guard(split_lines(state.data or b""))
+        if target.dialect == "posix" and guard is not None:
+            why += (
+                f"; the block goes before line {guard + 1}, which ends non-interactive shells "
+                "early, so `ssh host cmd` gets conda too"
+            )
+        plans.append(FilePlan(edit, target.dialect, target.shells, why, blocks))
         handled.add(target.path)
     # conda init blocks in files that do not carry our block (e.g. .bash_profile on macOS)
     for path, dialect_name in conda_init_files(shells, home, env):

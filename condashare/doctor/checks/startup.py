@@ -26,9 +26,10 @@ from condashare.doctor.model import Check, Finding
 from condashare.files.read import FileRead, ReadStatus
 from condashare.host.detect import shell_name
 from condashare.shells.records import SHELLS, Home, Shell, ShellName, lookup
-from condashare.startup.blocks import block_text, marker_lines, render_block
+from condashare.startup.blocks import block_text, marker_lines, render_block, split_lines
 from condashare.startup.conda_blocks import find_conda_blocks
 from condashare.startup.plan import targets_for
+from condashare.startup.shelltext import interactive_guard
 
 SLOW_START = 1.0  # seconds: a shell that takes longer to start is noticeably slow
 SHELL_TIMEOUT = 6.0  # seconds before a shell start counts as hanging
@@ -160,6 +161,14 @@ def block_is_current(ctx: Context, shell: Shell, files: list[StartupFile]) -> li
     return stale
 
 
+def _after_guard(data: bytes) -> bool:
+    """Is the block after an early ``return`` for non-interactive shells (Debian's .bashrc)?"""
+    lines = split_lines(data)
+    guard = interactive_guard(lines)
+    begins, _ = marker_lines(data)
+    return guard is not None and bool(begins) and begins[0] > guard
+
+
 def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Finding]:
     """Is the ``condashare init`` block present for the login shell, and does it match the site?"""
     cid = "startup.condashare_block"
@@ -178,6 +187,19 @@ def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Find
                     "added, moved or removed), so new shells may pick the wrong installation.",
                     "Run: condashare init   (it replaces the block in place)",
                     files=stale,
+                )
+            ]
+        late = [f.path for f in mine if record.dialect == "posix" and _after_guard(f.data)]
+        if late:
+            return [
+                warning(
+                    cid,
+                    f"the condashare block in {', '.join(late)} comes after an early `return` "
+                    "for non-interactive shells",
+                    "The file stops there when the shell is not interactive, so `ssh host cmd`, "
+                    "scp, rsync and batch jobs that start bash never get the shared conda.",
+                    "Run: condashare init   (it moves the block before that line)",
+                    files=late,
                 )
             ]
         return [
