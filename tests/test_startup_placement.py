@@ -120,3 +120,27 @@ def test_markers_inside_a_heredoc_are_the_users_text(shell: str, tmp_path: Path)
     res = run(shell, f". {rc}; show_block", tmp_path)
     assert res.returncode == 0 and res.stdout == doc, res.stderr
     assert remove_block(new) == old
+
+
+def test_reverse_removes_directories_init_created_and_stale_temp_files(
+    sandbox_home: Path, tmp_path: Path
+) -> None:
+    """After init --shell fish and --reverse, no ~/.config/fish is left (else the next default
+    init picks fish), and a temp file a killed write left next to a startup file is gone."""
+    site_file = write_site_file(local_site(tmp_path))
+    env = {**os.environ, "HOME": str(sandbox_home), "SHELL": "/bin/bash"}
+    (sandbox_home / ".bashrc").write_text("alias ll='ls -l'\n")
+    assert not (sandbox_home / ".config").exists()
+    res = run_cli("init", "--site", str(site_file), "--shell", "fish", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert (sandbox_home / ".config/fish/conf.d/condashare.fish").is_file()
+    stale = sandbox_home / "..zshrc.tmp-k2j4x9q1"  # what a killed write of ~/.zshrc leaves
+    stale.write_text("half a file")
+    mine = sandbox_home / ".zshrc.tmp-notours"  # not the temp-file pattern: kept
+    mine.write_text("user's file")
+    res = run_cli("init", "--reverse", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert not (sandbox_home / ".config").exists(), res.stdout
+    assert not stale.exists() and mine.exists()
+    res = run_cli("init", "--site", str(site_file), "--dry-run", env=env)
+    assert "Shells: bash\n" in res.stdout

@@ -84,6 +84,12 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
                 f"({state}{mention})",
                 indent=10,
             )
+    for path in plan.stale:
+        out.status("info", f"{'remove':9} {path}")
+        out.line("          a temporary file an interrupted run left")
+    for path in plan.remove_dirs:
+        out.status("info", f"{'remove':9} {path}/")
+        out.line("          init created this directory (removed only if empty)")
     for note in plan.notes:
         out.status("warning", note)
     if dry_run:
@@ -197,11 +203,13 @@ def run(args: argparse.Namespace) -> int:
             out.warn("run 'condashare init --reverse' to undo them, or run init again")
         return exitcodes.INCOMPLETE
     out.line()
+    if result.removed:
+        out.status("ok", f"removed {', '.join(result.removed)}")
     if result.applied:
         out.status("ok", f"{len(result.applied)} file(s) written")
         if result.backups:
             out.line(f"    backups of the old versions are in {backups}")
-    else:
+    elif not result.removed:
         out.status("ok", "nothing to change")
     if plan.action == "init" and result.applied:
         out.line("    open a new shell to use it; undo with: condashare init --reverse")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from condashare.files.read import Reader
 from condashare.files.write import AppliedEdit, EditError, apply_edit, exclusive_lock
+from condashare.startup import cleanup
 from condashare.startup.plan import InitPlan
 
 
@@ -19,6 +20,7 @@ class ApplyResult:
 
     applied: list[AppliedEdit] = field(default_factory=list)
     error: OSError | EditError | None = None
+    removed: list[str] = field(default_factory=list)  # stale temp files, empty directories
 
     @property
     def backups(self) -> list[str]:
@@ -39,12 +41,14 @@ def init_lock(state_dir: str, reader: Reader) -> Iterator[None]:
 def apply_plan(plan: InitPlan, backups: str, reader: Reader) -> ApplyResult:
     """Write every changed file in plan order. Every file was checked while planning, so an
     error here is I/O trouble (disk full, a file changed under us, the share stopped
-    answering); each write is atomic, so what ``applied`` lists is exactly what changed."""
+    answering); each write is atomic, so what ``applied`` lists is exactly what changed. Then
+    the temp files a killed run left, and the directories init created (if empty), go."""
     result = ApplyResult()
     try:
         for edit in plan.edits:
             if edit.changed:
                 result.applied.append(apply_edit(edit, backups, reader))
+        result.removed = cleanup.remove(plan.stale, plan.remove_dirs, reader)
     except (OSError, EditError) as exc:
         result.error = exc
     return result

@@ -27,6 +27,7 @@ FLAG_CREATED = b"# condashare: created this file"
 FLAG_NEWLINE = b"# condashare: added the line break before this block"
 FLAG_BLANK = b"# condashare: added the blank line before this block"
 FLAGS = (FLAG_CREATED, FLAG_NEWLINE, FLAG_BLANK)
+FLAG_DIR = b"# condashare: created the directory "  # + its path; one line per directory
 
 
 class StartupError(Exception):
@@ -105,8 +106,17 @@ def find_block(data: bytes, path: str = "") -> BlockSpan | None:
         )
     b, e = begins[0], ends[0]
     lines = split_lines(data)
-    flags = tuple(bare(ln) for ln in lines[b + 1 : e] if bare(ln) in FLAGS)
+    flags = tuple(
+        bare(ln) for ln in lines[b + 1 : e] if bare(ln) in FLAGS or bare(ln).startswith(FLAG_DIR)
+    )
     return BlockSpan(b, e, flags)
+
+
+def created_dirs(span: BlockSpan) -> list[str]:
+    """The directories ``init`` created for this file (innermost first), from the flags."""
+    return [
+        f[len(FLAG_DIR) :].decode("utf-8", "replace") for f in span.flags if f.startswith(FLAG_DIR)
+    ]
 
 
 def block_text(data: bytes) -> bytes | None:
@@ -125,6 +135,7 @@ def install_block(
     make_block: Callable[[Sequence[bytes]], bytes],
     path: str = "",
     dialect: DialectName = "posix",
+    new_dirs: Sequence[str] = (),
 ) -> bytes:
     """New file content with the managed block added, or replaced in place.
 
@@ -132,7 +143,8 @@ def install_block(
     backslash, a blank line (else the shell would join the block's first line to it); in an
     sh-dialect file with an early ``return`` for non-interactive shells (Debian's stock
     ``.bashrc``) it goes before that guard, so ``ssh host cmd`` gets conda too, and a block
-    found after such a guard moves there.
+    found after such a guard moves there. ``new_dirs``: the directories a new file needs
+    created, recorded so ``--reverse`` removes them again.
     """
     data = old or b""
     span = find_block(data, path)
@@ -142,7 +154,7 @@ def install_block(
         block = make_block(span.flags)
         return b"".join(lines[: span.begin]) + block + b"".join(lines[span.end + 1 :])
     if span is not None:  # after the guard: take it out, put it before the guard
-        kept = [f for f in span.flags if f == FLAG_CREATED]
+        kept = [f for f in span.flags if f == FLAG_CREATED or f.startswith(FLAG_DIR)]
         data = remove_block(data, path) or b""
         lines = split_lines(data)
         guard = interactive_guard(lines)
@@ -154,6 +166,7 @@ def install_block(
     sep = b""
     if old is None:
         flags.append(FLAG_CREATED)
+        flags += [FLAG_DIR + d.encode() for d in new_dirs if not set(d) & {"\n", "\r"}]
     elif data and not data.endswith(b"\n"):
         flags.append(FLAG_NEWLINE)
         sep = b"\n"

@@ -18,12 +18,14 @@ from condashare.shells.records import SHELLS, DialectName, Home, ShellName, ever
 from condashare.site.file import Site
 from condashare.startup.blocks import (
     StartupError,
+    created_dirs,
     find_block,
     install_block,
     remove_block,
     render_block,
     split_lines,
 )
+from condashare.startup.cleanup import missing_dirs, stale_temp_files
 from condashare.startup.conda_blocks import (
     CondaBlock,
     disable_conda_blocks,
@@ -168,6 +170,8 @@ class InitPlan:
     shells: list[ShellName]
     files: list[FilePlan]
     notes: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)  # temp files a killed run left
+    remove_dirs: list[str] = field(default_factory=list)  # created by init, removed if empty
 
     @property
     def edits(self) -> list[Edit]:
@@ -225,10 +229,15 @@ def plan_init(
         def make(flags: Sequence[bytes], d: Dialect = dialect) -> bytes:
             return render_block(site, d, timeout, flags)
 
+        new_dirs = missing_dirs(target.path, home, exists) if state.data is None else []
+
         def transform(
-            old: bytes | None, path: str = target.path, dn: DialectName = target.dialect
+            old: bytes | None,
+            path: str = target.path,
+            dn: DialectName = target.dialect,
+            dirs: list[str] = new_dirs,
         ) -> bytes | None:
-            new = install_block(old, make, path, dn)
+            new = install_block(old, make, path, dn, dirs)
             return _disable_around_block(new, path) if replace_conda_init else new
 
         edit = plan_edit(target.path, transform, "add the condashare block", state)
@@ -262,7 +271,8 @@ def plan_init(
             "found active conda/mamba initialize blocks: they run Python at every shell start "
             "and may pick another installation; --replace-conda-init disables them (reversibly)"
         )
-    return InitPlan("init", [_shell(s) for s in shells], plans, notes)
+    stale = stale_temp_files([p.edit.path for p in plans], reader)
+    return InitPlan("init", [_shell(s) for s in shells], plans, notes, stale)
 
 
 def plan_reverse(
@@ -283,6 +293,7 @@ def plan_reverse(
         files = [(p, d) for p, d in known_files(home, env) if p in wanted]
         chosen = [_shell(s) for s in shells]
     plans: list[FilePlan] = []
+    dirs: list[str] = []
     present = reader.exists_many(p for p, _ in files)
     for path, dialect in files:
         if not present[path]:
@@ -296,4 +307,8 @@ def plan_reverse(
 
         edit = plan_edit(path, transform, "remove the condashare block", state)
         plans.append(FilePlan(edit, dialect, (), "", find_conda_blocks(state.data, path)))
-    return InitPlan("reverse", chosen, plans, [])
+        span = find_block(state.data, path)
+        if edit.new is None and span is not None:
+            dirs += created_dirs(span)
+    stale = stale_temp_files([p for p, _ in files], reader)
+    return InitPlan("reverse", chosen, plans, [], stale, list(dict.fromkeys(dirs)))
