@@ -12,11 +12,13 @@ if TYPE_CHECKING:
     from condashare.host.detect import Host
     from condashare.render import Output
     from condashare.site.file import Site
+    from condashare.startup.apply import ApplyResult
     from condashare.startup.plan import InitPlan
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from condashare.cli import add_site_options
+    from condashare.shells.records import all_aliases
 
     parser = sub.add_parser(
         "init",
@@ -30,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--shell",
         action="append",
-        choices=("bash", "zsh", "sh", "dash", "tcsh", "csh", "fish"),
+        choices=all_aliases(),
         help="set up this shell (repeatable; default: your login shell and every shell whose "
         "startup file exists)",
     )
@@ -46,14 +48,19 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="disable existing 'conda initialize'/'mamba initialize' blocks (reversibly)",
     )
+    add_probe_timeout(parser)
+    add_site_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_probe_timeout(parser: argparse.ArgumentParser) -> None:
+    """``--probe-timeout``, for every command that writes the block."""
     parser.add_argument(
         "--probe-timeout",
         type=float,
         metavar="SECONDS",
         help="how long a shell waits for the share (default: the site file's probe_timeout)",
     )
-    add_site_options(parser)
-    parser.set_defaults(run=run)
 
 
 def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -> None:
@@ -195,12 +202,20 @@ def run(args: argparse.Namespace) -> int:
             isinstance(exc, UserFileError) and exc.exit_code == exitcodes.INCOMPLETE
         )
         return exitcodes.INCOMPLETE if unresponsive else exitcodes.USAGE
+    return report_result(plan, result, out, backups, "condashare init")
+
+
+def report_result(
+    plan: InitPlan, result: ApplyResult, out: Output, backups: str, command: str
+) -> int:
+    """Say what was written; on trouble, exactly which files were already written and how to
+    undo them (each write is atomic). The exit code."""
     if result.error is not None:
         out.warn(f"condashare: error: {result.error}")
         done = ", ".join(a.edit.path for a in result.applied) or "none"
         out.warn(f"files already written: {done}")
         if result.applied:
-            out.warn("run 'condashare init --reverse' to undo them, or run init again")
+            out.warn(f"run '{command} --reverse' to undo them, or run it again")
         return exitcodes.INCOMPLETE
     out.line()
     if result.removed:
@@ -212,5 +227,5 @@ def run(args: argparse.Namespace) -> int:
     elif not result.removed:
         out.status("ok", "nothing to change")
     if plan.action == "init" and result.applied:
-        out.line("    open a new shell to use it; undo with: condashare init --reverse")
+        out.line(f"    open a new shell to use it; undo with: {command} --reverse")
     return exitcodes.OK

@@ -235,6 +235,11 @@ def shell_names() -> tuple[ShellName, ...]:
     return tuple(s.name for s in SHELLS)
 
 
+def all_aliases() -> list[str]:
+    """Every name a user may give for a shell (``--shell`` choices)."""
+    return sorted(a for s in SHELLS for a in s.aliases)
+
+
 def every_file(home: Home) -> list[str]:
     """Every startup file any record mentions (what to ask about existence in one round)."""
     out: list[str] = []

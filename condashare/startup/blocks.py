@@ -19,10 +19,6 @@ from condashare.startup.shelltext import continues, heredoc_bodies, interactive_
 
 BEGIN = b"# >>> condashare >>>"
 END = b"# <<< condashare <<<"
-INFO_LINE = (
-    "# Managed by 'condashare init' from the site file's installations: to change it run "
-    "'condashare init' again, to remove it run 'condashare init --reverse'."
-)
 FLAG_CREATED = b"# condashare: created this file"
 FLAG_NEWLINE = b"# condashare: added the line break before this block"
 FLAG_BLANK = b"# condashare: added the blank line before this block"
@@ -39,11 +35,20 @@ class StartupError(Exception):
         super().__init__(f"{path}: {message}")
 
 
+def info_line(command: str) -> str:
+    """The comment that tells whoever reads the file which command manages the block."""
+    return (
+        f"# Managed by '{command}' from the site file's installations: to change it run "
+        f"'{command}' again, to remove it run '{command} --reverse'."
+    )
+
+
 def render_block(
     site: Site,
     dialect: DialectName | Dialect,
     timeout: float | None = None,
     flags: Sequence[bytes] = (),
+    command: str = "condashare init",
 ) -> bytes:
     """The complete managed block, markers included, LF line ends. StartupError for a prefix
     the dialect cannot carry (line breaks, control characters)."""
@@ -53,7 +58,8 @@ def render_block(
         if reason:
             raise StartupError(site.path or "--prefix", f"prefix {inst.prefix!r} {reason}")
     body = d.render(site, timeout)
-    head = BEGIN + b"\n" + INFO_LINE.encode() + b"\n" + b"".join(f + b"\n" for f in flags)
+    info = info_line(command).encode()
+    head = BEGIN + b"\n" + info + b"\n" + b"".join(f + b"\n" for f in flags)
     return head + body.encode("utf-8") + END + b"\n"
 
 
