@@ -99,7 +99,9 @@ def test_a_block_after_the_guard_is_reported_and_moved(sandbox_home: Path, tmp_p
     ctx = make_ctx(sandbox_home, site_file, shell=need_shell("bash"))
     f = checks.check_condashare_block(ctx)
     assert f[0].severity == Severity.WARNING and "early `return`" in f[0].title
-    moved = install_block(late, lambda flags: render_block(site, "posix", None, flags))
+    moved = install_block(
+        late, lambda flags: render_block(site, "posix", None, flags), before_guard=True
+    )
     assert moved.startswith(b"alias ll='ls -l'\n# >>> condashare >>>\n")
     assert moved.endswith(b'[ -z "$PS1" ] && return\nexport EDITOR=vi\n')
     assert remove_block(moved) == guard

@@ -140,22 +140,24 @@ def install_block(
     old: bytes | None,
     make_block: Callable[[Sequence[bytes]], bytes],
     path: str = "",
-    dialect: DialectName = "posix",
+    *,
+    before_guard: bool = False,
     new_dirs: Sequence[str] = (),
 ) -> bytes:
     """New file content with the managed block added, or replaced in place.
 
     A new block goes at the end, after a line break and, if the last line ends in a
-    backslash, a blank line (else the shell would join the block's first line to it); in an
-    sh-dialect file with an early ``return`` for non-interactive shells (Debian's stock
-    ``.bashrc``) it goes before that guard, so ``ssh host cmd`` gets conda too, and a block
-    found after such a guard moves there. ``new_dirs``: the directories a new file needs
-    created, recorded so ``--reverse`` removes them again.
+    backslash, a blank line (else the shell would join the block's first line to it). With
+    ``before_guard`` (a user's sh-dialect file), in a file with an early ``return`` for
+    non-interactive shells (Debian's stock ``.bashrc``) it goes before that guard, so ``ssh
+    host cmd`` gets conda too, and a block found after such a guard moves there.
+    ``new_dirs``: the directories a new file needs created, recorded so ``--reverse`` removes
+    them again.
     """
     data = old or b""
     span = find_block(data, path)
     lines = split_lines(data)
-    guard = interactive_guard(lines) if dialect == "posix" else None
+    guard = interactive_guard(lines) if before_guard else None
     if span is not None and (guard is None or span.begin < guard):
         block = make_block(span.flags)
         return b"".join(lines[: span.begin]) + block + b"".join(lines[span.end + 1 :])

@@ -237,7 +237,7 @@ def plan_init(
             dn: DialectName = target.dialect,
             dirs: list[str] = new_dirs,
         ) -> bytes | None:
-            new = install_block(old, make, path, dn, dirs)
+            new = install_block(old, make, path, before_guard=dn == "posix", new_dirs=dirs)
             return _disable_around_block(new, path) if replace_conda_init else new
 
         edit = plan_edit(target.path, transform, "add the condashare block", state)
