@@ -3,7 +3,7 @@
 # commands run through $_condashare_bi (builtin in bash and zsh; command in dash, which expands
 # no reserved word), so neither an alias nor a function of the same name is used.
 _condashare_bi=command
-\eval ${BASH_VERSION:+'_condashare_bi=builtin; _condashare_al="\builtin $(\builtin shopt -p expand_aliases 2>/dev/null)"; \builtin shopt -u expand_aliases 2>/dev/null'}${ZSH_VERSION:+'_condashare_bi=builtin; _condashare_al="\builtin ${${options[aliases]/on/setopt}/off/unsetopt} aliases"; \builtin unsetopt aliases'}
+\eval ${BASH_VERSION:+'_condashare_bi=builtin; _condashare_al=; \builtin shopt -q expand_aliases 2>/dev/null && _condashare_al="\builtin shopt -s expand_aliases"; \builtin shopt -u expand_aliases 2>/dev/null'}${ZSH_VERSION:+'_condashare_bi=builtin; _condashare_al="\builtin ${${options[aliases]/on/setopt}/off/unsetopt} aliases"; \builtin unsetopt aliases'}
 # bash >= 4.1 and zsh start uname now: it runs while they parse the rest of the block.
 case ${_CONDASHARE_DONE-}/${BASH_VERSION-}${ZSH_VERSION-}/:${SHELLOPTS-}: in
   "$$"/* | *:posix:*) ;;
