@@ -4,7 +4,7 @@
 if ( ! $?_condashare_done ) then
   set _condashare_done = 1
   set _condashare_p = ""
-  set _condashare_u = "`uname -sm`"
+  set _condashare_u = "`\uname -sm`"
   switch ( "$_condashare_u" )
 __CONDASHARE_CASES__
   endsw

@@ -134,3 +134,30 @@ def test_tcsh_is_silent_when_not_interactive_although_tcshrc_sets_prompt(tmp_pat
         [tcsh, "-i"], input="exit\n", capture_output=True, text=True, env=env, timeout=30
     )
     assert "condashare: shared conda" in loud.stderr and "is missing" in loud.stderr
+
+
+def test_fish_functions_and_a_tcsh_alias_do_not_change_the_block(tmp_path: Path) -> None:
+    """fish: functions named uname, source or printf; tcsh: an alias of uname. (tcsh cannot
+    bypass an alias of a builtin such as set: it has no `builtin`, and a quoted builtin is not
+    found; neither can conda.csh.)"""
+    site = site_at(tmp_path / "inst")
+    want = f"{site.installations[0].prefix}/bin/conda"
+    funcs = "".join(
+        f"function {n}; echo HIJACKED-{n} >&2; end\n" for n in ("uname", "source", "printf")
+    )
+    rc = tmp_path / "rc.fish"
+    rc.write_bytes(funcs.encode() + render_block(site, "fish"))
+    env = {"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"}
+    fish = subprocess.run(
+        [need_shell("fish"), "-c", f"builtin source {rc}; echo $CONDA_EXE"],
+        capture_output=True, text=True, env=env, timeout=30,
+    )  # fmt: skip
+    assert (fish.stdout, "HIJACKED" in fish.stderr) == (want + "\n", False), fish.stderr
+    (tmp_path / ".tcshrc").write_bytes(
+        b"alias uname 'echo HIJACKED-uname'\n" + render_block(site, "csh")
+    )
+    tcsh = subprocess.run(
+        [need_shell("tcsh"), "-c", "printenv CONDA_EXE"],
+        capture_output=True, text=True, env=env, timeout=30,
+    )  # fmt: skip
+    assert (tcsh.stdout, tcsh.stderr) == (want + "\n", "")
