@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--dry-run", action="store_true", help="with --fix: show what would change, change nothing"
     )
     parser.add_argument("--yes", action="store_true", help="with --fix: do not ask")
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write a self-contained report (details, fixes and JSON) to FILE, a new "
+        "file, to send to your administrators",
+    )
     add_site_options(parser)
     parser.set_defaults(run=run)
 
@@ -193,6 +199,7 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
     from condashare.doctor import registry
     from condashare.findings import Severity, worst
     from condashare.render import finding_lines
+    from condashare.wording import plural, seconds_text
 
     if ctx is not None:
         inst = ctx.installation
@@ -219,10 +226,9 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
         mine = [c for c in causes if group_of[id(c.root)] == group]
         top = worst(c.root for c in mine if c.root.severity.is_problem)
         problem_groups += top.is_problem
-        n = len(results)
-        text = f"{registry.group_title(group)} ({n} check{'s' if n != 1 else ''})"
+        text = f"{registry.group_title(group)} ({plural(len(results), 'check')})"
         if folded.get(group):
-            text += f", {folded[group]} problem(s) shown under their cause"
+            text += f", {plural(folded[group], 'problem')} shown under their cause"
         out.status(top.value if top.is_problem else "ok", text)
         out.findings(
             finding_lines(
@@ -235,32 +241,36 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
         if verbose:
             for result in results:
                 if result.state == "done":
-                    out.line(out.paint(f"        ({result.id}, {result.seconds:.2f} s)", "dim"))
+                    took = seconds_text(result.seconds)
+                    out.line(out.paint(f"        ({result.id}, {took})", "dim"))
     for fix in report.fixes:
         _render_fix(fix, out)
     out.line()
     incomplete = report.incomplete
     if incomplete:
         timed_out = any(r.state == "timeout" for r in report.results)
-        limit = f" (time limit {report.timeout:.1f} s)" if timed_out else ""
+        limit = f" (time limit {seconds_text(report.timeout)})" if timed_out else ""
         out.status(
             "error",
-            f"{len(incomplete)} check(s) could not finish{limit}: {', '.join(incomplete)}",
+            f"{plural(len(incomplete), 'check')} could not finish{limit}: {', '.join(incomplete)}",
         )
     roots = [c.root for c in causes if c.root.severity.is_problem]
     errors = sum(f.severity == Severity.ERROR for f in roots)
     warnings = sum(f.severity == Severity.WARNING for f in roots)
     if errors or warnings:
         more = sum(len(c.consequences) for c in causes)
-        following = f", and {more} problem(s) that follow from them" if more else ""
+        following = f", and {plural(more, 'problem')} that follow from them" if more else ""
         out.status(
             "error" if errors else "warning",
-            f"Doctor found problems in {problem_groups} group(s): {errors} error(s), "
-            f"{warnings} warning(s){following}." + ("" if verbose else " Run with -v for details."),
+            f"Doctor found problems in {plural(problem_groups, 'group')}: "
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}{following}."
+            + ("" if verbose else " Run with -v for details."),
         )
     elif not incomplete:
         out.status(
-            "ok", f"No problems found ({len(report.results)} checks, {report.seconds:.1f} s)."
+            "ok",
+            f"No problems found ({plural(len(report.results), 'check')}, "
+            f"{seconds_text(report.seconds)}).",
         )
 
 
@@ -332,6 +342,7 @@ def _run_fixes(
 def run(args: argparse.Namespace) -> int:
     from condashare.bounded import children
     from condashare.cli import ConfigError
+    from condashare.cli.doctor_report import check_report_path, report_text, save_report
     from condashare.doctor import runner
     from condashare.render import Output
     from condashare.site.locate import LocateRequest
@@ -345,6 +356,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_list(checks, out)
         return ExitCode.OK
+    report_path = check_report_path(args.report) if args.report else None
     try:
         ctx, report = runner.diagnose(
             checks,
@@ -369,6 +381,9 @@ def run(args: argparse.Namespace) -> int:
         out.json("doctor", document(report, ctx, args), code)
     else:
         render_report(report, ctx, out, args.verbose)
+    if report_path:
+        save_report(report_path, report_text(report, ctx, args, code))
+        out.warn(f"report written to {report_path}: send it to your administrators")
     out.out.flush()
     if children.reap():
         # A check is stuck on a dead share; it is abandoned and will end with the share.
