@@ -8,6 +8,7 @@ touches a share and never starts threads, so it returns by the deadline whatever
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +23,7 @@ from condashare.errors import ConfigError
 from condashare.findings import Finding, Group, Severity, group_by_cause
 from condashare.render import shown
 from condashare.site.file import DEFAULT_PROBE_TIMEOUT
+from condashare.site.locate import LocateRequest
 from condashare.wording import seconds_text
 
 # States of one check's run.
@@ -254,15 +256,23 @@ def diagnose(
 ) -> tuple[Context | None, RunReport]:
     """Build the context in a child and run ``checks``; everything ends within ``timeout``.
 
-    ``context_args`` go to :func:`~condashare.doctor.context.build_context` (site_path, prefix,
-    env, deep, target ...). Raises DoctorConfigError for an explicit site or prefix that cannot
-    be used. When even the context cannot be built in time, every check is ``not-run``.
+    ``context_args`` go to :func:`~condashare.doctor.context.build_context` (request, deep,
+    target, probe_timeout, conda_root). Raises DoctorConfigError for an explicit site or
+    prefix that cannot be used. When even the context cannot be built in time, every check is
+    ``not-run``.
     """
     start = time.monotonic()
     deadline = start + timeout
-    for key in ("site_path", "target"):  # the child runs in /: relative means relative to here
-        if context_args.get(key):
-            context_args[key] = os.path.abspath(context_args[key])
+    # the child runs in /: a relative --site, --prefix or --target means relative to here
+    if context_args.get("target"):
+        context_args["target"] = os.path.abspath(context_args["target"])
+    request: LocateRequest | None = context_args.get("request")
+    if request is not None:
+        context_args["request"] = dataclasses.replace(
+            request,
+            site_path=os.path.abspath(request.site_path) if request.site_path else None,
+            prefix=os.path.abspath(request.prefix) if request.prefix else None,
+        )
     answer = calls.call(_build_in_child, context_args, timeout=timeout)
     if answer.state == calls.DONE and answer.value[0] == "config":
         raise DoctorConfigError(answer.value[1])
