@@ -122,8 +122,9 @@ def gather_info(
     statuses: list[InstallationStatus] = []
     if site is None:
         notes.append(
-            "no site file found: ask your administrators for one, or pass --site FILE or "
-            "--prefix PATH (places looked at are listed above)"
+            "no site file found: run 'condashare site discover DIR' to find the installations "
+            "under DIR (e.g. /nfs/cpkgs) and write one, ask your administrators for one, or pass "
+            "--site FILE or --prefix PATH (places looked at are listed above)"
         )
     elif choice is not None and choice.installation is None:
         problems.append(choice.reason)

@@ -131,8 +131,9 @@ def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, 
     if where.site is None:
         places = ", ".join(c.path for c in where.candidates)
         raise ConfigError(
-            f"no site file found (looked at {places}); pass --site FILE or "
-            "--prefix PATH, or ask your admins where the site file is"
+            f"no site file found (looked at {places}); run 'condashare site discover DIR' to "
+            "find the installations under DIR (e.g. /nfs/cpkgs) and write one, pass --site FILE "
+            "or --prefix PATH, or ask your admins where the site file is"
         )
     reader = Reader(where.mounts, where.probe_timeout, where.host.home)
     return where.host, where.env, where.site, reader

@@ -13,7 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from condashare.bounded.liveness import probe_words
-from condashare.bounded.paths import MISSING, OK, ProbeResult, run_probe
+from condashare.bounded.paths import MISSING, OK, PathOp, ProbeResult, run_probes
 from condashare.host.detect import Platform
 from condashare.site.file import Installation, Site
 
@@ -107,12 +107,19 @@ def platform_from_subdir(subdir: str) -> BinaryPlatform | None:
 
 @dataclass(frozen=True)
 class InstallationEvidence:
-    """What an installation's own files say about its platform."""
+    """What an installation's own files say about its platform.
+
+    ``found`` is the best evidence: ``bin/python``'s header, else a conda-meta record's
+    ``subdir``. ``subdir`` keeps the record's answer as well (None when none was readable), so
+    a universal Mach-O python can be narrowed to the one architecture its packages are for.
+    """
 
     prefix: str
     probe: ProbeResult
     found: BinaryPlatform | None
     source: str  # "bin/python" or a conda-meta record name, "" when nothing was readable
+    subdir: BinaryPlatform | None = None
+    subdir_source: str = ""
 
     def matches(self, platform: Platform) -> bool | None:
         """True/False when the files tell; None when they could not be read or say nothing."""
@@ -129,20 +136,32 @@ class InstallationEvidence:
         return f"{self.found.format} {self.found.os}-{archs} (from {self.source})"
 
 
+def _evidence(prefix: str, head: ProbeResult, meta: ProbeResult) -> InstallationEvidence:
+    subdir = meta.data.get("subdir") if meta.status == OK else None
+    from_meta = platform_from_subdir(subdir) if isinstance(subdir, str) else None
+    meta_source = f"conda-meta/{meta.data.get('record')}" if from_meta else ""
+    if head.status == OK:
+        found = parse_executable_header(bytes.fromhex(str(head.data.get("data", ""))))
+        if found is not None:
+            return InstallationEvidence(prefix, head, found, "bin/python", from_meta, meta_source)
+    elif head.status != MISSING:
+        return InstallationEvidence(prefix, head, None, "")
+    if from_meta is not None:
+        return InstallationEvidence(prefix, meta, from_meta, meta_source, from_meta, meta_source)
+    return InstallationEvidence(prefix, meta if meta.status != OK else head, None, "")
+
+
+def identify_installations(prefixes: list[str], timeout: float) -> list[InstallationEvidence]:
+    """Read each prefix's ``bin/python`` header and a conda-meta record through probes, all at
+    once under one deadline (so n installations on a dead share cost one timeout, not n)."""
+    requests: list[tuple[PathOp, str, str]] = []
+    for prefix in prefixes:
+        requests.append(("head", os.path.join(prefix, "bin", "python"), "4096"))
+        requests.append(("subdir", prefix, "200"))
+    results = run_probes(requests, timeout)
+    return [_evidence(p, results[2 * i], results[2 * i + 1]) for i, p in enumerate(prefixes)]
+
+
 def identify_installation(prefix: str, timeout: float) -> InstallationEvidence:
     """Read ``bin/python``'s header (or a conda-meta record) through the probe."""
-    python = os.path.join(prefix, "bin", "python")
-    result = run_probe("head", python, timeout, "4096")
-    if result.status == OK:
-        found = parse_executable_header(bytes.fromhex(str(result.data.get("data", ""))))
-        if found is not None:
-            return InstallationEvidence(prefix, result, found, "bin/python")
-    elif result.status != MISSING:
-        return InstallationEvidence(prefix, result, None, "")
-    meta = run_probe("subdir", prefix, timeout, "200")
-    subdir = meta.data.get("subdir") if meta.status == OK else None
-    if isinstance(subdir, str):
-        return InstallationEvidence(
-            prefix, meta, platform_from_subdir(subdir), f"conda-meta/{meta.data.get('record')}"
-        )
-    return InstallationEvidence(prefix, meta if meta.status != OK else result, None, "")
+    return identify_installations([prefix], timeout)[0]
