@@ -171,8 +171,6 @@ def _plan(
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
-    import platformdirs
-
     from condashare.cli import ConfigError
     from condashare.files.read import UserFileError
     from condashare.files.write import (
@@ -189,8 +187,9 @@ def run(args: argparse.Namespace) -> int:
     out = Output(args.color)
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
         raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
-    state_dir = str(platformdirs.user_state_path("condashare"))
-    backup_dir = os.path.join(state_dir, "backups")
+    from condashare.host import dirs
+
+    state_dir, backup_dir = dirs.state_dir(), dirs.backup_dir()
     host, env, site, reader = _find(args)
     applied: list[AppliedEdit] = []
     try:

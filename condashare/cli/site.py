@@ -75,12 +75,9 @@ def render_discovery(found: Discovery, out: Output) -> None:
 
 
 def run_discover(args: argparse.Namespace) -> int:
-    import os
-
-    import platformdirs
-
     from condashare.cli import ConfigError
     from condashare.files.read import Reader
+    from condashare.host import dirs
     from condashare.render import Output
     from condashare.site.discover import (
         DEFAULT_DEPTH,
@@ -89,7 +86,7 @@ def run_discover(args: argparse.Namespace) -> int:
         discover,
         write_site_file,
     )
-    from condashare.site.file import MAX_PROBE_TIMEOUT, candidate_paths
+    from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.site.locate import host_inputs
 
     out = Output(args.color)
@@ -100,7 +97,7 @@ def run_discover(args: argparse.Namespace) -> int:
         raise ConfigError(f"--timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
     env, mounts, _inputs = host_inputs()
     found = discover(args.dirs, env, mounts, args.timeout, depth, not args.no_conda_exe)
-    target = next(c.path for c in candidate_paths(None, env) if c.found_by == "user config")
+    target = dirs.user_site_file(env)
     silent = found.unanswered
     if found.text is None:
         code = exitcodes.INCOMPLETE if silent else exitcodes.PROBLEMS
@@ -109,7 +106,7 @@ def run_discover(args: argparse.Namespace) -> int:
     written = ""
     message = ""
     if found.text is not None and not silent and not args.dry_run:
-        backups = os.path.join(str(platformdirs.user_state_path("condashare")), "backups")
+        backups = dirs.backup_dir(env)
         reader = Reader(mounts, args.timeout, env.get("HOME"))
         try:
             write_site_file(found.text, target, reader, backups, args.force)

@@ -130,18 +130,19 @@ def candidate_paths(
         out.append(SiteCandidate(cli_path, "--site"))
     if env.get("CONDASHARE_SITE"):
         out.append(SiteCandidate(env["CONDASHARE_SITE"], "CONDASHARE_SITE"))
-    if user_config_dir is None or site_config_dirs is None:
+    if user_config_dir is None:
+        from condashare.host import dirs  # the same places on every OS of a shared home
+
+        user_files = dirs.user_site_files(env)
+    else:
+        user_files = [os.path.join(user_config_dir, "site.toml")]
+    if site_config_dirs is None:
         import platformdirs
 
-        if user_config_dir is None:
-            user_config_dir = str(platformdirs.user_config_path("condashare"))
-        if site_config_dirs is None:
-            site_config_dirs = (
-                platformdirs.site_config_path("condashare", multipath=True)
-                .as_posix()
-                .split(os.pathsep)
-            )
-    out.append(SiteCandidate(os.path.join(user_config_dir, "site.toml"), "user config"))
+        site_config_dirs = (
+            platformdirs.site_config_path("condashare", multipath=True).as_posix().split(os.pathsep)
+        )
+    out.extend(SiteCandidate(path, "user config") for path in user_files)
     for directory in site_config_dirs:
         out.append(SiteCandidate(os.path.join(directory, "site.toml"), "site config"))
     if all(c.path != ETC_SITE_FILE for c in out):
