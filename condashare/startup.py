@@ -25,6 +25,7 @@ from pathlib import Path
 from condashare.files.read import Reader
 from condashare.files.write import Edit, EditError, FileState, check_text, plan_edit, read_state
 from condashare.host.mounts import LOCAL_FSTYPES
+from condashare.site import shellrules
 from condashare.site.file import Installation, Site, unsafe_path_reason
 
 SHELLS = ("bash", "zsh", "sh", "tcsh", "fish")
@@ -201,6 +202,8 @@ class Dialect:
 
     def render(self, site: Site, timeout: float | None = None) -> str:
         """The block body (no markers) for every installation of ``site``."""
+        if self.name != "posix" and shellrules.site_has_rules(site):
+            raise StartupError(site.path or "--prefix", shellrules.UNSUPPORTED.format(self.name))
         for inst in site.installations:
             reason = self.refuse_reason(inst.prefix)
             if reason:
@@ -236,8 +239,19 @@ class PosixDialect(Dialect):
             return self.quote(pattern[:-1]) + "*"
         return self.quote(pattern)
 
+    proc_root = "/proc"  # where the rules fragment reads the machine's facts (tests: captured)
+    _site: Site | None = None
+    _rules = False
+
+    def render(self, site: Site, timeout: float | None = None) -> str:
+        self._site, self._rules = site, shellrules.site_has_rules(site)  # for arms and code()
+        return super().render(site, timeout)
+
     def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
-        pats = "|".join(self.pattern(p) for p in patterns or _patterns(inst))
+        if self._rules:  # hook: match rules (condashare.site.shellrules)
+            pats = "|".join(shellrules.arm_patterns(inst, patterns or _patterns(inst), self.quote))
+        else:
+            pats = "|".join(self.pattern(p) for p in patterns or _patterns(inst))
         return (
             f"    {pats})\n"
             f"      _condashare_p={self.quote(inst.prefix)}\n"
@@ -251,6 +265,11 @@ class PosixDialect(Dialect):
             "__CONDASHARE_AWK__": self.quote(_awk_code()),
             "__CONDASHARE_RACE_PROGRAM__": self.quote(_race_program()),
             "__CONDASHARE_VERDICT__\n": _code("verdict.sh"),
+            "__CONDASHARE_RULES__\n": (
+                shellrules.facts_code(self._site, _code("rules.sh"), self.proc_root, self.quote)
+                if self._rules and self._site is not None
+                else "  _condashare_m=\n"
+            ),
         }
 
 

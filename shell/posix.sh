@@ -14,7 +14,8 @@ if [ "${_CONDASHARE_DONE-}" != "$$" ]; then
   else
     _condashare_u=$(exec uname -sm 2>/dev/null) # (exec: bash forks once, not twice)
   fi
-  case "$_condashare_u" in
+__CONDASHARE_RULES__
+  case "$_condashare_u${_condashare_m-}" in
 __CONDASHARE_CASES__
   esac
   if [ -n "$_condashare_p" ]; then
@@ -77,5 +78,5 @@ __CONDASHARE_VERDICT__
       *i*) printf 'condashare: no shared conda installation for %s\n' "$_condashare_u" >&2 ;;
     esac
   fi
-  unset _condashare_p _condashare_pe _condashare_f _condashare_t _condashare_st _condashare_why _condashare_u
+  unset _condashare_p _condashare_pe _condashare_f _condashare_t _condashare_st _condashare_why _condashare_u _condashare_m
 fi

@@ -158,7 +158,7 @@ def _plan(
     plan = plan_init(
         site, shells, host.home, env, args.probe_timeout, args.replace_conda_init, reader
     )
-    choice = choose_installation(site, host.platform)
+    choice = choose_installation(site, host.platform, host.facts, env)
     if choice.installation is not None:
         inst = choice.installation
         machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
