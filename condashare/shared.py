@@ -110,7 +110,7 @@ def resolve_setup(
     )
     installation = None
     if site is not None:
-        installation = choose_installation(site, host.platform).installation
+        installation = choose_installation(site, host.platform, host.facts, env).installation
     if conda_root:
         root: str | None = posixpath.normpath(conda_root)
         root_source = "--conda-root"

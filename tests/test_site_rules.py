@@ -287,3 +287,17 @@ def test_tcsh_and_fish_blocks_refuse_rules_instead_of_choosing_differently(diale
         render_block(SITE, dialect)
     plain = parse_site('[[installations]]\nname="l"\nprefix="/l"\nos="linux"\n', "s")
     assert b"/l" in render_block(plain, dialect)
+
+
+def test_init_with_rules_sets_up_bash_and_refuses_tcsh_clearly(tmp_path, sandbox_home, cli):
+    site = tmp_path / "site.toml"
+    site.write_text(TWO_CLUSTERS)
+    ok = cli("init", "--site", str(site), "--shell", "bash")
+    assert ok.returncode == 0, ok.stderr
+    assert "_condashare_m=" in (sandbox_home / ".bashrc").read_text()
+    for args in (("init", "--shell", "tcsh"), ("admin", "init-system", "--root", str(tmp_path),
+                                               "--shell", "fish")):  # fmt: skip
+        res = cli(*args, "--site", str(site))
+        assert res.returncode == 2, res.stdout + res.stderr
+        assert "only the sh/bash/zsh block evaluates" in res.stderr
+        assert "internal error" not in res.stderr

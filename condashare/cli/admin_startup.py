@@ -60,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
     from condashare.render import Output
     from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.site.locate import locate
-    from condashare.startup import SHELL_ALIASES, SHELLS
+    from condashare.startup import SHELL_ALIASES, SHELLS, StartupError
 
     out = Output(args.color)
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
             return exitcodes.OK
         backups = backup_dir(root)
         code, applied = apply_plan(plan, out, backups, reader, COMMAND)
-    except (EditError, UserFileError) as exc:
+    except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
             out.warn("nothing was changed")

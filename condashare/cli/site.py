@@ -128,7 +128,8 @@ def run_discover(args: argparse.Namespace) -> int:
         out.status(
             "error",
             "no site file written: a share did not answer, so installations may be missing; "
-            "run again when the share answers, or leave that directory out",
+            "run again when the share answers, or leave that directory out "
+            "(--no-conda-exe for CONDA_EXE's installation)",
         )
     elif found.text is None:
         out.status("error", "no site file written: no installation could be identified")
