@@ -31,7 +31,7 @@ from condashare.files.write import (
     plan_edit,
     read_state,
 )
-from condashare.host.detect import PlatformError, normalize_arch
+from condashare.host.detect import Platform, PlatformError, normalize_arch
 from condashare.host.mounts import Mount, mount_for
 from condashare.site.file import SiteError, parse_site, unsafe_path_reason
 from condashare.site.installations import (
@@ -149,11 +149,8 @@ def _header_words(ev: InstallationEvidence) -> str:
 
 
 def found_subdir(found: BinaryPlatform) -> str:
-    os_part = "osx" if found.os == "macos" else found.os
-    arch = {"x86_64": "64", "x86": "32"}.get(found.archs[0], found.archs[0])
-    if found.os == "linux" and found.archs[0] == "arm64":
-        arch = "aarch64"
-    return f"{os_part}-{arch}"
+    """The conda subdir a header's first architecture stands for (``linux-64``, ``osx-arm64``)."""
+    return Platform(found.os, found.archs[0]).conda_subdir
 
 
 def judge(ev: InstallationEvidence) -> tuple[str | None, tuple[str, ...], str, str]:
