@@ -22,6 +22,7 @@ from condashare.doctor.checks import (
     mount,
     offnet,
     permissions,
+    quota,
     releases,
     space,
     sqlite_nfs,
@@ -90,6 +91,9 @@ CHECKS: list[Check] = [
     space.USER_PKGS,
     space.USER_ENVS,
     space.FREE,
+    quota.QUOTA,
+    quota.INODES,
+    quota.CLEAN,
     integrity.FILES,
 ]
 
