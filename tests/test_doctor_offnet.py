@@ -271,3 +271,47 @@ def test_jupyter_server_keeps_its_runtime_files_on_local_disk(fuse_share, tmp_pa
             os.killpg(proc.pid, signal.SIGKILL)
     share_runtime = fuse_share.backing / "home" / ".local" / "share" / "jupyter" / "runtime"
     assert not list(share_runtime.glob("jpserver-*")) if share_runtime.exists() else True
+
+
+@pytest.mark.fuse
+def test_without_a_local_dir_locks_go_off_and_history_stays_in_memory(
+    fuse_share, tmp_path, monkeypatch
+):
+    """A diskless node: every candidate is on the network. conda's cache cannot move, so the
+    lock settings conda and mamba read are set; IPython keeps its history in memory."""
+    home = _net_home(fuse_share)
+    backing = fuse_share.backing / "home"
+    monkeypatch.setattr(offnet, "LOCAL_CANDIDATES", (str(fuse_share.mount),))
+    env = {**_home_env(home, tmp_path), "CONDASHARE_LOCAL_DIR": ""}
+    ctx = make_ctx(home, env=env)
+    assert not offnet.choose_local_root(ctx).usable
+    found = [f for f in offnet_check.check_state(ctx) if f.fixable]
+    plan = offnet_check.fix_state(ctx, found, False)
+    assert "no local directory" in plan.diff and "+no_lock: true" in plan.diff
+    assert offnet_check.fix_state(ctx, found, True).applied
+    assert (backing / ".condarc").read_text() == "no_lock: true\nuse_lockfiles: false\n"
+    ipconf = backing / ".ipython" / "profile_default" / "ipython_config.py"
+    assert "_condashare_history(None, 'profile_default')" in ipconf.read_text()
+    ran = _ipython({**os.environ, **{k: v for k, v in env.items() if v}}, "print(40 + 2)\n", 60)
+    assert "42" in ran.stdout, ran.stderr
+    assert not list(backing.rglob("history.sqlite"))  # in memory: nothing on the share
+    assert offnet_check.reverse(make_ctx(home, env=env), True).applied
+    assert not (backing / ".condarc").exists() and not ipconf.exists()
+
+
+@pytest.mark.fuse
+def test_a_home_shared_with_macos_edits_the_same_jupyter_config(fuse_share, tmp_path):
+    """macOS keeps Jupyter's data in ~/Library/Jupyter, but both OSes read ~/.jupyter: the fix
+    made on either OS is the one file the other reads too."""
+    home = _net_home(fuse_share)
+    env = {**_home_env(home, tmp_path), "XDG_DATA_HOME": ""}
+    mac = make_ctx(home, env=env, system="Darwin", machine="arm64")
+    linux = make_ctx(home, env=env)
+    spots = {
+        name: {s.kind: s for s in offnet.find_spots(c, offnet.choose_local_root(c))}
+        for name, c in (("mac", mac), ("linux", linux))
+    }
+    assert spots["mac"]["jupyter"].path == f"{home}/Library/Jupyter/runtime"
+    assert spots["linux"]["jupyter"].path == f"{home}/.local/share/jupyter/runtime"
+    assert spots["mac"]["jupyter"].config == spots["linux"]["jupyter"].config
+    assert spots["mac"]["jupyter"].config == f"{home}/.jupyter/jupyter_config.py"
