@@ -315,3 +315,25 @@ def test_a_home_shared_with_macos_edits_the_same_jupyter_config(fuse_share, tmp_
     assert spots["linux"]["jupyter"].path == f"{home}/.local/share/jupyter/runtime"
     assert spots["mac"]["jupyter"].config == spots["linux"]["jupyter"].config
     assert spots["mac"]["jupyter"].config == f"{home}/.jupyter/jupyter_config.py"
+
+
+@pytest.mark.fuse
+def test_sqlite_check_stops_warning_about_a_database_the_fix_moved(fuse_share, tmp_path):
+    import sqlite3
+
+    from condashare.doctor.checks import sqlite_nfs
+
+    home = _net_home(fuse_share)
+    profile = fuse_share.backing / "home" / ".ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    sqlite3.connect(profile / "history.sqlite").close()
+    env = {**_home_env(home, tmp_path), "XDG_DATA_HOME": ""}
+    before = sqlite_nfs.check_known_dbs(make_ctx(home, env=env))
+    assert [f.severity for f in before] == [Severity.WARNING]
+    assert "offnet.state --fix" in before[0].fix
+    ctx = make_ctx(home, env=env)
+    found = [f for f in offnet_check.check_state(ctx) if f.fixable]
+    assert offnet_check.fix_state(ctx, found, True).applied
+    after = sqlite_nfs.check_known_dbs(make_ctx(home, env=env))
+    (after,) = after  # Jupyter's databases do not exist: nothing said about them
+    assert after.severity == Severity.INFO and "no longer used" in after.title
