@@ -34,7 +34,7 @@ def _mount_text(mount: Mount | None) -> str:
     if mount is None:
         return classify(None).reason
     kind = mount.classification.reason
-    extras = []
+    extras = [mount.access_text]
     if mount.is_network:
         if mount.hard is not None:
             extras.append("hard" if mount.hard else "soft")
