@@ -26,10 +26,11 @@ from condashare.doctor.checks import offnet as offnet_check
 from condashare.doctor.model import Severity
 
 HOST = offnet.host_key(socket.gethostname())
-USER_ROOT = f"condashare-{offnet._user_name()}"
+USER_ROOT = f"condashare-{offnet.user_name()}"
 
 
 def _home_env(home: Path, local: Path) -> dict[str, str]:
+    local.mkdir(parents=True, exist_ok=True)  # else the fix would choose the real /var/tmp
     env = dict(os.environ)
     env.update(
         HOME=str(home),
@@ -291,7 +292,7 @@ def test_without_a_local_dir_locks_go_off_and_history_stays_in_memory(
     assert offnet_check.fix_state(ctx, found, True).applied
     assert (backing / ".condarc").read_text() == "no_lock: true\nuse_lockfiles: false\n"
     ipconf = backing / ".ipython" / "profile_default" / "ipython_config.py"
-    assert "_condashare_history(None, 'profile_default')" in ipconf.read_text()
+    assert "_condashare_local(None, 'ipython', 'profile_default')" in ipconf.read_text()
     ran = _ipython({**os.environ, **{k: v for k, v in env.items() if v}}, "print(40 + 2)\n", 60)
     assert "42" in ran.stdout, ran.stderr
     assert not list(backing.rglob("history.sqlite"))  # in memory: nothing on the share
@@ -337,3 +338,57 @@ def test_sqlite_check_stops_warning_about_a_database_the_fix_moved(fuse_share, t
     after = sqlite_nfs.check_known_dbs(make_ctx(home, env=env))
     (after,) = after  # Jupyter's databases do not exist: nothing said about them
     assert after.severity == Severity.INFO and "no longer used" in after.title
+
+
+@pytest.mark.fuse
+def test_the_fix_keeps_the_history_so_far(fuse_share, tmp_path):
+    """The old database is copied to its new place on this machine, once."""
+    import sqlite3
+
+    home = _net_home(fuse_share)
+    profile = fuse_share.backing / "home" / ".ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    with sqlite3.connect(profile / "history.sqlite") as con:
+        con.execute("create table history (session, line, source, source_raw)")
+        con.execute("insert into history values (1, 1, 'old = 1', 'old = 1')")
+    con.close()
+    local = tmp_path / "local"
+    local.mkdir()
+    env = _home_env(home, local)
+    ctx = make_ctx(home, env=env)
+    found = [f for f in offnet_check.check_state(ctx) if f.fixable]
+    assert offnet_check.fix_state(ctx, found, True).applied
+    moved = local / USER_ROOT / HOST / "ipython" / "profile_default" / "history.sqlite"
+    assert moved.read_bytes() == (profile / "history.sqlite").read_bytes()
+    ran = _ipython(env, "print('new', 2)\n", 60)
+    assert "new 2" in ran.stdout, ran.stderr
+    with sqlite3.connect(moved) as con:
+        sources = [r[0] for r in con.execute("select source from history")]
+    con.close()
+    assert sources[0] == "old = 1" and "print('new', 2)" in sources
+
+
+@pytest.mark.fuse
+def test_a_local_dir_another_user_made_in_advance_is_refused(fuse_share, tmp_path):
+    """/var/tmp is writable by all: a directory made there under our name by someone else
+    (here: one writable by others, as root cannot be another user) is never used."""
+    home = _net_home(fuse_share)
+    local = tmp_path / "local"
+    squat = local / USER_ROOT
+    squat.mkdir(parents=True)
+    squat.chmod(0o777)
+    env = _home_env(home, local)
+    ctx = make_ctx(home, env=env)
+    choice = offnet.choose_local_root(ctx)
+    assert choice.root != str(squat)
+    assert any("writable by other users" in r for r in choice.refused)
+    # A condarc pointing there already (the fix ran when the dir was still ours): an error.
+    (fuse_share.backing / "home" / ".condarc").write_text(f"pkgs_dirs:\n  - {squat}/conda/pkgs\n")
+    monkey = pytest.MonkeyPatch()
+    monkey.setattr(offnet, "LOCAL_CANDIDATES", (str(local),))
+    try:
+        found = offnet_check.check_state(make_ctx(home, env=env))
+    finally:
+        monkey.undo()
+    (bad,) = [f for f in found if f.severity == Severity.ERROR]
+    assert str(squat) in bad.title and "not yours" in bad.title

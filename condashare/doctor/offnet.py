@@ -116,12 +116,35 @@ def host_key(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", short) or "host"
 
 
-def _user_name() -> str:
+def user_name() -> str:
     try:
         name = pwd.getpwuid(os.getuid()).pw_name
     except KeyError:
         name = str(os.getuid())
     return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or str(os.getuid())
+
+
+def foreign_dir(path: str) -> str:
+    """Why ``path`` (on local disk) must not be used, or "" when it is absent or safely ours.
+
+    ``/var/tmp`` is writable by everyone: a directory another user created there in advance
+    under our name would let them read our history or plant packages in our conda cache.
+    """
+    import stat
+
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not stat.S_ISDIR(st.st_mode):
+        return "exists and is not a directory"
+    if st.st_uid != os.getuid():
+        return f"owned by another user (uid {st.st_uid}), who could change what is in it"
+    if st.st_mode & 0o022:
+        return "writable by other users"
+    return ""
 
 
 def choose_local_root(ctx: Context) -> LocalChoice:
@@ -148,7 +171,11 @@ def choose_local_root(ctx: Context) -> LocalChoice:
         if not os.path.isdir(cand) or not os.access(cand, os.W_OK | os.X_OK):
             refused.append(f"{cand}: not a writable directory")
             continue
-        root = posixpath.join(cand, f"condashare-{_user_name()}")
+        root = posixpath.join(cand, f"condashare-{user_name()}")
+        problem = foreign_dir(root)
+        if problem:
+            refused.append(f"{root}: {problem}")
+            continue
         source = "CONDASHARE_LOCAL_DIR" if cand == chosen else "default"
         why = f"{cand} ({source}): on this machine's own disk"
         return LocalChoice(cand, root, host, why, tuple(refused))
@@ -251,6 +278,28 @@ def _mark_fixed(ctx: Context, spot: Spot) -> Spot:
 # --------------------------------------------------------------------------- the edits
 
 
+# Runs inside IPython's and Jupyter's config files at every start: the per-host local dir,
+# refused (None) unless this user owns the root and nobody else can write it — /var/tmp is
+# writable by everyone, and a directory another user made there in advance must not be used.
+_LOCAL_DIR_CODE = """\
+def _condashare_local(root, *parts):
+    import os, re, socket, stat
+    if root is None:
+        return None
+    host = re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname().split('.')[0]) or 'host'
+    try:
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        st = os.lstat(root)
+        if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return None
+        where = os.path.join(root, host, *parts)
+        os.makedirs(where, mode=0o700, exist_ok=True)
+    except OSError:
+        return None
+    return where
+"""
+
+
 def ipython_block(local: LocalChoice, profile: str) -> str:
     """Python for ipython_config.py: the history file on this machine's disk, else memory."""
     root = repr(local.root) if local.usable else "None"
@@ -259,19 +308,13 @@ def ipython_block(local: LocalChoice, profile: str) -> str:
         "# IPython's history database on this machine's own disk, not the network home:\n"
         "# SQLite needs locks NFS does not give (written by `condashare doctor --fix`;\n"
         "# undo with `condashare doctor --fix --reverse`).\n"
-        "def _condashare_history(root, profile):\n"
-        "    import os, re, socket\n"
-        "    if root is None:\n"
-        "        return ':memory:'\n"
-        "    host = re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname().split('.')[0]) or 'host'\n"
-        "    where = os.path.join(root, host, 'ipython', profile)\n"
-        "    try:\n"
-        "        os.makedirs(where, mode=0o700, exist_ok=True)\n"
-        "    except OSError:\n"
-        "        return ':memory:'\n"
-        "    return os.path.join(where, 'history.sqlite')\n"
-        f"c.HistoryManager.hist_file = _condashare_history({root}, {profile!r})\n"
-        "del _condashare_history\n"
+        + _LOCAL_DIR_CODE
+        + f"_condashare_where = _condashare_local({root}, 'ipython', {profile!r})\n"
+        "if _condashare_where is None:\n"
+        "    c.HistoryManager.hist_file = ':memory:'\n"
+        "else:\n"
+        "    c.HistoryManager.hist_file = _condashare_where + '/history.sqlite'\n"
+        "del _condashare_local, _condashare_where\n"
         f"{END}\n"
     )
 
@@ -284,30 +327,19 @@ def jupyter_block(local: LocalChoice) -> str:
         "# Jupyter's runtime files and SQLite databases on this machine's own disk, not the\n"
         "# network home (written by `condashare doctor --fix`; undo with\n"
         "# `condashare doctor --fix --reverse`).\n"
-        "def _condashare_jupyter(root):\n"
-        "    import os, re, socket\n"
-        "    if root is None:\n"
-        "        return None\n"
-        "    host = re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname().split('.')[0]) or 'host'\n"
-        "    where = os.path.join(root, host, 'jupyter')\n"
-        "    try:\n"
-        "        os.makedirs(os.path.join(where, 'runtime'), mode=0o700, exist_ok=True)\n"
-        "    except OSError:\n"
-        "        return None\n"
-        "    os.environ.setdefault('JUPYTER_RUNTIME_DIR', os.path.join(where, 'runtime'))\n"
-        "    return where\n"
-        f"_condashare_where = _condashare_jupyter({root})\n"
+        + _LOCAL_DIR_CODE
+        + f"_condashare_where = _condashare_local({root}, 'jupyter', 'runtime')\n"
         "if _condashare_where is None:\n"
         "    c.NotebookNotary.db_file = ':memory:'\n"
         "    c.BaseFileIdManager.db_path = ':memory:'\n"
         "else:\n"
         "    import os as _condashare_os\n"
-        "    c.NotebookNotary.db_file = _condashare_os.path.join(\n"
-        "        _condashare_where, 'nbsignatures.db')\n"
-        "    c.BaseFileIdManager.db_path = _condashare_os.path.join(\n"
-        "        _condashare_where, 'file_id_manager.db')\n"
+        "    _condashare_os.environ.setdefault('JUPYTER_RUNTIME_DIR', _condashare_where)\n"
+        "    _condashare_where = _condashare_os.path.dirname(_condashare_where)\n"
+        "    c.NotebookNotary.db_file = _condashare_where + '/nbsignatures.db'\n"
+        "    c.BaseFileIdManager.db_path = _condashare_where + '/file_id_manager.db'\n"
         "    del _condashare_os\n"
-        "del _condashare_jupyter, _condashare_where\n"
+        "del _condashare_local, _condashare_where\n"
         f"{END}\n"
     )
 
@@ -454,6 +486,7 @@ class FilePlan:
     edit: Edit
     added: list[Added] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)  # what it does, for people
+    copy: tuple[str, str] | None = None  # (old database, its new place on this machine)
 
 
 @dataclass
@@ -549,6 +582,9 @@ def plan(ctx: Context, spots: list[Spot]) -> Plan:
             continue
         fp = _plan_file(ctx, s.config, _adding(block), f"{s.label} on local disk")
         fp.lines.append(f"{s.label} -> {dest if local.usable else 'memory'}")
+        if s.kind == "ipython" and local.usable:
+            fp.copy = (s.path, dest)
+            fp.lines.append(f"  the existing {s.path}, if any, is copied there (this machine)")
         files.append(fp)
     return Plan(local, files, notes)
 
@@ -613,6 +649,10 @@ def apply(ctx: Context, the_plan: Plan) -> list[str]:
         }
     local = the_plan.local
     if local.usable and local.root:
+        os.makedirs(local.root, mode=0o700, exist_ok=True)
+        problem = foreign_dir(local.root)  # made by someone else since it was chosen?
+        if problem:
+            raise EditError(local.root, problem + "; nothing was changed")
         made = [local.conda_pkgs, local.conda_envs, local.host_dir]
         for d in made:
             os.makedirs(d, mode=0o700, exist_ok=True)
@@ -623,7 +663,41 @@ def apply(ctx: Context, the_plan: Plan) -> list[str]:
         done = apply_edit(fp.edit, backup_dir(ctx), ctx.reader)
         if done.backup:
             backups.append(done.backup)
+        if fp.copy is not None:
+            copy_history(ctx, *fp.copy)
     return backups
+
+
+def _copy_new(src: str, dst: str) -> bool:
+    """Copy ``src`` to ``dst`` unless ``dst`` exists; runs where a hang is harmless."""
+    import shutil
+
+    if os.path.exists(dst) or not os.path.isfile(src):
+        return False
+    os.makedirs(os.path.dirname(dst), mode=0o700, exist_ok=True)
+    tmp = dst + ".condashare-tmp"
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    return True
+
+
+def copy_history(ctx: Context, src: str, dst: str) -> str:
+    """Keep the user's IPython history: the old database is copied (bytes, no SQLite locks
+    taken on the share) to its new local place, once. In a child with a deadline when the old
+    one is on a share; returns copied | skipped | unresponsive | error."""
+    from condashare.bounded import calls
+
+    if not ctx.is_remote(src):
+        try:
+            return "copied" if _copy_new(src, dst) else "skipped"
+        except OSError:
+            return "error"
+    answer = calls.call(_copy_new, src, dst, timeout=max(10.0, 5 * ctx.timeout))
+    if answer.state == calls.TIMEOUT:
+        return "unresponsive"
+    if answer.state != calls.DONE:
+        return "error"
+    return "copied" if answer.value else "skipped"
 
 
 def _decode_before(entry: dict[str, Any]) -> bytes | None:

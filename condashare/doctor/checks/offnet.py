@@ -7,8 +7,10 @@ names each piece of state a setting can move and ``--fix`` moves it
 
 from __future__ import annotations
 
+import posixpath
+
 from condashare.doctor import offnet
-from condashare.doctor.checks._util import ok, warning
+from condashare.doctor.checks._util import error, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 
@@ -28,10 +30,40 @@ WHY = {
 }
 
 
+def unsafe_entries(ctx: Context) -> list[Finding]:
+    """conda dirs the fix put under a shared scratch dir (``/var/tmp``) that, on this machine,
+    someone else made or can write: conda would use packages and environments they control."""
+    cfg = ctx.conda_config
+    found = []
+    seen: set[str] = set()
+    for path in [*cfg.pkgs_dirs, *cfg.envs_dirs]:
+        for base in offnet.LOCAL_CANDIDATES:
+            root = posixpath.join(base, f"condashare-{offnet.user_name()}")
+            if not path.startswith(root + "/") or root in seen or ctx.is_remote(root):
+                continue
+            seen.add(root)
+            problem = offnet.foreign_dir(root)
+            if problem:
+                found.append(
+                    error(
+                        CID,
+                        f"{root} is not yours: {problem}",
+                        f"Your conda configuration uses {path} below it: conda would take "
+                        "packages or environments from there that another user can change.",
+                        f"Do not run conda on this machine until it is gone: ask your "
+                        f"administrators to remove {root}, or set CONDASHARE_LOCAL_DIR to a "
+                        "local directory of your own and run condashare doctor --fix --reverse, "
+                        "then condashare doctor offnet.state --fix",
+                        path=root,
+                    )
+                )
+    return found
+
+
 def check_state(ctx: Context) -> list[Finding]:
     local = offnet.choose_local_root(ctx)
     spots = offnet.find_spots(ctx, local)
-    findings: list[Finding] = []
+    findings: list[Finding] = unsafe_entries(ctx)
     where = local.root if local.usable else "memory (no local directory here)"
     for s in spots:
         if s.fixed:
