@@ -392,3 +392,10 @@ def test_a_local_dir_another_user_made_in_advance_is_refused(fuse_share, tmp_pat
         monkey.undo()
     (bad,) = [f for f in found if f.severity == Severity.ERROR]
     assert str(squat) in bad.title and "not yours" in bad.title
+
+
+def test_reverse_needs_fix_and_names_no_checks(sandbox_home):
+    alone = run_cli("doctor", "--reverse")
+    assert alone.returncode == 2 and "--reverse only apply to --fix" in alone.stderr
+    named = run_cli("doctor", "offnet", "--fix", "--reverse")
+    assert named.returncode == 2 and "name no checks" in named.stderr
