@@ -523,8 +523,10 @@ def bash_login_file(home: str, exists: Callable[[str], bool] = _exists) -> tuple
     for name in (".bash_profile", ".bash_login", ".profile"):
         path = os.path.join(home, name)
         if exists(path):
-            return path, f"bash login shells read {name} (the first of .bash_profile, "
-            ".bash_login, .profile that exists)"
+            return path, (
+                f"bash login shells read {name} (the first of .bash_profile, "
+                ".bash_login, .profile that exists)"
+            )
     return os.path.join(home, ".profile"), (
         "bash login shells read .profile when there is no .bash_profile/.bash_login "
         "(a new .bash_profile would hide .profile)"

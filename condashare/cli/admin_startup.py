@@ -41,6 +41,11 @@ def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
         "--dry-run", action="store_true", help="show a diff of every file, change nothing"
     )
     parser.add_argument("--reverse", action="store_true", help="remove the system-wide blocks")
+    parser.add_argument(
+        "--require-trusted",
+        action="store_true",
+        help="refuse when anyone besides root and the admins can change what the block sources",
+    )
     add_probe_timeout(parser)
     add_site_options(parser)
     parser.set_defaults(run=run)
@@ -55,6 +60,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from condashare.cli import ConfigError
     from condashare.cli.init import apply_plan, render_plan, report_applied
+    from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import Reader, UserFileError
     from condashare.files.write import EditError
     from condashare.render import Output
@@ -70,6 +76,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError(f"--root {root}: not a directory")
     shells = list(dict.fromkeys(SHELL_ALIASES[s] for s in args.shell)) if args.shell else SHELLS
     try:
+        site = None
         if args.reverse:
             reader = Reader.for_this_host()
             plan = plan_system_reverse(root, shells, reader)
@@ -78,9 +85,14 @@ def run(args: argparse.Namespace) -> int:
             if where.site is None:
                 places = ", ".join(c.path for c in where.candidates)
                 raise ConfigError(f"no site file found (looked at {places}); pass --site FILE")
+            site = where.site
             reader = Reader(where.mounts, where.probe_timeout)
             plan = plan_system_init(where.site, root, shells, args.probe_timeout, reader)
         render_plan(plan, out, args.dry_run)
+        if site is not None and refuse_untrusted(
+            site, where.host, reader, plan.shells, out, args.require_trusted
+        ):
+            return exitcodes.USAGE
         if args.dry_run:
             return exitcodes.OK
         backups = backup_dir(root)

@@ -82,6 +82,8 @@ def render_info(report: InfoReport, out: Output) -> None:
             mark = "*" if inst == chosen else " "
             arch = "/".join(inst.arch) if inst.arch else "any arch"
             out.line(f"{mark} {inst.name}: {inst.prefix}  [{inst.os}, {arch}]")
+            if inst.description:
+                out.field("description", inst.description, indent=4)
             out.field("mount", _mount_text(status.mount), indent=4)
             if status.probe is None:
                 out.field("state", "not probed (another OS)", indent=4)

@@ -49,6 +49,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         action="store_true",
         help="disable existing 'conda initialize'/'mamba initialize' blocks (reversibly)",
     )
+    parser.add_argument(
+        "--require-trusted",
+        action="store_true",
+        help="refuse when anyone besides root, the admins and you can change what the block "
+        "sources (the site file, conda.sh, or a directory on the way)",
+    )
     add_probe_timeout(parser)
     add_site_options(parser)
     parser.set_defaults(run=run)
@@ -179,6 +185,7 @@ def run(args: argparse.Namespace) -> int:
     import platformdirs
 
     from condashare.cli import ConfigError
+    from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import UserFileError
     from condashare.files.write import EditError, EditUnresponsive, exclusive_lock
     from condashare.render import Output
@@ -198,6 +205,10 @@ def run(args: argparse.Namespace) -> int:
                 stack.enter_context(exclusive_lock(lock, reader=reader))
             plan, machine = _plan(args, host, env, site, reader)
             render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
+            if site and refuse_untrusted(
+                site, host, reader, plan.shells, out, args.require_trusted
+            ):
+                return exitcodes.USAGE
             if args.dry_run:
                 return exitcodes.OK
             code, applied = apply_plan(plan, out, backup_dir, reader, "condashare init")
