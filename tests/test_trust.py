@@ -213,3 +213,17 @@ def test_dead_share_gives_unknown_within_the_timeout(
         assert unknown  # a client cache may answer the lookups for a while: then it can tell
     assert {v.role for v in verdicts} >= {"site file", "conda.sh of linux"}
     assert next(v for v in verdicts if v.role == "site file").status == "trusted"
+
+
+def test_require_trusted_refuses_when_the_share_does_not_answer(
+    fuse_share: FuseShare, tmp_path: Path, sandbox_home: Path
+) -> None:
+    make_install(fuse_share.backing / "inst")
+    site = site_file(tmp_path, ("linux", str(fuse_share.mount / "inst"), "linux"), timeout=1.0)
+    fuse_share.block()
+    start = time.monotonic()
+    res = _init(site, sandbox_home, "--require-trusted")
+    assert time.monotonic() - start < 1.0 + 15  # the probe timeout, plus a loaded machine
+    assert res.returncode == 2 and "refusing" in res.stderr
+    assert "cannot tell who can change" in res.stdout and "did not answer" in res.stdout
+    assert not (sandbox_home / ".bashrc").exists()
