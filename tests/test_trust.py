@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FuseShare, run_cli
+from conftest import FuseShare, need, run_cli
 from support.doctor_env import make_ctx, make_install, site_file
 from support.users import SECOND_UID, SYSTEM_PYTHON, as_second_user
 
@@ -227,3 +227,21 @@ def test_require_trusted_refuses_when_the_share_does_not_answer(
     assert res.returncode == 2 and "refusing" in res.stderr
     assert "cannot tell who can change" in res.stdout and "did not answer" in res.stdout
     assert not (sandbox_home / ".bashrc").exists()
+
+
+def test_an_acl_granting_write_is_reported(public: Path, sandbox_home: Path) -> None:
+    """An ACL entry needs the mask to grant write, and the mask is what the group bits show."""
+    setfacl = shutil.which("setfacl")
+    need(setfacl is not None, "setfacl is missing (apt-get install acl)")
+    prefix = make_install(public / "share" / "inst")
+    script = prefix / "etc/profile.d/conda.sh"
+    assert script.stat().st_mode & 0o777 == 0o644
+    subprocess.run([str(setfacl), "-m", f"u:{SECOND_UID}:rw", str(script)], check=True)
+    code, problems = _doctor(_site(public, prefix), sandbox_home)
+    assert code == 1
+    [finding] = [f for f in problems if f["check"] == "permissions.trust"]
+    assert f"{script} is group-writable" in finding["title"]
+    # and it is true: the second user, neither owner nor in the group, can change it
+    append = "import sys; open(sys.argv[1], 'a').write('# planted\\n')"
+    proc = subprocess.run([*as_second_user(), SYSTEM_PYTHON, "-I", "-c", append, str(script)])
+    assert proc.returncode == 0 and script.read_text().endswith("# planted\n")

@@ -12,7 +12,8 @@ as safe as each lookup that reaches it, so the whole chain is examined with the 
 - the file itself can be changed by its owner and by whoever its mode bits let write;
 - symlinks are followed, and the chain of their target is examined the same way.
 
-ACLs are not read: a file whose mode bits look safe may still be writable through one.
+ACLs are not read, but cannot hide a writer: any ACL entry that grants write needs the mask to
+grant it, and the mask is what the group bits show, so such a file reads as group-writable.
 The walk touches only lookups (``lstat``/``readlink``) and runs in a child process we can
 abandon whenever the path may be on a share; a share that does not answer gives "unknown".
 """
