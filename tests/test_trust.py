@@ -175,7 +175,10 @@ def test_init_warns_and_require_trusted_refuses(public: Path, sandbox_home: Path
     (prefix / "etc/profile.d/conda.sh").chmod(0o666)
     warned = _init(site, sandbox_home, "--dry-run")
     assert warned.returncode == 0
-    assert f"everyone can change {prefix}/etc/profile.d/conda.sh" in warned.stdout
+    lines = warned.stdout.splitlines()
+    at = lines.index("[!] everyone can change what the block sources: conda.sh of linux")
+    assert lines[at + 1] == f"    {prefix}/etc/profile.d/conda.sh is world-writable (mode 0666)"
+    assert at < lines.index("Shells: bash")  # said before the plan, not after the diffs
     refused = _init(site, sandbox_home, "--require-trusted")
     assert refused.returncode == 2 and "refusing" in refused.stderr
     assert not (sandbox_home / ".bashrc").exists()  # nothing was written

@@ -204,11 +204,11 @@ def run(args: argparse.Namespace) -> int:
                 lock = os.path.join(state_dir, "init.lock")
                 stack.enter_context(exclusive_lock(lock, reader=reader))
             plan, machine = _plan(args, host, env, site, reader)
-            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if site and refuse_untrusted(
                 site, host, reader, plan.shells, out, args.require_trusted
             ):
                 return exitcodes.USAGE
+            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
                 return exitcodes.OK
             code, applied = apply_plan(plan, out, backup_dir, reader, "condashare init")

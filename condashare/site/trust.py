@@ -226,6 +226,17 @@ def judge(
     return PathTrust(role, path, "untrusted" if writers else "trusted", writers, missing)
 
 
+def by_cause(verdicts: Sequence[PathTrust]) -> list[tuple[Writer, list[PathTrust]]]:
+    """Each untrusted writer (who, through which entry) with the paths it can change: a
+    world-writable parent of the prefix is one problem, however many scripts lie below it."""
+    causes: dict[tuple[str, int, str, str], tuple[Writer, list[PathTrust]]] = {}
+    for verdict in verdicts:
+        for writer in verdict.writers:
+            key = (writer.kind, writer.id, writer.path, writer.how)
+            causes.setdefault(key, (writer, []))[1].append(verdict)
+    return list(causes.values())
+
+
 def trusted_for(site: Site, owners: Sequence[int] = (), me: int | None = None) -> Trusted:
     """root, ``me`` (you may change what only your own shell runs), the owners of the
     installations (``owners``: who owns each prefix administers it) and the site file's
