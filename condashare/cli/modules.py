@@ -56,7 +56,7 @@ _SEVERITY = {
 
 def use_line(directory: str, home: str) -> str:
     """The ``module use`` line to add to a startup file, through ``$HOME`` when in the home."""
-    from condashare.startup import PosixDialect
+    from condashare.shells.dialects import PosixDialect
 
     quote = PosixDialect().quote
     home = home.rstrip("/")
