@@ -197,11 +197,11 @@ def run(args: argparse.Namespace) -> int:
             if not args.dry_run:  # a dry run writes nothing, not even the lock file
                 stack.enter_context(init_lock(state_dir, reader))
             plan, machine = _plan(args, host, env, site, reader)
-            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if site and refuse_untrusted(
                 site, host, reader, plan.shells, out, args.require_trusted
             ):
                 return exitcodes.USAGE
+            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
                 return exitcodes.OK
             result = apply_plan(plan, backups, reader)
