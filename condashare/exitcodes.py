@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from condashare.errors import ExitCode
 
-OK = ExitCode.OK
-PROBLEMS = ExitCode.PROBLEMS
-USAGE = ExitCode.USAGE
-INCOMPLETE = ExitCode.INCOMPLETE
+OK: int = ExitCode.OK
+PROBLEMS: int = ExitCode.PROBLEMS
+USAGE: int = ExitCode.USAGE
+INCOMPLETE: int = ExitCode.INCOMPLETE

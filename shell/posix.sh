@@ -20,7 +20,8 @@ if $_condashare_bi [ "${_CONDASHARE_DONE-}" != "$$" ]; then
   else
     _condashare_u=$(\exec ${ZSH_VERSION:+command} uname -sm 2>/dev/null) # (exec: bash forks once, not twice)
   fi
-  case "$_condashare_u" in
+__CONDASHARE_RULES__
+  case "$_condashare_u${_condashare_m-}" in
 __CONDASHARE_CASES__
   esac
   if $_condashare_bi [ -n "$_condashare_p" ]; then
@@ -83,7 +84,7 @@ __CONDASHARE_VERDICT__
       *i*) $_condashare_bi printf 'condashare: no shared conda installation for %s\n' "$_condashare_u" >&2 ;;
     esac
   fi
-  $_condashare_bi unset _condashare_p _condashare_pe _condashare_f _condashare_t _condashare_st _condashare_why _condashare_u
+  $_condashare_bi unset _condashare_p _condashare_pe _condashare_f _condashare_t _condashare_st _condashare_why _condashare_u _condashare_m
 fi
 \eval "${_condashare_al-}"
 \unset _condashare_al _condashare_bi

@@ -18,6 +18,7 @@ from condashare.errors import CondashareError, ConfigError, ExitCode
 # Explicit list of sub-command modules (condashare.cli.<name>), in --help order.
 COMMAND_MODULES = (
     "info",
+    "site",
     "init",
     "shared",
     "isolate",

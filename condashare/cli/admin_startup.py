@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.site.locate import LocateRequest, locate
     from condashare.startup.apply import apply_plan
+    from condashare.startup.blocks import StartupError
 
     out = Output(args.color)
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
@@ -99,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
             return exitcodes.OK
         backups = backup_dir(root)
         result = apply_plan(plan, backups, reader)
-    except (EditError, UserFileError) as exc:
+    except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
             out.warn("nothing was changed")

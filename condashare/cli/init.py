@@ -132,8 +132,9 @@ def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, 
     if where.site is None:
         places = ", ".join(c.path for c in where.candidates)
         raise ConfigError(
-            f"no site file found (looked at {places}); pass --site FILE or "
-            "--prefix PATH, or ask your admins where the site file is"
+            f"no site file found (looked at {places}); run 'condashare site discover DIR' to "
+            "find the installations under DIR (e.g. /nfs/cpkgs) and write one, pass --site FILE "
+            "or --prefix PATH, or ask your admins where the site file is"
         )
     reader = Reader(where.mounts, where.probe_timeout, where.host.home)
     return where.host, where.env, where.site, reader
@@ -162,7 +163,7 @@ def _plan(
     plan = plan_init(
         site, shells, host.home, env, args.probe_timeout, args.replace_conda_init, reader
     )
-    choice = choose_installation(site, host.platform)
+    choice = choose_installation(site, host.platform, host.facts, env)
     if choice.installation is not None:
         inst = choice.installation
         machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
@@ -175,33 +176,32 @@ def _plan(
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
-    import platformdirs
-
     from condashare.cli import ConfigError
     from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import UserFileError
     from condashare.files.write import EditError, EditUnresponsive
     from condashare.render import Output
     from condashare.site.file import MAX_PROBE_TIMEOUT
-    from condashare.startup.apply import apply_plan, backup_dir, init_lock
+    from condashare.startup.apply import apply_plan, init_lock
     from condashare.startup.blocks import StartupError
 
     out = Output(args.color)
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
         raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
-    state_dir = str(platformdirs.user_state_path("condashare"))
-    backups = backup_dir(state_dir)
+    from condashare.host import dirs
+
+    state_dir, backups = dirs.state_dir(), dirs.backup_dir()
     host, env, site, reader = _find(args)
     try:
         with contextlib.ExitStack() as stack:
             if not args.dry_run:  # a dry run writes nothing, not even the lock file
                 stack.enter_context(init_lock(state_dir, reader))
             plan, machine = _plan(args, host, env, site, reader)
-            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if site and refuse_untrusted(
                 site, host, reader, plan.shells, out, args.require_trusted
             ):
                 return exitcodes.USAGE
+            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
                 return exitcodes.OK
             result = apply_plan(plan, backups, reader)

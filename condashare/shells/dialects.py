@@ -20,6 +20,7 @@ from condashare.shells.code import (
     template_code,
 )
 from condashare.shells.records import DialectName
+from condashare.site import shellrules
 from condashare.site.file import Installation, Site, unsafe_path_reason
 
 _OS_UNAME = {"linux": "Linux", "macos": "Darwin"}
@@ -125,8 +126,20 @@ class PosixDialect(Dialect):
     def quote(self, value: str) -> str:
         return "'" + value.replace("'", "'\\''") + "'"
 
+    proc_root = "/proc"  # where the rules fragment reads the machine's facts (tests: captured)
+    _site: Site | None = None
+    _rules = False
+
+    def render(self, site: Site, timeout: float | None = None) -> str:
+        self._site, self._rules = site, shellrules.site_has_rules(site)  # for arms and code()
+        return super().render(site, timeout)
+
     def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
-        pats = "|".join(self.pattern(p) for p in patterns or uname_patterns(inst))
+        chosen = patterns or uname_patterns(inst)
+        if self._rules:  # match rules (condashare.site.shellrules) extend each pattern
+            pats = "|".join(shellrules.arm_patterns(inst, chosen, self.quote))
+        else:
+            pats = "|".join(self.pattern(p) for p in chosen)
         return (
             f"    {pats})\n"
             f"      _condashare_p={self.quote(inst.prefix)}\n"
@@ -140,6 +153,13 @@ class PosixDialect(Dialect):
             "__CONDASHARE_AWK__": self.quote(awk_code()),
             "__CONDASHARE_RACE_PROGRAM__": self.quote(race_program()),
             "__CONDASHARE_VERDICT__\n": template_code("verdict.sh"),
+            "__CONDASHARE_RULES__\n": (
+                shellrules.facts_code(
+                    self._site, template_code("rules.sh"), self.proc_root, self.quote
+                )
+                if self._rules and self._site is not None
+                else "  _condashare_m=\n"
+            ),
         }
 
 

@@ -9,7 +9,7 @@ business (:mod:`condashare.shells`); the templates and quoting are the dialects'
 
 from __future__ import annotations
 
-from condashare.startup.apply import ApplyResult, apply_plan, backup_dir, init_lock
+from condashare.startup.apply import ApplyResult, apply_plan, init_lock
 from condashare.startup.blocks import (
     BEGIN,
     END,
@@ -49,7 +49,6 @@ __all__ = [
     "StartupError",
     "StartupTarget",
     "apply_plan",
-    "backup_dir",
     "choose_shells",
     "default_shells",
     "disable_conda_blocks",

@@ -27,10 +27,6 @@ class ApplyResult:
         return [a.backup for a in self.applied if a.backup]
 
 
-def backup_dir(state_dir: str) -> str:
-    return os.path.join(state_dir, "backups")
-
-
 @contextlib.contextmanager
 def init_lock(state_dir: str, reader: Reader) -> Iterator[None]:
     """One ``init`` at a time per home (two at once would both add a block)."""
