@@ -257,7 +257,8 @@ def test_block_picks_what_python_picks(tmp_path, shell, host, extra, nvidia, exp
     from support.shellrun import fake_uname, make_installation, need_shell
 
     from condashare.host.detect import glibc_version
-    from condashare.startup import PosixDialect, render_block
+    from condashare.shells.dialects import PosixDialect
+    from condashare.startup import render_block
 
     exe = need_shell(shell)
     text = TWO_CLUSTERS.replace("/nfs/cpkgs", str(tmp_path / "cpkgs"))

@@ -590,13 +590,17 @@ def plan(ctx: Context, spots: list[Spot]) -> Plan:
 
 
 def record_path(ctx: Context) -> str:
-    """One place on Linux and macOS alike, so a home shared by both keeps one record."""
-    state = ctx.env.get("XDG_STATE_HOME") or posixpath.join(ctx.home, ".local", "state")
-    return posixpath.join(ctx.expand(state), "condashare", "offnet.json")
+    """In condashare's shared state dir (:mod:`condashare.host.dirs`: the same place on Linux
+    and macOS), so a home shared by both keeps one record."""
+    from condashare.host import dirs
+
+    return posixpath.join(dirs.state_dir({**ctx.env, "HOME": ctx.home}), "offnet.json")
 
 
 def backup_dir(ctx: Context) -> str:
-    return posixpath.join(posixpath.dirname(record_path(ctx)), "backups")
+    from condashare.host import dirs
+
+    return dirs.backup_dir({**ctx.env, "HOME": ctx.home})
 
 
 def load_record(ctx: Context) -> dict[str, Any]:
