@@ -15,6 +15,7 @@ always appends it); users of their own conda get the entry in their own conda's 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import os
@@ -28,7 +29,6 @@ from pathlib import Path
 from condashare.bounded.liveness import INSTALLATION, is_share_failure, probe_liveness, probe_words
 from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE, ProbeResult, run_probe
 from condashare.conda.condarc import (
-    MAX_CONDARC_BYTES,
     MAX_LISTING,
     CondaContext,
     CondarcError,
@@ -47,8 +47,20 @@ from condashare.conda.condarc import (
     remote_probe,
     remove_items,
 )
-from condashare.files.read import MAX_STATE_BYTES, Reader, UserFileError
-from condashare.files.write import bounded_write, replace_file, resolve_target
+from condashare.files.read import MAX_STATE_BYTES, FileRead, Reader, ReadStatus, UserFileError
+from condashare.files.write import (
+    Edit,
+    EditError,
+    EditUnresponsive,
+    FileState,
+    apply_edit,
+    check_text,
+    exclusive_lock,
+    plan_edit,
+    read_state,
+    replace_file,
+    unified_diff,
+)
 from condashare.host.detect import Host, HostInputs
 from condashare.host.mounts import Mount, mount_for
 from condashare.site.file import (
@@ -518,26 +530,28 @@ def save_state(state_dir: str, state: Mapping[str, object], reader: Reader | Non
 
 @dataclass
 class FileChange:
-    """One planned (or applied) edit of one file."""
+    """One planned (or applied) edit of one condarc file, as ``on``/``off`` report it."""
 
-    path: str  # the file as found on the search path
-    target: str  # the real file written (symlinks followed)
+    path: str  # the file as found on the search path (or as remembered)
     action: str  # remove | restore | add | create
-    before: bytes
-    after: bytes
     items: list[str]  # the values added or removed
+    edit: Edit  # the exact old and new bytes, applied by condashare.files
+
+    @property
+    def target(self) -> str:
+        """The real file written (symlinks followed)."""
+        return self.edit.target
+
+    @property
+    def before(self) -> bytes:
+        return self.edit.old or b""
+
+    @property
+    def after(self) -> bytes:
+        return self.edit.new or b""
 
     def diff(self) -> str:
-        import difflib
-
-        return "".join(
-            difflib.unified_diff(
-                self.before.decode("utf-8", "replace").splitlines(keepends=True),
-                self.after.decode("utf-8", "replace").splitlines(keepends=True),
-                fromfile=self.path,
-                tofile=self.path,
-            )
-        )
+        return unified_diff(self.edit.old, self.edit.new, self.path)
 
 
 @dataclass
@@ -549,17 +563,28 @@ class EditResult:
     applied: bool
 
 
-def _read_bytes(setup: Setup, path: str) -> bytes | None:
-    """A condarc file's bytes (None: absent) through the one reader; UserFileError for a FIFO,
-    a device, a directory, a symlink loop, a file over the size cap or a dead share."""
-    return setup.ctx.reader.require(path, MAX_CONDARC_BYTES)
+class PartlyWritten(Exception):
+    """Some files were written before ``error`` stopped the rest (each write is atomic)."""
+
+    def __init__(self, error: EditError, written: list[str]) -> None:
+        self.error = error
+        self.written = written
+        super().__init__(str(error))
 
 
-def _decode(data: bytes, path: str) -> str:
+def _read(setup: Setup, path: str) -> tuple[FileState, str | None]:
+    """A condarc file through the one reader and writer rules (symlinks checked, regular files
+    only, size cap, bounded on a share) and its text; EditError when it cannot be edited."""
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise CondarcError(path, None, "not UTF-8 text") from None
+        state = read_state(path, setup.ctx.reader)
+    except EditUnresponsive as exc:  # while planning: nothing was written (exit 3)
+        raise UserFileError(FileRead(exc.path, ReadStatus.UNRESPONSIVE, exc.message)) from None
+    return state, check_text(path, state.data)
+
+
+def _change(path: str, state: FileState, after: bytes, action: str, items: list[str]) -> FileChange:
+    """A change from the state it was planned on; EditError for a file marked read-only."""
+    return FileChange(path, action, items, plan_edit(state.path, lambda _: after, state=state))
 
 
 def _is_managed(setup: Setup, raw: str) -> bool:
@@ -586,10 +611,10 @@ def plan_off(
         path = setup.ctx.absolute(f.path)
         if f.status == "invalid":
             raise CondarcError(path, f.line, f"not valid YAML ({f.error}); fix it first")
-        before = _read_bytes(setup, path)
-        if before is None:
+        state, text = _read(setup, path)
+        if state.data is None or text is None:
             continue
-        text = _decode(before, path)
+        before = state.data
         removed_all: list[dict[str, object]] = []
         new_text = text
         for name in ("envs_dirs", "pkgs_dirs"):
@@ -602,12 +627,9 @@ def plan_off(
         if not removed_all:
             continue
         after = new_text.encode("utf-8")
-        target = resolve_target(path, setup.ctx.reader)
-        changes.append(
-            FileChange(
-                path, target, "remove", before, after, [str(r["value"]) for r in removed_all]
-            )
-        )
+        target = state.target
+        values = [str(r["value"]) for r in removed_all]
+        changes.append(_change(path, state, after, "remove", values))
         memory[target] = {
             "path": path,
             "before_b64": base64.b64encode(before).decode(),
@@ -622,44 +644,61 @@ def _remember(name: str, it: ItemSpan) -> dict[str, object]:
     return {"key": name, "index": it.index, "value": it.value, "flag": it.flag, "lines": it.text}
 
 
-def _backup(setup: Setup, change: FileChange) -> None:
-    """Keep the bytes we are about to replace (state dir, ``backups/``), newest 20 per file.
-    Bounded like every write: the state dir is in the home, which may be on a share."""
-    if change.before:
-        directory = str(Path(setup.state_dir) / "backups")
-        args = (directory, change)
-        bounded_write(_write_backup, args, [directory], setup.ctx.reader, change.path)
+def _apply(setup: Setup, changes: Sequence[FileChange]) -> list[str]:
+    """Write the changes through condashare.files (conflict check, backup in the state dir's
+    ``backups/`` as ``init`` keeps them, atomic replace); the files written. PartlyWritten when
+    one fails after others were written, its EditError when none was."""
+    backups = posixpath.join(setup.state_dir, "backups")
+    written: list[str] = []
+    for change in changes:
+        try:
+            apply_edit(change.edit, backups, setup.ctx.reader)
+        except EditError as exc:
+            if written:
+                raise PartlyWritten(exc, written) from None
+            raise
+        written.append(change.path)
+    return written
 
 
-def _write_backup(backups: str, change: FileChange) -> None:
-    directory = Path(backups)
-    directory.mkdir(parents=True, exist_ok=True)
-    stem = change.target.strip("/").replace("/", "%")
-    name = f"{stem}.{time.strftime('%Y%m%dT%H%M%S')}.{time.time_ns() % 1_000_000_000:09d}"
-    (directory / name).write_bytes(change.before)
-    old = sorted(directory.glob(f"{stem}.*"))
-    for extra in old[:-20]:
-        extra.unlink()
+def _lock(setup: Setup) -> contextlib.AbstractContextManager[None]:
+    """One ``shared on``/``off`` at a time (the state file and the condarc files)."""
+    return exclusive_lock(posixpath.join(setup.state_dir, "shared.lock"), reader=setup.ctx.reader)
 
 
 def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
-    """``condashare shared off``; a second run finds nothing and keeps the first memory."""
+    """``condashare shared off``; a second run finds nothing and keeps the first memory.
+
+    Planned before the lock is taken, so a refused file leaves no trace at all; a file that
+    changes in between is caught by the writer's conflict check.
+    """
     changes, memory = plan_off(setup)
-    notes: list[str] = []
     if not changes:
-        notes.append("no shared dirs in your condarc files; nothing to do")
-    if dry_run or not changes:
-        return EditResult(changes, notes, False)
+        return EditResult(changes, [NOTHING_OFF], False)
+    if dry_run:
+        return EditResult(changes, [], False)
     reader = setup.ctx.reader
-    state = load_state(setup.state_dir, reader)
-    files = dict(state.get("files", {}))  # type: ignore[call-overload]
-    files.update(memory)
-    state = {"version": STATE_VERSION, "files": files}
-    save_state(setup.state_dir, state, reader)  # remember first: a crash after it loses nothing
-    for change in changes:
-        _backup(setup, change)
-        replace_file(change.path, change.after, reader=reader)
-    return EditResult(changes, notes, True)
+    with _lock(setup):
+        state = load_state(setup.state_dir, reader)
+        files = dict(state.get("files", {}))  # type: ignore[call-overload]
+        kept = dict(files)
+        files.update(memory)
+        # remember first: a crash after it loses nothing
+        save_state(setup.state_dir, {"version": STATE_VERSION, "files": files}, reader)
+        try:
+            _apply(setup, changes)
+        except (PartlyWritten, EditError) as exc:
+            # remember only what was done (best effort: the disk may be full)
+            written = exc.written if isinstance(exc, PartlyWritten) else []
+            done = {c.target for c in changes if c.path in written}
+            kept.update({k: v for k, v in memory.items() if k in done})
+            with contextlib.suppress(EditError):
+                save_state(setup.state_dir, {"version": STATE_VERSION, "files": kept}, reader)
+            raise
+    return EditResult(changes, [], True)
+
+
+NOTHING_OFF = "no shared dirs in your condarc files; nothing to do"
 
 
 def _plan_restore(
@@ -672,20 +711,19 @@ def _plan_restore(
         if not isinstance(raw, dict):
             continue
         path = str(raw.get("path", target))
-        found = _read_bytes(setup, target)
-        if found is None:
+        state, text = _read(setup, target)
+        if state.data is None or text is None:
             missing.append(target)
             continue
-        current = found
+        current = state.data
         before = base64.b64decode(str(raw.get("before_b64", "")))
         removed = [r for r in raw.get("removed", []) if isinstance(r, dict)]
         values = [str(r.get("value")) for r in removed]
         if hashlib.sha256(current).hexdigest() == raw.get("after_sha256"):
             if current != before:
-                out.append(FileChange(path, target, "restore", current, before, values))
+                out.append(_change(path, state, before, "restore", values))
             continue
         # Changed since `off`: put the remembered lines back where they were, when missing.
-        text = _decode(current, target)
         for r in sorted(removed, key=lambda r: (str(r["key"]), int(r["index"]))):
             name = str(r["key"])
             layout = locate_list(text, target, name)
@@ -697,7 +735,7 @@ def _plan_restore(
             text = insert_lines(text, target, name, int(r["index"]), lines, str(r["value"]))
         after = text.encode("utf-8")
         if after != current:
-            out.append(FileChange(path, target, "restore", current, after, values))
+            out.append(_change(path, state, after, "restore", values))
     return out
 
 
@@ -768,8 +806,9 @@ def plan_on(
     view = compute_effective(setup.ctx)
     path, why = target_file(setup, file)
     notes.append(f"target: {path} ({why})")
-    before = _read_bytes(setup, path)
-    text = _decode(before, path) if before is not None else ""
+    current, found = _read(setup, path)
+    before = current.data
+    text = found or ""
     wanted: list[tuple[str, list[str]]] = []
     shared_conda = setup.root_is_installation is not None
     envs_in_view = any(e.path == inst.envs_dir for e in view.envs_dirs)
@@ -812,38 +851,32 @@ def plan_on(
             added.append(value)
     if not added:
         return [], notes, False
-    after = text.encode("utf-8")
     action = "add" if before is not None else "create"
-    return (
-        [
-            FileChange(
-                path, resolve_target(path, setup.ctx.reader), action, before or b"", after, added
-            )
-        ],
-        (notes),
-        False,
-    )
+    return [_change(path, current, text.encode("utf-8"), action, added)], notes, False
 
 
 def shared_on(
     setup: Setup, pkgs: bool = False, file: str | None = None, dry_run: bool = False
 ) -> EditResult:
-    """``condashare shared on``; twice = once."""
+    """``condashare shared on``; twice = once. Planned before the lock (see shared_off)."""
     changes, notes, restoring = plan_on(setup, pkgs, file)
-    if restoring and not changes:
-        notes.append("your files already hold what `off` removed")
-    if dry_run:
-        return EditResult(changes, notes, False)
+    if dry_run or not (changes or restoring):
+        return EditResult(changes, _on_notes(notes, restoring, changes), False)
     reader = setup.ctx.reader
-    for change in changes:
-        _backup(setup, change)
-        replace_file(change.path, change.after, reader=reader)
-    if restoring:
-        memory = _memory(load_state(setup.state_dir, reader))
-        present = reader.exists_many(memory)
-        kept = {k: v for k, v in memory.items() if not present[k]}
-        save_state(setup.state_dir, {"version": STATE_VERSION, "files": kept}, reader)
-    return EditResult(changes, notes, bool(changes))
+    with _lock(setup):
+        _apply(setup, changes)
+        if restoring:
+            memory = _memory(load_state(setup.state_dir, reader))
+            present = reader.exists_many(memory)
+            kept = {k: v for k, v in memory.items() if not present[k]}
+            save_state(setup.state_dir, {"version": STATE_VERSION, "files": kept}, reader)
+    return EditResult(changes, _on_notes(notes, restoring, changes), bool(changes))
+
+
+def _on_notes(notes: list[str], restoring: bool, changes: list[FileChange]) -> list[str]:
+    if restoring and not changes:
+        return [*notes, "your files already hold what `off` removed"]
+    return notes
 
 
 # --------------------------------------------------------------------------- envs

@@ -177,7 +177,6 @@ def run(args: argparse.Namespace) -> int:
     from condashare.files.write import (
         AppliedEdit,
         EditError,
-        EditUnresponsive,
         apply_edit,
         exclusive_lock,
     )
@@ -219,10 +218,9 @@ def run(args: argparse.Namespace) -> int:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
             out.warn("nothing was changed")
-        unresponsive = isinstance(exc, EditUnresponsive) or (
-            isinstance(exc, UserFileError) and exc.exit_code == exitcodes.INCOMPLETE
-        )
-        return exitcodes.INCOMPLETE if unresponsive else exitcodes.USAGE
+        if isinstance(exc, (EditError, UserFileError)):
+            return exc.exit_code  # 3 when the write could not be done, 2 for a refused file
+        return exitcodes.USAGE
     out.line()
     if applied:
         backups = [a.backup for a in applied if a.backup]
