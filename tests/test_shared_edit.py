@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 from support.sharedsite import SharedSite, make_site
 
 from condashare.conda.condarc import CondarcError, compute_effective
-from condashare.shared import load_state, shared_off, shared_on
+from condashare.shared_envs.memory import load_memory
+from condashare.shared_envs.toggle import shared_off, shared_on
 
 SHARED = "{share}/anaconda3_linux/envs"
 SHARED_MAC = "{share}/anaconda3_macOS/envs"
@@ -103,7 +104,7 @@ def test_off_then_on_restores_identical_bytes(site: SharedSite, data: st.DataObj
     # off twice = once: no change, memory kept
     again = shared_off(site.setup("linux", conda_root=site.own_linux))
     assert again.changes == [] and rc.read_bytes() == after_off
-    assert load_state(str(site.state))["files"]
+    assert load_memory(str(site.state))
     shared_on(site.setup("linux", conda_root=site.own_linux))
     assert rc.read_bytes() == text.encode()
     # with nothing remembered, on adds what is missing; doing it again changes nothing
@@ -209,4 +210,4 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
     result = shared_off(site.setup("linux", conda_root=site.own_linux), dry_run=True)
     assert "-envs_dirs: [" in result.changes[0].diff()
     assert rc.read_text() == f"envs_dirs: [{site.linux}/envs]\n"
-    assert not load_state(str(site.state))["files"]
+    assert not load_memory(str(site.state))

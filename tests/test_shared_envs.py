@@ -11,7 +11,7 @@ import pytest
 from conftest import FuseShare, run_cli
 from support.sharedsite import make_site
 
-from condashare.shared import list_shared_envs, parse_release
+from condashare.shared_envs.releases import list_shared_envs, parse_release
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,8 @@ from conftest import REPO, FuseShare, need, run_cli
 from support.sharedsite import make_site
 
 from condashare.conda.condarc import compute_effective
-from condashare.shared import shared_off, shared_on, shared_status
+from condashare.shared_envs.status import shared_status
+from condashare.shared_envs.toggle import shared_off, shared_on
 
 
 def codes(status: object) -> dict[str, list[str]]:
@@ -156,7 +157,16 @@ def test_cli_on_off_round_trip_and_invalid_yaml(tmp_path: Path, sandbox_home: Pa
     assert f"{rc}:3" in bad.stderr and "nothing was written" in bad.stderr
     assert rc.read_text() == "envs_dirs:\n  - /a\n - /b\n"
     status = run_cli("shared", "status", env=env)
-    assert f"{rc}:3: conda ignores this file" in status.stdout or "conda stops" in status.stdout
+    assert f"{rc}:3: conda stops on this file: not valid YAML" in status.stdout
+    assert status.returncode == 1, status.stdout
+    # a scanner error (a tab): conda skips the whole file with a warning, so its envs_dirs and
+    # the shared envs vanish from conda: a problem too (exit 1), not a shrug
+    rc.write_text(f"envs_dirs:\n\t- {site.linux}/envs\n")
+    status = run_cli("shared", "status", env=env)
+    assert f"{rc}:2: conda ignores this file with a warning, so none of its settings apply" in (
+        status.stdout
+    )
+    assert status.returncode == 1, status.stdout
 
 
 @pytest.mark.fuse

@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from condashare.render import Output, shown
-    from condashare.shared import list_shared_envs, resolve_setup
+    from condashare.shared_envs.releases import list_shared_envs
+    from condashare.shared_envs.setup import resolve_setup
 
     out = Output(args.color)
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=None)

@@ -38,7 +38,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     from condashare.isolate import plan_isolation, run_isolated
     from condashare.render import Output
-    from condashare.shared import resolve_setup
+    from condashare.shared_envs.setup import resolve_setup
 
     out = Output(args.color)
     command = list(args.command)

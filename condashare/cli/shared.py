@@ -9,7 +9,8 @@ from condashare import exitcodes
 
 if TYPE_CHECKING:
     from condashare.render import Output
-    from condashare.shared import EditResult, SharedStatus
+    from condashare.shared_envs.status import SharedStatus
+    from condashare.shared_envs.toggle import EditResult
 
 
 def add_conda_root_option(parser: argparse.ArgumentParser) -> None:
@@ -133,13 +134,9 @@ def run(args: argparse.Namespace) -> int:
     from condashare.files.read import UserFileError
     from condashare.files.write import EditError, EditUnresponsive
     from condashare.render import Output
-    from condashare.shared import (
-        PartlyWritten,
-        resolve_setup,
-        shared_off,
-        shared_on,
-        shared_status,
-    )
+    from condashare.shared_envs.setup import resolve_setup
+    from condashare.shared_envs.status import shared_status
+    from condashare.shared_envs.toggle import PartlyWritten, shared_off, shared_on
 
     out = Output(args.color)
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=args.conda_root)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from condashare.shared import parse_release
+from condashare.shared_envs.releases import parse_release
 from condashare.site.file import Installation, unsafe_path_reason
 from condashare.startup import PosixDialect, _rosetta_patterns, format_timeout
 

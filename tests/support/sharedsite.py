@@ -12,7 +12,7 @@ from pathlib import Path
 
 from condashare.host.detect import HostInputs
 from condashare.host.mounts import Mount
-from condashare.shared import Setup, resolve_setup
+from condashare.shared_envs.setup import Setup, resolve_setup
 
 SITE_TOML = """\
 [site]
