@@ -221,11 +221,12 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
             )
     shadows, unreachable = find_shadows(ctx, view.envs_dirs)
     for gone in unreachable:
+        why = "does not exist" if gone.status == MISSING else f"cannot be listed: {gone.verdict}"
         notes.append(
             Note(
                 "error" if gone.share_broken else "warning",
                 "envs-dir-unreachable",
-                f"{gone.entry.path}: cannot be listed: {gone.verdict}",
+                f"{gone.entry.path}: {why}",
             )
         )
     for shadow in shadows:

@@ -33,10 +33,13 @@ from condashare.files.write import (
     unified_diff,
 )
 from condashare.shared_envs.memory import (
+    ABSENT,
+    Added,
     Memory,
     OffRecord,
+    OnRecord,
     RemovedItem,
-    load_memory,
+    load_all,
     now,
     save_memory,
 )
@@ -97,14 +100,27 @@ def _read(setup: Setup, path: str) -> tuple[FileState, str | None]:
     return state, check_text(path, state.data)
 
 
-def _change(path: str, state: FileState, after: bytes, action: str, items: list[str]) -> FileChange:
-    """A change from the state it was planned on; EditError for a file marked read-only."""
+def _change(
+    path: str, state: FileState, after: bytes | None, action: str, items: list[str]
+) -> FileChange:
+    """A change from the state it was planned on (``after`` None: delete the file);
+    EditError for a file marked read-only."""
     return FileChange(path, action, items, plan_edit(state.path, lambda _: after, state=state))
 
 
+def _sha(data: bytes | None) -> str:
+    return ABSENT if data is None else hashlib.sha256(data).hexdigest()
+
+
 def plan_off(setup: Setup, view: EffectiveView | None = None) -> tuple[list[FileChange], Memory]:
-    """Remove every site-installation entry from the user's files; returns changes + memory."""
+    """Remove every site-installation entry from the user's files; returns changes + memory.
+
+    A file ``on`` changed and nobody touched since gets its bytes from before ``on`` back
+    (the own default dirs ``on`` put first go too, or the file if ``on`` created it); an
+    edited one loses the site entries and the values ``on`` added.
+    """
     view = view or compute_effective(setup.ctx)
+    added = load_all(setup.state_dir, setup.ctx.reader)[1]
     changes: list[FileChange] = []
     memory: Memory = {}
     for f in view.files:
@@ -117,23 +133,29 @@ def plan_off(setup: Setup, view: EffectiveView | None = None) -> tuple[list[File
         if state.data is None or text is None:
             continue
         before = state.data
+        on = added.get(state.target)
+        by_on = set(on.added) if on else set()
         removed_all: list[RemovedItem] = []
         new_text = text
         for name in ("envs_dirs", "pkgs_dirs"):
             layout = locate_list(new_text, path, name)
-            drop = [it.index for it in layout.items if is_managed(setup, it.value)]
+            drop = [
+                it.index for it in layout.items if is_managed(setup, it.value) or it.value in by_on
+            ]
             if not drop:
                 continue
             new_text, removed = remove_items(new_text, path, name, drop)
             removed_all += [_remember(name, it) for it in removed]
         if not removed_all:
             continue
-        after = new_text.encode("utf-8")
-        target = state.target
+        after: bytes | None = new_text.encode("utf-8")
+        undid = None
+        if on is not None and _sha(before) == on.after_sha256:
+            after, undid = on.before, on  # exactly as before `on`
         values = [r.value for r in removed_all]
-        changes.append(_change(path, state, after, "remove", values))
-        sha = hashlib.sha256(after).hexdigest()
-        memory[target] = OffRecord(path, before, sha, tuple(removed_all), now())
+        changes.append(_change(path, state, after, "restore" if undid else "remove", values))
+        record = OffRecord(path, before, _sha(after), tuple(removed_all), now(), undid)
+        memory[state.target] = record
     return changes, memory
 
 
@@ -176,9 +198,10 @@ def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
         return EditResult(changes, [], False)
     reader = setup.ctx.reader
     with _lock(setup):
-        kept = load_memory(setup.state_dir, reader)
+        kept, added = load_all(setup.state_dir, reader)
+        left = {k: v for k, v in added.items() if k not in memory}  # undone by this `off`
         # remember first: a crash after it loses nothing
-        save_memory(setup.state_dir, {**kept, **memory}, reader)
+        save_memory(setup.state_dir, {**kept, **memory}, left, reader)
         try:
             _apply(setup, changes)
         except (PartlyWritten, EditError) as exc:
@@ -187,7 +210,8 @@ def shared_off(setup: Setup, dry_run: bool = False) -> EditResult:
             done = {c.target for c in changes if c.path in written}
             kept.update({k: v for k, v in memory.items() if k in done})
             with contextlib.suppress(EditError):
-                save_memory(setup.state_dir, kept, reader)
+                left.update({k: v for k, v in added.items() if k not in done})
+                save_memory(setup.state_dir, kept, left, reader)
             raise
     return EditResult(changes, [], True)
 
@@ -201,6 +225,10 @@ def _plan_restore(setup: Setup, memory: Memory, missing: list[str]) -> list[File
     out: list[FileChange] = []
     for target, record in memory.items():
         state, text = _read(setup, target)
+        made_by_on = record.after_sha256 == ABSENT  # `off` deleted the file `on` had created
+        if state.data is None and made_by_on and _dir_here(setup, target):
+            out.append(_change(record.path, state, record.before, "restore", record.values))
+            continue
         if state.data is None or text is None:
             missing.append(target)
             continue
@@ -222,6 +250,12 @@ def _plan_restore(setup: Setup, memory: Memory, missing: list[str]) -> list[File
         if after != current:
             out.append(_change(record.path, state, after, "restore", record.values))
     return out
+
+
+def _dir_here(setup: Setup, path: str) -> bool:
+    """Is the directory of ``path`` on this machine? (another OS's conda root in a shared home
+    is not: its file waits for that OS instead of being created here)."""
+    return setup.ctx.reader.exists(posixpath.dirname(path))
 
 
 def _own_default_dirs(setup: Setup, view: EffectiveView, key: str) -> list[str]:
@@ -272,7 +306,7 @@ def plan_on(
 ) -> tuple[list[FileChange], list[str], bool]:
     """Changes for ``on``: restore a remembered ``off``, else add this host's installation."""
     notes: list[str] = []
-    memory = load_memory(setup.state_dir, setup.ctx.reader)
+    memory = load_all(setup.state_dir, setup.ctx.reader)[0]
     if memory and not file:
         missing: list[str] = []
         changes = _plan_restore(setup, memory, missing)
@@ -349,12 +383,31 @@ def shared_on(
     reader = setup.ctx.reader
     with _lock(setup):
         _apply(setup, changes)
+        memory, added = load_all(setup.state_dir, reader)
         if restoring:
-            memory = load_memory(setup.state_dir, reader)
             present = reader.exists_many(memory)
             kept = {k: v for k, v in memory.items() if not present[k]}
-            save_memory(setup.state_dir, kept, reader)
+            for target, record in memory.items():
+                if present[target] and record.undid is not None:
+                    added[target] = record.undid  # `off` would undo that `on` again
+            save_memory(setup.state_dir, kept, added, reader)
+        else:
+            save_memory(setup.state_dir, memory, _remember_on(added, changes), reader)
     return EditResult(changes, _on_notes(notes, restoring, changes), bool(changes))
+
+
+def _remember_on(added: Added, changes: Sequence[FileChange]) -> Added:
+    """``added`` with what these ``on`` changes added (chained onto an earlier ``on`` of the
+    same file when nobody touched it in between, so ``off`` goes back to before the first)."""
+    out = dict(added)
+    for change in changes:
+        prev = out.get(change.target)
+        if prev is not None and prev.after_sha256 == _sha(change.edit.old):
+            before, values = prev.before, (*prev.added, *change.items)
+        else:
+            before, values = change.edit.old, tuple(change.items)
+        out[change.target] = OnRecord(change.path, before, _sha(change.edit.new), values)
+    return out
 
 
 def _on_notes(notes: list[str], restoring: bool, changes: list[FileChange]) -> list[str]:
