@@ -3,11 +3,13 @@
 import posixpath
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from condashare.bounded.liveness import INSTALLATION, probe_liveness, probe_words
 from condashare.bounded.paths import OK, run_probe
+from condashare.conda.condarc import compute_effective
 from condashare.shared_envs.setup import Setup
+from condashare.shared_envs.status import find_shadows
 from condashare.site.file import (
     Installation,
 )
@@ -21,6 +23,7 @@ class SharedEnv:
     path: str
     version: str | None
     family: str
+    hidden_by: str | None = None  # an env of the same name conda finds first (activate by path)
 
 
 _VERSION = re.compile(r"^(?P<family>.*?)[-_]?v?(?P<version>\d+(?:\.\d+)*)(?P<rest>.*)$")
@@ -78,3 +81,20 @@ def list_shared_envs(setup: Setup) -> EnvsReport:
         envs.append(SharedEnv(str(name), posixpath.join(inst.envs_dir, str(name)), version, family))
     envs.sort(key=lambda e: (e.version is None, e.family, _version_key(e.version), e.name))
     return EnvsReport(inst, inst.envs_dir, OK, alive.describe(), envs)
+
+
+def mark_hidden(setup: Setup, report: EnvsReport) -> EnvsReport:
+    """The report with each env whose name conda resolves to another env first (the user's own
+    ``~/.conda/envs/isis4.3.0`` listed before the shared one) marked: ``conda activate NAME``
+    would not give the shared one, its path does."""
+    if report.status != OK or not report.envs or report.envs_dir is None:
+        return report
+    view = compute_effective(setup.ctx)
+    shadows, _ = find_shadows(setup.ctx, view.envs_dirs)
+    winners = {
+        sh.name: posixpath.join(sh.winner, sh.name)
+        for sh in shadows
+        if sh.winner != report.envs_dir and report.envs_dir in sh.hidden
+    }
+    envs = [replace(e, hidden_by=winners.get(e.name)) for e in report.envs]
+    return replace(report, envs=envs)
