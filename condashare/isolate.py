@@ -280,10 +280,9 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
             if not own:
                 own = [home + "/.conda/pkgs"]
             env["CONDA_PKGS_DIRS"] = ENV_DELIMITERS["pkgs_dirs"].join(own)
-            plan.hidden.append(
-                "package caches: "
-                + ", ".join(e.path for e in view.pkgs_dirs if e.installation is not None)
-            )
+            shared_caches = [e.path for e in view.pkgs_dirs if e.installation is not None]
+            if shared_caches:  # (a mirrored HOME alone hides no cache: say nothing then)
+                plan.hidden.append("package caches: " + ", ".join(shared_caches))
     # 3. What the child's conda still sees.
     child_ctx = replace(ctx, env=env)
     child = compute_effective(child_ctx)

@@ -176,3 +176,37 @@ def test_env_registry_written_by_the_child_reaches_the_real_home(tmp_path: Path)
     )
     assert res.returncode == 0 and res.stdout.strip() != str(site.home)
     assert (site.home / ".conda" / "environments.txt").read_text() == "/x/envs/repro\n"
+
+
+def test_strict_refuses_to_run_when_shared_envs_stay_in_view(tmp_path: Path) -> None:
+    """Running the shared conda: its <root>/envs cannot be hidden. Plain isolate says so and
+    runs the command; --strict does not run it and exits 1, leaving no temporary dir."""
+    site = make_site(tmp_path)
+    env = {
+        **os.environ,
+        "HOME": str(site.home),
+        "TMPDIR": str(site.root / "tmp"),
+        "CONDASHARE_SITE": str(site.site_file),
+        "CONDASHARE_PLATFORM": "linux-x86_64",
+        "CONDA_EXE": f"{site.linux}/bin/conda",
+    }
+    (site.root / "tmp").mkdir()
+    marker = site.root / "ran"
+    res = run_cli("isolate", "--strict", "--", "touch", str(marker), env=env)
+    assert res.returncode == 1, res.stderr
+    assert f"still in view: {site.linux}/envs: conda always appends" in res.stderr
+    assert "the command was not run" in res.stderr
+    assert not marker.exists() and list((site.root / "tmp").iterdir()) == []
+    assert run_cli("isolate", "--", "touch", str(marker), env=env).returncode == 0
+    assert marker.exists()
+    # with your own conda everything can be hidden: --strict runs the command. A ~/.condarc
+    # listing only a shared envs dir makes isolate mirror HOME, which hides no package cache:
+    # no empty "hidden: package caches:" line then
+    env["CONDA_EXE"] = f"{site.own_linux}/bin/conda"
+    (site.home / ".condarc").write_text(f"envs_dirs:\n  - {site.linux}/envs\n")
+    marker.unlink()
+    strict = run_cli("isolate", "--strict", "--", "touch", str(marker), env=env)
+    assert strict.returncode == 0, strict.stderr
+    assert marker.exists()
+    assert "isolate: hidden: HOME=" in strict.stderr
+    assert "package caches" not in strict.stderr, strict.stderr
