@@ -20,11 +20,14 @@ from condashare.doctor.checks import (
     kernels,
     locking,
     mount,
+    offnet,
     permissions,
+    quota,
     releases,
     space,
     sqlite_nfs,
     startup,
+    trust,
 )
 from condashare.doctor.model import Check
 
@@ -38,6 +41,7 @@ GROUPS: dict[str, str] = {
     "releases": "Shared releases",
     "locking": "File locking",
     "sqlite": "SQLite on network filesystems",
+    "offnet": "Writable state on local disk",
     "jupyter": "Jupyter kernels",
     "io": "Share I/O speed",
     "permissions": "Permissions & security",
@@ -78,15 +82,20 @@ CHECKS: list[Check] = [
     locking.HOME,
     sqlite_nfs.KNOWN_DBS,
     sqlite_nfs.LIVE,
+    offnet.STATE,
     kernels.KERNELSPECS,
     io_speed.SPEED,
     permissions.INSTALL_TREE,
     permissions.CONDA_SH,
+    trust.TRUST,
     permissions.UMASK,
     permissions.ENVIRONMENTS_TXT,
     space.USER_PKGS,
     space.USER_ENVS,
     space.FREE,
+    quota.QUOTA,
+    quota.INODES,
+    quota.CLEAN,
     integrity.FILES,
 ]
 

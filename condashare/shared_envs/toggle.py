@@ -128,7 +128,7 @@ def plan_off(setup: Setup, view: EffectiveView | None = None) -> tuple[list[File
             continue
         path = setup.ctx.absolute(f.path)
         if f.status == "invalid":
-            raise CondarcError(path, f.line, f"not valid YAML ({f.error}); fix it first")
+            raise CondarcError(path, f.line, f"{f.error}; fix it first")
         state, text = _read(setup, path)
         if state.data is None or text is None:
             continue
