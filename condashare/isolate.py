@@ -316,6 +316,8 @@ def _mirror_home(setup: Setup, home: str, shadow: str, filtered: dict[str, str])
     for path in filtered:
         if path.startswith(home + "/"):
             top[posixpath.relpath(path, home).split("/")[0]] = ""
+    if os.path.isdir(posixpath.join(home, ".conda")):
+        top[".conda"] = ""  # always a real dir here: its envs must not be seen twice (below)
     _mirror_dir(ctx, home, shadow, top)
     for name in top:
         real = posixpath.join(home, name)
@@ -330,6 +332,12 @@ def _mirror_home(setup: Setup, home: str, shadow: str, filtered: dict[str, str])
             registry = Path(shadow, name, "environments.txt")
             if not registry.is_symlink():
                 registry.symlink_to(posixpath.join(real, "environments.txt"))
+            # conda always appends ~/.conda/envs, here the mirror's: through a link to the real
+            # dir every env of yours would be listed twice (once by its real path, which
+            # CONDA_ENVS_DIRS puts first). The mirror's stays empty instead.
+            envs = Path(shadow, name, "envs")
+            if envs.is_symlink():
+                envs.unlink()
 
 
 def cleanup(tmpdir: str) -> None:

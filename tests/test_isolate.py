@@ -210,3 +210,29 @@ def test_strict_refuses_to_run_when_shared_envs_stay_in_view(tmp_path: Path) -> 
     assert marker.exists()
     assert "isolate: hidden: HOME=" in strict.stderr
     assert "package caches" not in strict.stderr, strict.stderr
+
+
+def test_your_envs_are_listed_once_under_a_mirrored_home(tmp_path: Path) -> None:
+    """~/.condarc lists a shared dir, so isolate mirrors HOME; conda's fixed ~/.conda/envs
+    default then names the mirror. Your env must be seen once, by its real path."""
+    site = make_site(tmp_path)
+    (site.home / ".conda" / "envs" / "mine" / "conda-meta").mkdir(parents=True)
+    (site.home / ".condarc").write_text(f"envs_dirs:\n  - {site.linux}/envs\n")
+    env = {
+        **os.environ,
+        "HOME": str(site.home),
+        "CONDASHARE_SITE": str(site.site_file),
+        "CONDASHARE_PLATFORM": "linux-x86_64",
+        "CONDA_EXE": f"{site.own_linux}/bin/conda",
+    }
+    # the listing must happen in the child: the mirror is gone when isolate returns
+    listing = CHILD_VIEW.replace(
+        "print(json.dumps({",
+        "print(json.dumps({'found': [os.path.join(d, n) for d in v.paths('envs_dirs') "
+        "if os.path.isdir(d) for n in sorted(os.listdir(d))], ",
+    )
+    res = run_cli("isolate", "--", sys.executable, "-c", listing, env=env)
+    assert res.returncode == 0, res.stderr
+    seen = json.loads(res.stdout)
+    assert seen["home"] != str(site.home)  # the home was mirrored
+    assert seen["found"] == [f"{site.home}/.conda/envs/mine"], seen
