@@ -1,4 +1,4 @@
-"""``condashare modules``: an environment modulefile (Lmod) per shared release."""
+"""``condashare modules``: an environment modulefile (Lmod or Environment Modules) per release."""
 
 from __future__ import annotations
 
@@ -180,8 +180,6 @@ def run(args: argparse.Namespace) -> int:
         return code
     if plan.action == "sync":
         out.status("info", f"format: {fmt} ({why}); directory: {directory} ({where})")
-        if fmt == "tcl":
-            out.status("warning", "Tcl modulefiles: not yet tested with Environment Modules")
     render_plan(plan, out, args.dry_run)
     if args.dry_run:
         return code
