@@ -77,7 +77,7 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
             out.status("warning", f"env {release!r} {why}: no modulefile for it", indent=6)
         out.line()
     out.heading(f"Modulefiles in {plan.directory}")
-    if plan.status in ("skipped", "unresponsive"):
+    if plan.status in ("skipped", "unresponsive", "error"):
         out.status("error", f"{plan.status}: {plan.detail}")
         return
     if plan.detail:
@@ -94,7 +94,7 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
 
 
 def _exit_code(plan: ModulesPlan, outcomes: list[Outcome]) -> int:
-    if any(not o.done for o in outcomes) or plan.status in ("skipped", "unresponsive"):
+    if any(not o.done for o in outcomes) or plan.status in ("skipped", "unresponsive", "error"):
         return exitcodes.INCOMPLETE
     if any(x.status != "ok" for x in plan.listings):
         return exitcodes.INCOMPLETE
