@@ -485,3 +485,77 @@ def test_load_on_a_dead_share_fails_fast(kind, shell, any_share, tmp_path, monke
     assert f"did not answer within {TIMEOUT:g} s" in said(run.proc)
     assert run.took(4) < TIMEOUT + 1.0, run.took(4)
     assert after == before
+
+
+# --------------------------------------------------------------------------- --use
+
+
+STARTUP = {
+    "bash": ".bashrc",
+    "zsh": ".zshrc",
+    "tcsh": ".tcshrc",
+    "fish": ".config/fish/config.fish",
+}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_use_adds_module_use_that_the_shell_runs_and_reverse_restores(
+    shell, site, sandbox_home, tmp_path
+):
+    """The block is read by a real shell with real Lmod set up by the user's own line before
+    it; --reverse gives back the startup file byte for byte."""
+    path = need_shell(shell)
+    rc = sandbox_home / STARTUP[shell]
+    rc.parent.mkdir(parents=True, exist_ok=True)
+    mine = f"# my own settings\n{module_init('lmod', shell)}\n"
+    rc.write_text(mine)
+    env = {**os.environ, "SHELL": path}
+    res = run_cli("modules", "--use", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"'module use' block added to {rc}" in res.stdout
+    assert rc.read_text().startswith(mine) and "module use" in rc.read_text()
+    assert run_cli("modules", "--use", env=env).returncode == 0  # again: unchanged
+    assert rc.read_text().count(">>> condashare modules >>>") == 1
+    shell_env = {"HOME": str(sandbox_home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    interactive = ["-i"] if shell in ("bash", "zsh") else []  # (tcsh, fish: read it anyway)
+    argv = [path, *interactive, "-c", "module -t avail"]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=shell_env, timeout=60)
+    assert "isis/4.3.0" in proc.stdout + proc.stderr, proc.stdout + proc.stderr  # Lmod: stderr
+    res = run_cli("modules", "--reverse", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert rc.read_text() == mine
+
+
+def test_use_without_a_module_system_changes_nothing_at_start(site, sandbox_home):
+    rc = sandbox_home / ".bashrc"
+    env = {**os.environ, "SHELL": "/bin/bash"}
+    assert run_cli("modules", "--use", env=env).returncode == 0
+    shell_env = {"HOME": str(sandbox_home), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [need_shell("bash"), "-i", "-c", "echo started"],
+        capture_output=True, text=True, env=shell_env, timeout=60,
+    )  # fmt: skip
+    assert proc.stdout == "started\n" and "module" not in proc.stderr
+    assert run_cli("modules", "--reverse", env=env).returncode == 0
+    assert not rc.exists()  # it held only the block: created by --use, removed by --reverse
+
+
+def test_use_keeps_a_cshrc_read_and_refuses_a_broken_block(site, sandbox_home):
+    env = {**os.environ, "SHELL": "/bin/tcsh"}
+    cshrc = sandbox_home / ".cshrc"
+    cshrc.write_text("set history = 100\n")
+    assert run_cli("modules", "--use", env=env).returncode == 0
+    assert not (sandbox_home / ".tcshrc").exists()  # which would hide .cshrc from tcsh
+    assert "module use" in cshrc.read_text()
+    bashrc = sandbox_home / ".bashrc"
+    bashrc.write_text("# >>> condashare modules >>>\nalias ll='ls -l'\n")
+    res = run_cli("modules", "--use", env={**os.environ, "SHELL": "/bin/bash"})
+    assert res.returncode == 3 and "without its end line" in res.stdout
+    assert bashrc.read_text() == "# >>> condashare modules >>>\nalias ll='ls -l'\n"
+
+
+def test_use_dry_run_shows_the_diff_and_writes_nothing(site, sandbox_home):
+    res = run_cli("modules", "--use", "--dry-run", env={**os.environ, "SHELL": "/usr/bin/zsh"})
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert '+command -v module >/dev/null 2>&1 && module use "$HOME"/' in res.stdout
+    assert not (sandbox_home / ".zshrc").exists()
