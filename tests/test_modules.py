@@ -457,6 +457,8 @@ def modules_on_share(
     """A site whose only installation is on ``share``, and its modulefiles in ``tmp_path``."""
     root = make_installation(share.mount / "anaconda3_linux")
     add_release(root, "isis4.3.0")
+    (root / "etc" / "profile.d").mkdir(parents=True)  # conda.sh is sourced too (bash, zsh)
+    (root / "etc" / "profile.d" / "conda.sh").write_text(CONDA_SH.replace("{root}", str(root)))
     site = write_site(tmp_path / "site.toml", [("linux", root, "linux", "")], TIMEOUT)
     monkeypatch.setenv("CONDASHARE_SITE", str(site))
     mdir = tmp_path / "mf"
@@ -470,20 +472,25 @@ def test_load_on_a_dead_share_fails_fast(kind, shell, any_share, tmp_path, monke
     mdir = modules_on_share(any_share, tmp_path, monkeypatch, FORMAT[kind])
     # A healthy load (warming the client's caches, as a real day's use would), the server
     # dies, unload must still restore (it touches nothing on the share), a new load fails fast.
+    # A new shell's module init in between must not wait for the dead share either. Not with
+    # Environment Modules: its init runs man-db's manpath, which stats DIR/../share/man of each
+    # PATH entry, so it hangs with any env of the dead share on PATH (docs/modules.md).
     steps = [
         "module load isis/4.3.0",
         f"/usr/bin/touch {any_share.trigger}",
+        module_init(kind, shell) if kind == "lmod" else "true",
         "module unload isis",
         "module load isis/4.3.0",
     ]
     run = run_modules(shell, mdir, steps, tmp_path, kind=kind)
-    before, loaded, _, unloaded, after = run.envs
+    before, loaded, _, _, unloaded, after = run.envs
+    assert run.took(3) < 1.0 + 1.0, run.took(3)
     assert loaded["CONDA_DEFAULT_ENV"] == "isis4.3.0", run.proc.stdout + run.proc.stderr
-    assert not run.failed(3) and unloaded == before
-    assert run.took(3) < 1.0 + 1.0, run.took(3)  # unload never waits for the share
-    assert run.failed(4)
+    assert not run.failed(4) and unloaded == before
+    assert run.took(4) < 1.0 + 1.0, run.took(4)  # unload never waits for the share
+    assert run.failed(5)
     assert f"did not answer within {TIMEOUT:g} s" in said(run.proc)
-    assert run.took(4) < TIMEOUT + 1.0, run.took(4)
+    assert run.took(5) < TIMEOUT + 1.0, run.took(5)
     assert after == before
 
 
@@ -559,3 +566,46 @@ def test_use_dry_run_shows_the_diff_and_writes_nothing(site, sandbox_home):
     assert res.returncode == 0, res.stdout + res.stderr
     assert '+command -v module >/dev/null 2>&1 && module use "$HOME"/' in res.stdout
     assert not (sandbox_home / ".zshrc").exists()
+
+
+# --------------------------------------------------------------------------- conda's function
+
+# The installation's etc/profile.d/conda.sh, reduced to what a module must carry into the shell:
+# conda's shell function (the real file comes with conda, which is not installed here).
+CONDA_SH = """\
+__conda_exe() ( "$CONDA_EXE" "$@" )
+conda() {
+  case "${1-}" in
+    activate|deactivate) echo "conda-function $*" ;;
+    *) __conda_exe "$@" ;;
+  esac
+}
+export CONDA_EXE='{root}/bin/conda'
+export CONDA_PYTHON_EXE='{root}/bin/python'
+"""
+
+
+@pytest.mark.parametrize("kind", SYSTEMS)
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_load_defines_condas_shell_function_and_unload_removes_it(kind, shell, site, tmp_path):
+    root = tmp_path / "cpkgs" / "anaconda3_linux"
+    (root / "etc" / "profile.d").mkdir(parents=True)
+    (root / "etc" / "profile.d" / "conda.sh").write_text(CONDA_SH.replace("{root}", str(root)))
+    mdir = tmp_path / "mf"
+    write_modules(kind, mdir)
+    steps = [
+        "module load isis/4.3.0",
+        "conda activate isis4.4.0",
+        "module unload isis",
+        "type conda >/dev/null 2>&1 && echo 'conda still defined'",
+    ]
+    run = run_modules(shell, mdir, steps, tmp_path, kind=kind)
+    out = run.proc.stdout
+    assert not run.failed(1) and not run.failed(2), out + run.proc.stderr
+    assert "conda-function activate isis4.4.0" in out
+    before, loaded, _, unloaded, _ = run.envs
+    # Environment Modules exports the functions it defines in bash (BASH_FUNC_conda%%): not
+    # what conda.sh does, but the same function in the shell; unload removes them exactly.
+    loaded = {k: v for k, v in loaded.items() if k in before or not k.startswith("BASH_FUNC_")}
+    assert loaded == activated(before, root, "isis4.3.0", hook=True)
+    assert unloaded == before and "conda still defined" not in out
