@@ -75,6 +75,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--dry-run", action="store_true", help="with --fix: show what would change, change nothing"
     )
     parser.add_argument("--yes", action="store_true", help="with --fix: do not ask")
+    parser.add_argument(
+        "--reverse",
+        action="store_true",
+        help="with --fix: undo what --fix moved to local disk (restores the files it changed)",
+    )
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write a self-contained report (details, fixes and JSON) to FILE, a new "
+        "file, to send to your administrators",
+    )
     add_site_options(parser)
     parser.set_defaults(run=run)
 
@@ -96,8 +107,12 @@ def _validate(args: argparse.Namespace) -> None:
 
     if not 0 < args.timeout <= 3600:
         raise ConfigError("--timeout must be between 0 and 3600 seconds")
-    if (args.dry_run or args.yes) and not args.fix:
-        raise ConfigError("--dry-run and --yes only apply to --fix")
+    if (args.dry_run or args.yes or args.reverse) and not args.fix:
+        raise ConfigError("--dry-run, --yes and --reverse only apply to --fix")
+    if args.reverse and args.checks:
+        raise ConfigError("--fix --reverse undoes every recorded fix; name no checks")
+    if args.reverse and args.report:
+        raise ConfigError("--report goes with a diagnosis, not with --fix --reverse")
     if args.fix and args.json and not (args.dry_run or args.yes):
         raise ConfigError("--fix --json cannot ask for confirmation: add --yes or --dry-run")
 
@@ -183,6 +198,7 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
     from condashare.doctor import registry
     from condashare.doctor.model import Severity
     from condashare.render import text_lines
+    from condashare.wording import plural, seconds_text
 
     if ctx is not None:
         inst = ctx.installation
@@ -203,8 +219,7 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
         worst = max((r.severity for r in results), key=lambda s: s.rank)
         glyph = worst.value if worst.is_problem else "ok"
         problem_groups += worst.is_problem
-        n = len(results)
-        out.status(glyph, f"{registry.group_title(group)} ({n} check{'s' if n != 1 else ''})")
+        out.status(glyph, f"{registry.group_title(group)} ({plural(len(results), 'check')})")
         for result in results:
             for f in result.findings:
                 if not verbose and not f.severity.is_problem:
@@ -217,28 +232,32 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
                     out.line("        ", out.paint("fix: ", "bold"), first)
                     out.block("\n".join(rest), "             ")
             if verbose and result.state == "done":
-                out.line(out.paint(f"        ({result.id}, {result.seconds:.2f} s)", "dim"))
+                took = seconds_text(result.seconds)
+                out.line(out.paint(f"        ({result.id}, {took})", "dim"))
     for fix in report.fixes:
         _render_fix(fix, out)
     out.line()
     incomplete = report.incomplete
     if incomplete:
         timed_out = any(r.state == "timeout" for r in report.results)
-        limit = f" (time limit {report.timeout:g} s)" if timed_out else ""
+        limit = f" (time limit {seconds_text(report.timeout)})" if timed_out else ""
         out.status(
             "error",
-            f"{len(incomplete)} check(s) could not finish{limit}: {', '.join(incomplete)}",
+            f"{plural(len(incomplete), 'check')} could not finish{limit}: {', '.join(incomplete)}",
         )
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
     if errors or warnings:
         out.status(
             "error" if errors else "warning",
-            f"Doctor found problems in {problem_groups} group(s): {errors} error(s), "
-            f"{warnings} warning(s)." + ("" if verbose else " Run with -v for details."),
+            f"Doctor found problems in {plural(problem_groups, 'group')}: "
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}."
+            + ("" if verbose else " Run with -v for details."),
         )
     elif not incomplete:
         out.status(
-            "ok", f"No problems found ({len(report.results)} checks, {report.seconds:.1f} s)."
+            "ok",
+            f"No problems found ({plural(len(report.results), 'check')}, "
+            f"{seconds_text(report.seconds)}).",
         )
 
 
@@ -307,9 +326,58 @@ def _run_fixes(
     return applied
 
 
+def _run_reverse(args: argparse.Namespace, out: Output) -> int:
+    """``doctor --fix --reverse``: plan the undo in a child, show or ask, then apply."""
+    from condashare.bounded import calls
+    from condashare.cli import ConfigError
+    from condashare.doctor import runner
+    from condashare.doctor.checks import offnet
+    from condashare.doctor.model import FixOutcome
+
+    try:
+        ctx, report = runner.diagnose(
+            [], args.timeout, site_path=args.site, prefix=args.prefix, deep=args.deep
+        )
+    except runner.DoctorConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    if ctx is None:
+        outcome = FixOutcome(offnet.CID, "could not set up", error="setting up did not finish")
+    else:
+        plan = calls.call(offnet.reverse, ctx, False, timeout=args.timeout)
+        outcome = (
+            plan.value
+            if plan.state == calls.DONE
+            else FixOutcome(offnet.CID, "could not plan the undo", error=plan.error or plan.state)
+        )
+        if not (args.dry_run or outcome.error or not outcome.changed):
+            if not args.yes:
+                if not args.json:
+                    _render_fix(outcome, out)
+                confirmed = _confirm(out, "Undo the fix?")
+            else:
+                confirmed = True
+            if confirmed:
+                done = calls.call(offnet.reverse, ctx, True, timeout=args.timeout)
+                outcome = (
+                    done.value
+                    if done.state == calls.DONE
+                    else FixOutcome(offnet.CID, outcome.summary, error=done.error or done.state)
+                )
+            else:
+                outcome = FixOutcome(offnet.CID, outcome.summary + " (declined)", outcome.diff)
+    report.fixes.append(outcome)
+    code = exitcodes.PROBLEMS if outcome.error else exitcodes.OK
+    if args.json:
+        out.json("doctor", document(report, ctx, args), code)
+    else:
+        _render_fix(outcome, out)
+    return code
+
+
 def run(args: argparse.Namespace) -> int:
     from condashare.bounded import children
     from condashare.cli import ConfigError
+    from condashare.cli.doctor_report import check_report_path, report_text, save_report
     from condashare.doctor import runner
     from condashare.render import Output
 
@@ -322,6 +390,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_list(checks, out)
         return exitcodes.OK
+    if args.reverse:
+        return _run_reverse(args, out)
+    report_path = check_report_path(args.report) if args.report else None
     try:
         ctx, report = runner.diagnose(
             checks,
@@ -347,6 +418,9 @@ def run(args: argparse.Namespace) -> int:
         out.json("doctor", document(report, ctx, args), code)
     else:
         render_report(report, ctx, out, args.verbose)
+    if report_path:
+        save_report(report_path, report_text(report, ctx, args, code))
+        out.warn(f"report written to {report_path}: send it to your administrators")
     out.out.flush()
     if children.reap():
         # A check is stuck on a dead share; it is abandoned and will end with the share.
