@@ -12,7 +12,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from condashare.startup import PosixDialect
+from condashare.shells.dialects import PosixDialect
 
 BEGIN = b"# >>> condashare modules >>>"
 END = b"# <<< condashare modules <<<"
