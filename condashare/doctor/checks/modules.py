@@ -18,7 +18,7 @@ from condashare.doctor.model import Check, Finding
 from condashare.modules.render import Format, owns
 from condashare.modules.sync import ModulesPlan, default_dir, plan_sync, scan_bounded
 from condashare.render import shell_word, shown
-from condashare.shared import Setup
+from condashare.shared_envs.setup import Setup
 
 CID = "modules.files"
 _MAX_LISTED = 5
