@@ -735,6 +735,39 @@ def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_s
     assert "EIO" in res.stdout
 
 
+@pytest.mark.fuse
+@pytest.mark.parametrize("deep", [False, True])
+def test_files_a_share_fails_with_estale_are_not_verified_never_missing_or_damaged(
+    conda_tree: Path, fuse_share, deep: bool
+) -> None:
+    """A stale file handle (the server replaced a file this client held) says nothing about
+    the file: not "missing", not "damaged, reinstall it", and never a clean run."""
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    root = fuse_share.mount / "inst"
+    beta = dist_name("beta")
+    fuse_share.fail("ESTALE", "/inst/envs/good/share/beta/f3.txt")
+    mode = ["--deep", "--no-cache"] if deep else ["--no-cache"]
+    res = run_cli("verify", *mode, "--timeout", "5", str(root / "envs" / "good"), timeout=60)
+    assert res.returncode == 3, res.stdout + res.stderr  # incomplete, not "problems found"
+    env = root / "envs" / "good"
+    assert f"[x] {env}: 1 item(s) not verified, the share fails: stale file handle (ESTALE)" in (
+        res.stdout
+    )
+    assert f"{env}/share/beta/f3.txt: stale file handle (ESTALE)" in res.stdout
+    assert "missing" not in res.stdout and "--force-reinstall" not in res.stdout
+    # an entry of the package cache that fails is reported, not silently left out
+    fuse_share.fail("ESTALE", f"/inst/pkgs/{beta}")
+    res = run_cli("verify", *mode, "--timeout", "5", str(root / "pkgs"), timeout=60)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert f"{root}/pkgs/{beta}: stale file handle (ESTALE)" in res.stdout
+    assert "no problems found" not in res.stdout and "partial" not in res.stdout
+    fuse_share.heal()
+    res = run_cli("verify", *mode, "--timeout", "5", str(root), timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
 def test_worker_death_is_reported_as_incomplete(
     inst: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from condashare.bounded.liveness import error_words
+from condashare.bounded.liveness import error_words, is_share_failure
 from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding, record_finding
 from condashare.verify.hashcache import HashCache
 from condashare.verify.observations import Observations, PackageProblems
@@ -166,6 +166,23 @@ class Collector:
             self.seen.pkg[key] = PackageProblems(target, dist, area)
         return self.seen.pkg[key]
 
+    def _share_failures(self, target: str, root: str, problems: list[Answer]) -> list[Answer]:
+        """The problems that say something about the files; the rest (a share failing with
+        ESTALE, EIO ...) say nothing about them and make the run incomplete instead."""
+        kept = []
+        for problem in problems:
+            err = problem.get("errno")
+            if (
+                problem.get("problem") == "unreadable"
+                and isinstance(err, int)
+                and (is_share_failure(err))
+            ):
+                self.seen.incomplete = True
+                self.seen.failing[target].append((os.path.join(root, problem["path"]), err))
+            else:
+                kept.append(problem)
+        return kept
+
     def _add_problems(
         self, entry: PackageProblems, problems: list[Answer], count: int | None = None
     ) -> None:
@@ -185,9 +202,13 @@ class Collector:
             k: msg.get(k) for k in ("name", "version", "build", "channel", "source", "link_type")
         }
         if msg.get("nproblems"):
-            entry = self._problems(prefix, dist, "env")
-            entry.info = info
-            self._add_problems(entry, msg.get("problems", []), int(msg["nproblems"]))
+            listed = msg.get("problems", [])
+            found = self._share_failures(prefix, prefix, listed)
+            count = int(msg["nproblems"]) - (len(listed) - len(found))
+            if count:
+                entry = self._problems(prefix, dist, "env")
+                entry.info = info
+                self._add_problems(entry, found, count)
         defer = msg.get("defer", [])
         rec_path = os.path.join(prefix, "conda-meta", task["record"])
         if self.cache is not None:
@@ -248,14 +269,20 @@ class Collector:
                 if waiting[1] == 0 and self.cache is not None:
                     self.cache.add_record(waiting[0])
                     del self.pending_fp[task["record"]]
-        if msg.get("problems"):
+        path, rel = task["path"], task["rel"]
+        root = path[: -len(rel)].rstrip("/") if path.endswith(rel) else ""
+        found = self._share_failures(task["target"], root, msg.get("problems", []))
+        if found:
             entry = self._problems(task["target"], task["owner"], task["area"])
             entry.info = entry.info or dict(task.get("info") or {})
-            self._add_problems(entry, msg["problems"])
+            self._add_problems(entry, found)
 
     def _on_cache(self, task: Task, msg: Answer) -> None:
         pkgs = task["path"]
         self.seen.caches[pkgs] = msg
+        for name, _, err in msg.get("failing", []):
+            self.seen.incomplete = True
+            self.seen.failing[pkgs].append((os.path.join(pkgs, name), err))
         for name in msg.get("entries", []):
             self.add("centry", os.path.join(pkgs, name), target=pkgs)
 
@@ -275,11 +302,18 @@ class Collector:
             )
         self._count(msg)
         if msg.get("nproblems"):
-            entry = self._problems(pkgs, dist, "cache")
-            self._add_problems(entry, msg.get("problems", []), int(msg["nproblems"]))
+            listed = msg.get("problems", [])
+            found = self._share_failures(pkgs, task["path"], listed)
+            count = int(msg["nproblems"]) - (len(listed) - len(found))
+            if count:
+                entry = self._problems(pkgs, dist, "cache")
+                self._add_problems(entry, found, count)
         for job in msg.get("defer", []):
             self._hash(job["path"], pkgs, dist, "cache", job["rel"], job["sha256"])
         for arch in msg.get("archives", []):
+            if "error" in arch:  # not there is fine; a failing share is not
+                self._share_failures(pkgs, "", [arch["error"]])
+                continue
             expect = arch.get("expect") or {}
             rel = os.path.basename(arch["path"])
             if not expect:

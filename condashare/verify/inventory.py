@@ -181,6 +181,7 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
     entries: list[str] = []
     lone_archives: list[str] = []
     partial_downloads: list[list[Any]] = []
+    failing: list[list[Any]] = []
     names = set(os.listdir(pkgs))
     for name in sorted(names):
         full = os.path.join(pkgs, name)
@@ -188,7 +189,13 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
             continue
         if name.endswith(".conda_trash"):
             continue  # reported by the walk, with its holders
-        if os.path.isdir(full) and not os.path.islink(full):
+        try:
+            is_entry = stat.S_ISDIR(os.lstat(full).st_mode)
+        except OSError as exc:
+            if exc.errno not in ABSENT:  # a failing share is not "no such entry"
+                failing.append([name, oserr(exc), exc.errno])
+            continue
+        if is_entry:
             entries.append(name)
         elif name.endswith((".partial", ".tmp")):
             partial_downloads.append([full, lsize(full)])
@@ -225,6 +232,7 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
             repodata.append(item)
     return {
         "entries": entries,
+        "failing": failing[:MAX_ITEMS],
         "lone_archives": lone_archives[:MAX_ITEMS],
         "partial_downloads": partial_downloads[:MAX_ITEMS],
         "trash_bytes": trash_bytes,
@@ -238,7 +246,15 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
 
 def exists(w: Reader, task: Task) -> dict[str, Any]:
     """Which of these paths exist (used to ask whether a build is in the user's caches)."""
-    return {"exists": [p for p in task["paths"] if os.path.exists(p)]}
+    found = []
+    for path in task["paths"]:
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno in ABSENT:
+                continue
+        found.append(path)  # a failing share proves nothing: never "exists only elsewhere"
+    return {"exists": found}
 
 
 def writable(w: Reader, task: Task) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from condashare.verify.protocol import Task
 from condashare.verify.reader import (
+    ABSENT,
     BUFFER,
     CACHE_MIN_BYTES,
     DEFER_BYTES,
@@ -24,6 +25,7 @@ from condashare.verify.reader import (
     SKIP_SUFFIXES,
     Reader,
     fp_add,
+    is_kind,
     key_text,
     oserr,
     read_all,
@@ -58,6 +60,8 @@ def record(w: Reader, task: Task) -> dict[str, Any]:
         finally:
             os.close(fd)
     except OSError as exc:
+        if exc.errno not in ABSENT:
+            raise  # the share failed (ESTALE, EIO ...): the task reports it, not the record
         return {"record_error": f"cannot read: {oserr(exc)}"}
     if not raw.strip():
         return {"record_error": "empty file (zero length)"}
@@ -105,7 +109,7 @@ def centry(w: Reader, task: Task) -> dict[str, Any]:
     w.open_cache(task.get("cache", ""))
     info = os.path.join(root, "info")
     out: dict[str, Any] = {"dist": os.path.basename(root)}
-    if not os.path.isdir(info):
+    if not is_kind(info, stat.S_ISDIR):  # a failing share raises: the task reports it
         out["partial"] = "no info/ directory"
         out["bytes_on_disk"] = tree_size(root)
         return out
@@ -137,7 +141,9 @@ def centry(w: Reader, task: Task) -> dict[str, Any]:
         arch = root + ext
         try:
             st = os.stat(arch)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in ABSENT:
+                archives.append({"path": arch, "size": -1, "error": unreadable(arch, exc)})
             continue
         item: dict[str, Any] = {"path": arch, "size": st.st_size}
         if isinstance(record, dict):
@@ -183,7 +189,7 @@ def _check_entries(
                 problems.append({"path": rel, "problem": "missing"})
                 continue
             except OSError as exc:
-                problems.append({"path": rel, "problem": "unreadable", "found": oserr(exc)})
+                problems.append(unreadable(rel, exc))
                 continue
             # the common case first, with as little work as possible: a regular file of
             # the recorded size (prefix-rewritten text files take the slow path below)
@@ -226,7 +232,7 @@ def _check_entries(
                     )
                     continue
                 except OSError as exc:
-                    problems.append({"path": rel, "problem": "unreadable", "found": oserr(exc)})
+                    problems.append(unreadable(rel, exc))
                     continue
                 if kind == "softlink":
                     fp_add(fp_paths, fp_keys, rel, st)
@@ -288,7 +294,7 @@ def _check_entries(
                     else:
                         sha = w.digest(os.path.join(root, rel), local=local)[0]
                 except OSError as exc:
-                    problems.append({"path": rel, "problem": "unreadable", "found": oserr(exc)})
+                    problems.append(unreadable(rel, exc))
                     continue
                 if size >= CACHE_MIN_BYTES:
                     hashed.append(
@@ -344,7 +350,7 @@ def hash_file(w: Reader, task: Task) -> dict[str, Any]:
             hashed.append([*key, sha, md5])
     except OSError as exc:
         return {
-            "problems": [{"path": task["rel"], "problem": "unreadable", "found": oserr(exc)}],
+            "problems": [unreadable(task["rel"], exc)],
             "hashed": [],
         }
     problems = []
@@ -374,6 +380,12 @@ def hash_file(w: Reader, task: Task) -> dict[str, Any]:
         "bytes": 0 if hit else st.st_size,
         "hits": int(hit),
     }
+
+
+def unreadable(rel: str, exc: OSError) -> dict[str, Any]:
+    """A file that could not be read; ``errno`` lets the coordinator tell a failing share
+    (ESTALE, EIO ...: nothing is known about the file) from a file that is unreadable."""
+    return {"path": rel, "problem": "unreadable", "found": oserr(exc), "errno": exc.errno}
 
 
 def _readlink(path: str) -> str:
