@@ -177,6 +177,71 @@ def test_in_place_damage_of_the_cache_reaches_every_hardlinked_env(inst: Path) -
     assert env[0].fix.startswith("rm -rf ")  # the cache copy must go before reinstalling
 
 
+def test_a_deep_run_hashes_each_inode_once_across_envs_and_the_cache(inst: Path) -> None:
+    """A file hardlinked into several envs and the cache is read once ("MiB hashed" counts
+    each inode once, plus the archives); damage of the shared inode still reaches every env
+    that links it, and a damaged env-only copy only that env."""
+    shutil.copytree(inst / "envs" / "good", inst / "envs" / "again", copy_function=os.link)
+    # the second env: the same packages linked again from the cache, as a release env is
+    inodes: dict[tuple[int, int], int] = {}
+    for env in (inst, inst / "envs" / "good", inst / "envs" / "again"):
+        for rec in (env / "conda-meta").glob("*.json"):
+            for entry in json.loads(rec.read_text())["paths_data"]["paths"]:
+                path = env / entry["_path"]
+                if entry.get("path_type", "hardlink") == "hardlink":
+                    st = path.stat()
+                    inodes[(st.st_dev, st.st_ino)] = st.st_size
+    for paths_json in (inst / "pkgs").glob("*/info/paths.json"):
+        for entry in json.loads(paths_json.read_text())["paths"]:
+            if entry.get("path_type", "hardlink") == "hardlink":
+                st = (paths_json.parent.parent / entry["_path"]).stat()
+                inodes[(st.st_dev, st.st_ino)] = st.st_size
+    archives = sum(p.stat().st_size for p in (inst / "pkgs").glob("*.conda"))
+    report = verify([inst], deep=True, use_cache=False)
+    assert report.findings == [], [f.title for f in report.findings]
+    assert report.stats.bytes_hashed == sum(inodes.values()) + archives
+    # one env given twice over (two targets): still each inode once
+    envs = [inst / "envs" / "good", inst / "envs" / "again"]
+    report = verify(envs, deep=True, use_cache=False)
+    linked = {k: v for k, v in inodes.items() if k in _inodes_of(envs)}
+    assert report.stats.bytes_hashed == sum(linked.values())
+    # the shared inode damaged in place: every env and the cache say so
+    shared = inst / "pkgs" / dist_name("beta") / "share" / "beta" / "f1.txt"
+    with open(shared, "r+b") as fh:
+        first = fh.read(1)
+        fh.seek(0)
+        fh.write(bytes([first[0] ^ 0x20]))
+    # an env-only copy damaged: only that env says so
+    replace_file(
+        inst / "envs" / "again" / "share" / "beta" / "f2.txt",
+        flip_byte((inst / "envs" / "again" / "share" / "beta" / "f2.txt").read_bytes()),
+    )
+    report = verify([inst], deep=True, use_cache=False)
+    env_files = {
+        f.data["prefix"]: problems(f) for f in findings_of(report, "integrity.env-files")
+    }
+    assert env_files == {
+        str(inst / "envs" / "good"): {"share/beta/f1.txt": "hash"},
+        str(inst / "envs" / "again"): {
+            "share/beta/f1.txt": "hash",
+            "share/beta/f2.txt": "hash",
+        },
+    }
+    (cache,) = findings_of(report, "integrity.cache-files")
+    assert problems(cache) == {"share/beta/f1.txt": "hash"}
+
+
+def _inodes_of(envs: list[Path]) -> set[tuple[int, int]]:
+    out = set()
+    for env in envs:
+        for rec in (env / "conda-meta").glob("*.json"):
+            for entry in json.loads(rec.read_text())["paths_data"]["paths"]:
+                if entry.get("path_type", "hardlink") == "hardlink":
+                    st = (env / entry["_path"]).stat()
+                    out.add((st.st_dev, st.st_ino))
+    return out
+
+
 def test_unreadable_files_are_reported_not_fatal(inst: Path) -> None:
     env = inst / "envs" / "good"
     loop = env / "share" / "beta" / "f7.txt"

@@ -16,7 +16,17 @@ from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding
 from condashare.verify.hashcache import HashCache
 from condashare.verify.observations import Observations, PackageProblems
 from condashare.verify.protocol import Answer, Area, Op, Task
+from condashare.verify.reader import DEFER_BYTES
 from condashare.verify.report import Target
+
+# an inode in a given state: (dev, ino, size, mtime_ns, ctime_ns)
+Key = tuple[int, int, int, int, int]
+# what hashing an inode gave: (sha256, "", 0) or (None, error text, errno)
+Sum = tuple[str | None, str, int]
+# who links an inode: (target, root the path is relative to, dist, area, record, package info)
+Owner = tuple[str, str, str, Area, str, dict[str, Any]]
+HASH_BATCH = 64  # files to a hashes task: few messages, and still work for every worker
+HASH_BATCH_BYTES = 16 << 20
 
 
 class Submit(Protocol):
@@ -36,12 +46,18 @@ class Collector:
         self.seen = Observations()
         # record path -> [fingerprint row, big files still being hashed]
         self.pending_fp: dict[str, list[Any]] = {}
+        # each inode with several links, hashed once per run: its sum, or who waits for it
+        self.inodes: dict[Key, Sum | list[tuple[Owner, str, str, int]]] = {}
+        self.hash_jobs: dict[int, list[Key]] = {}  # hashes task -> the inodes it hashes
+        self.next_job = 0
+        self.areas = 0  # envs and caches in the run
         self.handlers: dict[Op, Callable[[Task, Answer], None]] = {
             "classify": self._on_classify,
             "env": self._on_env,
             "walk": self._on_walk,
             "record": self._on_record,
             "hash": self._on_hash,
+            "hashes": self._on_hashes,
             "cache": self._on_cache,
             "centry": self._on_centry,
             "exists": self._on_exists,
@@ -124,7 +140,14 @@ class Collector:
                 )
             self.seen.targets[path] = Target(path, kind, text)
 
+    @property
+    def share(self) -> bool:
+        """Do records and cache entries answer hard-linked files for hashing once per run?
+        Only in deep runs over several envs or caches (one env alone shares nothing)."""
+        return self.deep and self.areas > 1
+
     def _add_env(self, prefix: str, writable: bool, walk: bool, root: str | None = None) -> None:
+        self.areas += 1
         self.add("env", prefix, target=prefix)
         if walk:
             self.add("walk", prefix, target=prefix)
@@ -132,13 +155,14 @@ class Collector:
             self.seen.user_envs.add(prefix)
 
     def _add_cache(self, pkgs: str, walk: bool) -> None:
+        self.areas += 1
         self.add("cache", pkgs, target=pkgs)
         if walk:
             self.add("walk", pkgs, target=pkgs)
 
     def _on_env(self, task: Task, msg: Answer) -> None:
         for name in msg.get("records", []):
-            self.add("record", task["path"], target=task["path"], record=name)
+            self.add("record", task["path"], target=task["path"], record=name, share=self.share)
 
     def _on_walk(self, task: Task, msg: Answer) -> None:
         for raw, size, is_dir, *real in msg.get("artefacts", []):
@@ -210,11 +234,12 @@ class Collector:
                 entry.info = info
                 self._add_problems(entry, found, count)
         defer = msg.get("defer", [])
+        linked = msg.get("linked", [])
         rec_path = os.path.join(prefix, "conda-meta", task["record"])
         if self.cache is not None:
             if msg.get("fp"):
-                if defer:  # clean only once its big files hashed clean too
-                    self.pending_fp[rec_path] = [msg["fp"], len(defer)]
+                if defer or linked:  # clean only once its other files hashed clean too
+                    self.pending_fp[rec_path] = [msg["fp"], len(defer) + len(linked)]
                 else:
                     self.cache.add_record(msg["fp"])
             elif not msg.get("fast"):
@@ -230,6 +255,8 @@ class Collector:
                 info=info,
                 record=rec_path,
             )
+        if linked:
+            self._linked(linked, (prefix, prefix, dist, "env", rec_path, info))
         source = msg.get("source")
         if isinstance(source, str) and source:
             spec = f"{info['name']}={info['version']}={info['build']}"
@@ -258,23 +285,99 @@ class Collector:
             **fields,
         )
 
+    def _checked(self, record: str, clean: bool) -> None:
+        """One file a record waited for was checked: remember the record as clean in the
+        hash cache once all of them were, forget it at the first that was not."""
+        waiting = self.pending_fp.get(record)
+        if waiting is None:
+            return
+        if not clean:
+            del self.pending_fp[record]
+            return
+        waiting[1] -= 1
+        if waiting[1] == 0:
+            if self.cache is not None:
+                self.cache.add_record(waiting[0])
+            del self.pending_fp[record]
+
     def _on_hash(self, task: Task, msg: Answer) -> None:
         self._count(msg)
-        waiting = self.pending_fp.get(task.get("record", ""))
-        if waiting is not None:
-            if msg.get("problems"):
-                del self.pending_fp[task["record"]]
-            else:
-                waiting[1] -= 1
-                if waiting[1] == 0 and self.cache is not None:
-                    self.cache.add_record(waiting[0])
-                    del self.pending_fp[task["record"]]
+        self._checked(task.get("record", ""), not msg.get("problems"))
         path, rel = task["path"], task["rel"]
         root = path[: -len(rel)].rstrip("/") if path.endswith(rel) else ""
         found = self._share_failures(task["target"], root, msg.get("problems", []))
         if found:
             entry = self._problems(task["target"], task["owner"], task["area"])
             entry.info = entry.info or dict(task.get("info") or {})
+            self._add_problems(entry, found)
+
+    def _linked(self, linked: list[list[Any]], owner: Owner) -> None:
+        """Files with other hard links, as a record or cache entry answered them: each inode
+        is hashed once in the run, and every file that links it is judged by that sum."""
+        inodes = self.inodes
+        batch: list[tuple[str, Key, int]] = []
+        for rel, dev, ino, size, mtime, ctime, expect, nlink in linked:
+            key: Key = (dev, ino, size, mtime, ctime)
+            state = inodes.get(key)
+            if isinstance(state, list):
+                state.append((owner, rel, expect, nlink))
+            elif state is not None:
+                self._judge(owner, rel, expect, nlink, state)
+            else:
+                inodes[key] = [(owner, rel, expect, nlink)]
+                batch.append((rel, key, size))
+        # small files go many to a task (few messages), a big one alone (workers share them)
+        rels: list[str] = []
+        keys: list[Key] = []
+        nbytes = 0
+        for rel, key, size in sorted(batch, key=lambda item: item[2] >= DEFER_BYTES):
+            if rels and (len(rels) >= HASH_BATCH or nbytes + size > HASH_BATCH_BYTES):
+                self._queue_hashes(owner[1], rels, keys)
+                rels, keys, nbytes = [], [], 0
+            rels.append(rel)
+            keys.append(key)
+            nbytes += size
+        if rels:
+            self._queue_hashes(owner[1], rels, keys)
+
+    def _queue_hashes(self, root: str, rels: list[str], keys: list[Key]) -> None:
+        self.next_job += 1
+        self.hash_jobs[self.next_job] = keys
+        self.add("hashes", root, front=True, target=root, rels=rels, job=self.next_job)
+
+    def _on_hashes(self, task: Task, msg: Answer) -> None:
+        self._count(msg)
+        keys = self.hash_jobs.pop(task["job"], [])
+        for key, answer in zip(keys, msg.get("sums", []), strict=False):
+            result: Sum = (answer[0], "", 0) if answer[0] else (None, answer[1], answer[2])
+            waiters = self.inodes.get(key)
+            self.inodes[key] = result
+            for owner, rel, expect, nlink in waiters if isinstance(waiters, list) else ():
+                self._judge(owner, rel, expect, nlink, result)
+
+    def _judge(self, owner: Owner, rel: str, expect: str, nlink: int, result: Sum) -> None:
+        """One linked file against the sum of its inode."""
+        target, root, dist, area, record, info = owner
+        sha, error, err = result
+        problem: Answer | None = None
+        if sha is None:
+            problem = {"path": rel, "problem": "unreadable", "found": error, "errno": err}
+        elif sha != expect:
+            problem = {
+                "path": rel,
+                "problem": "hash",
+                "expected": expect,
+                "found": sha,
+                "nlink": nlink,
+            }
+        if record:
+            self._checked(record, problem is None)
+        if problem is None:
+            return
+        found = self._share_failures(target, root, [problem])
+        if found:
+            entry = self._problems(target, dist, area)
+            entry.info = entry.info or dict(info)
             self._add_problems(entry, found)
 
     def _on_cache(self, task: Task, msg: Answer) -> None:
@@ -284,7 +387,7 @@ class Collector:
             self.seen.incomplete = True
             self.seen.failing[pkgs].append((os.path.join(pkgs, name), err))
         for name in msg.get("entries", []):
-            self.add("centry", os.path.join(pkgs, name), target=pkgs)
+            self.add("centry", os.path.join(pkgs, name), target=pkgs, share=self.share)
 
     def _on_centry(self, task: Task, msg: Answer) -> None:
         pkgs = task["target"]
@@ -310,6 +413,8 @@ class Collector:
                 self._add_problems(entry, found, count)
         for job in msg.get("defer", []):
             self._hash(job["path"], pkgs, dist, "cache", job["rel"], job["sha256"])
+        if msg.get("linked"):
+            self._linked(msg["linked"], (pkgs, task["path"], dist, "cache", "", {}))
         for arch in msg.get("archives", []):
             if "error" in arch:  # not there is fine; a failing share is not
                 self._share_failures(pkgs, "", [arch["error"]])

@@ -87,7 +87,8 @@ def record(w: Reader, task: Task) -> dict[str, Any]:
     unlisted = _files_only(rec, entries, meta["source"])
     if unlisted:
         entries = entries + unlisted
-    out.update(_check_entries(w, prefix, entries, deep, env=True, local=bool(task.get("local"))))
+    local, share = bool(task.get("local")), bool(task.get("share"))
+    out.update(_check_entries(w, prefix, entries, deep, env=True, local=local, share=share))
     if unlisted:
         names = {e["_path"] for e in unlisted}
         for problem in out["problems"]:
@@ -134,7 +135,8 @@ def centry(w: Reader, task: Task) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         out["record_error"] = str(exc)
     if entries:
-        out.update(_check_entries(w, root, entries, deep, env=False, local=bool(task.get("local"))))
+        local, share = bool(task.get("local")), bool(task.get("share"))
+        out.update(_check_entries(w, root, entries, deep, env=False, local=local, share=share))
         out.pop("fp", None)
     archives = []
     for ext in (".conda", ".tar.bz2"):
@@ -156,16 +158,26 @@ def centry(w: Reader, task: Task) -> dict[str, Any]:
 
 
 def _check_entries(
-    w: Reader, root: str, entries: list[dict[str, Any]], deep: bool, env: bool, local: bool = False
+    w: Reader,
+    root: str,
+    entries: list[dict[str, Any]],
+    deep: bool,
+    env: bool,
+    local: bool = False,
+    share: bool = False,
 ) -> dict[str, Any]:
     """Stat every recorded file (pass 1), then hash what deep mode needs (pass 2).
 
     Paths are resolved relative to an open descriptor of ``root`` (fewer path walks), and
-    the hash cache is asked once per record rather than once per file.
+    the hash cache is asked once per record rather than once per file. With ``share`` (the
+    run verifies several envs or caches) a file with other hard links is not hashed here but
+    answered as ``linked`` (path, stat key, expected sum): the coordinator has each inode
+    hashed once for every env and cache that links it.
     """
     problems: list[dict[str, Any]] = []
     hashed: list[list[Any]] = []
     defer: list[dict[str, Any]] = []
+    linked: list[list[Any]] = []
     nfiles = nbytes = hits = 0
     fp_paths: list[str] = []
     # the record's fingerprint only serves the cache: without one, do not build it
@@ -276,6 +288,11 @@ def _check_entries(
                 sha = known.get((st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns))
             if sha is not None:
                 hits += 1
+            elif share and st.st_nlink > 1:
+                ident = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
+                linked.append([rel, *ident, expect, st.st_nlink])
+                fp_add(fp_paths, fp_keys, rel, st)
+                continue
             elif size >= DEFER_BYTES:
                 defer.append({"path": os.path.join(root, rel), "rel": rel, "sha256": expect})
                 fp_add(fp_paths, fp_keys, rel, st)
@@ -326,6 +343,7 @@ def _check_entries(
         "nproblems": len(problems),
         "hashed": hashed,
         "defer": defer,
+        "linked": linked,
         "files": nfiles,
         "bytes": nbytes,
         "hits": hits,
@@ -333,6 +351,52 @@ def _check_entries(
     if not problems and fp_keys is not None:
         out["fp"] = {"paths": "\0".join(fp_paths), "keys": fp_keys.tobytes().hex()}
     return out
+
+
+def hash_many(w: Reader, task: Task) -> dict[str, Any]:
+    """sha256 of files below ``path`` (``rels``), each an inode no other task hashes.
+
+    Answers ``sums``, one per path in order: ``[sha256]``, or ``[None, error, errno]``; the
+    coordinator compares them with what every record that links the inode expects.
+    """
+    root = task["path"]
+    local = bool(task.get("local"))
+    sums: list[list[Any]] = []
+    hashed: list[list[Any]] = []
+    nbytes = 0
+    sha256 = hashlib.sha256
+    flags = os.O_RDONLY | O_CLOEXEC
+    dfd = os.open(root, flags | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for rel in task.get("rels", []):
+            try:
+                fd = os.open(rel, flags, dir_fd=dfd)
+                try:
+                    st = os.fstat(fd)
+                    size = st.st_size
+                    if size < BUFFER:
+                        data = os.read(fd, size + 1)
+                        if len(data) > size:  # grew since the stat: read it all
+                            data += read_all(fd)
+                        sha = sha256(data).hexdigest()
+                finally:
+                    os.close(fd)
+                if size >= BUFFER:
+                    sha, _, key = w.digest(os.path.join(root, rel), local=local)
+                    size = key[2]
+            except OSError as exc:
+                sums.append([None, oserr(exc), exc.errno])
+                continue
+            sums.append([sha])
+            nbytes += size
+            if size >= CACHE_MIN_BYTES:
+                hashed.append(
+                    [st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns, sha, None]
+                )
+            w.beat()
+    finally:
+        os.close(dfd)
+    return {"sums": sums, "bytes": nbytes, "hashed": hashed}
 
 
 def hash_file(w: Reader, task: Task) -> dict[str, Any]:
