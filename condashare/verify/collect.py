@@ -49,6 +49,8 @@ class Collector:
         # each inode with several links, hashed once per run: its sum, or who waits for it
         self.inodes: dict[Key, Sum | list[tuple[Owner, str, str, int]]] = {}
         self.hash_jobs: dict[int, list[Key]] = {}  # hashes task -> the inodes it hashes
+        # base -> (paths, inodes, [bytes]) of inodes waiting to be queued for hashing
+        self.hash_batches: dict[str, tuple[list[str], list[Key], list[int]]] = {}
         self.next_job = 0
         self.areas = 0  # envs and caches in the run
         self.handlers: dict[Op, Callable[[Task, Answer], None]] = {
@@ -256,7 +258,7 @@ class Collector:
                 record=rec_path,
             )
         if linked:
-            self._linked(linked, (prefix, prefix, dist, "env", rec_path, info))
+            self._linked(linked, (prefix, prefix, dist, "env", rec_path, info), prefix)
         source = msg.get("source")
         if isinstance(source, str) and source:
             spec = f"{info['name']}={info['version']}={info['build']}"
@@ -311,34 +313,42 @@ class Collector:
             entry.info = entry.info or dict(task.get("info") or {})
             self._add_problems(entry, found)
 
-    def _linked(self, linked: list[list[Any]], owner: Owner) -> None:
+    def _linked(self, linked: list[list[Any]], owner: Owner, base: str, sub: str = "") -> None:
         """Files with other hard links, as a record or cache entry answered them: each inode
-        is hashed once in the run, and every file that links it is judged by that sum."""
+        is hashed once in the run, and every file that links it is judged by that sum.
+
+        New inodes wait in a batch per ``base`` (the env prefix, the package cache; ``sub``:
+        the path from there to the files' root) until it is full or the workers run short of
+        work (``flush_hashes``); a big file is queued alone at once.
+        """
         inodes = self.inodes
-        batch: list[tuple[str, Key, int]] = []
         for rel, dev, ino, size, mtime, ctime, expect, nlink in linked:
             key: Key = (dev, ino, size, mtime, ctime)
             state = inodes.get(key)
             if isinstance(state, list):
                 state.append((owner, rel, expect, nlink))
-            elif state is not None:
+                continue
+            if state is not None:
                 self._judge(owner, rel, expect, nlink, state)
-            else:
-                inodes[key] = [(owner, rel, expect, nlink)]
-                batch.append((rel, key, size))
-        # small files go many to a task (few messages), a big one alone (workers share them)
-        rels: list[str] = []
-        keys: list[Key] = []
-        nbytes = 0
-        for rel, key, size in sorted(batch, key=lambda item: item[2] >= DEFER_BYTES):
-            if rels and (len(rels) >= HASH_BATCH or nbytes + size > HASH_BATCH_BYTES):
-                self._queue_hashes(owner[1], rels, keys)
-                rels, keys, nbytes = [], [], 0
-            rels.append(rel)
-            keys.append(key)
-            nbytes += size
-        if rels:
-            self._queue_hashes(owner[1], rels, keys)
+                continue
+            inodes[key] = [(owner, rel, expect, nlink)]
+            path = f"{sub}/{rel}" if sub else rel
+            if size >= DEFER_BYTES:
+                self._queue_hashes(base, [path], [key])
+                continue
+            batch = self.hash_batches.setdefault(base, ([], [], [0]))
+            batch[0].append(path)
+            batch[1].append(key)
+            batch[2][0] += size
+            if len(batch[0]) >= HASH_BATCH or batch[2][0] >= HASH_BATCH_BYTES:
+                del self.hash_batches[base]
+                self._queue_hashes(base, batch[0], batch[1])
+
+    def flush_hashes(self) -> None:
+        """Queue every waiting batch of inodes to hash (the scheduler runs short of work)."""
+        batches, self.hash_batches = self.hash_batches, {}
+        for base, (rels, keys, _) in batches.items():
+            self._queue_hashes(base, rels, keys)
 
     def _queue_hashes(self, root: str, rels: list[str], keys: list[Key]) -> None:
         self.next_job += 1
@@ -414,7 +424,8 @@ class Collector:
         for job in msg.get("defer", []):
             self._hash(job["path"], pkgs, dist, "cache", job["rel"], job["sha256"])
         if msg.get("linked"):
-            self._linked(msg["linked"], (pkgs, task["path"], dist, "cache", "", {}))
+            owner: Owner = (pkgs, task["path"], dist, "cache", "", {})
+            self._linked(msg["linked"], owner, pkgs, os.path.basename(task["path"]))
         for arch in msg.get("archives", []):
             if "error" in arch:  # not there is fine; a failing share is not
                 self._share_failures(pkgs, "", [arch["error"]])

@@ -123,7 +123,12 @@ class Scheduler:
 
     def _loop(self) -> None:
         procs = self.procs
-        while self.queue or self._busy():
+        while True:
+            if len(self.queue) < self.jobs * PIPELINE:
+                # inodes waiting for a fuller batch go out before a worker runs dry
+                self.observed.flush_hashes()
+            if not (self.queue or self._busy()):
+                break
             # keep every worker PIPELINE tasks deep so none waits for this process;
             # tasks on a share that already hung are not tried again
             while self.queue and len(procs) < self.jobs:
