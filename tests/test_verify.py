@@ -217,9 +217,7 @@ def test_a_deep_run_hashes_each_inode_once_across_envs_and_the_cache(inst: Path)
         flip_byte((inst / "envs" / "again" / "share" / "beta" / "f2.txt").read_bytes()),
     )
     report = verify([inst], deep=True, use_cache=False)
-    env_files = {
-        f.data["prefix"]: problems(f) for f in findings_of(report, "integrity.env-files")
-    }
+    env_files = {f.data["prefix"]: problems(f) for f in findings_of(report, "integrity.env-files")}
     assert env_files == {
         str(inst / "envs" / "good"): {"share/beta/f1.txt": "hash"},
         str(inst / "envs" / "again"): {
@@ -395,6 +393,28 @@ def test_nfs_silly_rename_files_are_found_with_the_process_holding_them(inst: Pa
     assert f"held open by {holder.pid}" in arts[str(env)].detail
     assert arts[str(inst / "pkgs")].data["items"][0]["path"] == str(trash)
     assert report.exit_code == 1
+
+
+def test_a_walk_handed_on_in_slices_finds_every_leftover_once(
+    inst: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a slow share the walk hands the directories it has not listed back to be walked by
+    every worker; sliced to one directory at a time it must find the same leftovers, once."""
+    from condashare.verify import inventory
+
+    leftovers = []
+    for n, sub in enumerate(["lib", "share/beta", "share/gamma", "bin", "conda-meta"]):
+        path = inst / "envs" / "good" / sub / f".nfs00000000000000{n:02d}0001"
+        path.write_bytes(b"x" * (100 + n))
+        leftovers.append(str(path))
+    whole = verify([inst], use_cache=False)
+    monkeypatch.setattr(inventory, "WALK_SLICE_DIRS", 1)  # forked workers inherit it
+    monkeypatch.setattr(inventory, "WALK_SLICE_SECONDS", 0.0)
+    sliced = verify([inst], use_cache=False)
+    for report in (whole, sliced):
+        (arts,) = findings_of(report, "integrity.nfs-artefacts")
+        assert sorted(i["path"] for i in arts.data["items"]) == sorted(leftovers)
+        assert arts.data["count"] == 5 and arts.data["bytes"] == sum(100 + n for n in range(5))
 
 
 def test_silly_rename_names_of_each_client_are_leftovers(inst: Path) -> None:

@@ -15,7 +15,15 @@ from condashare.bounded.liveness import error_words, is_share_failure
 from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding, record_finding
 from condashare.verify.hashcache import HashCache
 from condashare.verify.observations import Observations, PackageProblems
-from condashare.verify.protocol import Answer, Area, Op, Task
+from condashare.verify.protocol import (
+    MAX_TASK_PATHS,
+    PIPE_BYTES,
+    Answer,
+    Area,
+    Op,
+    Task,
+    task_bytes,
+)
 from condashare.verify.reader import DEFER_BYTES
 from condashare.verify.report import Target
 
@@ -38,8 +46,16 @@ class Submit(Protocol):
 class Collector:
     """Reads answers into :class:`Observations` and queues the work they reveal."""
 
-    def __init__(self, deep: bool, timeout: float, cache: HashCache | None, submit: Submit) -> None:
+    def __init__(
+        self,
+        deep: bool,
+        timeout: float,
+        cache: HashCache | None,
+        submit: Submit,
+        jobs: int = 1,
+    ) -> None:
         self.deep = deep
+        self.jobs = jobs  # workers: a long walk is split in about twice as many slices
         self.timeout = timeout
         self.cache = cache
         self.add = submit
@@ -172,10 +188,25 @@ class Collector:
             self.seen.artefacts.append((task["path"], path, int(size), bool(is_dir)))
             if real:
                 self.seen.real_paths[path] = real[0]
+        count, nbytes = self.seen.artefact_counts.get(task["path"], (0, 0))
         self.seen.artefact_counts[task["path"]] = (
-            int(msg.get("count", 0)),
-            int(msg.get("bytes", 0)),
+            count + int(msg.get("count", 0)),
+            nbytes + int(msg.get("bytes", 0)),
         )
+        rest = msg.get("rest") or []
+        if rest:  # a slow tree: the rest of the walk goes to every worker, in slices
+            target = task.get("target", task["path"])
+            step = max(1, min(MAX_TASK_PATHS, -(-len(rest) // (2 * self.jobs))))
+            chunk: list[str] = []
+            size = 0
+            for path in rest:
+                cost = task_bytes({"id": 0, "op": "walk", "path": path})  # bounds its bytes
+                if chunk and (len(chunk) >= step or size + cost > PIPE_BYTES // 2):
+                    self.add("walk", task["path"], target=target, paths=chunk)
+                    chunk, size = [], 0
+                chunk.append(path)
+                size += cost
+            self.add("walk", task["path"], target=target, paths=chunk)
         if self.cache is not None and msg.get("dirs"):
             self.cache.add_dirs(msg["dirs"])
 

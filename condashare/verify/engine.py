@@ -37,6 +37,8 @@ from condashare.verify.protocol import (
 )
 from condashare.verify.report import Progress, ProgressInfo
 
+FAST_RECORD_SECONDS = 0.005
+
 
 class Scheduler:
     """Runs tasks on up to ``jobs`` workers until none is left; answers go to ``observed``."""
@@ -65,8 +67,8 @@ class Scheduler:
         self.mount_memo: dict[str, Mount | None] = {}
         self.last_progress = 0.0
         self.started = time.monotonic()
-        self.fast_records = False  # the last record took the cache's fast path: batch them
-        self.observed = Collector(deep, timeout, cache, self.add)
+        self.fast_records = False  # the last record took well under FAST_RECORD_SECONDS
+        self.observed = Collector(deep, timeout, cache, self.add, self.jobs)
 
     # -- queue ---------------------------------------------------------------------------
     def add(self, op: Op, path: str, front: bool = False, **fields: Any) -> None:
@@ -136,7 +138,7 @@ class Scheduler:
             # writing the cache takes this process away for a few ms: queue deeper first,
             # so the workers do not run dry meanwhile
             flush = self.cache is not None and self.cache.due()
-            batching = not self.deep or self.fast_records
+            batching = self.fast_records
             depth = (PIPELINE + 2 if flush else PIPELINE) * (RECORD_BATCH if batching else 1)
             for p in list(procs):
                 self._fill(p, depth, batching)
@@ -226,7 +228,13 @@ class Scheduler:
             task = p.answered()
             self.done += 1
             if task["op"] == "record":
-                self.fast_records = bool(msg.get("fast"))
+                # batch records while they take well under a millisecond or so (local disk,
+                # the cache's fast path); one at a time when each takes longer (hashing, or
+                # a share with a latency per operation), so every worker gets its share
+                secs = msg.get("secs")
+                self.fast_records = bool(msg.get("fast")) or (
+                    isinstance(secs, (int, float)) and secs < FAST_RECORD_SECONDS
+                )
             self.observed.handle(task, msg)
 
     def _report_progress(self) -> None:

@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import stat
+import time
 from typing import Any
 
 from condashare.verify.protocol import Task
@@ -85,8 +86,17 @@ def env(w: Reader, task: Task) -> dict[str, Any]:
     return {"records": names}
 
 
+# a walk that listed this many directories and took this long answers with the directories
+# it has not listed yet ("rest"), which the coordinator splits among the workers: on a share
+# with a latency per operation one worker alone would walk the tree for longer than all the
+# records take
+WALK_SLICE_DIRS = 32
+WALK_SLICE_SECONDS = 0.25
+
+
 def walk(w: Reader, task: Task) -> dict[str, Any]:
-    """Every NFS silly-rename file and conda trash file below a tree.
+    """Every NFS silly-rename file and conda trash file below a tree (or below ``paths``,
+    directories of it that an earlier slice of the walk did not list).
 
     A directory's mtime/ctime change whenever an entry is created, removed or renamed in
     it (an NFS silly rename is a rename), so a directory whose stat is unchanged since the
@@ -96,16 +106,25 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
     root = task["path"]
     w.open_cache(task.get("cache", ""))
     known = _known_dirs(w, root)
+    started = time.monotonic()
+    listed = 0
     found: list[list[Any]] = []
     count = 0
     nbytes = 0
     errors: list[str] = []
     changed: list[list[Any]] = []
-    stack = [root]
+    stack = list(task.get("paths") or [root])
     remember = w.db is not None  # without a cache, directory keys serve nothing
     key = ""
     while stack:
+        if (
+            listed >= WALK_SLICE_DIRS
+            and len(stack) > 1
+            and (time.monotonic() - started > WALK_SLICE_SECONDS)
+        ):
+            break  # a slow share: hand the rest back, to be walked by every worker
         top = stack.pop()
+        listed += 1
         if remember:
             try:
                 st = os.lstat(top)
@@ -160,6 +179,7 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
         "bytes": nbytes,
         "errors": errors,
         "dirs": changed,
+        "rest": stack,
     }
 
 
