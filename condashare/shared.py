@@ -585,7 +585,7 @@ def plan_off(
             continue
         path = setup.ctx.absolute(f.path)
         if f.status == "invalid":
-            raise CondarcError(path, f.line, f"not valid YAML ({f.error}); fix it first")
+            raise CondarcError(path, f.line, f"{f.error}; fix it first")
         before = _read_bytes(setup, path)
         if before is None:
             continue

@@ -33,10 +33,6 @@ SHELL_ALIASES = {"bash": "bash", "zsh": "zsh", "sh": "sh", "dash": "sh", "ksh": 
 
 BEGIN = b"# >>> condashare >>>"
 END = b"# <<< condashare <<<"
-INFO_LINE = (
-    "# Managed by 'condashare init' from the site file's installations: to change it run "
-    "'condashare init' again, to remove it run 'condashare init --reverse'."
-)
 FLAG_CREATED = b"# condashare: created this file"
 FLAG_NEWLINE = b"# condashare: added the line break before this block"
 DISABLED_PREFIX = b"# [condashare-disabled] "
@@ -308,13 +304,26 @@ DIALECTS: dict[str, Dialect] = {"posix": PosixDialect(), "csh": CshDialect(), "f
 SHELL_DIALECT = {"bash": "posix", "zsh": "posix", "sh": "posix", "tcsh": "csh", "fish": "fish"}
 
 
+def info_line(command: str) -> str:
+    """The comment that tells whoever reads the file which command manages the block."""
+    return (
+        f"# Managed by '{command}' from the site file's installations: to change it run "
+        f"'{command}' again, to remove it run '{command} --reverse'."
+    )
+
+
 def render_block(
-    site: Site, dialect: str | Dialect, timeout: float | None = None, flags: Sequence[bytes] = ()
+    site: Site,
+    dialect: str | Dialect,
+    timeout: float | None = None,
+    flags: Sequence[bytes] = (),
+    command: str = "condashare init",
 ) -> bytes:
     """The complete managed block, markers included, LF line ends."""
     d = DIALECTS[dialect] if isinstance(dialect, str) else dialect
     body = d.render(site, timeout)
-    head = BEGIN + b"\n" + INFO_LINE.encode() + b"\n" + b"".join(f + b"\n" for f in flags)
+    info = info_line(command).encode()
+    head = BEGIN + b"\n" + info + b"\n" + b"".join(f + b"\n" for f in flags)
     return head + body.encode("utf-8") + END + b"\n"
 
 
@@ -514,8 +523,10 @@ def bash_login_file(home: str, exists: Callable[[str], bool] = _exists) -> tuple
     for name in (".bash_profile", ".bash_login", ".profile"):
         path = os.path.join(home, name)
         if exists(path):
-            return path, f"bash login shells read {name} (the first of .bash_profile, "
-            ".bash_login, .profile that exists)"
+            return path, (
+                f"bash login shells read {name} (the first of .bash_profile, "
+                ".bash_login, .profile that exists)"
+            )
     return os.path.join(home, ".profile"), (
         "bash login shells read .profile when there is no .bash_profile/.bash_login "
         "(a new .bash_profile would hide .profile)"

@@ -128,3 +128,19 @@ def test_failing_share_reports_errno(fuse_share):
         result = probe(str(fuse_share.mount / "f"), 5)
         assert result.status == "error"
         assert result.errname == name
+
+
+def test_head_never_opens_a_fifo_or_device(tmp_path):
+    # A FIFO would block the open until the timeout and be called "unresponsive" (a lie about a
+    # healthy disk); /dev/zero would be read. head answers their kind from stat instead.
+    import stat
+
+    os.mkfifo(tmp_path / "pipe")
+    (tmp_path / "zero").symlink_to("/dev/zero")
+    start = time.monotonic()
+    pipe = run_probe("head", str(tmp_path / "pipe"), 5.0, "64")
+    zero = run_probe("head", str(tmp_path / "zero"), 5.0, "64")
+    assert time.monotonic() - start < 4.0
+    assert pipe.status == "ok" and stat.S_ISFIFO(pipe.data["stat"]["mode"])
+    assert zero.status == "ok" and stat.S_ISCHR(zero.data["stat"]["mode"])
+    assert pipe.data["data"] == "" and zero.data["data"] == ""

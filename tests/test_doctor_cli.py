@@ -48,7 +48,7 @@ def test_exit_1_with_problem_details_and_verbose(site, sandbox_home):
     assert "[x] conda configuration" in res.stdout
     assert f"{sandbox_home / '.condarc'} cannot be used" in res.stdout
     assert "fix: Fix the YAML" in res.stdout
-    assert "1 error(s)" in res.stdout.splitlines()[-1]
+    assert "1 error, 0 warnings" in res.stdout.splitlines()[-1]
     assert "platform linux-x86_64" not in res.stdout  # healthy findings only with -v
     verbose = run_cli("doctor", "condarc.parse", "host.platform", "--site", str(site), "-v")
     assert "platform linux-x86_64" in verbose.stdout and "(host.platform," in verbose.stdout

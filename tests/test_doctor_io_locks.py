@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -97,3 +98,34 @@ def test_io_speed_on_a_share(sandbox_home, tmp_path, fuse_share, monkeypatch):
     fuse_share.block()
     hung = io_speed.check_speed(make_ctx(sandbox_home, site))[0]
     assert hung.severity == Severity.ERROR
+
+
+def test_io_speed_reads_a_file_the_user_may_read(sandbox_home, tmp_path):
+    """Admins often leave package archives 0600: the largest file is then unreadable to every
+    other user, which says nothing about the share. Measure with a file they can read."""
+    import json
+    import subprocess
+    import sys
+
+    from conftest import REPO
+    from support.users import SECOND_UID, as_plain_root
+
+    prefix = make_install(tmp_path / "inst")
+    (prefix / "lib").mkdir()
+    (prefix / "lib" / "libpython3.11.so.1.0").write_bytes(b"\0" * (2 << 20))
+    archive = prefix / "pkgs" / "python-3.11.7-0.conda"
+    archive.write_bytes(b"\0" * (3 << 20))
+    archive.chmod(0o600)
+    os.chown(archive, SECOND_UID, SECOND_UID)
+    site = site_file(tmp_path, ("l", str(prefix), "linux"))
+    proc = subprocess.run(
+        [*as_plain_root(), sys.executable, "-m", "condashare", "doctor", "io.speed", "--site",
+         str(site), "--json"],
+        capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, PYTHONPATH=str(REPO), HOME=str(sandbox_home)),
+    )  # fmt: skip
+    doc = json.loads(proc.stdout)
+    [finding] = doc["data"]["checks"][0]["findings"]
+    assert proc.returncode == 0 and finding["severity"] == "ok", finding
+    assert finding["data"]["read_file"] == str(prefix / "lib" / "libpython3.11.so.1.0")
+    assert finding["data"]["unreadable"] == 1 and finding["data"]["read_bytes"] == 2 << 20

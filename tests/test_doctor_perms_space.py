@@ -7,7 +7,7 @@ import os
 import pytest
 from support.doctor_env import make_ctx, make_install, site_file
 
-from condashare.doctor.checks import permissions, space
+from condashare.doctor.checks import permissions, space, trust
 from condashare.doctor.model import Severity
 
 
@@ -45,8 +45,9 @@ def test_world_and_group_writable_files_and_foreign_owners(sandbox_home, inst):
 def test_conda_sh_writable_by_others(sandbox_home, inst):
     prefix, site = inst
     (prefix / "etc" / "profile.d" / "conda.sh").chmod(0o666)
-    f = permissions.check_conda_sh(make_ctx(sandbox_home, site))
-    assert f[0].severity == Severity.ERROR and "writable by everyone" in f[0].title
+    f = trust.check_trust(make_ctx(sandbox_home, site))
+    assert f[0].severity == Severity.ERROR and "everyone can change" in f[0].title
+    assert permissions.check_conda_sh(make_ctx(sandbox_home, site))[0].severity == Severity.OK
 
 
 def test_umask(sandbox_home):

@@ -150,3 +150,53 @@ def test_register_extra_checks_for_plugins():
     finally:
         registry.unregister("integrity.demo")
     assert extra not in registry.all_checks()
+
+
+def _mark(ctx, name: str, seconds: float) -> list[Finding]:
+    """Record when this check ran (start and end, monotonic) in a file under the home."""
+    start = time.monotonic()
+    time.sleep(seconds)
+    with open(os.path.join(ctx.home, name), "w") as fh:
+        fh.write(f"{start} {time.monotonic()}")
+    return []
+
+
+def _busy_a(ctx):
+    return _mark(ctx, "a", 1.0)
+
+
+def _busy_b(ctx):
+    return _mark(ctx, "b", 1.5)
+
+
+def _measure(ctx):
+    return _mark(ctx, "m", 0.0)
+
+
+def test_alone_checks_start_after_the_others_finished(sandbox_home):
+    """A measurement of the share (io.speed) must not time our own other checks' load."""
+    ctx = make_ctx(sandbox_home)
+    checks = [
+        Check("t.a", "t", "busy", _busy_a),
+        Check("t.m", "t", "measures", _measure, alone=True),
+        Check("t.b", "t", "busy", _busy_b),
+    ]
+    report = runner.run_checks(checks, ctx, deadline=time.monotonic() + 30)
+    assert [r.id for r in report.results] == ["t.a", "t.m", "t.b"]  # still in registry order
+    assert all(r.state == runner.DONE for r in report.results)
+    span = {n: [float(x) for x in (sandbox_home / n).read_text().split()] for n in "abm"}
+    assert span["m"][0] >= max(span["a"][1], span["b"][1])
+    assert registry.select(["io.speed"])[0].alone
+
+
+def test_a_stuck_check_cannot_take_the_alone_checks_turn(sandbox_home):
+    ctx = make_ctx(sandbox_home)
+    checks = [
+        Check("t.sleep", "t", "stuck", _sleep, budget=60),
+        Check("t.m", "t", "measures", _measure, alone=True),
+    ]
+    start = time.monotonic()
+    report = runner.run_checks(checks, ctx, deadline=start + 12)
+    by_id = {r.id: r for r in report.results}
+    assert by_id["t.sleep"].state == runner.TIMEOUT and by_id["t.m"].state == runner.DONE
+    assert time.monotonic() - start < 12 + 3

@@ -171,6 +171,24 @@ def test_files_on_a_healthy_share_are_read_through_probes(fuse_share: FuseShare)
 
 
 @pytest.mark.fuse
+def test_special_files_on_a_share_are_refused_without_opening_them(fuse_share: FuseShare) -> None:
+    # One head probe per file stats first and opens only a regular file: a FIFO on the share
+    # (or a link from it to /dev/zero) is refused from its kind, the reader never blocks.
+    home = fuse_share.backing / "ada"
+    home.mkdir()
+    os.mkfifo(home / "pipe")
+    (home / ".condarc").symlink_to("/dev/zero")
+    shown = fuse_share.mount / "ada"
+    reader = Reader(read_mount_table(), 2.0, str(shown))
+    with deadline(5):
+        found = reader.read_many([str(shown / "pipe"), str(shown / ".condarc")])
+    pipe, zero = found[str(shown / "pipe")], found[str(shown / ".condarc")]
+    assert pipe.status is ReadStatus.REFUSED and "FIFO" in pipe.reason and pipe.remote
+    assert zero.status is ReadStatus.REFUSED and "character device" in zero.reason
+    assert pipe.data is None and zero.data is None
+
+
+@pytest.mark.fuse
 def test_dead_share_is_unresponsive_within_the_timeout_and_asked_once(
     any_share: FuseShare,
 ) -> None:

@@ -241,7 +241,13 @@ def test_one_access_mode_and_writes_refused_if_either_level_is_ro():
         mount = by_point(ODD, point)
         assert mount.read_only
         assert "ro" in mount.options and "rw" not in mount.options
+    # Shown as the mount level says, with what the kernel enforces when the levels disagree.
+    assert by_point(ODD, "/mnt/ro-bind").access_text == "ro"
+    assert by_point(ODD, "/mnt/ro-super").access_text == (
+        "rw mount of a read-only filesystem: writes fail"
+    )
     plain = by_point(ODD, "/")
+    assert plain.access_text == "rw"
     assert not plain.read_only and plain.options.count("rw") == 1
     assert plain.options == ("rw", "relatime", "errors=remount-ro")
 
@@ -294,7 +300,7 @@ def test_real_read_only_bind_and_read_only_superblock(tmp_path):
         "        err = 0\n"
         "    except OSError as exc:\n"
         "        err = exc.errno\n"
-        "    out[p] = [m.mountpoint, list(m.options), err]\n"
+        "    out[p] = [m.mountpoint, list(m.options), err, m.access_text]\n"
         "print(json.dumps(out))\n"
     )
     t = str(tmp_path)
@@ -307,11 +313,13 @@ def test_real_read_only_bind_and_read_only_superblock(tmp_path):
     )
     out = json.loads(_in_private_mount_namespace(script, t, sys.executable, code).stdout)
     for name in ("ro-bind", "rw-bind"):
-        point, options, err = out[f"{t}/{name}"]
+        point, options, err, _ = out[f"{t}/{name}"]
         assert point == f"{t}/{name}"
         assert err == errno.EROFS
         assert options[0] == "ro" and "rw" not in options
-    point, options, err = out[f"{t}/rw-super"]
+    assert out[f"{t}/ro-bind"][3] == "ro"
+    assert out[f"{t}/rw-bind"][3] == "rw mount of a read-only filesystem: writes fail"
+    point, options, err, _ = out[f"{t}/rw-super"]
     assert err == 0 and options[0] == "rw" and "ro" not in options
 
 
@@ -523,9 +531,9 @@ def test_real_fuse_mounts_classified(tmp_path, fsname, subtype, fstype, kind):
         (
             "foo",
             "foofs",
-            "fuse.foofs from foo; FUSE filesystem fuse.foofs: treated as possibly remote",
+            "fuse.foofs from foo; FUSE filesystem fuse.foofs: treated as possibly remote, rw",
         ),
-        ("cvmfs2", "", "fuse from cvmfs2; network (cvmfs2 through FUSE)"),
+        ("cvmfs2", "", "fuse from cvmfs2; network (cvmfs2 through FUSE), rw"),
     ],
 )
 def test_info_shows_the_classification(tmp_path, fsname, subtype, shown):

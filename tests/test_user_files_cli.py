@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 from conftest import CliResult, FuseShare
-from support.userhome import make_install, user_env, write_site
+from support.userhome import REPO, make_install, user_env, write_site
 
 PROBE = 1.0  # the site file's probe_timeout in these tests
 # A command touching a dead home waits for one probe timeout per share (later touches of the
@@ -107,6 +107,52 @@ def test_home_on_a_dead_share(any_share: FuseShare, tmp_path: Path, command: str
     any_share.heal()
     assert (backing / ".bashrc").read_text() == "alias ll='ls -l'\n"
     assert (backing / ".condarc").read_text() == f"envs_dirs:\n  - {inst}/envs\n"
+
+
+def _venv_with_this_checkout(root: Path) -> Path:
+    """A real venv (no pip, no network) that sees this interpreter's packages and this checkout
+    through a .pth file, as an install into a venv or by pipx would. Returns its python."""
+    import site as pysite
+    import venv
+
+    venv.EnvBuilder(with_pip=False, symlinks=True).create(root)
+    python = root / "bin" / "python"
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    user = pysite.getusersitepackages()
+    paths = [p for p in sys.path if p and os.path.isdir(p) and not p.startswith(user)]
+    Path(purelib, "deps.pth").write_text("\n".join([*paths, str(REPO)]) + "\n")
+    return python
+
+
+@pytest.mark.fuse
+def test_a_venv_install_starts_with_the_home_dead_without_any_setting(
+    any_share: FuseShare, tmp_path: Path
+) -> None:
+    # Python stats ~/.local/lib/pythonX.Y/site-packages before any condashare code runs; in a
+    # venv (or pipx) the user site is off, so the console script never touches the dead home.
+    python = _venv_with_this_checkout(tmp_path / "venv")
+    inst = make_install(tmp_path / "inst")
+    site = write_site(tmp_path / "site.toml", inst, PROBE)
+    (any_share.backing / "ada").mkdir()
+    env = user_env(any_share.mount / "ada", site)
+    del env["PYTHONNOUSERSITE"], env["PYTHONPATH"]
+    script = "from condashare.cli import main; raise SystemExit(main())"  # pip's console script
+    warm = subprocess.run([str(python), "-c", script, "--version"], env=env, timeout=60)
+    assert warm.returncode == 0
+    any_share.block()
+    start = time.monotonic()
+    try:
+        proc = subprocess.run(
+            [str(python), "-c", script, "--version"], env=env, capture_output=True, text=True,
+            timeout=BOUND + 20,
+        )  # fmt: skip
+    finally:
+        any_share.heal()
+    assert time.monotonic() - start < BOUND
+    assert proc.returncode == 0 and proc.stdout.startswith("condashare "), proc.stderr
 
 
 # ---------------------------------------------------------------- the site file on a dead share

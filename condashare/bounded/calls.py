@@ -254,8 +254,12 @@ def _abandon(task: CallTask) -> ChildAnswer:
 def collect(
     tasks: Mapping[str, CallTask],
     on_answer: Callable[[str, ChildAnswer], None] | None = None,
+    until: float | None = None,
 ) -> dict[str, ChildAnswer]:
-    """Wait for every task until its own deadline; late ones are killed and abandoned."""
+    """Wait for every task until its own deadline; late ones are killed and abandoned.
+
+    With ``until`` (monotonic), stop waiting then: tasks still running are left as they are
+    (absent from the answers) for a later ``collect`` of just those."""
     answers: dict[str, ChildAnswer] = {}
 
     def settle(key: str, answer: ChildAnswer) -> None:
@@ -277,12 +281,15 @@ def collect(
 
     while pending:
         now = time.monotonic()
+        if until is not None and now >= until:
+            break
         for key, task in list(pending.items()):
             if task.deadline <= now:
                 done(key, _abandon(task))
         if not pending:
             break
-        wait = max(0.0, min(t.deadline for t in pending.values()) - time.monotonic())
+        first = min(t.deadline for t in pending.values())
+        wait = max(0.0, min(first, until if until is not None else first) - time.monotonic())
         writing = {_stdin_fd(t): t for t in pending.values() if t.outbox}
         ready, writable, _ = select.select(list(by_fd), list(writing), [], wait)
         for fd in writable:

@@ -164,6 +164,13 @@ def run_program(
     return _run_all([(children.program_argv(program, *args), path)], timeout)[0]
 
 
+def run_programs(
+    jobs: list[tuple[ModuleType, list[str], str]], timeout: float
+) -> list[ProbeResult]:
+    """Run several ``(program, args, label)`` child programs at once under one deadline."""
+    return _run_all([(children.program_argv(m, *args), label) for m, args, label in jobs], timeout)
+
+
 def probe(path: str, timeout: float = 2.0) -> ProbeResult:
     """Is ``path`` there (``stat``)? ok / unresponsive / error(errno) / missing, with latency.
 

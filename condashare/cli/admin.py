@@ -1,4 +1,5 @@
-"""``condashare admin``: tools for the admins of a shared installation (publish, audit)."""
+"""``condashare admin``: tools for the admins of a shared installation (publish, audit,
+init-system)."""
 
 from __future__ import annotations
 
@@ -73,6 +74,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     _common(aud)
     aud.set_defaults(run=run_audit)
+
+    from condashare.cli import admin_startup
+
+    admin_startup.register(admin)
 
 
 def _common(parser: argparse.ArgumentParser) -> None:

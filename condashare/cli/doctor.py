@@ -75,6 +75,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--dry-run", action="store_true", help="with --fix: show what would change, change nothing"
     )
     parser.add_argument("--yes", action="store_true", help="with --fix: do not ask")
+    parser.add_argument(
+        "--report",
+        metavar="FILE",
+        help="also write a self-contained report (details, fixes and JSON) to FILE, a new "
+        "file, to send to your administrators",
+    )
     add_site_options(parser)
     parser.set_defaults(run=run)
 
@@ -183,6 +189,7 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
     from condashare.doctor import registry
     from condashare.doctor.model import Severity
     from condashare.render import text_lines
+    from condashare.wording import plural, seconds_text
 
     if ctx is not None:
         inst = ctx.installation
@@ -203,8 +210,7 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
         worst = max((r.severity for r in results), key=lambda s: s.rank)
         glyph = worst.value if worst.is_problem else "ok"
         problem_groups += worst.is_problem
-        n = len(results)
-        out.status(glyph, f"{registry.group_title(group)} ({n} check{'s' if n != 1 else ''})")
+        out.status(glyph, f"{registry.group_title(group)} ({plural(len(results), 'check')})")
         for result in results:
             for f in result.findings:
                 if not verbose and not f.severity.is_problem:
@@ -217,28 +223,32 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
                     out.line("        ", out.paint("fix: ", "bold"), first)
                     out.block("\n".join(rest), "             ")
             if verbose and result.state == "done":
-                out.line(out.paint(f"        ({result.id}, {result.seconds:.2f} s)", "dim"))
+                took = seconds_text(result.seconds)
+                out.line(out.paint(f"        ({result.id}, {took})", "dim"))
     for fix in report.fixes:
         _render_fix(fix, out)
     out.line()
     incomplete = report.incomplete
     if incomplete:
         timed_out = any(r.state == "timeout" for r in report.results)
-        limit = f" (time limit {report.timeout:g} s)" if timed_out else ""
+        limit = f" (time limit {seconds_text(report.timeout)})" if timed_out else ""
         out.status(
             "error",
-            f"{len(incomplete)} check(s) could not finish{limit}: {', '.join(incomplete)}",
+            f"{plural(len(incomplete), 'check')} could not finish{limit}: {', '.join(incomplete)}",
         )
     errors, warnings = report.count(Severity.ERROR), report.count(Severity.WARNING)
     if errors or warnings:
         out.status(
             "error" if errors else "warning",
-            f"Doctor found problems in {problem_groups} group(s): {errors} error(s), "
-            f"{warnings} warning(s)." + ("" if verbose else " Run with -v for details."),
+            f"Doctor found problems in {plural(problem_groups, 'group')}: "
+            f"{plural(errors, 'error')}, {plural(warnings, 'warning')}."
+            + ("" if verbose else " Run with -v for details."),
         )
     elif not incomplete:
         out.status(
-            "ok", f"No problems found ({len(report.results)} checks, {report.seconds:.1f} s)."
+            "ok",
+            f"No problems found ({plural(len(report.results), 'check')}, "
+            f"{seconds_text(report.seconds)}).",
         )
 
 
@@ -310,6 +320,7 @@ def _run_fixes(
 def run(args: argparse.Namespace) -> int:
     from condashare.bounded import children
     from condashare.cli import ConfigError
+    from condashare.cli.doctor_report import check_report_path, report_text, save_report
     from condashare.doctor import runner
     from condashare.render import Output
 
@@ -322,6 +333,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_list(checks, out)
         return exitcodes.OK
+    report_path = check_report_path(args.report) if args.report else None
     try:
         ctx, report = runner.diagnose(
             checks,
@@ -347,6 +359,9 @@ def run(args: argparse.Namespace) -> int:
         out.json("doctor", document(report, ctx, args), code)
     else:
         render_report(report, ctx, out, args.verbose)
+    if report_path:
+        save_report(report_path, report_text(report, ctx, args, code))
+        out.warn(f"report written to {report_path}: send it to your administrators")
     out.out.flush()
     if children.reap():
         # A check is stuck on a dead share; it is abandoned and will end with the share.

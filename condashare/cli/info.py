@@ -34,7 +34,7 @@ def _mount_text(mount: Mount | None) -> str:
     if mount is None:
         return classify(None).reason
     kind = mount.classification.reason
-    extras = []
+    extras = [mount.access_text]
     if mount.is_network:
         if mount.hard is not None:
             extras.append("hard" if mount.hard else "soft")
@@ -82,6 +82,8 @@ def render_info(report: InfoReport, out: Output) -> None:
             mark = "*" if inst == chosen else " "
             arch = "/".join(inst.arch) if inst.arch else "any arch"
             out.line(f"{mark} {inst.name}: {inst.prefix}  [{inst.os}, {arch}]")
+            if inst.description:
+                out.field("description", inst.description, indent=4)
             out.field("mount", _mount_text(status.mount), indent=4)
             if status.probe is None:
                 out.field("state", "not probed (another OS)", indent=4)

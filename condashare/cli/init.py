@@ -11,6 +11,7 @@ from condashare import exitcodes
 
 if TYPE_CHECKING:
     from condashare.files.read import Reader
+    from condashare.files.write import AppliedEdit
     from condashare.host.detect import Host
     from condashare.render import Output
     from condashare.site.file import Site
@@ -49,13 +50,24 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="disable existing 'conda initialize'/'mamba initialize' blocks (reversibly)",
     )
     parser.add_argument(
+        "--require-trusted",
+        action="store_true",
+        help="refuse when anyone besides root, the admins and you can change what the block "
+        "sources (the site file, conda.sh, or a directory on the way)",
+    )
+    add_probe_timeout(parser)
+    add_site_options(parser)
+    parser.set_defaults(run=run)
+
+
+def add_probe_timeout(parser: argparse.ArgumentParser) -> None:
+    """``--probe-timeout``, for every command that writes the block."""
+    parser.add_argument(
         "--probe-timeout",
         type=float,
         metavar="SECONDS",
         help="how long a shell waits for the share (default: the site file's probe_timeout)",
     )
-    add_site_options(parser)
-    parser.set_defaults(run=run)
 
 
 def _shells(
@@ -173,14 +185,9 @@ def run(args: argparse.Namespace) -> int:
     import platformdirs
 
     from condashare.cli import ConfigError
+    from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import UserFileError
-    from condashare.files.write import (
-        AppliedEdit,
-        EditError,
-        EditUnresponsive,
-        apply_edit,
-        exclusive_lock,
-    )
+    from condashare.files.write import EditError, EditUnresponsive, exclusive_lock
     from condashare.render import Output
     from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.startup import StartupError
@@ -191,7 +198,6 @@ def run(args: argparse.Namespace) -> int:
     state_dir = str(platformdirs.user_state_path("condashare"))
     backup_dir = os.path.join(state_dir, "backups")
     host, env, site, reader = _find(args)
-    applied: list[AppliedEdit] = []
     try:
         with contextlib.ExitStack() as stack:
             if not args.dry_run:  # a dry run writes nothing, not even the lock file
@@ -199,22 +205,15 @@ def run(args: argparse.Namespace) -> int:
                 stack.enter_context(exclusive_lock(lock, reader=reader))
             plan, machine = _plan(args, host, env, site, reader)
             render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
+            if site and refuse_untrusted(
+                site, host, reader, plan.shells, out, args.require_trusted
+            ):
+                return exitcodes.USAGE
             if args.dry_run:
                 return exitcodes.OK
-            try:
-                for edit in plan.edits:
-                    if edit.changed:
-                        applied.append(apply_edit(edit, backup_dir, reader))
-            except (OSError, EditError) as exc:
-                # Every file was checked while planning, so this is I/O trouble (disk full, a
-                # file changed under us, the share stopped answering). Each write is atomic:
-                # say exactly what was done.
-                out.warn(f"condashare: error: {exc}")
-                done = ", ".join(a.edit.path for a in applied) or "none"
-                out.warn(f"files already written: {done}")
-                if applied:
-                    out.warn("run 'condashare init --reverse' to undo them, or run init again")
-                return exitcodes.INCOMPLETE
+            code, applied = apply_plan(plan, out, backup_dir, reader, "condashare init")
+            if code != exitcodes.OK:
+                return code
     except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
@@ -223,6 +222,38 @@ def run(args: argparse.Namespace) -> int:
             isinstance(exc, UserFileError) and exc.exit_code == exitcodes.INCOMPLETE
         )
         return exitcodes.INCOMPLETE if unresponsive else exitcodes.USAGE
+    report_applied(plan, applied, out, backup_dir, "condashare init")
+    return exitcodes.OK
+
+
+def apply_plan(
+    plan: InitPlan, out: Output, backup_dir: str, reader: Reader, command: str
+) -> tuple[int, list[AppliedEdit]]:
+    """Write every changed file of a planned init (each write atomic); on trouble, say
+    exactly which files were already written and how to undo them."""
+    from condashare.files.write import EditError, apply_edit
+
+    applied: list[AppliedEdit] = []
+    try:
+        for edit in plan.edits:
+            if edit.changed:
+                applied.append(apply_edit(edit, backup_dir, reader))
+    except (OSError, EditError) as exc:
+        # Every file was checked while planning, so this is I/O trouble (disk full, a file
+        # changed under us, the share stopped answering). Each write is atomic: say exactly
+        # what was done.
+        out.warn(f"condashare: error: {exc}")
+        done = ", ".join(a.edit.path for a in applied) or "none"
+        out.warn(f"files already written: {done}")
+        if applied:
+            out.warn(f"run '{command} --reverse' to undo them, or run it again")
+        return exitcodes.INCOMPLETE, applied
+    return exitcodes.OK, applied
+
+
+def report_applied(
+    plan: InitPlan, applied: list[AppliedEdit], out: Output, backup_dir: str, command: str
+) -> None:
     out.line()
     if applied:
         backups = [a.backup for a in applied if a.backup]
@@ -232,5 +263,4 @@ def run(args: argparse.Namespace) -> int:
     else:
         out.status("ok", "nothing to change")
     if plan.action == "init" and applied:
-        out.line("    open a new shell to use it; undo with: condashare init --reverse")
-    return exitcodes.OK
+        out.line(f"    open a new shell to use it; undo with: {command} --reverse")

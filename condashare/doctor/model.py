@@ -70,7 +70,8 @@ class Check:
     ``run`` returns findings and never prints. The runner gives it ``budget`` seconds (capped by
     the run's deadline) in a child process, so a check stuck on a dead share cannot stall the
     others. ``fixer`` (optional) can repair what the check finds, only in the user's own files.
-    ``deep`` checks run only with ``--deep`` or when named explicitly.
+    ``deep`` checks run only with ``--deep`` or when named explicitly. ``alone`` checks start
+    once the others have finished: a measurement of the share must not time our own load.
     """
 
     id: str
@@ -81,6 +82,7 @@ class Check:
     fixer: FixFunction | None = None
     deep: bool = False
     description: str = ""
+    alone: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from condashare.doctor.checks import (
     space,
     sqlite_nfs,
     startup,
+    trust,
 )
 from condashare.doctor.model import Check
 
@@ -82,6 +83,7 @@ CHECKS: list[Check] = [
     io_speed.SPEED,
     permissions.INSTALL_TREE,
     permissions.CONDA_SH,
+    trust.TRUST,
     permissions.UMASK,
     permissions.ENVIRONMENTS_TXT,
     space.USER_PKGS,

@@ -8,6 +8,7 @@ touches a share and never starts threads, so it returns by the deadline whatever
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -18,12 +19,15 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome, Severity
 from condashare.render import shown
 from condashare.site.file import DEFAULT_PROBE_TIMEOUT
+from condashare.wording import seconds_text
 
 # States of one check's run.
 DONE = "done"
 CRASHED = "crashed"
 TIMEOUT = "timeout"
 NOT_RUN = "not-run"
+
+ALONE_RESERVE = 6.0  # seconds kept for the checks that run alone (io.speed needs ~4)
 
 
 @dataclass
@@ -103,7 +107,7 @@ def result_from_answer(check: Check, answer: calls.ChildAnswer, budget: float) -
         finding = Finding(
             check.id,
             Severity.ERROR,
-            f"{check.title}: did not finish within {budget:.1f} s",
+            f"{check.title}: did not finish within {seconds_text(budget)}",
             "The check was stopped. The usual cause is a share that stopped answering "
             "(a hung NFS server makes every access to it wait).",
             "Run `condashare doctor mount` to see which share is unresponsive; run this check "
@@ -173,19 +177,34 @@ def run_checks(
             answer.seconds = time.monotonic() - t0
             record(result_from_answer(check, answer, check.budget))
     else:
-        tasks = {}
         # A site with a long probe timeout (a slow but working share) stretches every budget.
         stretch = max(1.0, ctx.timeout / DEFAULT_PROBE_TIMEOUT)
-        for check in checks:
-            now = time.monotonic()
-            budget = check.budget * stretch
-            budgets[check.id] = min(budget, deadline - now)
-            # the budget counts from when the child is ready: a spawned one imports first
-            tasks[check.id] = calls.start(_run_inline, check, ctx, deadline=deadline, budget=budget)
-        calls.collect(
-            tasks,
-            lambda key, answer: record(result_from_answer(by_id[key], answer, budgets[key])),
-        )
+        # Measurements (``alone``) start once the rest has finished, or when only ALONE_RESERVE
+        # seconds (a quarter of a short run) are left: a check stuck on a dead share reads
+        # nothing, so it cannot spoil a measurement, but it must not take its turn.
+        alone = [c for c in checks if c.alone]
+        others = [c for c in checks if not c.alone]
+        reserve = min(ALONE_RESERVE, timeout / 4)
+
+        def answered(key: str, answer: calls.ChildAnswer) -> None:
+            record(result_from_answer(by_id[key], answer, budgets[key]))
+
+        def start(batch: list[Check]) -> dict[str, calls.CallTask]:
+            tasks = {}
+            for check in batch:
+                budget = check.budget * stretch
+                budgets[check.id] = min(budget, deadline - time.monotonic())
+                # the budget counts from when the child is ready: a spawned one imports first
+                tasks[check.id] = calls.start(
+                    _run_inline, check, ctx, deadline=deadline, budget=budget
+                )
+            return tasks
+
+        running = start(others)
+        got = calls.collect(running, answered, until=deadline - reserve if alone else None)
+        left = {k: t for k, t in running.items() if k not in got}
+        if alone:
+            calls.collect({**left, **start(alone)}, answered)
     ordered = [results[c.id] for c in checks]
     return RunReport(ordered, time.monotonic() - started, timeout)
 
@@ -229,6 +248,9 @@ def diagnose(
     """
     start = time.monotonic()
     deadline = start + timeout
+    for key in ("site_path", "target"):  # the child runs in /: relative means relative to here
+        if context_args.get(key):
+            context_args[key] = os.path.abspath(context_args[key])
     answer = calls.call(_build_in_child, context_args, timeout=timeout)
     if answer.state == calls.DONE and answer.value[0] == "config":
         raise DoctorConfigError(answer.value[1])

@@ -11,11 +11,11 @@ same rules hold for every command:
   and is refused from its size, never read to the end. At most cap + 1 bytes are ever read.
 - **A symlink loop** is reported as one, not as "cannot read".
 - **Bounded on a share.** A path that may be remote (:func:`condashare.host.mounts.may_be_remote`)
-  is touched only by abandonable probe children (:mod:`condashare.bounded.paths`): a stat first
-  (kind and size, so a FIFO is refused before any open), then a read of at most cap + 1 bytes —
-  the read is what proves the server answers, since a client answers stat from its cache. A
-  share that did not answer once is not asked again by the same :class:`Reader` (each try costs
-  the timeout).
+  is touched only by abandonable probe children (:mod:`condashare.bounded.paths`), one ``head``
+  per file: it stats, opens only a regular file (so a FIFO is refused before any open) and
+  reads at most cap + 1 bytes — the read is what proves the server answers, since a client
+  answers stat from its cache. A share that did not answer once is not asked again by the same
+  :class:`Reader` (each try costs the timeout).
 
 Results are data (:class:`FileRead`); :class:`UserFileError` carries one to a command that cannot
 go on without the file (exit 2 for a refused file, 3 for a share that does not answer).
@@ -231,16 +231,9 @@ class Reader:
 
     def _read_remote(self, paths: list[str], max_bytes: int) -> dict[str, FileRead]:
         out: dict[str, FileRead] = {}
-        stats = self.probe_many("stat", self._alive(paths, out), "0")
-        to_read: list[str] = []
-        for path, res in stats.items():
-            verdict = self._verdict(path, res, max_bytes)
-            if verdict is None:
-                to_read.append(path)
-            else:
-                out[path] = verdict
-        # The read is what proves the server answers: a client answers stat from its cache.
-        heads = self.probe_many("head", self._alive(to_read, out), str(max_bytes + 1))
+        # One round: ``head`` stats, opens only a regular file and reads; the read is what
+        # proves the server answers (a client answers stat from its cache).
+        heads = self.probe_many("head", self._alive(paths, out), str(max_bytes + 1))
         for path, res in heads.items():
             verdict = self._verdict(path, res, max_bytes)
             if verdict is not None:

@@ -119,6 +119,9 @@ class Mount:
     # What the OS's own flags say (macOS/BSD getfsstat's MNT_LOCAL, ``local`` in psutil's opts);
     # None where the table has no such flag (Linux), and the type decides.
     local_flag: bool | None = None
+    # The mount-level ``ro``/``rw`` (mountinfo field 6, what ``findmnt -o VFS-OPTIONS`` shows);
+    # ``options`` merges it with the superblock's, where either ``ro`` wins. "" when unknown.
+    mount_access: str = ""
 
     @property
     def base_fstype(self) -> str:
@@ -168,6 +171,15 @@ class Mount:
     def is_autofs(self) -> bool:
         """An automount trigger: touching a path below it mounts the real share (and may hang)."""
         return self.classification.kind is MountKind.AUTOMOUNT
+
+    @property
+    def access_text(self) -> str:
+        """The mount-level ``ro``/``rw`` users asked for, and what the kernel enforces if that
+        differs (a ``rw`` mount of a read-only superblock refuses writes all the same)."""
+        level = self.mount_access or ("ro" if self.read_only else "rw")
+        if level == "rw" and self.read_only:
+            return "rw mount of a read-only filesystem: writes fail"
+        return level
 
     @property
     def read_only(self) -> bool:
@@ -256,6 +268,7 @@ def parse_mountinfo(data: bytes | str) -> list[Mount]:
                 fstype=_unescape(fields[sep + 1]),
                 source=_unescape(fields[sep + 2]),
                 options=_merge_options(mount_opts, super_opts),
+                mount_access=next((o for o in mount_opts if o in ("ro", "rw")), ""),
             )
         )
     return mounts

@@ -2,8 +2,9 @@
 
 Stats up to STATS entries of ``conda-meta`` (of PREFIX itself when there is none) within half of
 BUDGET seconds, then reads up to BYTES of the largest of ``bin/python``, ``lib/libpython*`` and a
-few ``pkgs/*.conda``, dropping it from the page cache first where the OS allows, until BUDGET.
-Answers ``stats``, ``stat_seconds``, ``read_file``, ``read_bytes`` and ``read_seconds``.
+few ``pkgs/*.conda`` that this user may open, dropping it from the page cache first where the OS
+allows, until BUDGET. Answers ``stats``, ``stat_seconds``, ``read_file``, ``read_bytes``,
+``read_seconds`` and ``unreadable`` (larger candidates the user may not open).
 """
 
 from __future__ import annotations
@@ -34,23 +35,35 @@ def _time_stats(prefix: str, max_stats: int, budget: float) -> tuple[int, float]
     return count, time.monotonic() - began
 
 
-def _largest(prefix: str) -> str | None:
+def _candidates(prefix: str) -> list[str]:
+    """The well-known big files, largest first: ``bin/python``, ``lib/libpython*``, a few
+    ``pkgs/*.conda``."""
     candidates = [os.path.join(prefix, "bin", "python")]
     candidates += glob.glob(os.path.join(prefix, "lib", "libpython*"))
     candidates += glob.glob(os.path.join(prefix, "pkgs", "*.conda"))[:5]
-    best, size = None, -1
+    sized: list[tuple[int, str]] = []
     for candidate in candidates:
         try:
-            st = os.stat(candidate)
+            sized.append((os.stat(candidate).st_size, candidate))
         except OSError:
             continue
-        if st.st_size > size:
-            best, size = candidate, st.st_size
-    return best
+    return [path for _, path in sorted(sized, key=lambda item: -item[0])]
 
 
-def _time_read(path: str, max_bytes: int, budget: float) -> tuple[int, float]:
-    fd = os.open(path, os.O_RDONLY)
+def _open_largest(prefix: str) -> tuple[str | None, int | None, int]:
+    """The largest candidate this user can open (admins often leave package archives 0600:
+    unreadable to everyone else, which says nothing about the share's speed), its descriptor,
+    and how many larger ones could not be opened."""
+    refused = 0
+    for path in _candidates(prefix):
+        try:
+            return path, os.open(path, os.O_RDONLY), refused
+        except PermissionError:
+            refused += 1
+    return None, None, refused
+
+
+def _time_read(fd: int, max_bytes: int, budget: float) -> tuple[int, float]:
     try:
         if hasattr(os, "posix_fadvise"):
             with contextlib.suppress(OSError):
@@ -72,10 +85,10 @@ def main() -> None:
     try:
         os.stat(prefix)
         stats, stat_seconds = _time_stats(prefix, int(max_stats), float(budget))
-        best = _largest(prefix)
+        best, fd, refused = _open_largest(prefix)
         read_bytes, read_seconds = 0, 0.0
-        if best:
-            read_bytes, read_seconds = _time_read(best, int(max_bytes), float(budget))
+        if fd is not None:
+            read_bytes, read_seconds = _time_read(fd, int(max_bytes), float(budget))
     except OSError as exc:
         fail(exc)
     answer(
@@ -85,4 +98,5 @@ def main() -> None:
         read_file=best,
         read_bytes=read_bytes,
         read_seconds=read_seconds,
+        unreadable=refused,
     )

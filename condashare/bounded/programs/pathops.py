@@ -4,7 +4,10 @@ Every operation starts with ``stat`` (its result comes back as ``stat``), then:
 
 - ``stat``: nothing more. A client cache may answer it for a server that died seconds ago.
 - ``head``: open the file and read its first ARG bytes (``data``, hex). Opening makes the
-  client revalidate with the server, so an answer proves the share is alive.
+  client revalidate with the server, so an answer proves the share is alive. Only a regular
+  file is opened (without blocking, and checked again once open): a FIFO would wait for a
+  writer, a device may never end or act on open. For anything else ``data`` is empty and
+  ``stat`` says what it is, so one ``head`` answers what a ``stat`` and a read would.
 - ``listdir``: up to ARG ``[name, kind]`` entries (kind dir | link | file | unknown).
 - ``envs``: the sorted names of up to ARG sub-directories holding ``conda-meta`` (not hidden).
 - ``subdir``: the first ``subdir`` other than noarch named by one of the first ARG
@@ -82,6 +85,27 @@ def _appendable(path: str, mode: int) -> bool | None:
     return True
 
 
+def _head(path: str, info: dict[str, Any], limit: int) -> dict[str, Any]:
+    if not stat.S_ISREG(info["mode"]):
+        return {"stat": info, "data": ""}
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    try:
+        st = os.fstat(fd)  # what was opened, which may not be what was stat'ed
+        if not stat.S_ISREG(st.st_mode):
+            return {"stat": dict(info, mode=st.st_mode, size=st.st_size), "data": ""}
+        chunks: list[bytes] = []
+        total = 0
+        while total < limit:
+            chunk = os.read(fd, min(1 << 16, limit - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+    finally:
+        os.close(fd)
+    return {"stat": info, "data": b"".join(chunks).hex()}
+
+
 def run(op: str, path: str, arg: str) -> NoReturn:
     try:
         st = os.stat(path)
@@ -96,9 +120,7 @@ def run(op: str, path: str, arg: str) -> NoReturn:
         if op == "stat":
             answer(status="ok", stat=info)
         if op == "head":
-            with open(path, "rb") as fh:
-                data = fh.read(int(arg))
-            answer(status="ok", stat=info, data=data.hex())
+            answer(status="ok", **_head(path, info, int(arg)))
         if op == "listdir":
             answer(status="ok", stat=info, entries=_listdir(path, int(arg)))
         if op == "envs":

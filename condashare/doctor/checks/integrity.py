@@ -19,6 +19,7 @@ import stat
 
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
+from condashare.doctor.owners import for_who_can_fix
 from condashare.render import shown
 
 TRASH_SUFFIX = ".conda_trash"
@@ -29,6 +30,13 @@ ARTEFACTS = "integrity.nfs-artefacts"  # the engine's finding that lists .nfs* a
 def integrity_targets(ctx: Context) -> list[str] | None:
     """What to verify: the ``--target`` prefix, else None (the user's own envs and cache)."""
     return [ctx.target] if ctx.target else None
+
+
+def active_env(ctx: Context) -> str | None:
+    """The environment ``conda activate`` made active (``$CONDA_PREFIX``): what the user runs
+    now, and what ``conda doctor`` checks by default, so it is verified without --target."""
+    prefix = ctx.env.get("CONDA_PREFIX", "")
+    return os.path.normpath(prefix) if prefix.startswith("/") else None
 
 
 def _shared(ctx: Context, path: str) -> bool:
@@ -58,10 +66,13 @@ def check_integrity(ctx: Context) -> list[Finding]:
     targets = integrity_targets(ctx)
     if targets is None:
         targets = user_targets(ctx.home, ctx.timeout)
+        active = active_env(ctx)
+        if active and active not in targets:
+            targets.append(active)
     found = integrity_findings(targets, deep=ctx.deep, timeout=ctx.timeout, shared_pkgs_dirs=shared)
     # a finding names the check that produced it; its code (integrity.env-files, ...) stays the
     # engine's, the same as in `condashare verify` and the conda plugin
-    findings = [dataclasses.replace(f, check=FILES_ID) for f in found]
+    findings = for_who_can_fix([dataclasses.replace(f, check=FILES_ID) for f in found], ctx)
     return [dataclasses.replace(f, fixable=True) if conda_trash(ctx, [f]) else f for f in findings]
 
 

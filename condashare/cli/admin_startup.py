@@ -1,0 +1,107 @@
+"""``condashare admin init-system``: the startup block for all users, in the system's files."""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from condashare import exitcodes
+
+
+def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    from condashare.cli import add_site_options
+    from condashare.cli.init import add_probe_timeout
+    from condashare.startup import SHELL_ALIASES
+
+    parser = admin.add_parser(
+        "init-system",
+        help="set up every user's shells at once (/etc/profile.d and the like)",
+        description="Write the block 'condashare init' writes for one user into the system's "
+        "startup files, for every user of this machine: /etc/profile.d/condashare.sh (login "
+        "sh/bash), /etc/bash.bashrc or /etc/bashrc (other interactive bash), /etc/zsh/zshrc or "
+        "/etc/zshrc, /etc/csh/cshrc.d or /etc/profile.d/condashare.csh (tcsh), and fish's "
+        "system conf.d. Users who also run 'condashare init' get the setup once. --reverse "
+        "removes exactly what was added.",
+        epilog="Exit codes: 0 done, 2 bad usage or a file that cannot be written (run as root), "
+        "3 could not finish.",
+    )
+    parser.add_argument(
+        "--shell",
+        action="append",
+        choices=sorted(SHELL_ALIASES),
+        help="set up this shell (repeatable; default: bash, zsh, sh, tcsh and fish)",
+    )
+    parser.add_argument(
+        "--root",
+        default="/",
+        metavar="DIR",
+        help="the system's root directory (default /; e.g. an image being built)",
+    )
+    parser.add_argument(
+        "--dry-run", action="store_true", help="show a diff of every file, change nothing"
+    )
+    parser.add_argument("--reverse", action="store_true", help="remove the system-wide blocks")
+    parser.add_argument(
+        "--require-trusted",
+        action="store_true",
+        help="refuse when anyone besides root and the admins can change what the block sources",
+    )
+    add_probe_timeout(parser)
+    add_site_options(parser)
+    parser.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from condashare.admin.system_startup import (
+        COMMAND,
+        backup_dir,
+        plan_system_init,
+        plan_system_reverse,
+    )
+    from condashare.cli import ConfigError
+    from condashare.cli.init import apply_plan, render_plan, report_applied
+    from condashare.cli.trust_note import refuse_untrusted
+    from condashare.files.read import Reader, UserFileError
+    from condashare.files.write import EditError
+    from condashare.render import Output
+    from condashare.site.file import MAX_PROBE_TIMEOUT
+    from condashare.site.locate import locate
+    from condashare.startup import SHELL_ALIASES, SHELLS
+
+    out = Output(args.color)
+    if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
+        raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
+    root = os.path.abspath(args.root)
+    if not os.path.isdir(root):
+        raise ConfigError(f"--root {root}: not a directory")
+    shells = list(dict.fromkeys(SHELL_ALIASES[s] for s in args.shell)) if args.shell else SHELLS
+    try:
+        site = None
+        if args.reverse:
+            reader = Reader.for_this_host()
+            plan = plan_system_reverse(root, shells, reader)
+        else:
+            where = locate(args.site, args.prefix)
+            if where.site is None:
+                places = ", ".join(c.path for c in where.candidates)
+                raise ConfigError(f"no site file found (looked at {places}); pass --site FILE")
+            site = where.site
+            reader = Reader(where.mounts, where.probe_timeout)
+            plan = plan_system_init(where.site, root, shells, args.probe_timeout, reader)
+        render_plan(plan, out, args.dry_run)
+        if site is not None and refuse_untrusted(
+            site, where.host, reader, plan.shells, out, args.require_trusted
+        ):
+            return exitcodes.USAGE
+        if args.dry_run:
+            return exitcodes.OK
+        backups = backup_dir(root)
+        code, applied = apply_plan(plan, out, backups, reader, COMMAND)
+    except (EditError, UserFileError) as exc:
+        out.warn(f"condashare: error: {exc}")
+        if not args.dry_run:
+            out.warn("nothing was changed")
+        return getattr(exc, "exit_code", exitcodes.USAGE)
+    if code == exitcodes.OK:
+        report_applied(plan, applied, out, backups, COMMAND)
+    return code
