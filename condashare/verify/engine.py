@@ -180,12 +180,15 @@ class Scheduler:
         now = time.monotonic()
         for p in list(self.procs):
             if p.inflight and now - p.last > self.timeout:
-                tasks = list(p.inflight)
+                # the first unanswered task is the one that hung; the ones queued behind it
+                # were never started: they go back to the queue, to run on another worker
+                # (or, on the same mount, to be reported unresponsive untried)
+                head, *behind = p.inflight
                 p.abandon()
                 self.procs.remove(p)
-                self.dead_mounts.setdefault(self.mount_key(tasks[0]["path"]), tasks[0]["path"])
-                for task in tasks:
-                    self._unresponsive(task)
+                self.dead_mounts.setdefault(self.mount_key(head["path"]), head["path"])
+                self._unresponsive(head)
+                self.queue.extendleft(reversed(behind))
 
     def _next_task(self) -> Task | None:
         while self.queue:
