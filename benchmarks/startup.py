@@ -47,7 +47,7 @@ sys.path.insert(0, str(REPO / "tests"))
 from support.conda_shell import write_installation  # noqa: E402
 
 from condashare.site.file import Installation, Site  # noqa: E402
-from condashare.startup import render_block  # noqa: E402
+from condashare.startup.blocks import render_block  # noqa: E402
 
 SHELLS = ["bash", "zsh", "dash", "tcsh", "fish"]
 DIALECT = {"bash": "posix", "zsh": "posix", "dash": "posix", "tcsh": "csh", "fish": "fish"}

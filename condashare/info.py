@@ -16,6 +16,7 @@ from condashare.bounded.liveness import (
 from condashare.bounded.paths import OK, UNRESPONSIVE, run_probe
 from condashare.files.read import Reader, ReadStatus
 from condashare.host.detect import Host, HostInputs
+from condashare.host.machine import MachineFacts
 from condashare.host.mounts import Mount, may_be_remote, mount_for
 from condashare.site.file import (
     Installation,
@@ -67,6 +68,7 @@ class InfoReport:
     conda: CondaOnPath
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    facts: MachineFacts | None = None  # read only when the site file has match rules
 
 
 def _executable(path: str) -> bool:
@@ -118,12 +120,16 @@ def gather_info(
     candidates, timeout = where.candidates, where.probe_timeout
     problems: list[str] = []
     notes: list[str] = list(host.notes)
-    choice = choose_installation(site, host.platform) if site else None
+    facts = None
+    if site is not None and any(not i.match.empty for i in site.installations):
+        facts = host.facts()
+    choice = choose_installation(site, host.platform, facts, env) if site else None
     statuses: list[InstallationStatus] = []
     if site is None:
         notes.append(
-            "no site file found: ask your administrators for one, or pass --site FILE or "
-            "--prefix PATH (places looked at are listed above)"
+            "no site file found: run 'condashare site discover DIR' to find the installations "
+            "under DIR (e.g. /nfs/cpkgs) and write one, ask your administrators for one, or pass "
+            "--site FILE or --prefix PATH (places looked at are listed above)"
         )
     elif choice is not None and choice.installation is None:
         problems.append(choice.reason)
@@ -168,6 +174,7 @@ def gather_info(
         conda=CondaOnPath(conda_exe, on_path, slow),
         problems=problems,
         notes=notes,
+        facts=facts,
     )
 
 

@@ -49,6 +49,7 @@ from condashare.conda.condarc import (
 )
 from condashare.files.read import MAX_STATE_BYTES, Reader, UserFileError
 from condashare.files.write import bounded_write, replace_file, resolve_target
+from condashare.host import dirs
 from condashare.host.detect import Host, HostInputs
 from condashare.host.mounts import Mount, mount_for
 from condashare.site.file import (
@@ -109,7 +110,7 @@ def resolve_setup(
     )
     installation = None
     if site is not None:
-        installation = choose_installation(site, host.platform).installation
+        installation = choose_installation(site, host.platform, host.facts, env).installation
     if conda_root:
         root: str | None = posixpath.normpath(conda_root)
         root_source = "--conda-root"
@@ -146,9 +147,7 @@ def resolve_setup(
         shared_home = env["CONDASHARE_SHARED_HOME"] == "1"
         reason = "CONDASHARE_SHARED_HOME"
     if state_dir is None:
-        import platformdirs
-
-        state_dir = str(platformdirs.user_state_path("condashare"))
+        state_dir = dirs.state_dir_holding(STATE_FILE, ctx.reader, env)
     return Setup(host, site, installation, ctx, shared_home, reason, state_dir)
 
 

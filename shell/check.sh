@@ -9,8 +9,8 @@
 # (condashare.host.mounts.LOCAL_FSTYPES) with no symlink on the way counts as local: network, FUSE,
 # automount, unknown types, and no table at all (macOS) get the probe.
 _condashare_fs=
-if [ -r /proc/self/mountinfo ]; then
-  if [ -n "${BASH_VERSION-}${ZSH_VERSION-}" ]; then
+if $_condashare_bi [ -r /proc/self/mountinfo ]; then
+  if $_condashare_bi [ -n "${BASH_VERSION-}${ZSH_VERSION-}" ]; then
     # Fast path: read the table in one go, then find the mount of the nearest ancestor (mount
     # point = field 5, always followed by the options rw/ro) with a pattern match per ancestor.
     _condashare_nl='
@@ -38,27 +38,27 @@ if [ -r /proc/self/mountinfo ]; then
           esac
           break ;;
       esac
-      [ -n "$_condashare_a" ] || break
+      $_condashare_bi [ -n "$_condashare_a" ] || break
       _condashare_a=${_condashare_a%/*}
     done
-    unset _condashare_mi _condashare_a _condashare_x _condashare_nl
+    $_condashare_bi unset _condashare_mi _condashare_a _condashare_x _condashare_nl
   fi
-  if [ -z "$_condashare_fs" ] || [ "$_condashare_fs" = "?" ]; then
+  if $_condashare_bi [ -z "$_condashare_fs" ] || $_condashare_bi [ "$_condashare_fs" = "?" ]; then
     # Exact path (and dash's): every line, longest mount point that is an ancestor wins.
     _condashare_fs=
     _condashare_m0=
-    while read -r _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r; do
+    while $_condashare_bi read -r _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r; do
       _condashare_a=${_condashare_m%/} # (bash 5.2 fails to match "${m%/}"/* when that is empty)
       case "$_condashare_pe/" in
         "$_condashare_a"/*)
-          if [ "${#_condashare_m}" -ge "${#_condashare_m0}" ]; then
+          if $_condashare_bi [ "${#_condashare_m}" -ge "${#_condashare_m0}" ]; then
             _condashare_m0=$_condashare_m
             _condashare_fs=${_condashare_r#* - }
             _condashare_fs=${_condashare_fs%% *}
           fi ;;
       esac
     done < /proc/self/mountinfo
-    unset _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r _condashare_m0
+    $_condashare_bi unset _condashare_a _condashare_b _condashare_c _condashare_d _condashare_m _condashare_r _condashare_m0
   fi
 fi
 _condashare_st=
@@ -70,17 +70,17 @@ case "$_condashare_fs" in
     # (as few commands per component as possible: each costs a shell start about 10 us)
     _condashare_x=
     _condashare_y=${_condashare_f#/}/
-    while [ -n "$_condashare_y" ]; do
+    while $_condashare_bi [ -n "$_condashare_y" ]; do
       _condashare_x=$_condashare_x/${_condashare_y%%/*}
       _condashare_y=${_condashare_y#*/}
-      if [ -L "$_condashare_x" ]; then
+      if $_condashare_bi [ -L "$_condashare_x" ]; then
         _condashare_st=
         break
       fi
     done
-    unset _condashare_x _condashare_y
-    if [ "$_condashare_st" = local ] && [ ! -r "$_condashare_f" ]; then
-      if [ -e "$_condashare_f" ]; then _condashare_st='error permission denied'; else _condashare_st=missing; fi
+    $_condashare_bi unset _condashare_x _condashare_y
+    if $_condashare_bi [ "$_condashare_st" = local ] && $_condashare_bi [ ! -r "$_condashare_f" ]; then
+      if $_condashare_bi [ -e "$_condashare_f" ]; then _condashare_st='error permission denied'; else _condashare_st=missing; fi
     fi ;;
 esac
-unset _condashare_fs
+$_condashare_bi unset _condashare_fs

@@ -1,7 +1,10 @@
+# Interactive means prompt2: tcsh sets it only in interactive shells, while many .tcshrc files
+# set prompt unconditionally (then $?prompt is true in `tcsh -c cmd` too). A csh that is not
+# tcsh has no prompt2 and falls back to $?prompt.
 if ( ! $?_condashare_done ) then
   set _condashare_done = 1
   set _condashare_p = ""
-  set _condashare_u = "`uname -sm`"
+  set _condashare_u = "`\uname -sm`"
   switch ( "$_condashare_u" )
 __CONDASHARE_CASES__
   endsw
@@ -20,14 +23,14 @@ __CONDASHARE_CASES__
       endif
     else
       setenv CONDASHARE_UNAVAILABLE 1
-      if ( $?prompt ) then
+      if ( $?prompt2 || ( $?prompt && ! $?tcsh ) ) then
         echo "condashare: shared conda ${_condashare_p} $_condashare_r[2-]; conda is not set up in this shell" >& /dev/stderr
       endif
     endif
     unsetenv _CONDASHARE_F _CONDASHARE_T _CONDASHARE_SH _CONDASHARE_PE
     unset _condashare_r
   else
-    if ( $?prompt ) then
+    if ( $?prompt2 || ( $?prompt && ! $?tcsh ) ) then
       echo "condashare: no shared conda installation for ${_condashare_u}" >& /dev/stderr
     endif
   endif

@@ -2,7 +2,7 @@ if not set -q _condashare_done
   set -g _condashare_done 1
   set -l _condashare_p
   set -lx _CONDASHARE_PE
-  set -l _condashare_u (uname -sm 2>/dev/null)
+  set -l _condashare_u (command uname -sm 2>/dev/null)
   switch "$_condashare_u"
 __CONDASHARE_CASES__
   end
@@ -14,19 +14,19 @@ __CONDASHARE_CASES__
     switch "$_condashare_r[1]"
       case local
         set -e CONDASHARE_UNAVAILABLE
-        source "$_CONDASHARE_F"
+        builtin source "$_CONDASHARE_F"
       case ok
         # the probe child read conda.fish: source what it read, not the file on the share
         set -e CONDASHARE_UNAVAILABLE
         set -e _condashare_r[1]
-        string join \n -- $_condashare_r | source
+        string join \n -- $_condashare_r | builtin source
       case '*'
         set -gx CONDASHARE_UNAVAILABLE 1
         if status is-interactive
-          printf 'condashare: shared conda %s %s; conda is not set up in this shell\n' "$_condashare_p" "$_condashare_r[2]" >&2
+          builtin printf 'condashare: shared conda %s %s; conda is not set up in this shell\n' "$_condashare_p" "$_condashare_r[2]" >&2
         end
     end
   else if status is-interactive
-    printf 'condashare: no shared conda installation for %s\n' "$_condashare_u" >&2
+    builtin printf 'condashare: no shared conda installation for %s\n' "$_condashare_u" >&2
   end
 end

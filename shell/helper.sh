@@ -4,6 +4,7 @@
 # (fish) or a private file holding it (csh; "-": none, source the file directly); or the
 # verdict and its phrase (missing, unresponsive, error).
 exec </dev/null 2>/dev/null
+_condashare_bi=command
 _condashare_pe=$_CONDASHARE_PE
 _condashare_f=$_CONDASHARE_F
 _condashare_t=$_CONDASHARE_T

@@ -172,3 +172,53 @@ def test_condashare_block_presence(sandbox_home, two_os_site):
         fh.write("[[installations]]\nname='arm'\nprefix='/nfs/arm'\nos='linux'\narch=['arm64']\n")
     f = startup.check_condashare_block(make_ctx(sandbox_home, two_os_site, shell=bash))
     assert f[0].severity == Severity.WARNING and ".bashrc" in f[0].title
+
+
+def mamba_init_block(prefix: str) -> str:
+    """What `mamba shell init --shell bash` (mamba 2) writes."""
+    hook = '"$MAMBA_EXE" shell hook --shell bash --root-prefix "$MAMBA_ROOT_PREFIX" 2> /dev/null'
+    return f"""# >>> mamba initialize >>>
+# !! Contents within this block are managed by 'mamba shell init' !!
+export MAMBA_EXE='{prefix}/bin/mamba';
+export MAMBA_ROOT_PREFIX='{prefix}';
+__mamba_setup="$({hook})"
+if [ $? -eq 0 ]; then
+    eval "$__mamba_setup"
+else
+    alias mamba="$MAMBA_EXE"  # Fallback on help from mamba activate
+fi
+unset __mamba_setup
+# <<< mamba initialize <<<
+"""
+
+
+def test_doctor_finds_the_block_init_wrote_for_fish(sandbox_home, two_os_site):
+    """After `init --shell fish` the block is in conf.d/condashare.fish, which fish reads."""
+    fish = need_shell("fish")
+    from condashare.files.write import apply_edit
+    from condashare.site.file import SiteCandidate, load_site
+    from condashare.startup import plan_init
+
+    site = load_site(SiteCandidate(str(two_os_site), "--site"))
+    for edit in plan_init(site, ["fish"], str(sandbox_home), {"HOME": str(sandbox_home)}).edits:
+        apply_edit(edit)
+    f = startup.check_condashare_block(make_ctx(sandbox_home, two_os_site, shell=fish))
+    assert f[0].severity == Severity.OK, f[0].title
+    assert "conf.d/condashare.fish" in f[0].title
+
+
+def test_doctor_reports_mamba_initialize_blocks(sandbox_home, tmp_path, two_os_site):
+    """`init --replace-conda-init` handles mamba blocks; the doctor must see them too."""
+    mac = str(tmp_path / "anaconda3_macOS")
+    (sandbox_home / ".bashrc").write_text(mamba_init_block(mac))
+    f = startup.check_conda_init(make_ctx(sandbox_home, two_os_site))
+    assert f[0].severity == Severity.ERROR and "macos installation" in f[0].title
+    assert "mamba" in f[0].title
+    linux = mamba_init_block(str(tmp_path / "anaconda3_linux"))
+    (sandbox_home / ".bashrc").write_text(linux + linux)
+    (sandbox_home / ".zshrc").write_text("# >>> condashare >>>\n:\n# <<< condashare <<<\n" + linux)
+    titles = " | ".join(
+        x.title for x in startup.check_duplicates(make_ctx(sandbox_home, two_os_site))
+    )
+    assert "2 `mamba shell init` blocks" in titles
+    assert ".zshrc: both a condashare block and a `mamba shell init` block" in titles

@@ -227,9 +227,9 @@ def test_failing_share_estale_reports_unavailable(
 def shell_fstype(shell: str, prefix: str) -> str:
     """Run shell/check.sh's lookup in ``shell`` and return the filesystem type it found
     (``bash-exact``: bash on the line-by-line path that dash takes)."""
-    from condashare.startup import _check_code, mountinfo_escape
+    from condashare.shells.code import check_code, mountinfo_escape
 
-    code = _check_code().replace("unset _condashare_fs\n", "")
+    code = check_code().replace("unset _condashare_fs\n", "")
     script = code + 'printf "%s\\n" "$_condashare_fs"\n'
     if shell == "bash-exact":
         shell, script = "bash", "unset BASH_VERSION\n" + script

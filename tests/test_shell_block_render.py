@@ -25,8 +25,9 @@ from support.shellrun import (
 )
 
 from condashare.host.mounts import LOCAL_FSTYPES
+from condashare.shells.code import shell_dir
 from condashare.site.file import Installation, Site
-from condashare.startup import render_block, shell_dir
+from condashare.startup import render_block
 
 SITE = Site("t", 2.0, (Installation("l", "/opt/conda", "linux"),), "t", "--site")
 

@@ -341,10 +341,10 @@ def test_tcsh_sources_conda_csh_and_the_file_it_names_without_opening_the_share(
 def race(path: Path, seconds: str = "5", env: dict[str, str] | None = None) -> str:
     """What the block's probe child answers about ``path`` (read.awk raced against a timer, as
     dash runs it; bash and zsh read the same answer with ``read -t``)."""
-    from condashare.startup import _awk_code, _race_program
+    from condashare.shells.code import awk_code, race_program
 
     res = subprocess.run(
-        ["/bin/sh", "-c", _race_program(), "sh", seconds, "awk", _awk_code(), str(path)],
+        ["/bin/sh", "-c", race_program(), "sh", seconds, "awk", awk_code(), str(path)],
         env=env or {"PATH": "/usr/bin:/bin"}, capture_output=True, text=True, timeout=20,
         stdin=subprocess.DEVNULL,
     )  # fmt: skip
@@ -353,7 +353,7 @@ def race(path: Path, seconds: str = "5", env: dict[str, str] | None = None) -> s
 
 def test_probe_child_verdicts_from_real_errors(tmp_path: Path) -> None:
     """missing for a file that is not there; the errno's words for any other failure."""
-    from condashare.startup import _awk_code
+    from condashare.shells.code import awk_code
 
     assert race(tmp_path / "nope" / "conda.sh") == "missing\n"
     assert race(tmp_path) == "error read error\n"  # awk dies reading a directory
@@ -364,7 +364,7 @@ def test_probe_child_verdicts_from_real_errors(tmp_path: Path) -> None:
     if nobody and os.geteuid() == 0:
         res = subprocess.run(
             [nobody, "--reuid=65534", "--regid=65534", "--clear-groups", "awk",
-             _awk_code(), str(secret)],
+             awk_code(), str(secret)],
             capture_output=True, text=True, timeout=20,
         )  # fmt: skip
         assert res.stdout == "error permission denied\n#condashare-end\n"
@@ -379,12 +379,13 @@ def test_probe_child_verdicts_from_real_errors(tmp_path: Path) -> None:
 
 def copy_csh(path: Path, env: dict[str, str]) -> str:
     """The csh helper's reader (shell/copy_csh.sh) on ``path``, without the race."""
-    from condashare.startup import DIALECTS, _awk_code, _code
+    from condashare.shells.code import awk_code, template_code
+    from condashare.shells.dialects import DIALECTS
 
     program = (
-        f"_condashare_aw={DIALECTS['posix'].quote(_awk_code())}\n"
-        + _code("race.sh")
-        + _code("copy_csh.sh")
+        f"_condashare_aw={DIALECTS['posix'].quote(awk_code())}\n"
+        + template_code("race.sh")
+        + template_code("copy_csh.sh")
         + '_condashare_copy "$1"\n'
     )
     res = subprocess.run(

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 from conftest import need_shell, run_cli
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from condashare import startup
+from condashare.shells.dialects import DIALECTS
 from condashare.site.file import Installation, Site
 from condashare.startup import (
     BEGIN,
@@ -112,8 +113,19 @@ def test_init_is_idempotent_and_reverse_restores_bytes(text: str, exists: bool) 
         assert once.startswith(old)
 
 
+C_BEGIN = "# >>> conda initialize >>>\n"
+C_END = "# <<< conda initialize <<<\n"
+M_BEGIN = "# >>> mamba initialize >>>\n"
+M_END = "# <<< mamba initialize <<<\n"
+NESTED = C_BEGIN + C_BEGIN + "x=1\n" + C_END + C_END  # found by hypothesis: left one active
+OVERLAPPING = C_BEGIN + M_BEGIN + "x=1\n" + C_END + M_END  # lines disabled twice
+
+
 @settings(max_examples=150, deadline=None)
 @given(text=TEXTS)
+@example(text=NESTED)
+@example(text=OVERLAPPING)
+@example(text=C_BEGIN + CONDA_BLOCK + C_END)
 def test_replace_conda_init_is_reversible(text: str) -> None:
     old = text.encode()
     try:
@@ -136,6 +148,24 @@ def test_replace_conda_init_disables_every_line_of_the_block() -> None:
     for line in new.split(b"\n")[1:9]:
         assert line.startswith(startup.DISABLED_PREFIX)
     assert enable_conda_blocks(new) == old
+
+
+@pytest.mark.parametrize("text", [NESTED, OVERLAPPING, C_BEGIN + C_BEGIN + C_END])
+def test_nested_and_overlapping_conda_markers_disable_whole_and_come_back(text: str) -> None:
+    """Markers pair like brackets: the outermost pair is one block, disabled line by line once."""
+    old = text.encode()
+    new = disable_conda_blocks(old)
+    assert new is not None
+    assert not [b for b in find_conda_blocks(new) if not b.disabled]
+    assert [ln.count(startup.DISABLED_PREFIX) for ln in new.split(b"\n")[:-1]].count(2) == 0
+    assert enable_conda_blocks(new) == old
+
+
+def test_tangled_conda_markers_are_refused() -> None:
+    """A stray disabled begin line would pair with a disabled end: refuse, change nothing."""
+    old = (startup.DISABLED_PREFIX.decode() + C_BEGIN + M_BEGIN + C_END + M_END).encode()
+    with pytest.raises(StartupError, match="cannot disable reversibly"):
+        disable_conda_blocks(old, "f")
 
 
 SHELL_LINES = st.sampled_from(
@@ -217,7 +247,7 @@ def test_prefix_with_newline_is_refused() -> None:
 )
 def test_each_dialect_quotes_round_trip(dialect: str, value: str, tmp_path: Path) -> None:
     """One quote() per dialect: the shell reads back exactly the value."""
-    d = startup.DIALECTS[dialect]
+    d = DIALECTS[dialect]
     quoted = d.quote(value + ' $HOME `x` "q" èрт🚒')
     expect = value + ' $HOME `x` "q" èрт🚒'
     script = tmp_path / "q"

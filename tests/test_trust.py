@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import FuseShare, run_cli
+from conftest import FuseShare, need, run_cli
 from support.doctor_env import make_ctx, make_install, site_file
 from support.users import SECOND_UID, SYSTEM_PYTHON, as_second_user
 
@@ -175,7 +175,10 @@ def test_init_warns_and_require_trusted_refuses(public: Path, sandbox_home: Path
     (prefix / "etc/profile.d/conda.sh").chmod(0o666)
     warned = _init(site, sandbox_home, "--dry-run")
     assert warned.returncode == 0
-    assert f"everyone can change {prefix}/etc/profile.d/conda.sh" in warned.stdout
+    lines = warned.stdout.splitlines()
+    at = lines.index("[!] everyone can change what the block sources: conda.sh of linux")
+    assert lines[at + 1] == f"    {prefix}/etc/profile.d/conda.sh is world-writable (mode 0666)"
+    assert at < lines.index("Shells: bash")  # said before the plan, not after the diffs
     refused = _init(site, sandbox_home, "--require-trusted")
     assert refused.returncode == 2 and "refusing" in refused.stderr
     assert not (sandbox_home / ".bashrc").exists()  # nothing was written
@@ -213,3 +216,35 @@ def test_dead_share_gives_unknown_within_the_timeout(
         assert unknown  # a client cache may answer the lookups for a while: then it can tell
     assert {v.role for v in verdicts} >= {"site file", "conda.sh of linux"}
     assert next(v for v in verdicts if v.role == "site file").status == "trusted"
+
+
+def test_require_trusted_refuses_when_the_share_does_not_answer(
+    fuse_share: FuseShare, tmp_path: Path, sandbox_home: Path
+) -> None:
+    make_install(fuse_share.backing / "inst")
+    site = site_file(tmp_path, ("linux", str(fuse_share.mount / "inst"), "linux"), timeout=1.0)
+    fuse_share.block()
+    start = time.monotonic()
+    res = _init(site, sandbox_home, "--require-trusted")
+    assert time.monotonic() - start < 1.0 + 15  # the probe timeout, plus a loaded machine
+    assert res.returncode == 2 and "refusing" in res.stderr
+    assert "cannot tell who can change" in res.stdout and "did not answer" in res.stdout
+    assert not (sandbox_home / ".bashrc").exists()
+
+
+def test_an_acl_granting_write_is_reported(public: Path, sandbox_home: Path) -> None:
+    """An ACL entry needs the mask to grant write, and the mask is what the group bits show."""
+    setfacl = shutil.which("setfacl")
+    need(setfacl is not None, "setfacl is missing (apt-get install acl)")
+    prefix = make_install(public / "share" / "inst")
+    script = prefix / "etc/profile.d/conda.sh"
+    assert script.stat().st_mode & 0o777 == 0o644
+    subprocess.run([str(setfacl), "-m", f"u:{SECOND_UID}:rw", str(script)], check=True)
+    code, problems = _doctor(_site(public, prefix), sandbox_home)
+    assert code == 1
+    [finding] = [f for f in problems if f["check"] == "permissions.trust"]
+    assert f"{script} is group-writable" in finding["title"]
+    # and it is true: the second user, neither owner nor in the group, can change it
+    append = "import sys; open(sys.argv[1], 'a').write('# planted\\n')"
+    proc = subprocess.run([*as_second_user(), SYSTEM_PYTHON, "-I", "-c", append, str(script)])
+    assert proc.returncode == 0 and script.read_text().endswith("# planted\n")

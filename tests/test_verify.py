@@ -612,7 +612,9 @@ def test_hash_cache_skips_rehashing_but_never_hides_a_change(inst: Path) -> None
 
 
 def test_a_damaged_hash_cache_is_replaced(inst: Path, sandbox_home: Path) -> None:
-    db = sandbox_home / ".cache" / "condashare" / "verify-hashes.sqlite3"
+    from condashare.host import dirs
+
+    db = Path(dirs.write_dir(dirs.CACHE)) / "verify-hashes.sqlite3"  # per host (device+inode)
     db.parent.mkdir(parents=True)
     db.write_bytes(b"this is not a database" * 100)
     report = verify([inst / "envs" / "good"], deep=True)

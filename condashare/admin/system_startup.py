@@ -29,22 +29,20 @@ from collections.abc import Sequence
 
 from condashare.files.read import Reader
 from condashare.files.write import plan_edit, read_state
+from condashare.shells.dialects import DIALECTS, Dialect
+from condashare.shells.records import ShellName, shell_names
 from condashare.site.file import Site
-from condashare.startup import (
-    DIALECTS,
-    SHELLS,
-    Dialect,
-    FilePlan,
-    InitPlan,
-    StartupTarget,
-    find_block,
-    install_block,
-    remove_block,
-    render_block,
-)
+from condashare.startup.blocks import find_block, install_block, remove_block, render_block
+from condashare.startup.plan import FilePlan, InitPlan, StartupTarget
+
+SHELLS: tuple[ShellName, ...] = shell_names()
 
 COMMAND = "condashare admin init-system"
 BACKUP_DIR = "var/backups/condashare"  # under the root: where replaced system files are kept
+
+
+def _names(shells: Sequence[str]) -> list[ShellName]:
+    return [s for s in SHELLS if s in shells]
 
 
 def _under(root: str, path: str) -> str:
@@ -127,7 +125,7 @@ def plan_system_init(
         state = read_state(target.path, reader)
         edit = plan_edit(target.path, transform, "add the condashare block", state)
         plans.append(FilePlan(edit, target.dialect, target.shells, target.why))
-    return InitPlan("init", list(shells), plans)
+    return InitPlan("init", _names(shells), plans)
 
 
 def plan_system_reverse(
@@ -146,7 +144,7 @@ def plan_system_reverse(
 
         edit = plan_edit(target.path, transform, "remove the condashare block", state)
         plans.append(FilePlan(edit, target.dialect, target.shells, target.why))
-    return InitPlan("reverse", list(shells), plans)
+    return InitPlan("reverse", _names(shells), plans)
 
 
 def backup_dir(root: str) -> str:

@@ -17,6 +17,7 @@ from condashare import __version__, exitcodes
 # Explicit list of sub-command modules (condashare.cli.<name>), in --help order.
 COMMAND_MODULES = (
     "info",
+    "site",
     "init",
     "shared",
     "isolate",

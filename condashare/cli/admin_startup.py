@@ -11,7 +11,7 @@ from condashare import exitcodes
 def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from condashare.cli import add_site_options
     from condashare.cli.init import add_probe_timeout
-    from condashare.startup import SHELL_ALIASES
+    from condashare.shells.records import all_aliases
 
     parser = admin.add_parser(
         "init-system",
@@ -28,7 +28,7 @@ def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--shell",
         action="append",
-        choices=sorted(SHELL_ALIASES),
+        choices=all_aliases(),
         help="set up this shell (repeatable; default: bash, zsh, sh, tcsh and fish)",
     )
     parser.add_argument(
@@ -59,14 +59,16 @@ def run(args: argparse.Namespace) -> int:
         plan_system_reverse,
     )
     from condashare.cli import ConfigError
-    from condashare.cli.init import apply_plan, render_plan, report_applied
+    from condashare.cli.init import render_plan, report_result
     from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import Reader, UserFileError
     from condashare.files.write import EditError
     from condashare.render import Output
+    from condashare.shells.records import lookup, shell_names
     from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.site.locate import locate
-    from condashare.startup import SHELL_ALIASES, SHELLS
+    from condashare.startup.apply import apply_plan
+    from condashare.startup.blocks import StartupError
 
     out = Output(args.color)
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
@@ -74,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     root = os.path.abspath(args.root)
     if not os.path.isdir(root):
         raise ConfigError(f"--root {root}: not a directory")
-    shells = list(dict.fromkeys(SHELL_ALIASES[s] for s in args.shell)) if args.shell else SHELLS
+    named = (lookup(s) for s in args.shell or ())
+    shells = list(dict.fromkeys(r.name for r in named if r)) or list(shell_names())
     try:
         site = None
         if args.reverse:
@@ -87,7 +90,7 @@ def run(args: argparse.Namespace) -> int:
                 raise ConfigError(f"no site file found (looked at {places}); pass --site FILE")
             site = where.site
             reader = Reader(where.mounts, where.probe_timeout)
-            plan = plan_system_init(where.site, root, shells, args.probe_timeout, reader)
+            plan = plan_system_init(site, root, shells, args.probe_timeout, reader)
         render_plan(plan, out, args.dry_run)
         if site is not None and refuse_untrusted(
             site, where.host, reader, plan.shells, out, args.require_trusted
@@ -96,12 +99,10 @@ def run(args: argparse.Namespace) -> int:
         if args.dry_run:
             return exitcodes.OK
         backups = backup_dir(root)
-        code, applied = apply_plan(plan, out, backups, reader, COMMAND)
-    except (EditError, UserFileError) as exc:
+        result = apply_plan(plan, backups, reader)
+    except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
             out.warn("nothing was changed")
         return getattr(exc, "exit_code", exitcodes.USAGE)
-    if code == exitcodes.OK:
-        report_applied(plan, applied, out, backups, COMMAND)
-    return code
+    return report_result(plan, result, out, backups, COMMAND)

@@ -76,6 +76,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument("--yes", action="store_true", help="with --fix: do not ask")
     parser.add_argument(
+        "--reverse",
+        action="store_true",
+        help="with --fix: undo what --fix moved to local disk (restores the files it changed)",
+    )
+    parser.add_argument(
         "--report",
         metavar="FILE",
         help="also write a self-contained report (details, fixes and JSON) to FILE, a new "
@@ -102,8 +107,12 @@ def _validate(args: argparse.Namespace) -> None:
 
     if not 0 < args.timeout <= 3600:
         raise ConfigError("--timeout must be between 0 and 3600 seconds")
-    if (args.dry_run or args.yes) and not args.fix:
-        raise ConfigError("--dry-run and --yes only apply to --fix")
+    if (args.dry_run or args.yes or args.reverse) and not args.fix:
+        raise ConfigError("--dry-run, --yes and --reverse only apply to --fix")
+    if args.reverse and args.checks:
+        raise ConfigError("--fix --reverse undoes every recorded fix; name no checks")
+    if args.reverse and args.report:
+        raise ConfigError("--report goes with a diagnosis, not with --fix --reverse")
     if args.fix and args.json and not (args.dry_run or args.yes):
         raise ConfigError("--fix --json cannot ask for confirmation: add --yes or --dry-run")
 
@@ -317,6 +326,54 @@ def _run_fixes(
     return applied
 
 
+def _run_reverse(args: argparse.Namespace, out: Output) -> int:
+    """``doctor --fix --reverse``: plan the undo in a child, show or ask, then apply."""
+    from condashare.bounded import calls
+    from condashare.cli import ConfigError
+    from condashare.doctor import runner
+    from condashare.doctor.checks import offnet
+    from condashare.doctor.model import FixOutcome
+
+    try:
+        ctx, report = runner.diagnose(
+            [], args.timeout, site_path=args.site, prefix=args.prefix, deep=args.deep
+        )
+    except runner.DoctorConfigError as exc:
+        raise ConfigError(str(exc)) from None
+    if ctx is None:
+        outcome = FixOutcome(offnet.CID, "could not set up", error="setting up did not finish")
+    else:
+        plan = calls.call(offnet.reverse, ctx, False, timeout=args.timeout)
+        outcome = (
+            plan.value
+            if plan.state == calls.DONE
+            else FixOutcome(offnet.CID, "could not plan the undo", error=plan.error or plan.state)
+        )
+        if not (args.dry_run or outcome.error or not outcome.changed):
+            if not args.yes:
+                if not args.json:
+                    _render_fix(outcome, out)
+                confirmed = _confirm(out, "Undo the fix?")
+            else:
+                confirmed = True
+            if confirmed:
+                done = calls.call(offnet.reverse, ctx, True, timeout=args.timeout)
+                outcome = (
+                    done.value
+                    if done.state == calls.DONE
+                    else FixOutcome(offnet.CID, outcome.summary, error=done.error or done.state)
+                )
+            else:
+                outcome = FixOutcome(offnet.CID, outcome.summary + " (declined)", outcome.diff)
+    report.fixes.append(outcome)
+    code = exitcodes.PROBLEMS if outcome.error else exitcodes.OK
+    if args.json:
+        out.json("doctor", document(report, ctx, args), code)
+    else:
+        _render_fix(outcome, out)
+    return code
+
+
 def run(args: argparse.Namespace) -> int:
     from condashare.bounded import children
     from condashare.cli import ConfigError
@@ -333,6 +390,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             render_list(checks, out)
         return exitcodes.OK
+    if args.reverse:
+        return _run_reverse(args, out)
     report_path = check_report_path(args.report) if args.report else None
     try:
         ctx, report = runner.diagnose(

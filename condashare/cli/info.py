@@ -60,6 +60,8 @@ def render_info(report: InfoReport, out: Output) -> None:
     out.field("login shell", host.login_shell or "unknown")
     out.field("home", host.home)
     out.field("home filesystem", _mount_text(host.home_mount))
+    if report.facts is not None:
+        out.field("match facts", report.facts.describe())
     out.line()
     out.heading("Site file")
     if report.site is None:
@@ -77,6 +79,8 @@ def render_info(report: InfoReport, out: Output) -> None:
         out.line()
         out.heading("Installations")
         chosen = report.choice.installation if report.choice else None
+        verdicts = {v.installation.name: v for v in report.choice.verdicts} if report.choice else {}
+        forced = report.choice is not None and report.choice.reason.startswith("forced")
         for status in report.installations:
             inst = status.installation
             mark = "*" if inst == chosen else " "
@@ -92,6 +96,10 @@ def render_info(report: InfoReport, out: Output) -> None:
                 out.status(sev, status.probe.describe(), indent=4)
             if status.evidence is not None:
                 out.field("files say", status.evidence.describe(), indent=4)
+            verdict = verdicts.get(inst.name)
+            if verdict is not None and (not inst.match.empty or forced):
+                label = "rules hold" if verdict.fits else "not for here"
+                out.field(label, verdict.why, indent=4)
         if report.choice is not None:
             label = "chosen" if chosen else "no choice"
             out.field(label, report.choice.reason, indent=0, width=10)

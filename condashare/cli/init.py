@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import os
-from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from condashare import exitcodes
 
 if TYPE_CHECKING:
     from condashare.files.read import Reader
-    from condashare.files.write import AppliedEdit
     from condashare.host.detect import Host
     from condashare.render import Output
     from condashare.site.file import Site
-    from condashare.startup import InitPlan
+    from condashare.startup.apply import ApplyResult
+    from condashare.startup.plan import InitPlan
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from condashare.cli import add_site_options
+    from condashare.shells.records import all_aliases
 
     parser = sub.add_parser(
         "init",
@@ -33,7 +32,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--shell",
         action="append",
-        choices=("bash", "zsh", "sh", "dash", "tcsh", "csh", "fish"),
+        choices=all_aliases(),
         help="set up this shell (repeatable; default: your login shell and every shell whose "
         "startup file exists)",
     )
@@ -70,22 +69,6 @@ def add_probe_timeout(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _shells(
-    args: argparse.Namespace,
-    login_shell: str | None,
-    home: str,
-    env: Mapping[str, str],
-    exists: Callable[[str], bool],
-) -> list[str]:
-    from condashare.startup import SHELL_ALIASES, SHELLS, default_shells
-
-    if args.all_shells:
-        return list(SHELLS)
-    if args.shell:
-        return list(dict.fromkeys(SHELL_ALIASES[s] for s in args.shell))
-    return default_shells(login_shell, home, env, exists)
-
-
 def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -> None:
     verb = "would" if dry_run else "will"
     if plan.action == "init":
@@ -114,6 +97,12 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
                 f"({state}{mention})",
                 indent=10,
             )
+    for path in plan.stale:
+        out.status("info", f"{'remove':9} {path}")
+        out.line("          a temporary file an interrupted run left")
+    for path in plan.remove_dirs:
+        out.status("info", f"{'remove':9} {path}/")
+        out.line("          init created this directory (removed only if empty)")
     for note in plan.notes:
         out.status("warning", note)
     if dry_run:
@@ -143,8 +132,9 @@ def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, 
     if where.site is None:
         places = ", ".join(c.path for c in where.candidates)
         raise ConfigError(
-            f"no site file found (looked at {places}); pass --site FILE or "
-            "--prefix PATH, or ask your admins where the site file is"
+            f"no site file found (looked at {places}); run 'condashare site discover DIR' to "
+            "find the installations under DIR (e.g. /nfs/cpkgs) and write one, pass --site FILE "
+            "or --prefix PATH, or ask your admins where the site file is"
         )
     reader = Reader(where.mounts, where.probe_timeout, where.host.home)
     return where.host, where.env, where.site, reader
@@ -156,20 +146,24 @@ def _plan(
     """Pick the shells and plan every edit (nothing is written)."""
     from condashare.cli import ConfigError
     from condashare.site.installations import choose_installation
-    from condashare.startup import existence, plan_init, plan_reverse
+    from condashare.startup.plan import choose_shells, existence, plan_init, plan_reverse
 
     exists = existence(reader, host.home, env)
     if site is None:
         chosen = args.shell or args.all_shells
-        shells = _shells(args, None, host.home, env, exists) if chosen else None
+        shells = (
+            choose_shells(args.shell, args.all_shells, None, host.home, env, exists)
+            if chosen
+            else None
+        )
         return plan_reverse(host.home, env, shells, reader), ""
-    shells = _shells(args, host.login_shell, host.home, env, exists)
+    shells = choose_shells(args.shell, args.all_shells, host.login_shell, host.home, env, exists)
     if not shells:
         raise ConfigError("no shell to set up: pass --shell NAME or --all-shells")
     plan = plan_init(
         site, shells, host.home, env, args.probe_timeout, args.replace_conda_init, reader
     )
-    choice = choose_installation(site, host.platform)
+    choice = choose_installation(site, host.platform, host.facts, env)
     if choice.installation is not None:
         inst = choice.installation
         machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
@@ -182,38 +176,35 @@ def _plan(
 def run(args: argparse.Namespace) -> int:
     import contextlib
 
-    import platformdirs
-
     from condashare.cli import ConfigError
     from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import UserFileError
-    from condashare.files.write import EditError, EditUnresponsive, exclusive_lock
+    from condashare.files.write import EditError, EditUnresponsive
     from condashare.render import Output
     from condashare.site.file import MAX_PROBE_TIMEOUT
-    from condashare.startup import StartupError
+    from condashare.startup.apply import apply_plan, init_lock
+    from condashare.startup.blocks import StartupError
 
     out = Output(args.color)
     if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
         raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
-    state_dir = str(platformdirs.user_state_path("condashare"))
-    backup_dir = os.path.join(state_dir, "backups")
+    from condashare.host import dirs
+
+    state_dir, backups = dirs.state_dir(), dirs.backup_dir()
     host, env, site, reader = _find(args)
     try:
         with contextlib.ExitStack() as stack:
             if not args.dry_run:  # a dry run writes nothing, not even the lock file
-                lock = os.path.join(state_dir, "init.lock")
-                stack.enter_context(exclusive_lock(lock, reader=reader))
+                stack.enter_context(init_lock(state_dir, reader))
             plan, machine = _plan(args, host, env, site, reader)
-            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if site and refuse_untrusted(
                 site, host, reader, plan.shells, out, args.require_trusted
             ):
                 return exitcodes.USAGE
+            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
                 return exitcodes.OK
-            code, applied = apply_plan(plan, out, backup_dir, reader, "condashare init")
-            if code != exitcodes.OK:
-                return code
+            result = apply_plan(plan, backups, reader)
     except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
@@ -222,45 +213,30 @@ def run(args: argparse.Namespace) -> int:
             isinstance(exc, UserFileError) and exc.exit_code == exitcodes.INCOMPLETE
         )
         return exitcodes.INCOMPLETE if unresponsive else exitcodes.USAGE
-    report_applied(plan, applied, out, backup_dir, "condashare init")
-    return exitcodes.OK
+    return report_result(plan, result, out, backups, "condashare init")
 
 
-def apply_plan(
-    plan: InitPlan, out: Output, backup_dir: str, reader: Reader, command: str
-) -> tuple[int, list[AppliedEdit]]:
-    """Write every changed file of a planned init (each write atomic); on trouble, say
-    exactly which files were already written and how to undo them."""
-    from condashare.files.write import EditError, apply_edit
-
-    applied: list[AppliedEdit] = []
-    try:
-        for edit in plan.edits:
-            if edit.changed:
-                applied.append(apply_edit(edit, backup_dir, reader))
-    except (OSError, EditError) as exc:
-        # Every file was checked while planning, so this is I/O trouble (disk full, a file
-        # changed under us, the share stopped answering). Each write is atomic: say exactly
-        # what was done.
-        out.warn(f"condashare: error: {exc}")
-        done = ", ".join(a.edit.path for a in applied) or "none"
+def report_result(
+    plan: InitPlan, result: ApplyResult, out: Output, backups: str, command: str
+) -> int:
+    """Say what was written; on trouble, exactly which files were already written and how to
+    undo them (each write is atomic). The exit code."""
+    if result.error is not None:
+        out.warn(f"condashare: error: {result.error}")
+        done = ", ".join(a.edit.path for a in result.applied) or "none"
         out.warn(f"files already written: {done}")
-        if applied:
+        if result.applied:
             out.warn(f"run '{command} --reverse' to undo them, or run it again")
-        return exitcodes.INCOMPLETE, applied
-    return exitcodes.OK, applied
-
-
-def report_applied(
-    plan: InitPlan, applied: list[AppliedEdit], out: Output, backup_dir: str, command: str
-) -> None:
+        return exitcodes.INCOMPLETE
     out.line()
-    if applied:
-        backups = [a.backup for a in applied if a.backup]
-        out.status("ok", f"{len(applied)} file(s) written")
-        if backups:
-            out.line(f"    backups of the old versions are in {backup_dir}")
-    else:
+    if result.removed:
+        out.status("ok", f"removed {', '.join(result.removed)}")
+    if result.applied:
+        out.status("ok", f"{len(result.applied)} file(s) written")
+        if result.backups:
+            out.line(f"    backups of the old versions are in {backups}")
+    elif not result.removed:
         out.status("ok", "nothing to change")
-    if plan.action == "init" and applied:
+    if plan.action == "init" and result.applied:
         out.line(f"    open a new shell to use it; undo with: {command} --reverse")
+    return exitcodes.OK

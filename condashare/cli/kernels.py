@@ -161,13 +161,12 @@ def run(args: argparse.Namespace) -> int:
 
     out = Output(args.color)
     if args.reverse:
-        import platformdirs
-
+        from condashare.host import dirs
         from condashare.host.detect import detect_host
         from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
         host = detect_host()
-        state_dir = str(platformdirs.user_state_path("condashare"))
+        state_dir = dirs.state_dir()
         timeout = DEFAULT_PROBE_TIMEOUT
         plan = plan_reverse(
             host.os, str(host.platform), os.environ, host.home, timeout, args.data_dir

@@ -56,7 +56,7 @@ _SEVERITY = {
 
 def use_line(directory: str, home: str) -> str:
     """The ``module use`` line to add to a startup file, through ``$HOME`` when in the home."""
-    from condashare.startup import PosixDialect
+    from condashare.shells.dialects import PosixDialect
 
     quote = PosixDialect().quote
     home = home.rstrip("/")
@@ -149,11 +149,10 @@ def run(args: argparse.Namespace) -> int:
     where = "--dir" if args.dir else "default: the same path for every OS sharing the home"
     fmt, why = (args.format, "--format") if args.format else detect_format(os.environ)
     if args.reverse:
-        import platformdirs
-
+        from condashare.host import dirs
         from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
-        state_dir = str(platformdirs.user_state_path("condashare"))
+        state_dir = dirs.state_dir()
         timeout = DEFAULT_PROBE_TIMEOUT
         plan = plan_reverse(directory, timeout)
     else:

@@ -26,15 +26,21 @@ def refuse_untrusted(
     them) that someone besides root, the admins and the user can change; True when ``require``
     (``--require-trusted``) means init must stop, also when trust cannot be established."""
     from condashare.render import shown
-    from condashare.site.trust import examine_site
+    from condashare.site.trust import by_cause, examine_site
 
     scripts = sorted({_SCRIPT_OF.get(s, "conda.sh") for s in shells})
     verdicts = examine_site(site, host.os, reader.mounts, reader.timeout, scripts=scripts)
     doubtful = [v for v in verdicts if v.status != "trusted"]
-    for verdict in doubtful:
-        out.status("warning" if not require else "error", shown(verdict.summary()))
     if not doubtful:
         return False
+    severity = "error" if require else "warning"
+    for writer, affected in by_cause(doubtful):
+        names = ", ".join(shown(v.role) for v in affected)
+        out.status(severity, f"{writer.who()} can change what the block sources: {names}")
+        out.line(f"    {shown(writer.describe())}")
+    for verdict in doubtful:
+        if verdict.status == "unknown":
+            out.status(severity, shown(verdict.summary()))
     if require:
         out.warn(
             "condashare: error: refusing to set up shells that would source files others can "
@@ -43,7 +49,7 @@ def refuse_untrusted(
         )
         return True
     out.line(
-        "    whoever can change these decides what your shells run; "
+        "    whoever can change these decides what the shells run; "
         "--require-trusted refuses in this case"
     )
     return False

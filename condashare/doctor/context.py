@@ -60,7 +60,9 @@ class Context:
 
     @cached_property
     def choice(self) -> Choice | None:
-        return choose_installation(self.site, self.host.platform) if self.site else None
+        if self.site is None:
+            return None
+        return choose_installation(self.site, self.host.platform, self.host.facts, self.env)
 
     @property
     def installation(self) -> Installation | None:

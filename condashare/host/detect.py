@@ -13,8 +13,12 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from condashare.host.mounts import Mount, mount_for, read_mount_table
+
+if TYPE_CHECKING:
+    from condashare.host.machine import MachineFacts
 
 OSES = ("linux", "macos")
 
@@ -103,6 +107,9 @@ class HostInputs:
     passwd_shell: str | None = None
     passwd_home: str | None = None
     mounts: Sequence[Mount] | None = None
+    proc_root: str = "/proc"  # /proc/cpuinfo, driver/nvidia/version, sys/kernel/hostname
+    hostname: str | None = None  # None: the kernel's
+    apple_brand: str | None = None  # machdep.cpu.brand_string; None: ask sysctl when needed
 
 
 @dataclass(frozen=True)
@@ -121,6 +128,17 @@ class Host:
     home: str
     home_mount: Mount | None
     notes: tuple[str, ...] = field(default=())
+    proc_root: str = "/proc"
+    hostname: str | None = None
+    apple_brand: str | None = None
+
+    def facts(self) -> MachineFacts:
+        """What site-file match rules test (read when asked: only rules need it)."""
+        from condashare.host.machine import gather_facts
+
+        return gather_facts(
+            self.os, self.arch, self.glibc, self.proc_root, self.hostname, self.apple_brand
+        )
 
     @property
     def os(self) -> str:
@@ -131,22 +149,26 @@ class Host:
         return self.platform.arch
 
 
-def _detect_rosetta() -> bool:
-    """True when this process is an x86_64 binary translated by Rosetta 2 on Apple silicon."""
+def sysctl_value(name: str) -> str:
+    """``sysctl -n NAME`` on macOS ("" when it cannot tell)."""
     try:
-        out = subprocess.run(
-            ["/usr/sbin/sysctl", "-in", "sysctl.proc_translated"],
+        return subprocess.run(
+            ["/usr/sbin/sysctl", "-n", name],
             capture_output=True,
             text=True,
             timeout=2,
             check=False,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
-        return False
-    return out == "1"
+        return ""
 
 
-def _glibc_version() -> str | None:
+def _detect_rosetta() -> bool:
+    """True when this process is an x86_64 binary translated by Rosetta 2 on Apple silicon."""
+    return sysctl_value("sysctl.proc_translated") == "1"
+
+
+def glibc_version() -> str | None:
     try:
         value = os.confstr("CS_GNU_LIBC_VERSION")
     except (ValueError, OSError, AttributeError):
@@ -172,7 +194,7 @@ def gather_inputs(env: Mapping[str, str] | None = None) -> HostInputs:
         env=dict(os.environ if env is None else env),
         rosetta=_detect_rosetta() if system == "Darwin" else False,
         mac_version=platform.mac_ver()[0] if system == "Darwin" else "",
-        glibc=_glibc_version() if system == "Linux" else None,
+        glibc=glibc_version() if system == "Linux" else None,
         passwd_shell=passwd_shell,
         passwd_home=passwd_home,
     )
@@ -228,6 +250,9 @@ def detect_host(inputs: HostInputs | None = None) -> Host:
         home=home,
         home_mount=mount_for(home, mounts),
         notes=tuple(notes),
+        proc_root=inputs.proc_root,
+        hostname=inputs.hostname,
+        apple_brand=inputs.apple_brand,
     )
 
 

@@ -23,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from condashare.shared import parse_release
+from condashare.shells.code import format_timeout
+from condashare.shells.dialects import PosixDialect
 from condashare.site.file import Installation, unsafe_path_reason
-from condashare.startup import PosixDialect, _rosetta_patterns, format_timeout
 
 MARKER = "condashare kernels"
 RECORD_FORMAT = 1
@@ -117,12 +118,7 @@ def display_name(release: str) -> str:
 def render_launcher(record: KernelRecord) -> bytes:
     """The launcher for ``record``: case arms per installation, the release, the timeout."""
     dialect = PosixDialect()
-    arms = "".join(dialect.arm(inst) for inst in record.installations)
-    arms += "".join(
-        dialect.arm(inst, _rosetta_patterns(inst))
-        for inst in record.installations
-        if _rosetta_patterns(inst)
-    )
+    arms = dialect.arms(record.installations)
     text = _TEMPLATE.read_text(encoding="utf-8")
     for key, value in (
         ("__CONDASHARE_CASES__\n", arms),

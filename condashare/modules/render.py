@@ -1,9 +1,10 @@
 """The bytes of one condashare modulefile (Lua for Lmod, Tcl for Environment Modules).
 
 Every installation of the site is in every file (one ``uname -sm`` case arm each, rendered by
-the shell block's own :class:`~condashare.startup.PosixDialect`), so one directory of modulefiles
-in a home shared between Linux and macOS serves each machine with its own installation. The
-first comment line is the marker: sync and ``--reverse`` touch no file without it.
+the shell block's own :class:`~condashare.shells.dialects.PosixDialect`), so one directory of
+modulefiles in a home shared between Linux and macOS serves each machine with its own
+installation. The first comment line is the marker: sync and ``--reverse`` touch no file without
+it.
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 from typing import Literal
 
 from condashare.shared import parse_release
+from condashare.shells.code import format_timeout
+from condashare.shells.dialects import PosixDialect
 from condashare.site.file import Installation, unsafe_path_reason
-from condashare.startup import PosixDialect, _rosetta_patterns, format_timeout
 
 Format = Literal["lua", "tcl"]
 MARKERS = (
@@ -68,12 +70,7 @@ def _probe_code(installations: tuple[Installation, ...]) -> str:
         reason = unsafe_path_reason(inst.prefix) or ("\t" in inst.prefix and "contains a tab")
         if reason:
             raise ValueError(f"installation prefix {inst.prefix!r} {reason}")
-    arms = "".join(dialect.arm(inst) for inst in installations)
-    arms += "".join(
-        dialect.arm(inst, _rosetta_patterns(inst))
-        for inst in installations
-        if _rosetta_patterns(inst)
-    )
+    arms = dialect.arms(installations)
     drop = "|".join(dialect.quote(i.prefix.rstrip("/")) + "/*" for i in installations)
     text = (_HERE / "probe.sh").read_text(encoding="utf-8")
     return text.replace("__CONDASHARE_CASES__\n", arms).replace("__CONDASHARE_DROP__", drop)

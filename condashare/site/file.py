@@ -7,6 +7,7 @@ relative or multi-line prefixes and duplicate names are errors naming the file a
 from __future__ import annotations
 
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -27,7 +28,10 @@ MAX_PROBE_TIMEOUT = 60.0
 ETC_SITE_FILE = "/etc/condashare/site.toml"
 
 _SITE_KEYS = {"name", "probe_timeout"}
-_INSTALLATION_KEYS = {"name", "prefix", "os", "arch", "description"}
+_INSTALLATION_KEYS = {"name", "prefix", "os", "arch", "description", "match"}
+_MATCH_KEYS = {"hosts", "cpu", "gpu", "glibc"}
+CPU_LEVELS = ("x86-64-v1", "x86-64-v2", "x86-64-v3", "x86-64-v4")
+GPUS = ("nvidia",)
 _ADMIN_KEYS = {"group", "owners", "group_writable", "writable"}
 _TOP_KEYS = {"site", "installations", "admin"}
 
@@ -51,6 +55,25 @@ class SiteError(Exception):
 
 
 @dataclass(frozen=True)
+class MatchRules:
+    """``[installations.match]``: which machines of its OS and arch an installation is for.
+
+    Every rule given must hold: ``hosts`` (glob patterns on the host name, full or up to the
+    first dot), ``cpu`` (at least this level: ``x86-64-v2``..``v4``, ``apple-m1``, ``apple-m2``
+    ...), ``gpu`` (``nvidia``: its driver is loaded), ``glibc`` (at least this version).
+    """
+
+    hosts: tuple[str, ...] = ()
+    cpu: str = ""
+    gpu: str = ""
+    glibc: str = ""
+
+    @property
+    def empty(self) -> bool:
+        return not (self.hosts or self.cpu or self.gpu or self.glibc)
+
+
+@dataclass(frozen=True)
 class Installation:
     """One shared conda installation (a conda root prefix) for one OS and some architectures."""
 
@@ -59,6 +82,7 @@ class Installation:
     os: str
     arch: tuple[str, ...] = ()  # empty: any architecture
     description: str = ""
+    match: MatchRules = MatchRules()
 
     @property
     def envs_dir(self) -> str:
@@ -130,18 +154,19 @@ def candidate_paths(
         out.append(SiteCandidate(cli_path, "--site"))
     if env.get("CONDASHARE_SITE"):
         out.append(SiteCandidate(env["CONDASHARE_SITE"], "CONDASHARE_SITE"))
-    if user_config_dir is None or site_config_dirs is None:
+    if user_config_dir is None:
+        from condashare.host import dirs  # the same places on every OS of a shared home
+
+        user_files = dirs.user_site_files(env)
+    else:
+        user_files = [os.path.join(user_config_dir, "site.toml")]
+    if site_config_dirs is None:
         import platformdirs
 
-        if user_config_dir is None:
-            user_config_dir = str(platformdirs.user_config_path("condashare"))
-        if site_config_dirs is None:
-            site_config_dirs = (
-                platformdirs.site_config_path("condashare", multipath=True)
-                .as_posix()
-                .split(os.pathsep)
-            )
-    out.append(SiteCandidate(os.path.join(user_config_dir, "site.toml"), "user config"))
+        site_config_dirs = (
+            platformdirs.site_config_path("condashare", multipath=True).as_posix().split(os.pathsep)
+        )
+    out.extend(SiteCandidate(path, "user config") for path in user_files)
     for directory in site_config_dirs:
         out.append(SiteCandidate(os.path.join(directory, "site.toml"), "site config"))
     if all(c.path != ETC_SITE_FILE for c in out):
@@ -194,7 +219,37 @@ def _parse_installation(path: str, index: int, raw: Any) -> Installation:
     if not isinstance(description, str):
         raise SiteError(path, f"{where}.description", "must be a string")
     normalized = "/" + prefix.strip("/") if prefix.strip("/") else "/"
-    return Installation(name.strip(), normalized, os_name, arch, description)
+    rules = _parse_match(path, f"{where}.match", raw.get("match", {}))
+    return Installation(name.strip(), normalized, os_name, arch, description, rules)
+
+
+def _parse_match(path: str, where: str, raw: Any) -> MatchRules:
+    if not isinstance(raw, dict):
+        raise SiteError(path, where, "must be a table ([installations.match])")
+    _check_keys(path, where + ".", raw, _MATCH_KEYS)
+    hosts_raw = raw.get("hosts", [])
+    if isinstance(hosts_raw, str):
+        hosts_raw = [hosts_raw]
+    if not isinstance(hosts_raw, list) or not all(isinstance(h, str) and h for h in hosts_raw):
+        raise SiteError(path, f"{where}.hosts", "must be a list of host name patterns")
+    for pattern in hosts_raw:  # the block uses them as bare case patterns: no shell syntax
+        if not re.fullmatch(r"[A-Za-z0-9._*?!\[\]-]+", pattern):
+            raise SiteError(path, f"{where}.hosts", f"not a host name pattern: {pattern!r}")
+    cpu = raw.get("cpu", "")
+    if not isinstance(cpu, str) or (
+        cpu and cpu not in CPU_LEVELS and not re.fullmatch(r"apple-m[1-9][0-9]?", cpu)
+    ):
+        known = ", ".join(CPU_LEVELS[1:])
+        raise SiteError(path, f"{where}.cpu", f"must be one of {known}, or apple-m1, apple-m2 ...")
+    gpu = raw.get("gpu", "")
+    if gpu is True:
+        gpu = "nvidia"
+    if not isinstance(gpu, str) or (gpu and gpu not in GPUS):
+        raise SiteError(path, f"{where}.gpu", 'must be "nvidia" (its driver is loaded)')
+    glibc = raw.get("glibc", "")
+    if not isinstance(glibc, str) or (glibc and not re.fullmatch(r"\d+(\.\d+)*", glibc)):
+        raise SiteError(path, f"{where}.glibc", 'must be a version such as "2.28"')
+    return MatchRules(tuple(hosts_raw), cpu, gpu, glibc)
 
 
 def _account(path: str, key: str, value: Any) -> str | int:

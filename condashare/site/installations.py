@@ -8,14 +8,26 @@ dead share makes the answer "unresponsive" instead of a hang.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import struct
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from condashare.bounded.liveness import probe_words
-from condashare.bounded.paths import MISSING, OK, ProbeResult, run_probe
-from condashare.host.detect import Platform
-from condashare.site.file import Installation, Site
+from condashare.bounded.paths import MISSING, OK, PathOp, ProbeResult, run_probes
+from condashare.host.detect import Platform, glibc_version
+from condashare.host.machine import MachineFacts, gather_facts, version_tuple
+from condashare.site.file import Installation, MatchRules, Site
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one installation fits this machine, and why (or why not)."""
+
+    installation: Installation
+    fits: bool
+    why: str
 
 
 @dataclass(frozen=True)
@@ -25,26 +37,108 @@ class Choice:
     installation: Installation | None
     reason: str
     matches: tuple[Installation, ...]
+    verdicts: tuple[Verdict, ...] = ()
 
 
-def choose_installation(site: Site, platform: Platform) -> Choice:
-    """First installation whose OS and architecture list accept ``platform``."""
-    matches = tuple(i for i in site.installations if i.accepts(platform.os, platform.arch))
+FORCE_VARIABLE = "CONDASHARE_INSTALLATION"
+
+
+def _host_matches(patterns: tuple[str, ...], hostname: str) -> str | None:
+    short = hostname.split(".", 1)[0]
+    for pattern in patterns:
+        if fnmatch.fnmatchcase(hostname, pattern) or fnmatch.fnmatchcase(short, pattern):
+            return pattern
+    return None
+
+
+def _cpu_fits(wanted: str, have: str | None) -> bool:
+    if have is None:
+        return False
+    family = wanted.rsplit("-", 1)[0] if wanted.startswith("x86-64") else "apple"
+    if not have.startswith(family):
+        return False
+    return version_tuple(have) >= version_tuple(wanted)
+
+
+def check_rules(rules: MatchRules, facts: MachineFacts) -> tuple[bool, str]:
+    """(all rules hold, the words for each rule): the first failing rule is named."""
+    said: list[str] = []
+    if rules.hosts:
+        hit = _host_matches(rules.hosts, facts.hostname)
+        if hit is None:
+            return False, f"host {facts.hostname} matches none of {', '.join(rules.hosts)}"
+        said.append(f"host {facts.hostname} matches {hit}")
+    if rules.cpu:
+        if not _cpu_fits(rules.cpu, facts.cpu_level):
+            have = facts.cpu_level or "of unknown level"
+            return False, f"needs CPU {rules.cpu} or later, this one is {have}"
+        said.append(f"CPU {facts.cpu_level} >= {rules.cpu}")
+    if rules.gpu:
+        if facts.nvidia is None:
+            return False, "needs an NVIDIA GPU: no driver loaded (/proc/driver/nvidia/version)"
+        said.append(f"NVIDIA driver {facts.nvidia}")
+    if rules.glibc:
+        if facts.glibc is None or version_tuple(facts.glibc) < version_tuple(rules.glibc):
+            return False, f"needs glibc {rules.glibc} or later, this machine has {facts.glibc}"
+        said.append(f"glibc {facts.glibc} >= {rules.glibc}")
+    return True, "; ".join(said)
+
+
+def choose_installation(
+    site: Site,
+    platform: Platform,
+    facts: MachineFacts | Callable[[], MachineFacts] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Choice:
+    """First installation whose OS and architecture list accept ``platform`` and whose match
+    rules (if any) hold for this machine; ``CONDASHARE_INSTALLATION=name`` forces one."""
+    env = os.environ if env is None else env
+    forced = env.get(FORCE_VARIABLE, "").strip()
+    if forced:
+        named = [i for i in site.installations if i.name == forced]
+        if not named:
+            names = ", ".join(i.name for i in site.installations)
+            return Choice(None, f"{FORCE_VARIABLE}={forced}: no such installation ({names})", ())
+        verdict = Verdict(named[0], True, f"forced by {FORCE_VARIABLE}")
+        return Choice(named[0], f"forced by {FORCE_VARIABLE}={forced}", tuple(named), (verdict,))
+    if any(not i.match.empty for i in site.installations):
+        if facts is None:
+            facts = gather_facts(platform.os, platform.arch, glibc_version())
+        elif callable(facts):
+            facts = facts()
+    else:
+        facts = None
+    verdicts: list[Verdict] = []
+    for inst in site.installations:
+        if not inst.accepts(platform.os, platform.arch):
+            arch = "/".join(inst.arch) or "any arch"
+            verdicts.append(Verdict(inst, False, f"for {inst.os} ({arch}), not {platform}"))
+            continue
+        if inst.match.empty or facts is None:
+            verdicts.append(Verdict(inst, True, "no match rules"))
+            continue
+        fits, why = check_rules(inst.match, facts)
+        verdicts.append(Verdict(inst, fits, why))
+    matches = tuple(v.installation for v in verdicts if v.fits)
     if not matches:
         offered = ", ".join(
             f"{i.name} ({i.os}{'-' + '/'.join(i.arch) if i.arch else ''})"
             for i in site.installations
         )
-        return Choice(
-            None, f"no installation in the site file is for {platform} (has: {offered})", ()
-        )
+        reason = f"no installation in the site file is for {platform} (has: {offered})"
+        if any(not v.fits and v.installation.accepts(platform.os, platform.arch)
+               for v in verdicts):  # fmt: skip
+            reason = f"no installation's match rules hold for this {platform} machine"
+        return Choice(None, reason, (), tuple(verdicts))
     chosen = matches[0]
     arch_part = f" and arch {platform.arch}" if chosen.arch else " (any arch)"
     reason = f"first installation for OS {platform.os}{arch_part}"
+    if not chosen.match.empty and facts is not None:
+        reason += f" whose match rules hold ({next(v.why for v in verdicts if v.fits)})"
     if len(matches) > 1:
         others = ", ".join(i.name for i in matches[1:])
         reason += f"; also matching, not chosen: {others}"
-    return Choice(chosen, reason, matches)
+    return Choice(chosen, reason, matches, tuple(verdicts))
 
 
 _ELF_MACHINES = {
@@ -107,12 +201,19 @@ def platform_from_subdir(subdir: str) -> BinaryPlatform | None:
 
 @dataclass(frozen=True)
 class InstallationEvidence:
-    """What an installation's own files say about its platform."""
+    """What an installation's own files say about its platform.
+
+    ``found`` is the best evidence: ``bin/python``'s header, else a conda-meta record's
+    ``subdir``. ``subdir`` keeps the record's answer as well (None when none was readable), so
+    a universal Mach-O python can be narrowed to the one architecture its packages are for.
+    """
 
     prefix: str
     probe: ProbeResult
     found: BinaryPlatform | None
     source: str  # "bin/python" or a conda-meta record name, "" when nothing was readable
+    subdir: BinaryPlatform | None = None
+    subdir_source: str = ""
 
     def matches(self, platform: Platform) -> bool | None:
         """True/False when the files tell; None when they could not be read or say nothing."""
@@ -129,20 +230,32 @@ class InstallationEvidence:
         return f"{self.found.format} {self.found.os}-{archs} (from {self.source})"
 
 
+def _evidence(prefix: str, head: ProbeResult, meta: ProbeResult) -> InstallationEvidence:
+    subdir = meta.data.get("subdir") if meta.status == OK else None
+    from_meta = platform_from_subdir(subdir) if isinstance(subdir, str) else None
+    meta_source = f"conda-meta/{meta.data.get('record')}" if from_meta else ""
+    if head.status == OK:
+        found = parse_executable_header(bytes.fromhex(str(head.data.get("data", ""))))
+        if found is not None:
+            return InstallationEvidence(prefix, head, found, "bin/python", from_meta, meta_source)
+    elif head.status != MISSING:
+        return InstallationEvidence(prefix, head, None, "")
+    if from_meta is not None:
+        return InstallationEvidence(prefix, meta, from_meta, meta_source, from_meta, meta_source)
+    return InstallationEvidence(prefix, meta if meta.status != OK else head, None, "")
+
+
+def identify_installations(prefixes: list[str], timeout: float) -> list[InstallationEvidence]:
+    """Read each prefix's ``bin/python`` header and a conda-meta record through probes, all at
+    once under one deadline (so n installations on a dead share cost one timeout, not n)."""
+    requests: list[tuple[PathOp, str, str]] = []
+    for prefix in prefixes:
+        requests.append(("head", os.path.join(prefix, "bin", "python"), "4096"))
+        requests.append(("subdir", prefix, "200"))
+    results = run_probes(requests, timeout)
+    return [_evidence(p, results[2 * i], results[2 * i + 1]) for i, p in enumerate(prefixes)]
+
+
 def identify_installation(prefix: str, timeout: float) -> InstallationEvidence:
     """Read ``bin/python``'s header (or a conda-meta record) through the probe."""
-    python = os.path.join(prefix, "bin", "python")
-    result = run_probe("head", python, timeout, "4096")
-    if result.status == OK:
-        found = parse_executable_header(bytes.fromhex(str(result.data.get("data", ""))))
-        if found is not None:
-            return InstallationEvidence(prefix, result, found, "bin/python")
-    elif result.status != MISSING:
-        return InstallationEvidence(prefix, result, None, "")
-    meta = run_probe("subdir", prefix, timeout, "200")
-    subdir = meta.data.get("subdir") if meta.status == OK else None
-    if isinstance(subdir, str):
-        return InstallationEvidence(
-            prefix, meta, platform_from_subdir(subdir), f"conda-meta/{meta.data.get('record')}"
-        )
-    return InstallationEvidence(prefix, meta if meta.status != OK else result, None, "")
+    return identify_installations([prefix], timeout)[0]

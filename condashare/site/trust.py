@@ -12,7 +12,8 @@ as safe as each lookup that reaches it, so the whole chain is examined with the 
 - the file itself can be changed by its owner and by whoever its mode bits let write;
 - symlinks are followed, and the chain of their target is examined the same way.
 
-ACLs are not read: a file whose mode bits look safe may still be writable through one.
+ACLs are not read, but cannot hide a writer: any ACL entry that grants write needs the mask to
+grant it, and the mask is what the group bits show, so such a file reads as group-writable.
 The walk touches only lookups (``lstat``/``readlink``) and runs in a child process we can
 abandon whenever the path may be on a share; a share that does not answer gives "unknown".
 """
@@ -223,6 +224,17 @@ def judge(
     writers = tuple(w for w in writers_of(chain) if not trusted.trusts(w))
     missing = bool(chain) and chain[-1].kind == "missing"
     return PathTrust(role, path, "untrusted" if writers else "trusted", writers, missing)
+
+
+def by_cause(verdicts: Sequence[PathTrust]) -> list[tuple[Writer, list[PathTrust]]]:
+    """Each untrusted writer (who, through which entry) with the paths it can change: a
+    world-writable parent of the prefix is one problem, however many scripts lie below it."""
+    causes: dict[tuple[str, int, str, str], tuple[Writer, list[PathTrust]]] = {}
+    for verdict in verdicts:
+        for writer in verdict.writers:
+            key = (writer.kind, writer.id, writer.path, writer.how)
+            causes.setdefault(key, (writer, []))[1].append(verdict)
+    return list(causes.values())
 
 
 def trusted_for(site: Site, owners: Sequence[int] = (), me: int | None = None) -> Trusted:

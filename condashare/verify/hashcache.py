@@ -146,9 +146,9 @@ def _storable(rows: Iterable[Sequence[Any]]) -> list[Sequence[Any]]:
 
 def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
     """The user's hash cache, or None with the reason (network home, unwritable, ...)."""
-    import platformdirs
+    from condashare.host import dirs
 
-    base = Path(platformdirs.user_cache_path("condashare"))
+    base = Path(dirs.write_dir(dirs.CACHE))
     mount = mount_for(base, mounts)
     if mount is not None and mount.possibly_remote:
         kind = "network" if mount.is_network else "possibly remote"

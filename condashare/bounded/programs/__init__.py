@@ -10,6 +10,7 @@ so a child starts in ~10 ms and cannot be broken by the user's Python setup.
 - :mod:`.locktest`: a conda-style ``lockf`` lock, tested from a second process.
 - :mod:`.sqlitetest`: a SQLite write and lock test.
 - :mod:`.diskusage`: free space, and a bounded ``du``.
+- :mod:`.condaclean`: what ``conda clean --all`` would free, and inode counts (bounded).
 - :mod:`.permscan`: who may write the shared installation (bounded scan).
 - :mod:`.iospeed`: metadata latency and read throughput (bounded).
 

@@ -59,7 +59,7 @@ def _others_interpreters(spec: store.FoundSpec) -> list[str]:
 def _record_target(ctx: Context, spec: store.FoundSpec, record: KernelRecord) -> str | Finding:
     """The release's python on this machine, or a finding saying why there is none."""
     site = Site("", record.probe_timeout, record.installations, "", "kernel record")
-    choice = choose_installation(site, ctx.host.platform)
+    choice = choose_installation(site, ctx.host.platform, ctx.host.facts, ctx.env)
     if choice.installation is None:
         return warning(
             CID,

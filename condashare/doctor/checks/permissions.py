@@ -242,9 +242,8 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
 
 def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> FixOutcome:
     """Drop vanished environments from ~/.conda/environments.txt (backup kept, atomic)."""
-    import platformdirs
-
     from condashare.files.write import apply_edit, plan_edit
+    from condashare.host import dirs
 
     cid = "permissions.environments_txt"
     got = _env_lines(ctx)
@@ -264,7 +263,7 @@ def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> 
     summary = f"remove {len(vanished)} vanished environment(s) from {path}"
     if not apply:
         return FixOutcome(cid, summary, edit.diff(), (edit.target,))
-    backups = str(platformdirs.user_state_path("condashare") / "backups")
+    backups = dirs.backup_dir(ctx.env)
     done = apply_edit(edit, backups, ctx.reader)  # bounded when the home is on a share
     saved = (done.backup,) if done.backup else ()
     return FixOutcome(cid, summary, edit.diff(), (edit.target,), saved, applied=True)

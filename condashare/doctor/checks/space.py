@@ -51,9 +51,11 @@ def _size_check(ctx: Context, cid: str, path: str, what: str, big: int, fix: str
     detail = ""
     if isinstance(largest, list) and largest:
         detail = shown("Largest: " + ", ".join(f"{n} {human_bytes(b)}" for n, b in largest[:5]))
+    files = f" in {approx}{m['entries']} files" if "entries" in m else ""
     if size > big:
-        return [warning(cid, f"{what} {path} uses {approx}{human_bytes(size)}", detail, fix, **m)]
-    return [ok(cid, f"{what} {path}: {approx}{human_bytes(size)}", detail, **m)]
+        title = f"{what} {path} uses {approx}{human_bytes(size)}{files}"
+        return [warning(cid, title, detail, fix, **m)]
+    return [ok(cid, f"{what} {path}: {approx}{human_bytes(size)}{files}", detail, **m)]
 
 
 def _shared(ctx: Context) -> list[str]:

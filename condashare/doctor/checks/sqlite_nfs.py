@@ -11,7 +11,7 @@ import os
 
 from condashare.bounded.paths import run_program
 from condashare.bounded.programs import sqlitetest
-from condashare.doctor.checks._util import UNRESPONSIVE, error, exists, ok, warning
+from condashare.doctor.checks._util import UNRESPONSIVE, error, exists, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 
@@ -45,7 +45,8 @@ def known_databases(ctx: Context) -> list[tuple[str, str, str]]:
     out = []
     ipdir = _ipython_dir(ctx)
     ip_fix = (
-        "Keep IPython's history on local disk: in "
+        "condashare doctor offnet.state --fix does this for you (undo: --fix --reverse). "
+        "By hand: keep IPython's history on local disk: in "
         f"{ipdir}/profile_default/ipython_config.py set\n"
         "  c.HistoryManager.hist_file = '/tmp/' + __import__('getpass').getuser() + "
         "'-ipython-history.sqlite'\nor export IPYTHONDIR to a local directory."
@@ -54,7 +55,8 @@ def known_databases(ctx: Context) -> list[tuple[str, str, str]]:
         out.append(("IPython history", os.path.join(ipdir, profile, "history.sqlite"), ip_fix))
     jdir = _jupyter_data_dir(ctx)
     j_fix = (
-        "Point Jupyter's data directory at local disk: export "
+        "condashare doctor offnet.state --fix does this for you. By hand: point Jupyter's "
+        "data directory at local disk: export "
         "JUPYTER_DATA_DIR=/local/scratch/$USER/jupyter (notebook trust database: "
         "c.NotebookNotary.db_file = ':memory:')."
     )
@@ -74,12 +76,42 @@ def known_databases(ctx: Context) -> list[tuple[str, str, str]]:
     return out
 
 
+def _moved_off(ctx: Context) -> set[str]:
+    """Databases whose settings ``doctor offnet.state --fix`` already points at local disk."""
+    from condashare.doctor import offnet
+
+    moved: set[str] = set()
+    for spot in offnet.find_spots(ctx, offnet.choose_local_root(ctx)):
+        if not spot.fixed:
+            continue
+        if spot.kind == "ipython":
+            moved.add(spot.path)
+        elif spot.kind == "jupyter":
+            data = offnet.jupyter_data_dir(ctx)
+            moved.update(os.path.join(data, n) for n in ("nbsignatures.db", "file_id_manager.db"))
+    return moved
+
+
 def check_known_dbs(ctx: Context) -> list[Finding]:
     cid = "sqlite.known_dbs"
     findings: list[Finding] = []
+    moved = _moved_off(ctx)
     for kind, path, fix in known_databases(ctx):
         mount = ctx.mount_of(path)
         if mount is None or not mount.is_network:
+            continue
+        if path in moved:
+            if exists(ctx, path) != "ok":
+                continue
+            findings.append(
+                info(
+                    cid,
+                    f"{kind}: {path} is no longer used (moved to local disk by offnet.state)",
+                    "The old file stays where it was; delete it when you do not need it.",
+                    path=path,
+                    kind=kind,
+                )
+            )
             continue
         state = exists(ctx, path)
         if state == UNRESPONSIVE:

@@ -25,47 +25,35 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.files.read import FileRead, ReadStatus
 from condashare.host.detect import shell_name
-
-CONDA_BEGIN = "# >>> conda initialize >>>"
-CONDA_END = "# <<< conda initialize <<<"
-# Markers of the block `condashare init` writes (condashare/startup.py owns them).
-CONDASHARE_BEGIN = "# >>> condashare >>>"
-CONDASHARE_END = "# <<< condashare <<<"
+from condashare.shells.records import SHELLS, Home, Shell, ShellName, lookup
+from condashare.startup.blocks import block_text, marker_lines, render_block, split_lines
+from condashare.startup.conda_blocks import find_conda_blocks
+from condashare.startup.plan import targets_for
+from condashare.startup.shelltext import interactive_guard
 
 SLOW_START = 1.0  # seconds: a shell that takes longer to start is noticeably slow
 SHELL_TIMEOUT = 6.0  # seconds before a shell start counts as hanging
-
-# A conda root prefix inside a conda-init block: whatever precedes bin/conda, condabin/conda or
-# etc/profile.d/conda.<ext>, quoted or not.
-_PREFIX_RE = re.compile(
-    r"""(/[^'"\s]*?)/(?:bin/conda|condabin/conda|etc/profile\.d/conda\.(?:sh|csh|fish))\b"""
-)
 
 
 @dataclass(frozen=True)
 class StartupFile:
     path: str
-    shells: tuple[str, ...]
-    text: str
+    shells: tuple[ShellName, ...]
+    data: bytes
+
+    @property
+    def text(self) -> str:
+        return self.data.decode("utf-8", "replace")
 
 
-def candidate_files(ctx: Context) -> list[tuple[str, tuple[str, ...]]]:
-    """Startup files conda init or condashare may write, with the shells that read them."""
-    home = ctx.home
-    zdot = ctx.env.get("ZDOTDIR") or home
-    xdg = ctx.env.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
-    return [
-        (os.path.join(home, ".bashrc"), ("bash",)),
-        (os.path.join(home, ".bash_profile"), ("bash",)),
-        (os.path.join(home, ".bash_login"), ("bash",)),
-        (os.path.join(home, ".profile"), ("bash", "sh", "dash")),
-        (os.path.join(zdot, ".zshenv"), ("zsh",)),
-        (os.path.join(zdot, ".zprofile"), ("zsh",)),
-        (os.path.join(zdot, ".zshrc"), ("zsh",)),
-        (os.path.join(home, ".tcshrc"), ("tcsh", "csh")),
-        (os.path.join(home, ".cshrc"), ("tcsh", "csh")),
-        (os.path.join(xdg, "fish", "config.fish"), ("fish",)),
-    ]
+def candidate_files(ctx: Context) -> list[tuple[str, tuple[ShellName, ...]]]:
+    """Every startup file a known shell reads, with the shells that read it (the records)."""
+    home = Home(ctx.home, ctx.env)
+    readers: dict[str, list[ShellName]] = {}
+    for shell in SHELLS:
+        for path in shell.reads(home):
+            readers.setdefault(path, []).append(shell.name)
+    return [(path, tuple(names)) for path, names in readers.items()]
 
 
 class HomeUnresponsive(Exception):
@@ -88,7 +76,7 @@ def read_startup_files(ctx: Context) -> list[StartupFile]:
     for path, shells in candidates:
         data = results[path].data
         if results[path].ok and data is not None:
-            files.append(StartupFile(path, shells, data.decode("utf-8", "replace")))
+            files.append(StartupFile(path, shells, data))
     ctx.extra[key] = files
     ctx.extra[key + ".unreadable"] = unreadable
     return files
@@ -135,55 +123,32 @@ def _unresponsive(cid: str, exc: HomeUnresponsive) -> list[Finding]:
     ]
 
 
-def blocks(text: str, begin: str, end: str) -> list[str]:
-    """The bodies of every ``begin`` ... ``end`` block in ``text`` (an unclosed one included)."""
-    out: list[str] = []
-    current: list[str] | None = None
-    for line in text.splitlines():
-        stripped = line.strip()
-        if stripped == begin:
-            if current is not None:
-                out.append("\n".join(current))
-            current = []
-        elif stripped == end and current is not None:
-            out.append("\n".join(current))
-            current = None
-        elif current is not None:
-            current.append(line)
-    if current is not None:
-        out.append("\n".join(current))
-    return out
-
-
-def conda_init_prefixes(body: str) -> list[str]:
-    return list(dict.fromkeys(m.group(1) for m in _PREFIX_RE.finditer(body)))
-
-
 def _login_shell(ctx: Context) -> str:
     return shell_name(ctx.host.login_shell) or "sh"
+
+
+def _login_record(ctx: Context) -> Shell | None:
+    return lookup(_login_shell(ctx))
 
 
 _TIMEOUT_RE = re.compile(r"_CONDASHARE_T(?:=|\s+)'?([0-9.]+)", re.IGNORECASE)
 
 
-def block_is_current(ctx: Context, shell: str, files: list[StartupFile]) -> list[str]:
+def block_is_current(ctx: Context, shell: Shell, files: list[StartupFile]) -> list[str]:
     """Files whose condashare block differs from what ``condashare init`` would write now.
 
     The block is re-rendered from today's site file with the probe timeout found in the
     installed block (so an ``init --probe-timeout`` choice is not mistaken for drift).
     """
-    from condashare.startup import SHELL_DIALECT, render_block, targets_for
-
-    if ctx.site is None or shell not in SHELL_DIALECT:
+    if ctx.site is None:
         return []
-    texts = {f.path: f.text for f in files}
+    data = {f.path: f.data for f in files}
     stale: list[str] = []
-    for target in targets_for([shell], ctx.home, ctx.env):
-        text = texts.get(target.path, "")
-        begin, end = text.find(CONDASHARE_BEGIN), text.find(CONDASHARE_END)
-        if begin < 0 or end < begin:
+    for target in targets_for([shell.name], ctx.home, ctx.env):
+        block = block_text(data.get(target.path, b""))
+        if block is None:
             continue
-        installed = text[begin : end + len(CONDASHARE_END)]
+        installed = block.decode("utf-8", "replace")
         found = _TIMEOUT_RE.search(installed)
         timeout = float(found.group(1)) if found else None
         fresh = render_block(ctx.site, target.dialect, timeout).decode("utf-8")
@@ -196,14 +161,23 @@ def block_is_current(ctx: Context, shell: str, files: list[StartupFile]) -> list
     return stale
 
 
+def _after_guard(data: bytes) -> bool:
+    """Is the block after an early ``return`` for non-interactive shells (Debian's .bashrc)?"""
+    lines = split_lines(data)
+    guard = interactive_guard(lines)
+    begins, _ = marker_lines(data)
+    return guard is not None and bool(begins) and begins[0] > guard
+
+
 def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Finding]:
     """Is the ``condashare init`` block present for the login shell, and does it match the site?"""
     cid = "startup.condashare_block"
-    shell = _login_shell(ctx)
-    mine = [f for f in files if shell in f.shells and CONDASHARE_BEGIN in f.text]
-    if mine:
+    record = _login_record(ctx)
+    shell = record.name if record else _login_shell(ctx)
+    mine = [f for f in files if record and record.name in f.shells and marker_lines(f.data)[0]]
+    if record and mine:
         where = ", ".join(f.path for f in mine)
-        stale = block_is_current(ctx, shell, files)
+        stale = block_is_current(ctx, record, files)
         if stale:
             return [
                 warning(
@@ -213,6 +187,19 @@ def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Find
                     "added, moved or removed), so new shells may pick the wrong installation.",
                     "Run: condashare init   (it replaces the block in place)",
                     files=stale,
+                )
+            ]
+        late = [f.path for f in mine if record.dialect == "posix" and _after_guard(f.data)]
+        if late:
+            return [
+                warning(
+                    cid,
+                    f"the condashare block in {', '.join(late)} comes after an early `return` "
+                    "for non-interactive shells",
+                    "The file stops there when the shell is not interactive, so `ssh host cmd`, "
+                    "scp, rsync and batch jobs that start bash never get the shared conda.",
+                    "Run: condashare init   (it moves the block before that line)",
+                    files=late,
                 )
             ]
         return [
@@ -253,8 +240,11 @@ def check_conda_init(ctx: Context) -> list[Finding]:
     shared_home = ctx.is_remote(ctx.home) and len(oses) > 1
     findings: list[Finding] = []
     for sf in files:
-        for body in blocks(sf.text, CONDA_BEGIN, CONDA_END):
-            prefixes = conda_init_prefixes(body)
+        for block in find_conda_blocks(sf.data, sf.path):
+            if block.disabled:
+                continue
+            prefixes = block.roots()
+            label = block.label
             foreign = [
                 (p, i)
                 for p in prefixes
@@ -266,10 +256,10 @@ def check_conda_init(ctx: Context) -> list[Finding]:
                 findings.append(
                     error(
                         cid,
-                        f"{sf.path}: a `conda init` block points at the {inst.os} installation",
+                        f"{sf.path}: a {label} block points at the {inst.os} installation",
                         f"It runs {p} (installation {inst.name!r} for {inst.os}) on this "
                         f"{ctx.host.os} host: shells fail with 'cannot execute binary file' or "
-                        "pick the wrong conda. `conda init` on the other OS wrote it into the "
+                        f"pick the wrong conda. {label} on the other OS wrote it into the "
                         "shared home.",
                         f"Remove the block (`conda init --reverse` on the {inst.os} machine, or "
                         "delete the lines between the markers), then run: condashare init",
@@ -281,13 +271,13 @@ def check_conda_init(ctx: Context) -> list[Finding]:
                 findings.append(
                     warning(
                         cid,
-                        f"{sf.path}: a `conda init` block hard-codes one installation",
+                        f"{sf.path}: a {label} block hard-codes one installation",
                         "Your home is on a share used by several OSes (the site file has "
                         f"installations for {', '.join(sorted(oses))}), but this block always "
                         f"runs {', '.join(prefixes) or 'one conda'}: the other OS breaks. It also "
                         "starts Python at every shell start.",
-                        "Replace it: `conda init --reverse`, then `condashare init` (which "
-                        "picks the installation per OS).",
+                        "Replace it: condashare init --replace-conda-init (it disables the "
+                        "block reversibly and picks the installation per OS).",
                         file=sf.path,
                         prefixes=prefixes,
                     )
@@ -296,14 +286,14 @@ def check_conda_init(ctx: Context) -> list[Finding]:
                 findings.append(
                     info(
                         cid,
-                        f"{sf.path}: `conda init` block for {', '.join(prefixes) or '?'}",
+                        f"{sf.path}: {label} block for {', '.join(prefixes) or '?'}",
                         "It runs conda's Python hook at every shell start (slow on NFS).",
                         "Consider `condashare init`, which sources conda.sh directly.",
                         file=sf.path,
                         prefixes=prefixes,
                     )
                 )
-    return findings or [ok(cid, "no `conda init` block in startup files")]
+    return findings or [ok(cid, "no `conda init` or `mamba shell init` block in startup files")]
 
 
 def check_duplicates(ctx: Context) -> list[Finding]:
@@ -314,13 +304,17 @@ def check_duplicates(ctx: Context) -> list[Finding]:
         return _unresponsive(cid, exc)
     findings: list[Finding] = []
     for sf in files:
-        n_conda = len(blocks(sf.text, CONDA_BEGIN, CONDA_END))
-        n_mine = len(blocks(sf.text, CONDASHARE_BEGIN, CONDASHARE_END))
-        if n_conda > 1:
+        active = [b for b in find_conda_blocks(sf.data, sf.path) if not b.disabled]
+        begins, ends = marker_lines(sf.data)
+        n_mine = max(len(begins), len(ends))
+        for label in dict.fromkeys(b.label for b in active):
+            n_conda = sum(b.label == label for b in active)
+            if n_conda < 2:
+                continue
             findings.append(
                 warning(
                     cid,
-                    f"{sf.path}: {n_conda} `conda init` blocks",
+                    f"{sf.path}: {n_conda} {label} blocks",
                     "Each one starts conda again; the last one wins and start-up is slower.",
                     "Keep one (or none, with condashare init): delete the others between their "
                     "markers.",
@@ -340,13 +334,14 @@ def check_duplicates(ctx: Context) -> list[Finding]:
                     count=n_mine,
                 )
             )
-        if n_mine and n_conda:
+        if n_mine and active:
+            label = active[0].label
             findings.append(
                 warning(
                     cid,
-                    f"{sf.path}: both a condashare block and a `conda init` block",
+                    f"{sf.path}: both a condashare block and a {label} block",
                     "Two set-ups fight: whichever runs last decides which conda you get.",
-                    "Remove the `conda init` block: conda init --reverse",
+                    f"Remove the {label} block (or run: condashare init --replace-conda-init)",
                     file=sf.path,
                 )
             )
@@ -416,8 +411,9 @@ def _not_startable(ctx: Context, cid: str, shell: str) -> list[Finding]:
     except HomeUnresponsive as exc:
         return _unresponsive(cid, exc)
     readers = dict(candidate_files(ctx))
+    record = lookup(shell)
     unreadable: list[FileRead] = ctx.extra.get("startup_files.unreadable", [])
-    bad = [r for r in unreadable if shell in readers.get(r.path, ())]
+    bad = [r for r in unreadable if record and record.name in readers.get(r.path, ())]
     if not bad:
         return []
     why = "Starting it would read that file (see startup.files)."

@@ -11,7 +11,7 @@ from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.render import shown
-from condashare.site.trust import PathTrust, Writer, examine_site
+from condashare.site.trust import PathTrust, Writer, by_cause, examine_site
 
 
 def _fix(writer: Writer) -> str:
@@ -35,13 +35,8 @@ def _fix(writer: Writer) -> str:
 
 def findings_for(cid: str, verdicts: list[PathTrust]) -> list[Finding]:
     """One finding per writer and entry that lets someone untrusted change what shells run."""
-    causes: dict[tuple[str, int, str, str], tuple[Writer, list[PathTrust]]] = {}
     findings: list[Finding] = []
-    for verdict in verdicts:
-        for writer in verdict.writers:
-            key = (writer.kind, writer.id, writer.path, writer.how)
-            causes.setdefault(key, (writer, []))[1].append(verdict)
-    for writer, affected in causes.values():
+    for writer, affected in by_cause(verdicts):
         what = "\n".join(
             shown(f"{v.role}: {v.path}" + (" (missing: can be created)" if v.missing else ""))
             for v in affected

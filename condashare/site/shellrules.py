@@ -1,0 +1,110 @@
+"""Site-file match rules as the POSIX startup block evaluates them: glob patterns, built-ins.
+
+The block gathers the facts once (``shell/rules.sh``) into ``;c=CPU;g=GPU;l=GLIBC;h=HOST`` after
+uname's words, and each installation's ``case`` arm is the AND of its rules written as one glob
+over that string, in that fixed order: so the first arm that matches is the first installation
+whose OS, architecture and rules all hold — the same choice as
+:func:`condashare.site.installations.choose_installation`. Only blocks of sites with rules get
+any of this; the others stay as they were.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable
+
+from condashare.host.machine import X86_LEVEL_FLAGS, version_tuple
+from condashare.site.file import Installation, MatchRules, Site
+
+UNSUPPORTED = (
+    "its installations have match rules ([installations.match]), which only the sh/bash/zsh "
+    "block evaluates so far; a {0} block would pick another installation than condashare does: "
+    "set up sh, bash or zsh (--shell), or leave the rules out"
+)
+
+
+def site_has_rules(site: Site) -> bool:
+    return any(not inst.match.empty for inst in site.installations)
+
+
+def _digit_range(low: int) -> str:
+    return str(low) if low == 9 else f"[{low}-9]"
+
+
+def at_least_globs(minimum: str) -> list[str]:
+    """Globs that match exactly the versions (``2.28``, ``2.31.1``, ``3.0``) >= ``minimum``
+    (a major.minor with components below 100)."""
+    major, minor = (*version_tuple(minimum), 0)[:2]
+    heads: list[str] = []
+    if minor < 10:
+        heads.append(f"{major}.{_digit_range(minor)}")
+        heads.append(f"{major}.[1-9][0-9]")
+    else:
+        tens, ones = divmod(minor, 10)
+        heads.append(f"{major}.{tens}{_digit_range(ones)}")
+        if tens < 9:
+            heads.append(f"{major}.{_digit_range(tens + 1)}[0-9]")
+    heads.append(f"{major}.[1-9][0-9][0-9]")
+    out = [g for head in heads for g in (head, head + ".*")]
+    if major < 9:
+        out.append(f"{_digit_range(major + 1)}.*")
+    out.append("[1-9][0-9].*")
+    return out
+
+
+def _cpu_globs(cpu: str) -> list[str]:
+    if not cpu:
+        return ["*"]
+    if cpu.startswith("x86-64-v"):
+        level = int(cpu.rsplit("v", 1)[1])
+        return [f"[{level}-4]" if level < 4 else "4"]
+    generation = int(cpu.split("-m", 1)[1])
+    if generation < 10:
+        return [f"m{_digit_range(generation)}", "m[1-9][0-9]"]
+    tens, ones = divmod(generation, 10)
+    return [f"m{tens}{_digit_range(ones)}", f"m{_digit_range(tens + 1)}[0-9]"]
+
+
+def _host_globs(hosts: tuple[str, ...]) -> list[str]:
+    if not hosts:
+        return ["*"]
+    return [g for pattern in hosts for g in (pattern, pattern + ".*")]  # full name, or short
+
+
+def fact_globs(rules: MatchRules) -> list[str]:
+    """The ``;c=…;g=…;l=…;h=…`` globs one installation's rules accept, as shell pattern text:
+    the separators quoted, the globs bare (they come from validated site-file values)."""
+    gpu = "1" if rules.gpu else "*"
+    glibc = at_least_globs(rules.glibc) if rules.glibc else ["*"]
+    combos = itertools.product(_cpu_globs(rules.cpu), glibc, _host_globs(rules.hosts))
+    return [f'";c="{c}";g="{gpu}";l="{lib}";h="{h}' for c, lib, h in combos]
+
+
+def arm_patterns(
+    inst: Installation, uname_patterns: list[str], quote: Callable[[str], str]
+) -> list[str]:
+    """The case patterns of one installation's arm in a block with rules: each uname pattern
+    (``Linux x86_64``, ``Darwin *``), quoted, then the glob of its rules (``*`` for none)."""
+    out = []
+    for pattern in uname_patterns:
+        head = quote(pattern[:-1]) + "*" if pattern.endswith(" *") else quote(pattern)
+        if inst.match.empty:
+            out.append(head + '";"*')
+        else:
+            out.extend(head + glob for glob in fact_globs(inst.match))
+    return out
+
+
+def facts_code(site: Site, template: str, proc_root: str, quote: Callable[[str], str]) -> str:
+    """``shell/rules.sh`` filled for ``site`` (the part of the block that gathers the facts)."""
+    need_cpu = any(inst.match.cpu for inst in site.installations)
+    need_glibc = any(inst.match.glibc for inst in site.installations)
+    levels = " ".join(
+        word for number, flags in X86_LEVEL_FLAGS for word in (*sorted(flags), str(number))
+    )
+    return (
+        template.replace("__CONDASHARE_PROC__", quote(proc_root))
+        .replace("__CONDASHARE_NEED_CPU__", "1" if need_cpu else "")
+        .replace("__CONDASHARE_NEED_GLIBC__", "1" if need_glibc else "")
+        .replace("__CONDASHARE_LEVEL_FLAGS__", levels)
+    )
