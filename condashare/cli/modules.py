@@ -156,7 +156,7 @@ def run(args: argparse.Namespace) -> int:
         timeout = DEFAULT_PROBE_TIMEOUT
         plan = plan_reverse(directory, timeout)
     else:
-        from condashare.shared import resolve_setup
+        from condashare.shared_envs.setup import resolve_setup
 
         setup = resolve_setup(site_path=args.site, prefix=args.prefix)
         if setup.site is None:

@@ -1,9 +1,10 @@
 """Plan and carry out ``condashare modules``: sync a modulefile directory with today's releases.
 
-Releases come from :func:`condashare.shared.list_shared_envs` for every installation of the site
-(bounded probes). Only when every installation was listed may a file go: a dead share must never
-make modules disappear. Files without condashare's marker are never changed. The directory is
-read and written in one abandonable child each, since a home may itself be on a share.
+Releases come from :func:`~condashare.shared_envs.releases.list_shared_envs` for every
+installation of the site (bounded probes). Only when every installation was listed may a file
+go: a dead share must never make modules disappear. Files without condashare's marker are never
+changed. The directory is read and written in one abandonable child each, since a home may
+itself be on a share.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from condashare.bounded import calls
 from condashare.bounded.paths import OK
 from condashare.files.write import atomic_write, unified_diff
 from condashare.modules.render import Format, ModuleName, module_name, owns, render
-from condashare.shared import Setup, list_shared_envs
+from condashare.shared_envs.releases import list_shared_envs
+from condashare.shared_envs.setup import Setup
 
 Action = Literal["create", "update", "remove", "unchanged", "conflict", "kept"]
 CHANGING = ("create", "update", "remove")
