@@ -77,19 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if runner is None:
         parser.print_help()
         return exitcodes.USAGE
-    from condashare.files.read import UserFileError
-    from condashare.host.detect import PlatformError
-    from condashare.render import shown
-    from condashare.site.file import SiteError
-
     try:
         return runner(args)
-    except (SiteError, UserFileError) as exc:
-        sys.stderr.write(f"condashare: error: {shown(exc)}\n")
-        return exc.exit_code  # 2, or 3 when the file's share did not answer
-    except (PlatformError, ConfigError) as exc:
-        sys.stderr.write(f"condashare: error: {shown(exc)}\n")
-        return exitcodes.USAGE
     except KeyboardInterrupt:
         sys.stderr.write("condashare: interrupted\n")
         return 130
@@ -97,6 +86,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return exitcodes.OK
     except Exception as exc:
+        # the error classes are imported only now: a command that needs none of their
+        # modules (verify --quick, a 0.1 s run) does not pay their imports at every start
+        from condashare.files.read import UserFileError
+        from condashare.host.detect import PlatformError
+        from condashare.render import shown
+        from condashare.site.file import SiteError
+
+        if isinstance(exc, (SiteError, UserFileError)):
+            sys.stderr.write(f"condashare: error: {shown(exc)}\n")
+            return exc.exit_code  # 2, or 3 when the file's share did not answer
+        if isinstance(exc, (PlatformError, ConfigError)):
+            sys.stderr.write(f"condashare: error: {shown(exc)}\n")
+            return exitcodes.USAGE
         if os.environ.get("CONDASHARE_DEBUG"):
             raise
         sys.stderr.write(
