@@ -53,7 +53,7 @@ from condashare.conda.condarc import (
     remove_items,
 )
 from condashare.files.read import UserFileError
-from condashare.shared import Setup, _is_managed, _user_file
+from condashare.shared_envs.setup import Setup, is_managed, user_file
 
 
 @dataclass
@@ -84,7 +84,7 @@ def _filter_text(setup: Setup, text: str, path: str, drop_all_pkgs: bool) -> tup
         drop = [
             it.index
             for it in layout.items
-            if (drop_all_pkgs and name == "pkgs_dirs") or _is_managed(setup, it.value)
+            if (drop_all_pkgs and name == "pkgs_dirs") or is_managed(setup, it.value)
         ]
         if drop:
             text, gone = remove_items(text, path, name, drop)
@@ -109,7 +109,7 @@ def _needs_filter(setup: Setup, f: CondarcFile, fresh: bool) -> bool:
             if isinstance(value, list) and value:
                 if fresh and name == "pkgs_dirs":
                     return True
-                if any(isinstance(v, str) and _is_managed(setup, v) for v in value):
+                if any(isinstance(v, str) and is_managed(setup, v) for v in value):
                     return True
     return False
 
@@ -186,7 +186,7 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
         if not _needs_filter(setup, f, fresh):
             continue
         real = ctx.absolute(f.path)
-        if not _user_file(setup, f.path, f.slot) and f.slot != "root":
+        if not user_file(setup, f.path, f.slot) and f.slot != "root":
             plan.not_hidden.append(
                 f"{real}: a {f.slot} file; conda reads it whatever the environment says"
             )
@@ -262,7 +262,7 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
     if envs_var:
         raw = env.pop(envs_var)
         kept = [p for p in (x.strip() for x in raw.split(":")) if p]
-        dropped = [p for p in kept if _is_managed(setup, p)]
+        dropped = [p for p in kept if is_managed(setup, p)]
         envs_items += [p for p in kept if p not in dropped]
         if dropped:
             plan.hidden.append(f"{envs_var}: left out {', '.join(dropped)}")
@@ -280,10 +280,9 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
             if not own:
                 own = [home + "/.conda/pkgs"]
             env["CONDA_PKGS_DIRS"] = ENV_DELIMITERS["pkgs_dirs"].join(own)
-            plan.hidden.append(
-                "package caches: "
-                + ", ".join(e.path for e in view.pkgs_dirs if e.installation is not None)
-            )
+            shared_caches = [e.path for e in view.pkgs_dirs if e.installation is not None]
+            if shared_caches:  # (a mirrored HOME alone hides no cache: say nothing then)
+                plan.hidden.append("package caches: " + ", ".join(shared_caches))
     # 3. What the child's conda still sees.
     child_ctx = replace(ctx, env=env)
     child = compute_effective(child_ctx)
@@ -317,6 +316,8 @@ def _mirror_home(setup: Setup, home: str, shadow: str, filtered: dict[str, str])
     for path in filtered:
         if path.startswith(home + "/"):
             top[posixpath.relpath(path, home).split("/")[0]] = ""
+    if os.path.isdir(posixpath.join(home, ".conda")):
+        top[".conda"] = ""  # always a real dir here: its envs must not be seen twice (below)
     _mirror_dir(ctx, home, shadow, top)
     for name in top:
         real = posixpath.join(home, name)
@@ -331,6 +332,12 @@ def _mirror_home(setup: Setup, home: str, shadow: str, filtered: dict[str, str])
             registry = Path(shadow, name, "environments.txt")
             if not registry.is_symlink():
                 registry.symlink_to(posixpath.join(real, "environments.txt"))
+            # conda always appends ~/.conda/envs, here the mirror's: through a link to the real
+            # dir every env of yours would be listed twice (once by its real path, which
+            # CONDA_ENVS_DIRS puts first). The mirror's stays empty instead.
+            envs = Path(shadow, name, "envs")
+            if envs.is_symlink():
+                envs.unlink()
 
 
 def cleanup(tmpdir: str) -> None:

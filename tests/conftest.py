@@ -127,8 +127,10 @@ class FuseShare:
     def block(self) -> None:
         self.trigger.write_text("")
 
-    def fail(self, errno_name: str) -> None:
-        self.trigger.write_text(errno_name)
+    def fail(self, errno_name: str, under: str = "") -> None:
+        """Fail every operation with ``errno_name``; with ``under`` (a path inside the mount,
+        e.g. ``/inst/envs/good/share``) only the operations on that path and below it."""
+        self.trigger.write_text(f"{errno_name} {under}" if under else errno_name)
 
     def heal(self) -> None:
         self.trigger.unlink(missing_ok=True)
@@ -145,11 +147,13 @@ def mount_share(
     cache_seconds: float = 0.0,
     fsname: str = "nfsserver:/export/conda",
     subtype: str = "nfs",
+    delay_ms: float = 0.0,
 ) -> FuseShare:
     """Mount a hangfs share under ``root`` (``backing/``, ``share/``); caller unmounts it.
 
     ``cache_seconds`` > 0 lets the kernel cache attributes, entries and access rights for that
     long, as an NFS client does (``actimeo``); 0 sends every operation to the daemon.
+    ``delay_ms`` > 0 makes every operation wait that long first (a share far away).
     """
     ok, reason = fuse_available()
     need(ok, reason)
@@ -161,7 +165,7 @@ def mount_share(
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
             [sys.executable, str(HANGFS), str(backing), str(mount), str(trigger), fsname,
-             subtype, str(cache_seconds)],
+             subtype, str(cache_seconds), str(delay_ms)],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -177,7 +177,9 @@ def test_hung_share_every_shell_starts_within_timeout(
     """Interactive and login shells return within probe timeout + 1 s with stdout and stderr
     captured through pipes: communicate() waits for EOF, so a stuck probe still holding the
     shell's stdout/stderr would make this hang (what `bash -i -c exit | cat` and ssh see)."""
-    bindir = fake_uname(tmp_path / "bin", "Linux", "x86_64")
+    # Not tmp_path/bin: man-db's manpath, run by Environment Modules' login hook, stats
+    # DIR/../share/man for each PATH entry, and tmp_path/share is the hung mount.
+    bindir = fake_uname(tmp_path / "fake" / "bin", "Linux", "x86_64")
     fuse_share.block()
     probe = show_unavailable(shell)
     for mode in ("interactive", "login", "plain"):

@@ -176,3 +176,63 @@ def test_env_registry_written_by_the_child_reaches_the_real_home(tmp_path: Path)
     )
     assert res.returncode == 0 and res.stdout.strip() != str(site.home)
     assert (site.home / ".conda" / "environments.txt").read_text() == "/x/envs/repro\n"
+
+
+def test_strict_refuses_to_run_when_shared_envs_stay_in_view(tmp_path: Path) -> None:
+    """Running the shared conda: its <root>/envs cannot be hidden. Plain isolate says so and
+    runs the command; --strict does not run it and exits 1, leaving no temporary dir."""
+    site = make_site(tmp_path)
+    env = {
+        **os.environ,
+        "HOME": str(site.home),
+        "TMPDIR": str(site.root / "tmp"),
+        "CONDASHARE_SITE": str(site.site_file),
+        "CONDASHARE_PLATFORM": "linux-x86_64",
+        "CONDA_EXE": f"{site.linux}/bin/conda",
+    }
+    (site.root / "tmp").mkdir()
+    marker = site.root / "ran"
+    res = run_cli("isolate", "--strict", "--", "touch", str(marker), env=env)
+    assert res.returncode == 1, res.stderr
+    assert f"still in view: {site.linux}/envs: conda always appends" in res.stderr
+    assert "the command was not run" in res.stderr
+    assert not marker.exists() and list((site.root / "tmp").iterdir()) == []
+    assert run_cli("isolate", "--", "touch", str(marker), env=env).returncode == 0
+    assert marker.exists()
+    # with your own conda everything can be hidden: --strict runs the command. A ~/.condarc
+    # listing only a shared envs dir makes isolate mirror HOME, which hides no package cache:
+    # no empty "hidden: package caches:" line then
+    env["CONDA_EXE"] = f"{site.own_linux}/bin/conda"
+    (site.home / ".condarc").write_text(f"envs_dirs:\n  - {site.linux}/envs\n")
+    marker.unlink()
+    strict = run_cli("isolate", "--strict", "--", "touch", str(marker), env=env)
+    assert strict.returncode == 0, strict.stderr
+    assert marker.exists()
+    assert "isolate: hidden: HOME=" in strict.stderr
+    assert "package caches" not in strict.stderr, strict.stderr
+
+
+def test_your_envs_are_listed_once_under_a_mirrored_home(tmp_path: Path) -> None:
+    """~/.condarc lists a shared dir, so isolate mirrors HOME; conda's fixed ~/.conda/envs
+    default then names the mirror. Your env must be seen once, by its real path."""
+    site = make_site(tmp_path)
+    (site.home / ".conda" / "envs" / "mine" / "conda-meta").mkdir(parents=True)
+    (site.home / ".condarc").write_text(f"envs_dirs:\n  - {site.linux}/envs\n")
+    env = {
+        **os.environ,
+        "HOME": str(site.home),
+        "CONDASHARE_SITE": str(site.site_file),
+        "CONDASHARE_PLATFORM": "linux-x86_64",
+        "CONDA_EXE": f"{site.own_linux}/bin/conda",
+    }
+    # the listing must happen in the child: the mirror is gone when isolate returns
+    listing = CHILD_VIEW.replace(
+        "print(json.dumps({",
+        "print(json.dumps({'found': [os.path.join(d, n) for d in v.paths('envs_dirs') "
+        "if os.path.isdir(d) for n in sorted(os.listdir(d))], ",
+    )
+    res = run_cli("isolate", "--", sys.executable, "-c", listing, env=env)
+    assert res.returncode == 0, res.stderr
+    seen = json.loads(res.stdout)
+    assert seen["home"] != str(site.home)  # the home was mirrored
+    assert seen["found"] == [f"{site.home}/.conda/envs/mine"], seen

@@ -1,7 +1,10 @@
-"""``condashare modules``: files, names, sync, --reverse, --dry-run, safety, and real Lmod.
+"""``condashare modules``: files, names, sync, --reverse, --dry-run, safety, and real module
+systems.
 
-Modulefiles are written by the real CLI; Lmod (Debian ``lmod``) loads them in real bash and zsh
-with a fake ``uname`` first on PATH (as the init tests do) to take the Linux and macOS branches.
+Modulefiles are written by the real CLI; real Lmod (Debian ``lmod``, Lua files) and real
+Environment Modules (Debian ``environment-modules``, Tcl files; an unpacked copy of its .deb next
+to Lmod, see :func:`envmodules_cmd`) load them in real bash, zsh, tcsh and fish, with a fake
+``uname`` first on PATH (as the init tests do) to take the Linux and macOS branches.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ import json
 import os
 import shutil
 import subprocess
-import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -197,7 +200,7 @@ def test_json_output(site, tmp_path):
     assert all(o["done"] for o in doc["data"]["outcomes"])
 
 
-# --------------------------------------------------------------------------- real Lmod
+# --------------------------------------------------------------------------- real module systems
 
 
 def lmod_init(shell: str) -> str:
@@ -207,9 +210,46 @@ def lmod_init(shell: str) -> str:
     return init[0]
 
 
-# Lmod's own bookkeeping (which modules are loaded, reference counts of PATH entries); what
-# module load sets for the user is everything else.
-BOOKKEEPING = ("_ModuleTable", "__LMOD_", "_LMFILES_", "LOADEDMODULES", "LMOD_FAMILY_")
+def envmodules_cmd() -> str:
+    """modulecmd.tcl of Environment Modules: the package's, or an unpacked copy of its .deb.
+
+    The Debian packages lmod and environment-modules conflict; ``dpkg -x`` of the second into a
+    directory named by CONDASHARE_ENVIRONMENT_MODULES (what .ci/run does) gives both at once.
+    Its modulecmd.tcl finds nothing through fixed paths that a modulefile test needs.
+    """
+    roots = [os.environ.get("CONDASHARE_ENVIRONMENT_MODULES", ""), "/"]
+    found = sorted(str(p) for r in roots if r for p in Path(r).glob("usr/lib/*/modulecmd.tcl"))
+    need(
+        bool(found) and shutil.which("tclsh8.6") is not None,
+        "Environment Modules is not installed: apt-get install environment-modules tcl8.6 "
+        "(it conflicts with lmod), or unpack it beside lmod: apt-get download "
+        "environment-modules && dpkg -x environment-modules_*.deb DIR, then set "
+        "CONDASHARE_ENVIRONMENT_MODULES=DIR",
+    )
+    return found[0]
+
+
+def module_init(system: str, shell: str) -> str:
+    """The line a user's startup file has for ``system`` in ``shell``."""
+    if system == "lmod":
+        return f"source {lmod_init(shell)}"  # the same word in all four shells
+    cmd = f"/usr/bin/tclsh8.6 {envmodules_cmd()}"
+    return {
+        "bash": f'eval "$({cmd} bash autoinit)"',
+        "zsh": f'eval "$({cmd} zsh autoinit)"',
+        "tcsh": f'eval "`{cmd} tcsh autoinit`"',
+        "fish": f"{cmd} fish autoinit | source -",
+    }[shell]
+
+
+# Each module system's bookkeeping (which modules are loaded, reference counts of PATH entries,
+# what source-sh recorded); what module load sets for the user is everything else.
+BOOKKEEPING = (
+    "_ModuleTable", "__LMOD_", "_LMFILES_", "LOADEDMODULES", "LMOD_FAMILY_", "__MODULES_",
+    "MODULES_LMCONFLICT", "MODULEPATH", "MODULES_FAMILY_",
+)  # fmt: skip
+# What the shell itself changes between two dumps (tcsh keeps $cwd-like variables fresh).
+SHELL_NOISE = ("_", "SHLVL")
 
 
 def user_env(dump: str) -> dict[str, str]:
@@ -217,38 +257,60 @@ def user_env(dump: str) -> dict[str, str]:
     for item in dump.split("\0"):
         if "=" in item:
             key, value = item.split("=", 1)
-            if not key.startswith(BOOKKEEPING) and key != "__CONDASHARE_HOOKS":
-                out[key] = value
+            if key.startswith(BOOKKEEPING) or key in SHELL_NOISE or key == "__CONDASHARE_HOOKS":
+                continue
+            out[key] = value
     return out
 
 
-def run_lmod(
+@dataclass
+class ModuleRun:
+    envs: list[dict[str, str]]  # before the first step, then after each step
+    times: list[float]  # when each step ended (seconds since the epoch, date +%s.%N)
+    proc: subprocess.CompletedProcess[str]
+
+    def failed(self, step: int) -> bool:
+        return f"step {step} failed" in self.proc.stdout
+
+    def took(self, step: int) -> float:
+        return self.times[step] - self.times[step - 1]
+
+
+def run_modules(
     shell: str,
     mdir: Path,
     steps: list[str],
     tmp_path: Path,
     system: str = "Linux",
     machine: str = "x86_64",
-) -> tuple[list[dict[str, str]], subprocess.CompletedProcess[str]]:
-    """Run ``steps`` (module commands) in a real shell with Lmod; the env after each step."""
+    kind: str = "lmod",
+) -> ModuleRun:
+    """Run ``steps`` (module commands) in a real shell with a real module system."""
     path = need_shell(shell)
-    init = lmod_init(shell)
+    init = module_init(kind, shell)
     bindir = fake_uname(tmp_path / f"uname-{system}", system, machine)
     dumps = tmp_path / f"dumps-{shell}"
     shutil.rmtree(dumps, ignore_errors=True)
     dumps.mkdir()
-    lines = [f". {init}", f"module use {mdir}", "module purge"]
-    lines.append(f"/usr/bin/env -0 > {dumps}/0")
+    lines = [init, f"module use {mdir}", "module purge"]
+    lines.append(f"/usr/bin/env -0 > {dumps}/0; /usr/bin/date +%s.%N > {dumps}/t0")
     for i, step in enumerate(steps, 1):
-        lines.append(f"{step} || echo 'step {i} failed'")
-        lines.append(f"/usr/bin/env -0 > {dumps}/{i}")
+        if shell == "tcsh":  # an alias ending in ';' (Environment Modules') cannot take ||
+            lines += [step, f"if ($status != 0) echo 'step {i} failed'"]
+        else:
+            lines.append(f"{step}{'; or' if shell == 'fish' else ' ||'} echo 'step {i} failed'")
+        lines.append(f"/usr/bin/date +%s.%N > {dumps}/t{i}; /usr/bin/env -0 > {dumps}/{i}")
     script = tmp_path / f"steps.{shell}"
     script.write_text("\n".join(lines) + "\n")
     env = {"HOME": os.environ["HOME"], "PATH": f"{bindir}:/usr/bin:/bin", "LANG": "C.UTF-8"}
-    argv = [path, "-f", str(script)] if shell == "zsh" else [path, "--norc", str(script)]
-    proc = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=120)
-    envs = [user_env((dumps / str(i)).read_text()) for i in range(len(steps) + 1)]
-    return envs, proc
+    flag = {"bash": "--norc", "zsh": "-f", "tcsh": "-f", "fish": "--no-config"}[shell]
+    proc = subprocess.run(
+        [path, flag, str(script)], capture_output=True, text=True, env=env, timeout=120
+    )
+    n = len(steps) + 1
+    envs = [user_env((dumps / str(i)).read_text()) for i in range(n)]
+    times = [float((dumps / f"t{i}").read_text()) for i in range(n)]
+    return ModuleRun(envs, times, proc)
 
 
 def said(proc: subprocess.CompletedProcess[str]) -> str:
@@ -274,75 +336,119 @@ def activated(before: dict[str, str], root: Path, release: str, hook: bool) -> d
     return want
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh"])
-@pytest.mark.parametrize(
-    ("system", "machine", "inst"),
-    [("Linux", "x86_64", "anaconda3_linux"), ("Darwin", "arm64", "anaconda3_macOS")],
-)
-def test_lmod_load_is_conda_activate_and_unload_restores_exactly(
-    shell, system, machine, inst, site, tmp_path
+SYSTEMS = ["lmod", "envmodules"]
+SHELLS = ["bash", "zsh", "tcsh", "fish"]
+BRANCHES = [("Linux", "x86_64", "anaconda3_linux"), ("Darwin", "arm64", "anaconda3_macOS")]
+FORMAT = {"lmod": "lua", "envmodules": "tcl"}
+
+
+def write_modules(kind: str, mdir: Path) -> None:
+    res = run_cli("modules", "--dir", str(mdir), "--format", FORMAT[kind])
+    assert res.returncode == 0, res.stdout + res.stderr
+
+
+@pytest.mark.parametrize("kind", SYSTEMS)
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("system", "machine", "inst"), BRANCHES)
+def test_load_is_conda_activate_and_unload_restores_exactly(
+    kind, shell, system, machine, inst, site, tmp_path
 ):
     mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
+    write_modules(kind, mdir)
     steps = ["module load isis/4.3.0", "module unload isis"]
-    (before, loaded, unloaded), proc = run_lmod(shell, mdir, steps, tmp_path, system, machine)
-    assert "failed" not in proc.stdout, proc.stdout + proc.stderr
+    run = run_modules(shell, mdir, steps, tmp_path, system, machine, kind)
+    assert not run.failed(1) and not run.failed(2), run.proc.stdout + run.proc.stderr
+    before, loaded, unloaded = run.envs
     root = tmp_path / "cpkgs" / inst
     assert loaded == activated(before, root, "isis4.3.0", hook=True)
     assert unloaded == before
 
 
-def test_lmod_swap_and_purge_restore_exactly(site, tmp_path):
+@pytest.mark.parametrize("kind", SYSTEMS)
+@pytest.mark.parametrize("shell", SHELLS)
+def test_swap_and_purge_restore_exactly(kind, shell, site, tmp_path):
     mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
+    write_modules(kind, mdir)
     steps = ["module load isis/4.3.0", "module load isis/4.4.0", "module purge"]
-    (before, first, swapped, purged), proc = run_lmod("bash", mdir, steps, tmp_path)
-    assert "failed" not in proc.stdout, proc.stdout + proc.stderr
+    if kind == "envmodules":  # no automatic swap of two versions of one module there
+        steps[1] = "module switch isis/4.3.0 isis/4.4.0"
+    run = run_modules(shell, mdir, steps, tmp_path, kind=kind)
+    assert not any(run.failed(i) for i in (1, 2, 3)), run.proc.stdout + run.proc.stderr
+    before, first, swapped, purged = run.envs
     root = tmp_path / "cpkgs" / "anaconda3_linux"
     assert first == activated(before, root, "isis4.3.0", hook=True)
     assert swapped == activated(before, root, "isis4.4.0", hook=False)  # 4.3.0's hook undone
     assert purged == before
 
 
-def test_lmod_loading_another_name_replaces_the_release(site, tmp_path):
+@pytest.mark.parametrize("kind", SYSTEMS)
+def test_loading_another_name_replaces_the_release(kind, site, tmp_path):
     add_release(tmp_path / "cpkgs" / "anaconda3_linux", "tools2.0", hook=False)
     mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
+    write_modules(kind, mdir)
     steps = ["module load isis/4.3.0", "module load tools/2.0", "module unload tools"]
-    (before, _, replaced, unloaded), proc = run_lmod("bash", mdir, steps, tmp_path)
-    assert "failed" not in proc.stdout, proc.stdout + proc.stderr
+    if kind == "envmodules":
+        steps[1] = "module switch isis tools/2.0"
+    run = run_modules("bash", mdir, steps, tmp_path, kind=kind)
+    assert not any(run.failed(i) for i in (1, 2, 3)), run.proc.stdout + run.proc.stderr
+    before, _, replaced, unloaded = run.envs
     root = tmp_path / "cpkgs" / "anaconda3_linux"
     assert replaced == activated(before, root, "tools2.0", hook=False)
     assert unloaded == before
 
 
+def test_envmodules_refuses_a_second_release_and_changes_nothing(site, tmp_path):
+    """Environment Modules 5.2 does not swap members of a family on load: the second load is
+    refused (the family's conflict), the first release stays exactly as it was."""
+    mdir = tmp_path / "mf"
+    write_modules("envmodules", mdir)
+    steps = ["module load isis/4.3.0", "module load isis/4.4.0"]
+    run = run_modules("bash", mdir, steps, tmp_path, kind="envmodules")
+    assert not run.failed(1) and run.failed(2)
+    assert "conflict" in said(run.proc)
+    assert run.envs[2] == run.envs[1]
+
+
 def test_lmod_avail_and_spider_describe_each_release(site, tmp_path):
     mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
-    _, proc = run_lmod(
-        "bash",
-        mdir,
-        ["module -t avail 2>&1", "module spider isis 2>&1", "module whatis isis/4.3.0 2>&1"],
-        tmp_path,
-    )
-    assert "isis/4.3.0" in proc.stdout and "isis/10.0.0" in proc.stdout
-    assert "shared conda env isis4.3.0 (linux, macos)" in proc.stdout
+    write_modules("lmod", mdir)
+    steps = ["module -t avail 2>&1", "module spider isis 2>&1", "module whatis isis/4.3.0 2>&1"]
+    run = run_modules("bash", mdir, steps, tmp_path)
+    assert "isis/4.3.0" in run.proc.stdout and "isis/10.0.0" in run.proc.stdout
+    assert "shared conda env isis4.3.0 (linux, macos)" in run.proc.stdout
 
 
-def test_lmod_load_says_why_it_cannot(site, tmp_path):
+def test_envmodules_avail_lists_and_whatis_describes_each_release(site, tmp_path):
+    """Environment Modules' avail shows names only (5.2 has no description column); its
+    whatis and apropos show the one-line description of every release."""
     mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
-    (before, after), proc = run_lmod(
-        "bash", mdir, ["module load isis/10.0.0"], tmp_path, "Darwin", "arm64"
-    )
-    assert "step 1 failed" in proc.stdout
-    assert "release isis10.0.0 is not installed for this machine" in said(proc)
-    assert after == before
-    (before, after), proc = run_lmod(
-        "bash", mdir, ["module load isis/4.3.0"], tmp_path, "FreeBSD", "amd64"
-    )
-    assert "no shared installation for this machine (FreeBSD amd64)" in said(proc)
-    assert after == before
+    write_modules("envmodules", mdir)
+    steps = ["module -t avail 2>&1", "module whatis 2>&1", "module apropos macos 2>&1"]
+    steps.append("module help isis/4.3.0 2>&1")
+    run = run_modules("bash", mdir, steps, tmp_path, kind="envmodules")
+    out = run.proc.stdout
+    assert "Shared conda environment isis4.3.0, as 'conda activate isis4.3.0' gives it" in out
+    avail = out.split("module whatis", 1)[0]
+    for release in ("isis/4.3.0", "isis/4.4.0", "isis/10.0.0"):
+        assert release in avail, out
+    described = [ln for ln in out.splitlines() if "shared conda env" in ln]
+    assert any(ln.split(":")[0].strip() == "isis/4.3.0" for ln in described), out
+    assert sum("isis10.0.0 (linux, macos)" in ln for ln in described) == 2, out  # whatis, apropos
+
+
+@pytest.mark.parametrize("kind", SYSTEMS)
+@pytest.mark.parametrize("shell", SHELLS)
+def test_load_says_why_it_cannot(kind, shell, site, tmp_path):
+    mdir = tmp_path / "mf"
+    write_modules(kind, mdir)
+    run = run_modules(shell, mdir, ["module load isis/10.0.0"], tmp_path, "Darwin", "arm64", kind)
+    assert run.failed(1), run.proc.stdout + run.proc.stderr
+    assert "release isis10.0.0 is not installed for this machine" in said(run.proc)
+    assert run.envs[1] == run.envs[0]
+    run = run_modules(shell, mdir, ["module load isis/4.3.0"], tmp_path, "FreeBSD", "amd64", kind)
+    assert run.failed(1)
+    assert "no shared installation for this machine (FreeBSD amd64)" in said(run.proc)
+    assert run.envs[1] == run.envs[0]
 
 
 def modules_on_share(
@@ -351,6 +457,8 @@ def modules_on_share(
     """A site whose only installation is on ``share``, and its modulefiles in ``tmp_path``."""
     root = make_installation(share.mount / "anaconda3_linux")
     add_release(root, "isis4.3.0")
+    (root / "etc" / "profile.d").mkdir(parents=True)  # conda.sh is sourced too (bash, zsh)
+    (root / "etc" / "profile.d" / "conda.sh").write_text(CONDA_SH.replace("{root}", str(root)))
     site = write_site(tmp_path / "site.toml", [("linux", root, "linux", "")], TIMEOUT)
     monkeypatch.setenv("CONDASHARE_SITE", str(site))
     mdir = tmp_path / "mf"
@@ -358,107 +466,146 @@ def modules_on_share(
     return mdir
 
 
-def test_lmod_load_on_a_dead_share_fails_fast(any_share, tmp_path, monkeypatch):
-    mdir = modules_on_share(any_share, tmp_path, monkeypatch, "lua")
-    timed = (
-        "s=$(date +%s.%N); module load isis/4.3.0; rc=$?; e=$(date +%s.%N);"
-        ' echo "took $(echo "$e - $s" | bc)"; [ $rc -eq 0 ]'
-    )
+@pytest.mark.parametrize("kind", SYSTEMS)
+@pytest.mark.parametrize("shell", SHELLS)
+def test_load_on_a_dead_share_fails_fast(kind, shell, any_share, tmp_path, monkeypatch):
+    mdir = modules_on_share(any_share, tmp_path, monkeypatch, FORMAT[kind])
     # A healthy load (warming the client's caches, as a real day's use would), the server
     # dies, unload must still restore (it touches nothing on the share), a new load fails fast.
-    steps = ["module load isis/4.3.0", f": > {any_share.trigger}", "module unload isis", timed]
-    (before, loaded, _, unloaded, after), proc = run_lmod("bash", mdir, steps, tmp_path)
-    assert loaded["CONDA_DEFAULT_ENV"] == "isis4.3.0", proc.stderr
-    assert "step 3 failed" not in proc.stdout and unloaded == before
-    assert "step 4 failed" in proc.stdout
-    assert f"did not answer within {TIMEOUT:g} s" in said(proc)
-    took = float(proc.stdout.split("took ", 1)[1].split()[0])
-    assert took < TIMEOUT + 1.0, took
+    # A new shell's module init in between must not wait for the dead share either. Not with
+    # Environment Modules: its init runs man-db's manpath, which stats DIR/../share/man of each
+    # PATH entry, so it hangs with any env of the dead share on PATH (docs/modules.md).
+    steps = [
+        "module load isis/4.3.0",
+        f"/usr/bin/touch {any_share.trigger}",
+        module_init(kind, shell) if kind == "lmod" else "true",
+        "module unload isis",
+        "module load isis/4.3.0",
+    ]
+    run = run_modules(shell, mdir, steps, tmp_path, kind=kind)
+    before, loaded, _, _, unloaded, after = run.envs
+    assert run.took(3) < 1.0 + 1.0, run.took(3)
+    assert loaded["CONDA_DEFAULT_ENV"] == "isis4.3.0", run.proc.stdout + run.proc.stderr
+    assert not run.failed(4) and unloaded == before
+    assert run.took(4) < 1.0 + 1.0, run.took(4)  # unload never waits for the share
+    assert run.failed(5)
+    assert f"did not answer within {TIMEOUT:g} s" in said(run.proc)
+    assert run.took(5) < TIMEOUT + 1.0, run.took(5)
     assert after == before
 
 
-# --------------------------------------------------------------------------- Tcl, with tclsh
+# --------------------------------------------------------------------------- --use
 
-# Environment Modules cannot be installed next to Lmod (the packages conflict): the Tcl files
-# run in the real tclsh with the module commands they use recorded, not carried out.
-TCL_HARNESS = """
-set mode [lindex $argv 0]
-proc module-info {what} { global mode; if {$what eq "mode"} {return $mode}; return isis/4.3.0 }
-proc module-whatis {text} { puts "whatis $text" }
-proc family {name} { puts "family $name" }
-proc prepend-path {var value} { puts "prepend-path $var $value" }
-proc pushenv {var value} { puts "pushenv $var=$value" }
-proc source-sh {shell script} { puts "source-sh $shell $script" }
-if {[catch {source [lindex $argv 1]} msg]} { puts "error: $msg"; exit 1 }
-if {$mode eq "help"} { ModulesHelp }
+
+STARTUP = {
+    "bash": ".bashrc",
+    "zsh": ".zshrc",
+    "tcsh": ".tcshrc",
+    "fish": ".config/fish/config.fish",
+}
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+def test_use_adds_module_use_that_the_shell_runs_and_reverse_restores(
+    shell, site, sandbox_home, tmp_path
+):
+    """The block is read by a real shell with real Lmod set up by the user's own line before
+    it; --reverse gives back the startup file byte for byte."""
+    path = need_shell(shell)
+    rc = sandbox_home / STARTUP[shell]
+    rc.parent.mkdir(parents=True, exist_ok=True)
+    mine = f"# my own settings\n{module_init('lmod', shell)}\n"
+    rc.write_text(mine)
+    env = {**os.environ, "SHELL": path}
+    res = run_cli("modules", "--use", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert f"'module use' block added to {rc}" in res.stdout
+    assert rc.read_text().startswith(mine) and "module use" in rc.read_text()
+    assert run_cli("modules", "--use", env=env).returncode == 0  # again: unchanged
+    assert rc.read_text().count(">>> condashare modules >>>") == 1
+    shell_env = {"HOME": str(sandbox_home), "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}
+    interactive = ["-i"] if shell in ("bash", "zsh") else []  # (tcsh, fish: read it anyway)
+    argv = [path, *interactive, "-c", "module -t avail"]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=shell_env, timeout=60)
+    assert "isis/4.3.0" in proc.stdout + proc.stderr, proc.stdout + proc.stderr  # Lmod: stderr
+    res = run_cli("modules", "--reverse", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert rc.read_text() == mine
+
+
+def test_use_without_a_module_system_changes_nothing_at_start(site, sandbox_home):
+    rc = sandbox_home / ".bashrc"
+    env = {**os.environ, "SHELL": "/bin/bash"}
+    assert run_cli("modules", "--use", env=env).returncode == 0
+    shell_env = {"HOME": str(sandbox_home), "PATH": "/usr/bin:/bin"}
+    proc = subprocess.run(
+        [need_shell("bash"), "-i", "-c", "echo started"],
+        capture_output=True, text=True, env=shell_env, timeout=60,
+    )  # fmt: skip
+    assert proc.stdout == "started\n" and "module" not in proc.stderr
+    assert run_cli("modules", "--reverse", env=env).returncode == 0
+    assert not rc.exists()  # it held only the block: created by --use, removed by --reverse
+
+
+def test_use_keeps_a_cshrc_read_and_refuses_a_broken_block(site, sandbox_home):
+    env = {**os.environ, "SHELL": "/bin/tcsh"}
+    cshrc = sandbox_home / ".cshrc"
+    cshrc.write_text("set history = 100\n")
+    assert run_cli("modules", "--use", env=env).returncode == 0
+    assert not (sandbox_home / ".tcshrc").exists()  # which would hide .cshrc from tcsh
+    assert "module use" in cshrc.read_text()
+    bashrc = sandbox_home / ".bashrc"
+    bashrc.write_text("# >>> condashare modules >>>\nalias ll='ls -l'\n")
+    res = run_cli("modules", "--use", env={**os.environ, "SHELL": "/bin/bash"})
+    assert res.returncode == 3 and "without its end line" in res.stdout
+    assert bashrc.read_text() == "# >>> condashare modules >>>\nalias ll='ls -l'\n"
+
+
+def test_use_dry_run_shows_the_diff_and_writes_nothing(site, sandbox_home):
+    res = run_cli("modules", "--use", "--dry-run", env={**os.environ, "SHELL": "/usr/bin/zsh"})
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert '+command -v module >/dev/null 2>&1 && module use "$HOME"/' in res.stdout
+    assert not (sandbox_home / ".zshrc").exists()
+
+
+# --------------------------------------------------------------------------- conda's function
+
+# The installation's etc/profile.d/conda.sh, reduced to what a module must carry into the shell:
+# conda's shell function (the real file comes with conda, which is not installed here).
+CONDA_SH = """\
+__conda_exe() ( "$CONDA_EXE" "$@" )
+conda() {
+  case "${1-}" in
+    activate|deactivate) echo "conda-function $*" ;;
+    *) __conda_exe "$@" ;;
+  esac
+}
+export CONDA_EXE='{root}/bin/conda'
+export CONDA_PYTHON_EXE='{root}/bin/python'
 """
 
 
-def run_tcl(
-    modulefile: Path, mode: str, tmp_path: Path, system: str = "Linux", machine: str = "x86_64"
-) -> tuple[subprocess.CompletedProcess[str], float]:
-    tclsh = shutil.which("tclsh")
-    need(tclsh is not None, "tclsh is not installed (apt-get install tcl)")
-    assert tclsh is not None
-    harness = tmp_path / "harness.tcl"
-    harness.write_text(TCL_HARNESS)
-    bindir = fake_uname(tmp_path / f"uname-{system}", system, machine)
-    env = {"HOME": os.environ["HOME"], "PATH": f"{bindir}:/usr/bin:/bin"}
-    start = time.monotonic()
-    proc = subprocess.run(
-        [tclsh, str(harness), mode, str(modulefile)],
-        capture_output=True, text=True, env=env, timeout=60,
-    )  # fmt: skip
-    return proc, time.monotonic() - start
-
-
-@pytest.mark.parametrize(
-    ("system", "machine", "inst"),
-    [("Linux", "x86_64", "anaconda3_linux"), ("Darwin", "arm64", "anaconda3_macOS")],
-)
-def test_tcl_load_sets_what_conda_activate_sets(system, machine, inst, site, tmp_path):
+@pytest.mark.parametrize("kind", SYSTEMS)
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_load_defines_condas_shell_function_and_unload_removes_it(kind, shell, site, tmp_path):
+    root = tmp_path / "cpkgs" / "anaconda3_linux"
+    (root / "etc" / "profile.d").mkdir(parents=True)
+    (root / "etc" / "profile.d" / "conda.sh").write_text(CONDA_SH.replace("{root}", str(root)))
     mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir), "--format", "tcl").returncode == 0
-    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path, system, machine)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    root = tmp_path / "cpkgs" / inst
-    env = root / "envs" / "isis4.3.0"
-    assert proc.stdout.splitlines() == [
-        "whatis shared conda env isis4.3.0 (linux, macos)",
-        "family condashare",
-        f"prepend-path PATH {env}/bin",
-        f"pushenv CONDA_PREFIX={env}",
-        "pushenv CONDA_DEFAULT_ENV=isis4.3.0",
-        "pushenv CONDA_SHLVL=1",
-        "pushenv CONDA_PROMPT_MODIFIER=(isis4.3.0) ",
-        f"pushenv CONDA_EXE={root}/bin/conda",
-        f"pushenv CONDA_PYTHON_EXE={root}/bin/python",
-        "pushenv __CONDASHARE_HOOKS=isis.sh",
-        f"source-sh bash {env}/etc/conda/activate.d/isis.sh",
+    write_modules(kind, mdir)
+    steps = [
+        "module load isis/4.3.0",
+        "conda activate isis4.4.0",
+        "module unload isis",
+        "type conda >/dev/null 2>&1 && echo 'conda still defined'",
     ]
-
-
-def test_tcl_load_says_why_it_cannot_and_help_describes(site, tmp_path):
-    mdir = tmp_path / "mf"
-    assert run_cli("modules", "--dir", str(mdir), "--format", "tcl").returncode == 0
-    proc, _ = run_tcl(mdir / "isis" / "10.0.0", "load", tmp_path, "Darwin", "arm64")
-    assert proc.returncode == 1
-    assert "release isis10.0.0 is not installed for this machine" in proc.stdout
-    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path, "FreeBSD", "amd64")
-    assert "no shared installation for this machine (FreeBSD amd64)" in proc.stdout
-    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "help", tmp_path)
-    assert proc.returncode == 0 and "Shared conda environment isis4.3.0" in proc.stderr
-    assert "prepend-path" not in proc.stdout  # help touches nothing
-
-
-def test_tcl_load_on_a_dead_share_fails_fast(any_share, tmp_path, monkeypatch):
-    mdir = modules_on_share(any_share, tmp_path, monkeypatch, "tcl")
-    proc, _ = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path)
-    assert proc.returncode == 0, proc.stdout  # healthy, and the client's caches warm
-    any_share.block()
-    proc, took = run_tcl(mdir / "isis" / "4.3.0", "load", tmp_path)
-    assert proc.returncode == 1
-    assert f"did not answer within {TIMEOUT:g} s" in " ".join(proc.stdout.split())
-    assert took < TIMEOUT + 1.0, took
-    proc, took = run_tcl(mdir / "isis" / "4.3.0", "unload", tmp_path)
-    assert proc.returncode == 0 and took < 1.0 + 1.0, proc.stdout  # unload never waits
+    run = run_modules(shell, mdir, steps, tmp_path, kind=kind)
+    out = run.proc.stdout
+    assert not run.failed(1) and not run.failed(2), out + run.proc.stderr
+    assert "conda-function activate isis4.4.0" in out
+    before, loaded, _, unloaded, _ = run.envs
+    # Environment Modules exports the functions it defines in bash (BASH_FUNC_conda%%): not
+    # what conda.sh does, but the same function in the shell; unload removes them exactly.
+    loaded = {k: v for k, v in loaded.items() if k in before or not k.startswith("BASH_FUNC_")}
+    assert loaded == activated(before, root, "isis4.3.0", hook=True)
+    assert unloaded == before and "conda still defined" not in out

@@ -11,7 +11,9 @@ from hypothesis import strategies as st
 from support.sharedsite import SharedSite, make_site
 
 from condashare.conda.condarc import CondarcError, compute_effective
-from condashare.shared import load_state, shared_off, shared_on
+from condashare.shared_envs.memory import load_memory
+from condashare.shared_envs.setup import Setup
+from condashare.shared_envs.toggle import shared_off, shared_on
 
 SHARED = "{share}/anaconda3_linux/envs"
 SHARED_MAC = "{share}/anaconda3_macOS/envs"
@@ -103,7 +105,7 @@ def test_off_then_on_restores_identical_bytes(site: SharedSite, data: st.DataObj
     # off twice = once: no change, memory kept
     again = shared_off(site.setup("linux", conda_root=site.own_linux))
     assert again.changes == [] and rc.read_bytes() == after_off
-    assert load_state(str(site.state))["files"]
+    assert load_memory(str(site.state))
     shared_on(site.setup("linux", conda_root=site.own_linux))
     assert rc.read_bytes() == text.encode()
     # with nothing remembered, on adds what is missing; doing it again changes nothing
@@ -209,4 +211,59 @@ def test_dry_run_changes_nothing(tmp_path: Path) -> None:
     result = shared_off(site.setup("linux", conda_root=site.own_linux), dry_run=True)
     assert "-envs_dirs: [" in result.changes[0].diff()
     assert rc.read_text() == f"envs_dirs: [{site.linux}/envs]\n"
-    assert not load_state(str(site.state))["files"]
+    assert not load_memory(str(site.state))
+
+
+ORIGINALS = {
+    "absent": None,
+    "empty": "",
+    "comments": "# mine\nenvs_dirs:\n  - ~/x  # keep\nchannels: [conda-forge]\n",
+    "empty-flow-envs": "envs_dirs: []\n",
+    "empty-flow-pkgs": "pkgs_dirs: []  # none yet\n",
+    "yaml-null": "~\n",
+    "yaml-null-word": "---\nnull  # nothing here\n",
+    "null-key": "envs_dirs:\nchannels: [a]\n",
+}
+
+
+@pytest.mark.parametrize("name", list(ORIGINALS))
+def test_on_then_off_gives_the_original_bytes_back(tmp_path: Path, name: str) -> None:
+    """``on`` writes your own default dirs first and the shared one after; ``off`` right after
+    takes all of that back (an `on` that created the file: the file goes). Empty flow lists
+    (IndexError before) and YAML null files ("edit would break the file" before) included."""
+    site = make_site(tmp_path)
+    rc = site.home / ".condarc"
+    original = ORIGINALS[name]
+    if original is not None:
+        rc.write_text(original)
+
+    def now() -> str | None:
+        return rc.read_text() if rc.exists() else None
+
+    def setup() -> Setup:
+        return site.setup("linux", conda_root=site.own_linux)
+
+    shared_on(setup(), pkgs=True)
+    with_shared = now()
+    assert with_shared is not None and f"{site.linux}/envs" in with_shared
+    view = compute_effective(setup().ctx)
+    assert f"{site.linux}/envs" in view.paths("envs_dirs")
+    assert f"{site.linux}/pkgs" in view.paths("pkgs_dirs")
+    shared_off(setup())
+    assert now() == original
+    shared_on(setup())  # restores what off removed: the on state, byte for byte
+    assert now() == with_shared
+    shared_off(setup())  # and off undoes that on again
+    assert now() == original
+    assert shared_off(setup()).changes == [] and now() == original
+
+
+def test_off_after_an_edited_on_drops_what_on_added_and_keeps_the_edit(tmp_path: Path) -> None:
+    site = make_site(tmp_path)
+    rc = site.home / ".condarc"
+    rc.write_text("envs_dirs:\n  - ~/x\n")
+    shared_on(site.setup("linux", conda_root=site.own_linux))
+    assert "~/.conda/envs" in rc.read_text()
+    rc.write_text(rc.read_text() + "channels:\n  - conda-forge\n")  # the user edits meanwhile
+    shared_off(site.setup("linux", conda_root=site.own_linux))
+    assert rc.read_text() == "envs_dirs:\n  - ~/x\nchannels:\n  - conda-forge\n"

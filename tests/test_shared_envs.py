@@ -11,7 +11,7 @@ import pytest
 from conftest import FuseShare, run_cli
 from support.sharedsite import make_site
 
-from condashare.shared import list_shared_envs, parse_release
+from condashare.shared_envs.releases import list_shared_envs, parse_release
 
 
 @pytest.mark.parametrize(
@@ -94,3 +94,34 @@ def test_dead_share_does_not_hang(fuse_share: FuseShare, tmp_path: Path) -> None
     assert res.returncode == 3
     assert json.loads(res.stdout)["data"]["status"] == "unresponsive"
     assert elapsed < 15  # probe timeout is 1 s; generous bound for a loaded machine
+
+
+def test_envs_says_when_your_own_env_hides_a_release(tmp_path: Path, sandbox_home: Path) -> None:
+    """Your own ``isis4.3.0`` listed first: ``conda activate isis4.3.0`` takes yours, so the
+    shared one is shown as hidden, to be activated by its path."""
+    site = make_site(tmp_path)
+    (sandbox_home / ".conda" / "envs" / "isis4.3.0" / "conda-meta").mkdir(parents=True)
+    (sandbox_home / ".condarc").write_text(
+        f"envs_dirs:\n  - ~/.conda/envs\n  - {site.linux}/envs\n"
+    )
+    env = {
+        **os.environ,
+        "CONDASHARE_SITE": str(site.site_file),
+        "CONDASHARE_PLATFORM": "linux-x86_64",
+        "CONDA_EXE": f"{site.own_linux}/bin/conda",
+    }
+    res = run_cli("envs", env=env)
+    assert res.returncode == 0, res.stderr
+    lines = res.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.split()[:1] == ["isis4.3.0"])
+    assert f"hidden by {sandbox_home}/.conda/envs/isis4.3.0" in lines[at + 1]
+    assert "use the path" in lines[at + 1]
+    assert not any("hidden by" in line for line in lines if "isis3.6.0" in line)
+    assert sum("hidden by" in line for line in lines) == 1
+    data = json.loads(run_cli("envs", "--json", env=env).stdout)["data"]
+    hidden = {e["name"]: e["hidden_by"] for e in data["envs"]}
+    assert hidden == {
+        "isis3.6.0": None,
+        "isis4.3.0": f"{sandbox_home}/.conda/envs/isis4.3.0",
+        "isis10.0.0": None,
+    }

@@ -15,7 +15,8 @@ from conftest import REPO, FuseShare, need, run_cli
 from support.sharedsite import make_site
 
 from condashare.conda.condarc import compute_effective
-from condashare.shared import shared_off, shared_on, shared_status
+from condashare.shared_envs.status import shared_status
+from condashare.shared_envs.toggle import shared_off, shared_on
 
 
 def codes(status: object) -> dict[str, list[str]]:
@@ -76,7 +77,7 @@ def test_shared_home_linux_and_macos_each_see_only_their_own(tmp_path: Path) -> 
     linux_rc = site.own_linux / ".condarc"
     with_shared = linux_rc.read_bytes()
     shared_off(site.setup("linux", conda_root=site.own_linux, shared_home=True))
-    assert str(site.linux) not in linux_rc.read_text()
+    assert not linux_rc.exists()  # `on` created it: `off` right after gives the absence back
     hidden_root = site.own_linux.rename(site.root / "elsewhere")  # not on the Mac
     mac_on = shared_on(site.setup("macos", conda_root=site.own_macos, shared_home=True))
     assert any("not on this machine" in n for n in mac_on.notes)
@@ -156,7 +157,16 @@ def test_cli_on_off_round_trip_and_invalid_yaml(tmp_path: Path, sandbox_home: Pa
     assert f"{rc}:3" in bad.stderr and "nothing was written" in bad.stderr
     assert rc.read_text() == "envs_dirs:\n  - /a\n - /b\n"
     status = run_cli("shared", "status", env=env)
-    assert f"{rc}:3: conda ignores this file" in status.stdout or "conda stops" in status.stdout
+    assert f"{rc}:3: conda stops on this file: not valid YAML" in status.stdout
+    assert status.returncode == 1, status.stdout
+    # a scanner error (a tab): conda skips the whole file with a warning, so its envs_dirs and
+    # the shared envs vanish from conda: a problem too (exit 1), not a shrug
+    rc.write_text(f"envs_dirs:\n\t- {site.linux}/envs\n")
+    status = run_cli("shared", "status", env=env)
+    assert f"{rc}:2: conda ignores this file with a warning, so none of its settings apply" in (
+        status.stdout
+    )
+    assert status.returncode == 1, status.stdout
 
 
 @pytest.mark.fuse
@@ -191,3 +201,18 @@ def test_status_with_a_dead_share_answers_quickly(
     assert any(n["code"] == "condarc-unresponsive" for n in doc["data"]["notes"])
     assert doc["data"]["envs_dirs"][0]["path"] == f"{prefix}/envs"
     assert elapsed < 20  # one 1 s probe per dead mount, then the mount is skipped
+
+
+def test_network_home_own_dirs_are_yours_and_a_missing_one_is_not_unreadable(
+    tmp_path: Path,
+) -> None:
+    """A home on NFS: ``~/.conda/envs`` is the user's own dir, not a shared one, and one that
+    was never created is not reported as a dir that cannot be read."""
+    site = make_site(tmp_path)
+    (site.home / ".condarc").write_text(f"envs_dirs:\n  - {site.linux}/envs\n")
+    st = shared_status(site.setup("linux", conda_root=site.own_linux, shared_home=True))
+    own = next(e for e in st.envs_dirs if e.path == f"{site.home}/.conda/envs")
+    assert own.shared is False and own.shared_reason == ""
+    assert [e.path for e in st.envs_dirs if e.shared] == [f"{site.linux}/envs"]
+    assert "envs-dir-unreachable" not in codes(st)
+    assert not st.problems

@@ -13,7 +13,8 @@ from test_site_discover import seed_site
 
 from condashare.host import dirs
 from condashare.host.detect import HostInputs
-from condashare.shared import load_state, resolve_setup
+from condashare.shared_envs.memory import state_path
+from condashare.shared_envs.setup import resolve_setup
 
 REPO = Path(__file__).resolve().parents[1]
 AS_MACOS = Path(__file__).parent / "support" / "as_macos.py"
@@ -111,4 +112,5 @@ def test_memory_an_older_version_kept_on_the_mac_is_found(tmp_path):
     inputs = HostInputs(system="Linux", machine="x86_64", env=env, mounts=[])
     setup = resolve_setup(site_path=str(site.site_file), env=env, inputs=inputs, mounts=[])
     assert setup.state_dir == str(old)
-    assert load_state(setup.state_dir)["files"] == memory["files"]
+    found = json.loads(Path(state_path(setup.state_dir)).read_text())
+    assert found["files"] == memory["files"]

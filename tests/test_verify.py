@@ -177,6 +177,69 @@ def test_in_place_damage_of_the_cache_reaches_every_hardlinked_env(inst: Path) -
     assert env[0].fix.startswith("rm -rf ")  # the cache copy must go before reinstalling
 
 
+def test_a_deep_run_hashes_each_inode_once_across_envs_and_the_cache(inst: Path) -> None:
+    """A file hardlinked into several envs and the cache is read once ("MiB hashed" counts
+    each inode once, plus the archives); damage of the shared inode still reaches every env
+    that links it, and a damaged env-only copy only that env."""
+    shutil.copytree(inst / "envs" / "good", inst / "envs" / "again", copy_function=os.link)
+    # the second env: the same packages linked again from the cache, as a release env is
+    inodes: dict[tuple[int, int], int] = {}
+    for env in (inst, inst / "envs" / "good", inst / "envs" / "again"):
+        for rec in (env / "conda-meta").glob("*.json"):
+            for entry in json.loads(rec.read_text())["paths_data"]["paths"]:
+                path = env / entry["_path"]
+                if entry.get("path_type", "hardlink") == "hardlink":
+                    st = path.stat()
+                    inodes[(st.st_dev, st.st_ino)] = st.st_size
+    for paths_json in (inst / "pkgs").glob("*/info/paths.json"):
+        for entry in json.loads(paths_json.read_text())["paths"]:
+            if entry.get("path_type", "hardlink") == "hardlink":
+                st = (paths_json.parent.parent / entry["_path"]).stat()
+                inodes[(st.st_dev, st.st_ino)] = st.st_size
+    archives = sum(p.stat().st_size for p in (inst / "pkgs").glob("*.conda"))
+    report = verify([inst], deep=True, use_cache=False)
+    assert report.findings == [], [f.title for f in report.findings]
+    assert report.stats.bytes_hashed == sum(inodes.values()) + archives
+    # one env given twice over (two targets): still each inode once
+    envs = [inst / "envs" / "good", inst / "envs" / "again"]
+    report = verify(envs, deep=True, use_cache=False)
+    linked = {k: v for k, v in inodes.items() if k in _inodes_of(envs)}
+    assert report.stats.bytes_hashed == sum(linked.values())
+    # the shared inode damaged in place: every env and the cache say so
+    shared = inst / "pkgs" / dist_name("beta") / "share" / "beta" / "f1.txt"
+    with open(shared, "r+b") as fh:
+        first = fh.read(1)
+        fh.seek(0)
+        fh.write(bytes([first[0] ^ 0x20]))
+    # an env-only copy damaged: only that env says so
+    replace_file(
+        inst / "envs" / "again" / "share" / "beta" / "f2.txt",
+        flip_byte((inst / "envs" / "again" / "share" / "beta" / "f2.txt").read_bytes()),
+    )
+    report = verify([inst], deep=True, use_cache=False)
+    env_files = {f.data["prefix"]: problems(f) for f in findings_of(report, "integrity.env-files")}
+    assert env_files == {
+        str(inst / "envs" / "good"): {"share/beta/f1.txt": "hash"},
+        str(inst / "envs" / "again"): {
+            "share/beta/f1.txt": "hash",
+            "share/beta/f2.txt": "hash",
+        },
+    }
+    (cache,) = findings_of(report, "integrity.cache-files")
+    assert problems(cache) == {"share/beta/f1.txt": "hash"}
+
+
+def _inodes_of(envs: list[Path]) -> set[tuple[int, int]]:
+    out = set()
+    for env in envs:
+        for rec in (env / "conda-meta").glob("*.json"):
+            for entry in json.loads(rec.read_text())["paths_data"]["paths"]:
+                if entry.get("path_type", "hardlink") == "hardlink":
+                    st = (env / entry["_path"]).stat()
+                    out.add((st.st_dev, st.st_ino))
+    return out
+
+
 def test_unreadable_files_are_reported_not_fatal(inst: Path) -> None:
     env = inst / "envs" / "good"
     loop = env / "share" / "beta" / "f7.txt"
@@ -330,6 +393,28 @@ def test_nfs_silly_rename_files_are_found_with_the_process_holding_them(inst: Pa
     assert f"held open by {holder.pid}" in arts[str(env)].detail
     assert arts[str(inst / "pkgs")].data["items"][0]["path"] == str(trash)
     assert report.exit_code == 1
+
+
+def test_a_walk_handed_on_in_slices_finds_every_leftover_once(
+    inst: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On a slow share the walk hands the directories it has not listed back to be walked by
+    every worker; sliced to one directory at a time it must find the same leftovers, once."""
+    from condashare.verify import inventory
+
+    leftovers = []
+    for n, sub in enumerate(["lib", "share/beta", "share/gamma", "bin", "conda-meta"]):
+        path = inst / "envs" / "good" / sub / f".nfs00000000000000{n:02d}0001"
+        path.write_bytes(b"x" * (100 + n))
+        leftovers.append(str(path))
+    whole = verify([inst], use_cache=False)
+    monkeypatch.setattr(inventory, "WALK_SLICE_DIRS", 1)  # forked workers inherit it
+    monkeypatch.setattr(inventory, "WALK_SLICE_SECONDS", 0.0)
+    sliced = verify([inst], use_cache=False)
+    for report in (whole, sliced):
+        (arts,) = findings_of(report, "integrity.nfs-artefacts")
+        assert sorted(i["path"] for i in arts.data["items"]) == sorted(leftovers)
+        assert arts.data["count"] == 5 and arts.data["bytes"] == sum(100 + n for n in range(5))
 
 
 def test_silly_rename_names_of_each_client_are_leftovers(inst: Path) -> None:
@@ -735,6 +820,39 @@ def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_s
     res = run_cli("verify", "--timeout", "3", str(fuse_share.mount / "inst"), timeout=60)
     assert res.returncode == 3, res.stdout + res.stderr
     assert "EIO" in res.stdout
+
+
+@pytest.mark.fuse
+@pytest.mark.parametrize("deep", [False, True])
+def test_files_a_share_fails_with_estale_are_not_verified_never_missing_or_damaged(
+    conda_tree: Path, fuse_share, deep: bool
+) -> None:
+    """A stale file handle (the server replaced a file this client held) says nothing about
+    the file: not "missing", not "damaged, reinstall it", and never a clean run."""
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    root = fuse_share.mount / "inst"
+    beta = dist_name("beta")
+    fuse_share.fail("ESTALE", "/inst/envs/good/share/beta/f3.txt")
+    mode = ["--deep", "--no-cache"] if deep else ["--no-cache"]
+    res = run_cli("verify", *mode, "--timeout", "5", str(root / "envs" / "good"), timeout=60)
+    assert res.returncode == 3, res.stdout + res.stderr  # incomplete, not "problems found"
+    env = root / "envs" / "good"
+    assert f"[x] {env}: 1 item(s) not verified, the share fails: stale file handle (ESTALE)" in (
+        res.stdout
+    )
+    assert f"{env}/share/beta/f3.txt: stale file handle (ESTALE)" in res.stdout
+    assert "missing" not in res.stdout and "--force-reinstall" not in res.stdout
+    # an entry of the package cache that fails is reported, not silently left out
+    fuse_share.fail("ESTALE", f"/inst/pkgs/{beta}")
+    res = run_cli("verify", *mode, "--timeout", "5", str(root / "pkgs"), timeout=60)
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert f"{root}/pkgs/{beta}: stale file handle (ESTALE)" in res.stdout
+    assert "no problems found" not in res.stdout and "partial" not in res.stdout
+    fuse_share.heal()
+    res = run_cli("verify", *mode, "--timeout", "5", str(root), timeout=60)
+    assert res.returncode == 0, res.stdout + res.stderr
 
 
 def test_worker_death_is_reported_as_incomplete(

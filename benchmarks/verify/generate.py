@@ -43,18 +43,44 @@ def sizes(rng: random.Random, nfiles: int, total: int) -> list[int]:
     return out
 
 
+DIRS = ("lib", "lib/python3.11/site-packages", "include", "share", "bin", "etc")
+
+
+def file_path(name: str, pkg: int, idx: int, count: int, size: int) -> str:
+    """Where file ``idx`` of package number ``pkg`` (of ``count`` files) lives: a package
+    spreads its files over a few directories (~15 files per directory, as in real envs:
+    site-packages/<pkg>/<subpkg>/, lib/, include/<pkg>/)."""
+    top = DIRS[(pkg + idx % 3) % len(DIRS)]
+    sub = f"/m{(idx // 7) % 4}" if count > 40 else ""
+    return f"{top}/{name}{sub}/f{idx}.{'so' if size > 100_000 else 'py'}"
+
+
+def has_prefix(idx: int, size: int) -> bool:
+    """About 2 % of the small files are text files holding the prefix."""
+    return size < 20_000 and idx % 50 == 0
+
+
+def prefix_text(size: int) -> bytes:
+    """A text file as packaged: it names the placeholder prefix."""
+    body = os.urandom(size // 2).hex()[:size]
+    return f"#!{PLACEHOLDER}/bin/python\n{body}\n".encode()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("--files", type=int, default=21000)
     ap.add_argument("--mb", type=int, default=950)
     ap.add_argument("--packages", type=int, default=300)
+    ap.add_argument(
+        "--prefix", help="the path the env will be verified at (default OUT/env), e.g. a mount"
+    )
     ns = ap.parse_args()
     rng = random.Random(20261127)
     env = Path(ns.out).resolve() / "env"
     meta = env / "conda-meta"
     meta.mkdir(parents=True)
-    prefix = str(env)
+    prefix = ns.prefix or str(env)
     file_sizes = sizes(rng, ns.files, ns.mb * 1000 * 1000)
     # spread files over packages: a few big packages, many small ones
     weights = [rng.paretovariate(1.2) for _ in range(ns.packages)]
@@ -62,7 +88,6 @@ def main() -> None:
     per_pkg: dict[int, list[int]] = {}
     for i, pkg in enumerate(owner):
         per_pkg.setdefault(pkg, []).append(i)
-    dirs = ("lib", "lib/python3.11/site-packages", "include", "share", "bin", "etc")
     total = 0
     for pkg in range(ns.packages):
         name = f"pkg{pkg:03d}-{rng.choice(['core', 'io', 'lib', 'py', 'tools'])}"
@@ -72,19 +97,14 @@ def main() -> None:
         paths = []
         for idx in per_pkg.get(pkg, []):
             size = file_sizes[idx]
-            # a package spreads its files over a few directories (~15 files per directory,
-            # as in real environments: site-packages/<pkg>/<subpkg>/, lib/, include/<pkg>/)
-            top = dirs[(pkg + idx % 3) % len(dirs)]
-            sub = f"/m{(idx // 7) % 4}" if len(per_pkg.get(pkg, [])) > 40 else ""
-            rel = f"{top}/{name}{sub}/f{idx}.{'so' if size > 100_000 else 'py'}"
+            rel = file_path(name, pkg, idx, len(per_pkg[pkg]), size)
             full = env / rel
             full.parent.mkdir(parents=True, exist_ok=True)
             entry = {"_path": rel, "path_type": "hardlink"}
-            if size < 20_000 and idx % 50 == 0:
+            if has_prefix(idx, size):
                 # a prefix-rewritten text file: packaged with the placeholder, installed with
                 # the real prefix; sha256/size are the packaged values
-                body = os.urandom(size // 2).hex()[:size]
-                packaged = f"#!{PLACEHOLDER}/bin/python\n{body}\n".encode()
+                packaged = prefix_text(size)
                 installed = packaged.replace(PLACEHOLDER.encode(), prefix.encode())
                 full.write_bytes(installed)
                 entry.update(

@@ -136,11 +136,12 @@ def timed(fn, repeat: int) -> tuple[float, object]:
     return statistics.median(times), result
 
 
-def cli(args: list[str], cache_home: Path) -> dict[str, float]:
+def cli(args: list[str], cache_home: Path, repo: Path = REPO) -> dict[str, float]:
+    """The CLI of the checkout ``repo`` in a subprocess: wall time, exit code, peak RSS."""
     env = dict(os.environ, XDG_CACHE_HOME=str(cache_home))
     start = time.perf_counter()
     out = subprocess.run(
-        [sys.executable, "-c", CLI_RSS, str(REPO), *args],
+        [sys.executable, "-c", CLI_RSS, str(repo), *args],
         capture_output=True,
         text=True,
         env=env,

@@ -77,12 +77,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     if runner is None:
         parser.print_help()
         return ExitCode.USAGE
-    from condashare.render import shown
-
     try:
         return runner(args)
     except CondashareError as exc:
         # a cause the user can fix (2), or a share that did not answer (3): never "internal"
+        from condashare.render import shown
+
         sys.stderr.write(f"condashare: error: {shown(exc)}\n")
         return exc.exit_code
     except KeyboardInterrupt:
@@ -92,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return ExitCode.OK
     except Exception as exc:
+        from condashare.render import shown
+
         if os.environ.get("CONDASHARE_DEBUG"):
             raise
         sys.stderr.write(

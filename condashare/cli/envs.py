@@ -24,11 +24,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from condashare.render import Output, shown
-    from condashare.shared import list_shared_envs, resolve_setup
+    from condashare.shared_envs.releases import list_shared_envs, mark_hidden
+    from condashare.shared_envs.setup import resolve_setup
 
     out = Output(args.color)
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=None)
-    report = list_shared_envs(setup)
+    report = mark_hidden(setup, list_shared_envs(setup))
     if report.status == "no-installation":
         code = ExitCode.USAGE
     elif report.status == "ok":
@@ -51,6 +52,13 @@ def run(args: argparse.Namespace) -> int:
     width = max((len(n) for n in names), default=0)
     for name, env in zip(names, report.envs, strict=True):
         out.line(f"  {name:<{width}}  {env.version or '-':<10}  {env.path}")
+        if env.hidden_by:
+            out.line(
+                f"  {'':<{width}}  hidden by {shown(env.hidden_by)}: "
+                f"conda activate {shown(env.name)} takes that one; use the path"
+            )
     out.line()
     out.line("Activate one with: conda activate <name>   (or: conda activate <path>)")
+    if any(e.hidden_by for e in report.envs):
+        out.line("A hidden one only by its path: conda activate <path>")
     return code

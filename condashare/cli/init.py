@@ -179,7 +179,7 @@ def run(args: argparse.Namespace) -> int:
     from condashare.cli import ConfigError
     from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import UserFileError
-    from condashare.files.write import EditError, EditUnresponsive
+    from condashare.files.write import EditError
     from condashare.render import Output
     from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.startup.apply import apply_plan, init_lock
@@ -209,10 +209,9 @@ def run(args: argparse.Namespace) -> int:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
             out.warn("nothing was changed")
-        unresponsive = isinstance(exc, EditUnresponsive) or (
-            isinstance(exc, UserFileError) and exc.exit_code == exitcodes.INCOMPLETE
-        )
-        return exitcodes.INCOMPLETE if unresponsive else exitcodes.USAGE
+        if isinstance(exc, (EditError, UserFileError)):
+            return exc.exit_code  # 3 when the write could not be done, 2 for a refused file
+        return exitcodes.USAGE
     return report_result(plan, result, out, backups, "condashare init")
 
 

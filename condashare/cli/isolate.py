@@ -17,8 +17,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         description="Run COMMAND with the shared installation's envs and package caches out of "
         "conda's view, without changing any file: conda's variables are set and the condarc "
         "files that list shared dirs are replaced by filtered temporary copies for the "
-        "command only. What cannot be hidden is listed on stderr. The exit code is the "
-        "command's.",
+        "command only. What cannot be hidden is listed on stderr (with --strict the command "
+        "is then not run, exit 1). The exit code is the command's.",
         epilog="example: condashare isolate --fresh-pkgs -- conda create -n t python",
     )
     add_site_options(parser)
@@ -29,6 +29,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="use an empty temporary package cache, removed afterwards",
     )
     parser.add_argument(
+        "--strict",
+        action="store_true",
+        help="do not run COMMAND (exit 1) when a shared dir cannot be hidden",
+    )
+    parser.add_argument(
         "-q", "--quiet", action="store_true", help="print only what could not be hidden"
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, metavar="-- COMMAND [ARGS...]")
@@ -36,9 +41,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from condashare.isolate import plan_isolation, run_isolated
+    from condashare.isolate import cleanup, plan_isolation, run_isolated
     from condashare.render import Output
-    from condashare.shared import resolve_setup
+    from condashare.shared_envs.setup import resolve_setup
 
     out = Output(args.color)
     command = list(args.command)
@@ -57,6 +62,10 @@ def run(args: argparse.Namespace) -> int:
             out.warn(f"isolate: hidden: {line}")
     for line in plan.not_hidden:
         out.warn(f"isolate: still in view: {line}")
+    if args.strict and plan.not_hidden:
+        cleanup(plan.tmpdir)
+        out.warn("condashare isolate --strict: shared dirs stay in view; the command was not run")
+        return ExitCode.PROBLEMS
     code = run_isolated(plan, command)
     if code == 127:
         out.warn(f"condashare isolate: command not found: {command[0]}")

@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
             host.os, str(host.platform), os.environ, host.home, timeout, args.data_dir
         )
     else:
-        from condashare.shared import resolve_setup
+        from condashare.shared_envs.setup import resolve_setup
 
         setup = resolve_setup(site_path=args.site, prefix=args.prefix)
         if setup.site is None:

@@ -1,13 +1,18 @@
-"""``condashare modules``: an environment modulefile (Lmod) per shared release."""
+"""``condashare modules``: an environment modulefile (Lmod or Environment Modules) per release."""
 
 from __future__ import annotations
 
 import argparse
+import io
+import os
 from typing import TYPE_CHECKING, Any
 
-from condashare.errors import ExitCode
+from condashare import exitcodes
+from condashare.render import shown
 
 if TYPE_CHECKING:
+    from condashare.files.read import Reader
+    from condashare.files.write import Edit
     from condashare.modules.sync import ModulesPlan, Outcome
     from condashare.render import Output
 
@@ -39,6 +44,12 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument("--dry-run", action="store_true", help="show the plan, change nothing")
     parser.add_argument(
         "--reverse", action="store_true", help="remove the modulefiles condashare wrote"
+    )
+    parser.add_argument(
+        "--use",
+        action="store_true",
+        help="also add 'module use DIR' to your shell's startup file ($SHELL), in a block of "
+        "its own; --reverse removes it",
     )
     parser.add_argument("--json", action="store_true", help="print a JSON document")
     parser.set_defaults(run=run)
@@ -77,7 +88,7 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
             out.status("warning", f"env {release!r} {why}: no modulefile for it", indent=6)
         out.line()
     out.heading(f"Modulefiles in {plan.directory}")
-    if plan.status in ("skipped", "unresponsive"):
+    if plan.status in ("skipped", "unresponsive", "error"):
         out.status("error", f"{plan.status}: {plan.detail}")
         return
     if plan.detail:
@@ -94,13 +105,13 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
 
 
 def _exit_code(plan: ModulesPlan, outcomes: list[Outcome]) -> int:
-    if any(not o.done for o in outcomes) or plan.status in ("skipped", "unresponsive"):
-        return ExitCode.INCOMPLETE
+    if any(not o.done for o in outcomes) or plan.status in ("skipped", "unresponsive", "error"):
+        return exitcodes.INCOMPLETE
     if any(x.status != "ok" for x in plan.listings):
-        return ExitCode.INCOMPLETE
+        return exitcodes.INCOMPLETE
     if any(c.action == "conflict" for c in plan.changes):
-        return ExitCode.PROBLEMS
-    return ExitCode.OK
+        return exitcodes.PROBLEMS
+    return exitcodes.OK
 
 
 def _json(plan: ModulesPlan, outcomes: list[Outcome], fmt: str, use: str) -> dict[str, Any]:
@@ -129,9 +140,61 @@ def _json(plan: ModulesPlan, outcomes: list[Outcome], fmt: str, use: str) -> dic
     }  # fmt: skip
 
 
-def run(args: argparse.Namespace) -> int:
-    import os
+def _plan_use(directory: str, home: str, remove: bool, reader: Reader) -> Edit | str:
+    """The startup-file edit adding (or removing) the ``module use`` block, or why there is none.
 
+    tcsh reads ``~/.cshrc`` only when there is no ``~/.tcshrc``: creating one would hide it.
+    """
+    from condashare.files.write import plan_edit, read_state
+    from condashare.modules.use import block, splice, target_for
+
+    target = target_for(os.environ.get("SHELL", ""), home, os.environ)
+    if isinstance(target, str):
+        return target
+    path, state = target.path, read_state(target.path, reader)
+    if target.shell == "tcsh" and not state.exists:
+        cshrc = os.path.join(home, ".cshrc")
+        other = read_state(cshrc, reader)
+        if other.exists:
+            path, state = cshrc, other
+    new_block = None if remove else block(target.shell, directory, home)
+    return plan_edit(path, lambda old: splice(old, new_block), "module use", state, reader)
+
+
+def _use(
+    args: argparse.Namespace, directory: str, home: str, state_dir: str, out: Output
+) -> tuple[int, str]:
+    """Plan and (unless a dry run) apply the ``module use`` block; (exit code, what was done)."""
+    from condashare.files.read import Reader
+    from condashare.files.write import EditError, apply_edit
+
+    reader = Reader.for_this_host()
+    try:
+        edit = _plan_use(directory, home, args.reverse, reader)
+        if isinstance(edit, str):
+            if args.use:
+                out.status("warning", f"--use: {edit}; add the 'module use' line yourself")
+                return exitcodes.PROBLEMS, ""
+            return exitcodes.OK, ""
+        if not edit.changed:
+            return exitcodes.OK, "unchanged"
+        if args.dry_run:
+            out.line()
+            out.block(edit.diff(), tabs=True)
+            return exitcodes.OK, edit.action
+        applied = apply_edit(edit, os.path.join(state_dir, "backups"), reader)
+    except (EditError, ValueError) as exc:
+        path = exc.path if isinstance(exc, EditError) else "startup file"
+        message = exc.message if isinstance(exc, EditError) else str(exc)
+        out.status("error", f"module use: {shown(path)}: {message}; it was left alone")
+        return exitcodes.INCOMPLETE, ""
+    word = "removed from" if args.reverse else "added to"
+    saved = f" (the old version is in {shown(applied.backup)})" if applied.backup else ""
+    out.status("ok", f"'module use' block {word} {shown(edit.path)}{saved}")
+    return exitcodes.OK, edit.action
+
+
+def run(args: argparse.Namespace) -> int:
     from condashare.cli import ConfigError
     from condashare.files.write import EditError, exclusive_lock
     from condashare.modules.sync import (
@@ -156,7 +219,7 @@ def run(args: argparse.Namespace) -> int:
         timeout = DEFAULT_PROBE_TIMEOUT
         plan = plan_reverse(directory, timeout)
     else:
-        from condashare.shared import resolve_setup
+        from condashare.shared_envs.setup import resolve_setup
 
         setup = resolve_setup(site_path=args.site, prefix=args.prefix)
         if setup.site is None:
@@ -171,17 +234,24 @@ def run(args: argparse.Namespace) -> int:
             outcomes = apply_plan(plan, timeout, args.dry_run)
     except EditError as exc:  # another `condashare modules` is running
         out.warn(f"condashare: error: {exc}")
-        return ExitCode.INCOMPLETE
+        return exitcodes.INCOMPLETE
     code = _exit_code(plan, outcomes)
     use = use_line(directory, home)
     if args.json:
-        out.json("modules", _json(plan, outcomes, fmt, use), code)
+        doc = _json(plan, outcomes, fmt, use)
+        if args.use or args.reverse:
+            quiet = Output("never", stdout=io.StringIO())  # the JSON document says it all
+            use_code, doc["startup_file"] = _use(args, directory, home, state_dir, quiet)
+            code = max(code, use_code)
+        out.json("modules", doc, code)
         return code
     if plan.action == "sync":
         out.status("info", f"format: {fmt} ({why}); directory: {directory} ({where})")
-        if fmt == "tcl":
-            out.status("warning", "Tcl modulefiles: not yet tested with Environment Modules")
     render_plan(plan, out, args.dry_run)
+    edited = ""
+    if (args.use or args.reverse) and plan.status != "unresponsive":
+        use_code, edited = _use(args, directory, home, state_dir, out)
+        code = max(code, use_code)
     if args.dry_run:
         return code
     out.line()
@@ -194,7 +264,7 @@ def run(args: argparse.Namespace) -> int:
     elif done:
         removed = sum(1 for o in done if o.action == "remove")
         out.status("ok", f"{len(done) - removed} modulefile(s) written, {removed} removed")
-    if plan.action == "sync" and plan.status in ("ok", "partial"):
-        out.line("    add this line to your shell startup file (or type it now):")
+    if plan.action == "sync" and plan.status in ("ok", "partial") and not edited:
+        out.line("    add this line to your shell startup file (or type it now; --use adds it):")
         out.line(f"    {use}")
     return code

@@ -10,7 +10,8 @@ from condashare.findings import exit_code_for
 
 if TYPE_CHECKING:
     from condashare.render import Output
-    from condashare.shared import EditResult, SharedStatus
+    from condashare.shared_envs.status import SharedStatus
+    from condashare.shared_envs.toggle import EditResult
 
 
 def add_conda_root_option(parser: argparse.ArgumentParser) -> None:
@@ -134,7 +135,9 @@ def run(args: argparse.Namespace) -> int:
     from condashare.files.read import UserFileError
     from condashare.files.write import EditError, EditUnresponsive
     from condashare.render import Output
-    from condashare.shared import resolve_setup, shared_off, shared_on, shared_status
+    from condashare.shared_envs.setup import resolve_setup
+    from condashare.shared_envs.status import shared_status
+    from condashare.shared_envs.toggle import PartlyWritten, shared_off, shared_on
 
     out = Output(args.color)
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=args.conda_root)
@@ -151,16 +154,22 @@ def run(args: argparse.Namespace) -> int:
             result = shared_on(setup, pkgs=args.pkgs, file=args.file, dry_run=args.dry_run)
         else:
             result = shared_off(setup, dry_run=args.dry_run)
-    except (CondarcError, EditError, UserFileError) as exc:
-        # Refused files (exit 2) are found while planning: nothing was written. A share that
-        # stopped answering (exit 3) says itself what was and was not written.
-        code = exc.exit_code  # 2, or 3 when the share did not answer
-        line = exc.line if isinstance(exc, CondarcError) else None
-        path = exc.result.path if isinstance(exc, UserFileError) else exc.path
+    except (CondarcError, EditError, UserFileError, PartlyWritten) as exc:
+        # Refused files (exit 2) are found while planning: nothing was written. A write the
+        # system refused or a share that stopped answering (exit 3) says what was kept.
+        written = exc.written if isinstance(exc, PartlyWritten) else []
+        error = exc.error if isinstance(exc, PartlyWritten) else exc
+        # 2 for a refused file, 3 when the share did not answer or only part was written
+        code = ExitCode.INCOMPLETE if written and isinstance(error, EditError) else error.exit_code
+        line = error.line if isinstance(error, CondarcError) else None
+        path = error.result.path if isinstance(error, UserFileError) else error.path
         if args.json:
-            out.json(f"shared {args.action}", {"error": str(exc), "path": path, "line": line}, code)
-        out.warn(f"condashare: error: {exc}")
-        if not isinstance(exc, EditUnresponsive):
+            doc = {"error": str(error), "path": path, "line": line, "written": written}
+            out.json(f"shared {args.action}", doc, code)
+        out.warn(f"condashare: error: {error}")
+        if written:
+            out.warn(f"files already written: {', '.join(written)}")
+        elif not isinstance(error, EditUnresponsive):
             out.warn("nothing was written")
         return code
     if args.json:

@@ -118,8 +118,9 @@ def locate_list(text: str, path: str, name: str) -> ListLayout:
     for i, item in enumerate(value):
         if not isinstance(item, str):
             raise CondarcError(path, int(value.lc.item(i)[0]) + 1, f"{key}[{i}] is not a path")
-    if value.fa.flow_style():
-        line_no, start = (int(x) for x in data.lc.value(key))
+    line_no, start = (int(x) for x in data.lc.value(key))
+    empty_flow = not value and lines[line_no][start : start + 1] == "["  # `[]`: no style set
+    if value.fa.flow_style() or empty_flow:
         end = _flow_end(lines[line_no], start) if line_no < len(lines) else -1
         if end < 0 or any(int(value.lc.item(i)[0]) != line_no for i in range(len(value))):
             raise CondarcError(
@@ -305,6 +306,9 @@ def _flow_text(
     return "[" + ", ".join(parts) + "]"
 
 
+_NULL_DOCUMENT = re.compile(r"^\s*(~|null|Null|NULL)\s*(#.*)?$")
+
+
 def insert_lines(text: str, path: str, name: str, index: int, item_text: str, value: str) -> str:
     """Insert an item (given as its own block lines, e.g. ``'  - /x  #!top\\n'``) at ``index``.
 
@@ -333,6 +337,8 @@ def insert_lines(text: str, path: str, name: str, index: int, item_text: str, va
         assert layout.key_line is not None
         _insert(lines, layout.key_line + 1, item_text)
     else:
+        if parse_condarc(text, path) is None:  # a null document (`~`, `null`): now a mapping
+            lines = [line for line in lines if not _NULL_DOCUMENT.match(line)]
         if lines and not lines[-1].endswith("\n"):
             lines[-1] += "\n"
         lines.append(f"{name}:\n")

@@ -232,6 +232,9 @@ def classify(path: str, ctx: CondaContext) -> tuple[bool, str, Installation | No
         prefix = inst.prefix.rstrip("/") or "/"
         if path == prefix or path.startswith(prefix + "/"):
             return True, f"inside shared installation {inst.name} ({inst.os})", inst
+    home = ctx.home.rstrip("/")
+    if home and (path == home or path.startswith(home + "/")):
+        return False, "", None  # the user's own, also when the home is on a network filesystem
     mount = mount_for(path, ctx.mounts)
     if mount is not None and mount.is_network:
         return True, f"on network filesystem {mount.fstype} {mount.mountpoint}", None

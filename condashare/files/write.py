@@ -5,13 +5,16 @@ same promises hold everywhere:
 
 - planned first: an :class:`Edit` holds the exact old and new bytes, so ``--dry-run`` can show a
   unified diff and change nothing;
-- symlinks (dotfile managers) are followed: the link's final target is rewritten, the link kept;
+- symlinks (dotfile managers) are followed: the link's final target is rewritten, the link kept
+  — but only links nobody else could have planted (:mod:`condashare.files.links`);
 - atomic: the new bytes go to a temporary file in the target's directory, are fsynced, get the
   old file's mode and ownership, and are renamed over the target (then the directory is fsynced),
   so a crash at any moment leaves either the old or the new file;
 - a timestamped backup of the old bytes is kept before anything is replaced or deleted;
 - a file that changed between planning and applying is not overwritten (:class:`EditConflict`);
-- read-only, binary and non-UTF-8 files are refused up front with a clear message;
+- read-only, binary and non-UTF-8 files are refused up front with a clear message, and a write
+  the system refuses (disk full, read-only filesystem ...) is an :class:`EditWriteFailed` that
+  says what was left as it was (:mod:`condashare.files.errors`);
 - files are read through :mod:`condashare.files.read` (regular files only, a size cap, bounded on
   a share), and a file on a possibly remote mount is written only after a probe saw its directory
   answer, by a child process with a deadline: a dead home gives :class:`EditUnresponsive`
@@ -22,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import errno
 import fcntl
 import os
 import stat
@@ -32,29 +34,15 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from condashare.errors import CondashareError, ExitCode
+from condashare.files.errors import EditConflict as EditConflict
+from condashare.files.errors import EditError as EditError
+from condashare.files.errors import EditUnresponsive as EditUnresponsive
+from condashare.files.errors import EditWriteFailed as EditWriteFailed
+from condashare.files.errors import os_words, write_failed
+from condashare.files.links import UnsafeLink, resolve_trusted
 from condashare.files.read import FileRead, Reader, ReadStatus, read_local
 
 T = TypeVar("T")
-
-
-class EditError(CondashareError):
-    """A file cannot be edited safely; nothing was changed. The message names the file."""
-
-    def __init__(self, path: str, message: str) -> None:
-        self.path = path
-        self.message = message
-        super().__init__(f"{path}: {message}")
-
-
-class EditConflict(EditError):
-    """The file changed after the edit was planned; it was left alone."""
-
-
-class EditUnresponsive(EditError):
-    """The share holding the file did not answer in time (exit 3: could not finish)."""
-
-    exit_code = ExitCode.INCOMPLETE
 
 
 @dataclass(frozen=True)
@@ -118,16 +106,19 @@ class AppliedEdit:
 
 
 def _resolve_here(path: str) -> tuple[str, bool]:
-    return os.path.realpath(path), os.path.islink(path)
+    try:
+        return resolve_trusted(path)
+    except UnsafeLink as exc:
+        raise EditError(exc.link, exc.reason) from None
 
 
 def resolve_link(path: str, reader: Reader | None = None) -> tuple[str, bool]:
     """The file a write to ``path`` should replace (symlinks followed, even dangling ones), and
     whether ``path`` itself is a symlink.
 
-    Startup files live in the (local or network) home, never on the shared installation, so
-    following links here is safe. On a possibly remote path the links are followed in a child
-    with a deadline (each step is a lookup on the share).
+    A link is followed only where nobody else could have planted it
+    (:mod:`condashare.files.links`); EditError otherwise. On a possibly remote path the links
+    are followed in a child with a deadline (each step is a lookup on the share).
     """
     if reader is None or not reader.is_remote(path):
         return _resolve_here(path)
@@ -241,8 +232,13 @@ def _fsync_dir(directory: str) -> None:
 def atomic_write(
     target: str, data: bytes, mode: int | None = None, owner: tuple[int, int] | None = None
 ) -> None:
-    """Replace ``target`` by ``data`` atomically: temp file in the same dir, fsync, rename."""
-    directory = os.path.dirname(target) or "."
+    """Replace ``target`` by ``data`` atomically: temp file in the same dir, fsync, rename.
+
+    The directory is reached only through trusted symlinks (UnsafeLink otherwise); a link at
+    ``target`` itself is replaced, not followed (callers that edit through links resolve first).
+    """
+    directory, _ = resolve_trusted(os.path.dirname(os.path.abspath(target)))
+    target = os.path.join(directory, os.path.basename(target))
     if mode is None:
         umask = os.umask(0)
         os.umask(umask)
@@ -279,17 +275,22 @@ def replace_file(
 
 
 def _replace_here(path: str, data: bytes, default_mode: int) -> str:
-    target = os.path.realpath(path)
-    os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+    target, _ = _resolve_here(path)
     try:
-        st = os.stat(target)
-        mode: int | None = stat.S_IMODE(st.st_mode)
-        owner: tuple[int, int] | None = (st.st_uid, st.st_gid)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        mode, owner = default_mode & ~umask, None
-    atomic_write(target, data, mode, owner)
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        try:
+            st = os.stat(target)
+            mode: int | None = stat.S_IMODE(st.st_mode)
+            owner: tuple[int, int] | None = (st.st_uid, st.st_gid)
+        except FileNotFoundError:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode, owner = default_mode & ~umask, None
+        atomic_write(target, data, mode, owner)
+    except UnsafeLink as exc:
+        raise EditError(exc.link, exc.reason) from None
+    except OSError as exc:
+        raise write_failed(path, exc, "write it", "it is unchanged") from None
     return target
 
 
@@ -333,26 +334,36 @@ def _apply_here(edit: Edit, backup_dir: str | None) -> AppliedEdit:
     check_writable(current)
     backup = None
     if current.data is not None and backup_dir is not None:
-        backup = write_backup(current.data, current.target, backup_dir, current.mode)
+        try:
+            backup = write_backup(current.data, current.target, backup_dir, current.mode)
+        except UnsafeLink as exc:
+            raise EditError(exc.link, exc.reason + "; nothing was changed") from None
+        except OSError as exc:
+            doing = f"keep a backup in {backup_dir}"
+            raise write_failed(edit.path, exc, doing, "nothing was changed") from None
     if edit.new is None:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(current.target)
+        try:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(current.target)
+        except OSError as exc:
+            raise write_failed(edit.path, exc, "delete it", "it is unchanged") from None
         _fsync_dir(os.path.dirname(current.target))
         return AppliedEdit(edit, backup)
     parent = os.path.dirname(current.target)
     try:
         os.makedirs(parent, exist_ok=True)
     except OSError as exc:
-        raise EditError(edit.path, f"cannot create {parent}: {exc.strerror or exc}") from None
+        raise write_failed(edit.path, exc, f"create {parent}", "nothing was written") from None
     owner = (
         (current.uid, current.gid) if current.uid is not None and current.gid is not None else None
     )
     try:
         atomic_write(current.target, edit.new, current.mode, owner)
+    except UnsafeLink as exc:
+        raise EditError(exc.link, exc.reason) from None
     except OSError as exc:
-        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-            raise EditError(edit.path, f"cannot write: {exc.strerror}") from None
-        raise
+        kept = "it is unchanged" if current.data is not None else "it was not created"
+        raise write_failed(edit.path, exc, "write it", kept) from None
     return AppliedEdit(edit, backup)
 
 
@@ -385,7 +396,13 @@ def bounded_write(
     says so. ``label`` names the file in messages.
     """
     if not any(reader.is_remote(p) for p in places):
-        return fn(*args)
+        try:
+            return fn(*args)
+        except EditError:
+            raise
+        except OSError as exc:  # a writer that did not say what it was doing
+            kept = "each write is atomic: nothing half-written"
+            raise write_failed(label, exc, "write", kept) from None
     for place in dict.fromkeys(os.path.dirname(p) or "." for p in places):
         answer = reader.check_dir(place)
         if answer.status is ReadStatus.UNRESPONSIVE:
@@ -403,6 +420,8 @@ def _tagged(fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[Any, ...]:
     """Runs in the child: the outcome of ``fn`` as plain data (exception types survive)."""
     try:
         return ("ok", fn(*args))
+    except UnsafeLink as exc:
+        return ("edit", "EditError", exc.link, exc.reason)
     except EditError as exc:
         return ("edit", type(exc).__name__, exc.path, exc.message)
     except OSError as exc:
@@ -429,19 +448,26 @@ def _in_child(
         raise EditError(label, f"could not be written: {answer.error}")
     tag, *rest = answer.value
     if tag == "edit":
-        cls = {"EditConflict": EditConflict, "EditUnresponsive": EditUnresponsive}.get(
-            rest[0], EditError
-        )
+        kinds = (EditConflict, EditUnresponsive, EditWriteFailed)
+        cls = next((k for k in kinds if k.__name__ == rest[0]), EditError)
         raise cls(rest[1], rest[2])
     if tag == "os":
-        raise OSError(rest[0], rest[1], rest[2])
+        error = OSError(rest[0], rest[1], rest[2])
+        raise write_failed(label, error, "write", "each write is atomic: nothing half-written")
     value: T = rest[0]
     return value
 
 
 def _create_lock(lock_path: str) -> None:
-    os.makedirs(os.path.dirname(lock_path) or ".", exist_ok=True)
-    os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600))
+    try:
+        directory, _ = resolve_trusted(os.path.dirname(os.path.abspath(lock_path)))
+        os.makedirs(directory, exist_ok=True)
+        os.close(os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600))
+    except UnsafeLink as exc:
+        raise EditError(exc.link, exc.reason) from None
+    except OSError as exc:
+        words = os_words(exc)
+        raise EditWriteFailed(lock_path, f"cannot create the lock file: {words}") from None
 
 
 @contextlib.contextmanager
@@ -455,7 +481,7 @@ def exclusive_lock(
     """
     reader = reader or Reader.for_this_host()
     bounded_write(_create_lock, (lock_path,), [lock_path], reader, lock_path)
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o600)
     try:
         deadline = time.monotonic() + timeout
         while True:

@@ -1,9 +1,10 @@
 """Which shared releases can be Jupyter kernels: envs of each installation that have ipykernel.
 
-The envs and their version order come from :func:`condashare.shared.list_shared_envs` (a probe
-with a timeout). Whether an env has ipykernel is read in one abandonable child per installation:
-conda's own record (``conda-meta/ipykernel-*.json``) or, for a pip install, the module ipykernel
-installs (``lib/python*/site-packages/ipykernel_launcher.py``).
+The envs and their version order come from
+:func:`~condashare.shared_envs.releases.list_shared_envs` (a probe with a timeout). Whether an
+env has ipykernel is read in one abandonable child per installation: conda's own record
+(``conda-meta/ipykernel-*.json``) or, for a pip install, the module ipykernel installs
+(``lib/python*/site-packages/ipykernel_launcher.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 from condashare.bounded import calls
 from condashare.bounded.paths import ERROR, OK, UNRESPONSIVE
 from condashare.kernels.spec import release_problem
-from condashare.shared import Setup, list_shared_envs
+from condashare.shared_envs.releases import list_shared_envs
+from condashare.shared_envs.setup import Setup
 from condashare.site.file import Installation
 
 

@@ -21,7 +21,7 @@ from condashare.kernels import store
 from condashare.kernels.paths import DataDir, reverse_data_dirs, sync_data_dirs
 from condashare.kernels.releases import InstallationKernels, site_kernels
 from condashare.kernels.spec import FILES, KernelRecord, display_name, kernel_name, render_files
-from condashare.shared import Setup
+from condashare.shared_envs.setup import Setup
 from condashare.site.file import Installation
 
 Action = Literal["create", "update", "remove", "unchanged", "conflict", "kept"]

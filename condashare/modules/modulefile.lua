@@ -62,6 +62,45 @@ if m == "load" then
   end
 end
 
+-- Which activate.d scripts ran, and whether conda.sh was sourced, is kept for the unload, which
+-- must not touch the share.
+local hooks, conda_sh = {}, false
+local ran = {}
+if m == "load" then
+  for i = 3, #answer do
+    ran[#ran + 1] = answer[i]
+  end
+else
+  for name in string.gmatch(os.getenv("__CONDASHARE_HOOKS") or "", "[^:]+") do
+    ran[#ran + 1] = name
+  end
+end
+for _, name in ipairs(ran) do
+  if name == "+conda" then
+    conda_sh = true
+  elseif string.match(name, "^[%w._+-]+%.sh$") then
+    hooks[#hooks + 1] = name
+  end
+end
+local kept = {}
+for i, name in ipairs(hooks) do
+  kept[i] = name
+end
+if conda_sh then
+  kept[#kept + 1] = "+conda"
+end
+if #kept > 0 then
+  pushenv("__CONDASHARE_HOOKS", table.concat(kept, ":"))
+end
+
+-- conda's own shell function (conda activate, conda deactivate) from the installation's
+-- conda.sh, in bash and zsh, first: what it sets is then overridden by the activation below.
+local shell = myShellName()
+local sourced = conda_sh and (shell == "bash" or shell == "zsh")
+if sourced then
+  source_sh(shell, prefix .. "/etc/profile.d/conda.sh")
+end
+
 -- What 'conda activate' of the release sets; pushenv restores each old value on unload.
 local env = prefix .. "/envs/" .. release
 prepend_path("PATH", env .. "/bin")
@@ -69,26 +108,13 @@ pushenv("CONDA_PREFIX", env)
 pushenv("CONDA_DEFAULT_ENV", release)
 pushenv("CONDA_SHLVL", "1")
 pushenv("CONDA_PROMPT_MODIFIER", "(" .. release .. ") ")
-pushenv("CONDA_EXE", prefix .. "/bin/conda")
-pushenv("CONDA_PYTHON_EXE", prefix .. "/bin/python")
+if not sourced then -- else conda.sh set them (and source_sh undoes that: no second record)
+  pushenv("CONDA_EXE", prefix .. "/bin/conda")
+  pushenv("CONDA_PYTHON_EXE", prefix .. "/bin/python")
+end
 
 -- The env's activate.d scripts, through source_sh: Lmod records what each changed and undoes
--- exactly that on unload. Which scripts ran is kept for the unload, which must not touch the share.
-local hooks = {}
-if m == "load" then
-  for i = 3, #answer do
-    if string.match(answer[i], "^[%w._+-]+%.sh$") then
-      hooks[#hooks + 1] = answer[i]
-    end
-  end
-else
-  for name in string.gmatch(os.getenv("__CONDASHARE_HOOKS") or "", "[^:]+") do
-    hooks[#hooks + 1] = name
-  end
-end
-if #hooks > 0 then
-  pushenv("__CONDASHARE_HOOKS", table.concat(hooks, ":"))
-end
+-- exactly that on unload.
 for _, name in ipairs(hooks) do
   source_sh("bash", env .. "/etc/conda/activate.d/" .. name)
 end

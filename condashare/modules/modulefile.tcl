@@ -17,7 +17,8 @@ __CONDASHARE_PROBE__
 }
 
 set condashare_mode [module-info mode]
-if {$condashare_mode in {whatis help}} {
+# (help goes on to the end: Environment Modules calls ModulesHelp only after a whole evaluation)
+if {$condashare_mode eq "whatis"} {
   return
 }
 set condashare_what [expr {$condashare_mode eq "load" ? "load" : "find"}]
@@ -55,30 +56,57 @@ if {$condashare_mode eq "load"} {
   }
 }
 
+# Which activate.d scripts ran, and whether conda.sh was sourced, is kept for the unload, which
+# must not touch the share.
+if {$condashare_mode eq "load"} {
+  set condashare_ran [lrange $condashare_answer 2 end]
+} elseif {$condashare_mode in {unload remove switch}\
+    && [info exists ::env(__CONDASHARE_HOOKS)]} {
+  # Help, display and refresh run no script: they must not touch the share. (A refresh, in the
+  # module init of every new shell while this is loaded, would re-run them without a timeout;
+  # such a shell gets no conda function from the module, as a child shell never does.)
+  set condashare_ran [split $::env(__CONDASHARE_HOOKS) ":"]
+} else {
+  set condashare_ran {}
+}
+set condashare_hooks {}
+set condashare_conda_sh 0
+foreach condashare_h $condashare_ran {
+  if {$condashare_h eq "+conda"} {
+    set condashare_conda_sh 1
+  } elseif {[regexp {^[A-Za-z0-9._+-]+\.sh$} $condashare_h]} {
+    lappend condashare_hooks $condashare_h
+  }
+}
+set condashare_kept $condashare_hooks
+if {$condashare_conda_sh} {
+  lappend condashare_kept "+conda"
+}
+if {[llength $condashare_kept] > 0} {
+  pushenv __CONDASHARE_HOOKS [join $condashare_kept ":"]
+}
+
+# conda's own shell function (conda activate, conda deactivate) from the installation's
+# conda.sh, in bash and zsh, first: what it sets is then overridden by the activation below.
+set condashare_shell [module-info shell]
+set condashare_sourced [expr {$condashare_conda_sh && $condashare_shell in {bash zsh}}]
+if {$condashare_sourced} {
+  source-sh $condashare_shell "$condashare_prefix/etc/profile.d/conda.sh"
+}
+
 # What 'conda activate' of the release sets; pushenv restores each old value on unload.
 prepend-path PATH "$condashare_env/bin"
 pushenv CONDA_PREFIX $condashare_env
 pushenv CONDA_DEFAULT_ENV $condashare_release
 pushenv CONDA_SHLVL 1
 pushenv CONDA_PROMPT_MODIFIER "($condashare_release) "
-pushenv CONDA_EXE "$condashare_prefix/bin/conda"
-pushenv CONDA_PYTHON_EXE "$condashare_prefix/bin/python"
+if {!$condashare_sourced} {
+  # (else conda.sh set them, and source-sh undoes that: no second record)
+  pushenv CONDA_EXE "$condashare_prefix/bin/conda"
+  pushenv CONDA_PYTHON_EXE "$condashare_prefix/bin/python"
+}
 
-# The env's activate.d scripts, through source-sh (undone on unload from what it recorded). Which
-# scripts ran is kept for the unload, which must not touch the share.
-set condashare_hooks {}
-if {$condashare_mode eq "load"} {
-  foreach condashare_h [lrange $condashare_answer 2 end] {
-    if {[regexp {^[A-Za-z0-9._+-]+\.sh$} $condashare_h]} {
-      lappend condashare_hooks $condashare_h
-    }
-  }
-} elseif {[info exists ::env(__CONDASHARE_HOOKS)]} {
-  set condashare_hooks [split $::env(__CONDASHARE_HOOKS) ":"]
-}
-if {[llength $condashare_hooks] > 0} {
-  pushenv __CONDASHARE_HOOKS [join $condashare_hooks ":"]
-}
+# The env's activate.d scripts, through source-sh (undone on unload from what it recorded).
 foreach condashare_h $condashare_hooks {
   source-sh bash "$condashare_env/etc/conda/activate.d/$condashare_h"
 }

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from condashare.shared import parse_release
+from condashare.shared_envs.releases import parse_release
 from condashare.shells.code import format_timeout
 from condashare.shells.dialects import PosixDialect
 from condashare.site.file import Installation, unsafe_path_reason

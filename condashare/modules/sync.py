@@ -1,9 +1,10 @@
 """Plan and carry out ``condashare modules``: sync a modulefile directory with today's releases.
 
-Releases come from :func:`condashare.shared.list_shared_envs` for every installation of the site
-(bounded probes). Only when every installation was listed may a file go: a dead share must never
-make modules disappear. Files without condashare's marker are never changed. The directory is
-read and written in one abandonable child each, since a home may itself be on a share.
+Releases come from :func:`~condashare.shared_envs.releases.list_shared_envs` for every
+installation of the site (bounded probes). Only when every installation was listed may a file
+go: a dead share must never make modules disappear. Files without condashare's marker are never
+changed. The directory is read and written in one abandonable child each, since a home may
+itself be on a share.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from condashare.bounded import calls
 from condashare.bounded.paths import OK
 from condashare.files.write import atomic_write, unified_diff
 from condashare.modules.render import Format, ModuleName, module_name, owns, render
-from condashare.shared import Setup, list_shared_envs
+from condashare.shared_envs.releases import list_shared_envs
+from condashare.shared_envs.setup import Setup
 
 Action = Literal["create", "update", "remove", "unchanged", "conflict", "kept"]
 CHANGING = ("create", "update", "remove")
@@ -118,13 +120,22 @@ def _scan(directory: str) -> dict[str, bytes | None]:
     return found
 
 
-def _scan_bounded(directory: str, timeout: float) -> tuple[dict[str, bytes | None] | None, str]:
+def scan_bounded(
+    directory: str, timeout: float, local: bool = False
+) -> tuple[dict[str, bytes | None] | None, str, str]:
+    """Every file of ``directory`` (depth 1 and 2), read in a child unless the mount table says
+    ``local``. Returns (files, status, why): status ok, unresponsive (hung) or error."""
+    if local:
+        try:
+            return _scan(directory), OK, ""
+        except OSError as exc:
+            return None, "error", f"{directory}: {exc.strerror or exc}"
     answer = calls.call(_scan, directory, timeout=max(timeout, 2.0))
     if answer.state == calls.DONE:
-        return dict(answer.value), ""
+        return dict(answer.value), OK, ""
     if answer.state == calls.TIMEOUT:
-        return None, f"{directory} did not answer within {max(timeout, 2.0):g} s"
-    return None, f"{directory}: {answer.error}"
+        return None, "unresponsive", f"{directory} did not answer within {max(timeout, 2.0):g} s"
+    return None, "error", f"{directory}: {answer.error}"
 
 
 def list_releases(setup: Setup) -> list[Listing]:
@@ -148,9 +159,9 @@ def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
     if not any(x.status == OK for x in plan.listings):
         plan.status, plan.detail = "skipped", "no installation's releases could be listed"
         return plan
-    found, why = _scan_bounded(directory, setup.ctx.probe_timeout)
+    found, status, why = scan_bounded(directory, setup.ctx.probe_timeout)
     if found is None:
-        plan.status, plan.detail = "unresponsive", why
+        plan.status, plan.detail = status, why
         return plan
     wanted: dict[str, ModuleName] = {}
     for listing in plan.listings:
@@ -194,9 +205,9 @@ def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
 def plan_reverse(directory: str, timeout: float) -> ModulesPlan:
     """Every modulefile with condashare's marker in ``directory``, to remove."""
     plan = ModulesPlan("reverse", directory)
-    found, why = _scan_bounded(directory, timeout)
+    found, status, why = scan_bounded(directory, timeout)
     if found is None:
-        plan.status, plan.detail = "unresponsive", why
+        plan.status, plan.detail = status, why
         return plan
     for rel, old in found.items():
         if old is not None and owns(old) is not None:

@@ -37,6 +37,8 @@ from condashare.verify.protocol import (
 )
 from condashare.verify.report import Progress, ProgressInfo
 
+FAST_RECORD_SECONDS = 0.005
+
 
 class Scheduler:
     """Runs tasks on up to ``jobs`` workers until none is left; answers go to ``observed``."""
@@ -65,8 +67,8 @@ class Scheduler:
         self.mount_memo: dict[str, Mount | None] = {}
         self.last_progress = 0.0
         self.started = time.monotonic()
-        self.fast_records = False  # the last record took the cache's fast path: batch them
-        self.observed = Collector(deep, timeout, cache, self.add)
+        self.fast_records = False  # the last record took well under FAST_RECORD_SECONDS
+        self.observed = Collector(deep, timeout, cache, self.add, self.jobs)
 
     # -- queue ---------------------------------------------------------------------------
     def add(self, op: Op, path: str, front: bool = False, **fields: Any) -> None:
@@ -123,7 +125,12 @@ class Scheduler:
 
     def _loop(self) -> None:
         procs = self.procs
-        while self.queue or self._busy():
+        while True:
+            if len(self.queue) < self.jobs * PIPELINE:
+                # inodes waiting for a fuller batch go out before a worker runs dry
+                self.observed.flush_hashes()
+            if not (self.queue or self._busy()):
+                break
             # keep every worker PIPELINE tasks deep so none waits for this process;
             # tasks on a share that already hung are not tried again
             while self.queue and len(procs) < self.jobs:
@@ -131,7 +138,7 @@ class Scheduler:
             # writing the cache takes this process away for a few ms: queue deeper first,
             # so the workers do not run dry meanwhile
             flush = self.cache is not None and self.cache.due()
-            batching = not self.deep or self.fast_records
+            batching = self.fast_records
             depth = (PIPELINE + 2 if flush else PIPELINE) * (RECORD_BATCH if batching else 1)
             for p in list(procs):
                 self._fill(p, depth, batching)
@@ -173,12 +180,15 @@ class Scheduler:
         now = time.monotonic()
         for p in list(self.procs):
             if p.inflight and now - p.last > self.timeout:
-                tasks = list(p.inflight)
+                # the first unanswered task is the one that hung; the ones queued behind it
+                # were never started: they go back to the queue, to run on another worker
+                # (or, on the same mount, to be reported unresponsive untried)
+                head, *behind = p.inflight
                 p.abandon()
                 self.procs.remove(p)
-                self.dead_mounts.setdefault(self.mount_key(tasks[0]["path"]), tasks[0]["path"])
-                for task in tasks:
-                    self._unresponsive(task)
+                self.dead_mounts.setdefault(self.mount_key(head["path"]), head["path"])
+                self._unresponsive(head)
+                self.queue.extendleft(reversed(behind))
 
     def _next_task(self) -> Task | None:
         while self.queue:
@@ -221,7 +231,13 @@ class Scheduler:
             task = p.answered()
             self.done += 1
             if task["op"] == "record":
-                self.fast_records = bool(msg.get("fast"))
+                # batch records while they take well under a millisecond or so (local disk,
+                # the cache's fast path); one at a time when each takes longer (hashing, or
+                # a share with a latency per operation), so every worker gets its share
+                secs = msg.get("secs")
+                self.fast_records = bool(msg.get("fast")) or (
+                    isinstance(secs, (int, float)) and secs < FAST_RECORD_SECONDS
+                )
             self.observed.handle(task, msg)
 
     def _report_progress(self) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from condashare.bounded.liveness import error_words
 from condashare.findings import Finding, Severity
 from condashare.host.mounts import Mount, mount_for
 from condashare.render import human_bytes, shell_word, shown
@@ -123,9 +124,16 @@ def _env_finding(entry: PackageProblems) -> Finding:
     )
 
 
-def incomplete_finding(title: str, **data: Any) -> Finding:
+def incomplete_finding(title: str, detail: str = "", fix: str = "", **data: Any) -> Finding:
     """Something could not be verified at all (an error, a dead worker): the run is incomplete."""
-    return Finding(check="integrity.incomplete", severity=Severity.ERROR, title=title, data=data)
+    return Finding(
+        check="integrity.incomplete",
+        severity=Severity.ERROR,
+        title=title,
+        detail=detail,
+        fix=fix,
+        data=data,
+    )
 
 
 def record_finding(prefix: str, dist: str, error: str) -> Finding:
@@ -196,6 +204,7 @@ def finish(
     findings = seen.findings
     _package_findings(seen)
     _unresponsive_findings(seen, timeout)
+    _failing_findings(seen)
     _artefact_findings(seen)
     for pkgs, state in seen.caches.items():
         findings.extend(
@@ -229,6 +238,29 @@ def _unresponsive_findings(seen: Observations, timeout: float) -> None:
                 fix="The filesystem stopped answering (a hung NFS server?). Check it with "
                 "`condashare info`, then run verify again when it is back.",
                 data={"path": top, "items": paths[:MAX_FILES_PER_FINDING], "count": len(paths)},
+            )
+        )
+
+
+def _failing_findings(seen: Observations) -> None:
+    """One finding per target with files a failing share would not let us read: nothing is
+    known about those files, so this is "could not verify", never "damaged" or "missing"."""
+    for top, items in seen.failing.items():
+        errs = collections.Counter(err for _, err in items)
+        words = "; ".join(error_words(err) for err, _ in errs.most_common())
+        listed = [shown(f"{path}: {error_words(err)}") for path, err in items[:DETAIL_LINES]]
+        if len(items) > DETAIL_LINES:
+            listed.append(f"... and {len(items) - DETAIL_LINES} more")
+        seen.findings.append(
+            incomplete_finding(
+                f"{top}: {len(items)} item(s) not verified, the share fails: {words}",
+                detail="\n".join(listed),
+                fix="The filesystem answers but fails these (a stale file handle: the server "
+                "replaced them while this client held them; an I/O error: the server or its "
+                "disk). Check it with `condashare info`, then run verify again.",
+                path=top,
+                count=len(items),
+                items=[{"path": p, "errno": e} for p, e in items[:MAX_FILES_PER_FINDING]],
             )
         )
 

@@ -12,6 +12,7 @@ import os
 import re
 import sqlite3
 import stat
+import time
 from typing import Any
 
 from condashare.verify.protocol import Task
@@ -85,8 +86,17 @@ def env(w: Reader, task: Task) -> dict[str, Any]:
     return {"records": names}
 
 
+# a walk that listed this many directories and took this long answers with the directories
+# it has not listed yet ("rest"), which the coordinator splits among the workers: on a share
+# with a latency per operation one worker alone would walk the tree for longer than all the
+# records take
+WALK_SLICE_DIRS = 32
+WALK_SLICE_SECONDS = 0.25
+
+
 def walk(w: Reader, task: Task) -> dict[str, Any]:
-    """Every NFS silly-rename file and conda trash file below a tree.
+    """Every NFS silly-rename file and conda trash file below a tree (or below ``paths``,
+    directories of it that an earlier slice of the walk did not list).
 
     A directory's mtime/ctime change whenever an entry is created, removed or renamed in
     it (an NFS silly rename is a rename), so a directory whose stat is unchanged since the
@@ -96,16 +106,25 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
     root = task["path"]
     w.open_cache(task.get("cache", ""))
     known = _known_dirs(w, root)
+    started = time.monotonic()
+    listed = 0
     found: list[list[Any]] = []
     count = 0
     nbytes = 0
     errors: list[str] = []
     changed: list[list[Any]] = []
-    stack = [root]
+    stack = list(task.get("paths") or [root])
     remember = w.db is not None  # without a cache, directory keys serve nothing
     key = ""
     while stack:
+        if (
+            listed >= WALK_SLICE_DIRS
+            and len(stack) > 1
+            and (time.monotonic() - started > WALK_SLICE_SECONDS)
+        ):
+            break  # a slow share: hand the rest back, to be walked by every worker
         top = stack.pop()
+        listed += 1
         if remember:
             try:
                 st = os.lstat(top)
@@ -160,6 +179,7 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
         "bytes": nbytes,
         "errors": errors,
         "dirs": changed,
+        "rest": stack,
     }
 
 
@@ -181,6 +201,7 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
     entries: list[str] = []
     lone_archives: list[str] = []
     partial_downloads: list[list[Any]] = []
+    failing: list[list[Any]] = []
     names = set(os.listdir(pkgs))
     for name in sorted(names):
         full = os.path.join(pkgs, name)
@@ -188,7 +209,13 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
             continue
         if name.endswith(".conda_trash"):
             continue  # reported by the walk, with its holders
-        if os.path.isdir(full) and not os.path.islink(full):
+        try:
+            is_entry = stat.S_ISDIR(os.lstat(full).st_mode)
+        except OSError as exc:
+            if exc.errno not in ABSENT:  # a failing share is not "no such entry"
+                failing.append([name, oserr(exc), exc.errno])
+            continue
+        if is_entry:
             entries.append(name)
         elif name.endswith((".partial", ".tmp")):
             partial_downloads.append([full, lsize(full)])
@@ -225,6 +252,7 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
             repodata.append(item)
     return {
         "entries": entries,
+        "failing": failing[:MAX_ITEMS],
         "lone_archives": lone_archives[:MAX_ITEMS],
         "partial_downloads": partial_downloads[:MAX_ITEMS],
         "trash_bytes": trash_bytes,
@@ -238,7 +266,15 @@ def cache(w: Reader, task: Task) -> dict[str, Any]:
 
 def exists(w: Reader, task: Task) -> dict[str, Any]:
     """Which of these paths exist (used to ask whether a build is in the user's caches)."""
-    return {"exists": [p for p in task["paths"] if os.path.exists(p)]}
+    found = []
+    for path in task["paths"]:
+        try:
+            os.stat(path)
+        except OSError as exc:
+            if exc.errno in ABSENT:
+                continue
+        found.append(path)  # a failing share proves nothing: never "exists only elsewhere"
+    return {"exists": found}
 
 
 def writable(w: Reader, task: Task) -> dict[str, Any]:

@@ -34,6 +34,10 @@ class Observations:
     unresponsive: dict[str, list[str]] = field(
         default_factory=lambda: collections.defaultdict(list)
     )
+    # target -> (path, errno) of files a failing share (ESTALE, EIO ...) would not let us read
+    failing: dict[str, list[tuple[str, int]]] = field(
+        default_factory=lambda: collections.defaultdict(list)
+    )
     incomplete: bool = False
     artefacts: list[tuple[str, str, int, bool]] = field(default_factory=list)  # (top, path, ..)
     artefact_counts: dict[str, tuple[int, int]] = field(default_factory=dict)

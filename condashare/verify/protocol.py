@@ -17,7 +17,9 @@ from typing import Any, Literal, TypedDict, get_args
 
 # what a worker can be asked to do (one function per op in worker.OPS, one handler per op in
 # collect.Collector.handlers)
-Op = Literal["classify", "env", "walk", "record", "centry", "hash", "cache", "exists", "writable"]
+Op = Literal[
+    "classify", "env", "walk", "record", "centry", "hash", "hashes", "cache", "exists", "writable"
+]
 OPS: tuple[Op, ...] = get_args(Op)
 
 Area = Literal["env", "cache"]
@@ -59,6 +61,9 @@ class Task(TaskHead, total=False):
     md5: str | None
     info: dict[str, Any]  # hash: the package's metadata, for the finding
     paths: list[str]  # exists / writable: the paths asked about
+    share: bool  # record / centry: answer hard-linked files as "linked" instead of hashing
+    rels: list[str]  # hashes: files below path to hash (inodes no other task hashes)
+    job: int  # hashes: the coordinator's number for the inodes asked about
 
 
 Answer = dict[str, Any]  # one decoded answer line
@@ -89,7 +94,7 @@ def weight(task: Task, batching: bool = False) -> int:
     if task["op"] == "record":
         return 1
     unit = RECORD_BATCH if batching else 1
-    if task["op"] == "hash":
+    if task["op"] == "hash" or (task["op"] == "hashes" and len(task.get("rels", ())) == 1):
         return PIPELINE * unit
     if "paths" in task:
         return (PIPELINE + 2) * unit

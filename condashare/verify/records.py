@@ -12,10 +12,12 @@ import hashlib
 import json
 import os
 import stat
+import time
 from typing import Any
 
 from condashare.verify.protocol import Task
 from condashare.verify.reader import (
+    ABSENT,
     BUFFER,
     CACHE_MIN_BYTES,
     DEFER_BYTES,
@@ -24,6 +26,7 @@ from condashare.verify.reader import (
     SKIP_SUFFIXES,
     Reader,
     fp_add,
+    is_kind,
     key_text,
     oserr,
     read_all,
@@ -35,6 +38,13 @@ UNLISTED_NOTE = "in the record's files but not in its paths_data"
 
 def record(w: Reader, task: Task) -> dict[str, Any]:
     """Verify one ``conda-meta/<dist>.json`` against the files of the environment."""
+    started = time.monotonic()
+    out = _record(w, task)
+    out["secs"] = round(time.monotonic() - started, 6)  # the scheduler batches fast records
+    return out
+
+
+def _record(w: Reader, task: Task) -> dict[str, Any]:
     prefix, name, deep = task["path"], task["record"], task["deep"]
     w.open_cache(task.get("cache", ""))
     rec_path = os.path.join(prefix, "conda-meta", name)
@@ -58,6 +68,8 @@ def record(w: Reader, task: Task) -> dict[str, Any]:
         finally:
             os.close(fd)
     except OSError as exc:
+        if exc.errno not in ABSENT:
+            raise  # the share failed (ESTALE, EIO ...): the task reports it, not the record
         return {"record_error": f"cannot read: {oserr(exc)}"}
     if not raw.strip():
         return {"record_error": "empty file (zero length)"}
@@ -83,7 +95,8 @@ def record(w: Reader, task: Task) -> dict[str, Any]:
     unlisted = _files_only(rec, entries, meta["source"])
     if unlisted:
         entries = entries + unlisted
-    out.update(_check_entries(w, prefix, entries, deep, env=True, local=bool(task.get("local"))))
+    local, share = bool(task.get("local")), bool(task.get("share"))
+    out.update(_check_entries(w, prefix, entries, deep, env=True, local=local, share=share))
     if unlisted:
         names = {e["_path"] for e in unlisted}
         for problem in out["problems"]:
@@ -105,7 +118,7 @@ def centry(w: Reader, task: Task) -> dict[str, Any]:
     w.open_cache(task.get("cache", ""))
     info = os.path.join(root, "info")
     out: dict[str, Any] = {"dist": os.path.basename(root)}
-    if not os.path.isdir(info):
+    if not is_kind(info, stat.S_ISDIR):  # a failing share raises: the task reports it
         out["partial"] = "no info/ directory"
         out["bytes_on_disk"] = tree_size(root)
         return out
@@ -130,14 +143,17 @@ def centry(w: Reader, task: Task) -> dict[str, Any]:
     except (OSError, ValueError) as exc:
         out["record_error"] = str(exc)
     if entries:
-        out.update(_check_entries(w, root, entries, deep, env=False, local=bool(task.get("local"))))
+        local, share = bool(task.get("local")), bool(task.get("share"))
+        out.update(_check_entries(w, root, entries, deep, env=False, local=local, share=share))
         out.pop("fp", None)
     archives = []
     for ext in (".conda", ".tar.bz2"):
         arch = root + ext
         try:
             st = os.stat(arch)
-        except OSError:
+        except OSError as exc:
+            if exc.errno not in ABSENT:
+                archives.append({"path": arch, "size": -1, "error": unreadable(arch, exc)})
             continue
         item: dict[str, Any] = {"path": arch, "size": st.st_size}
         if isinstance(record, dict):
@@ -150,16 +166,26 @@ def centry(w: Reader, task: Task) -> dict[str, Any]:
 
 
 def _check_entries(
-    w: Reader, root: str, entries: list[dict[str, Any]], deep: bool, env: bool, local: bool = False
+    w: Reader,
+    root: str,
+    entries: list[dict[str, Any]],
+    deep: bool,
+    env: bool,
+    local: bool = False,
+    share: bool = False,
 ) -> dict[str, Any]:
     """Stat every recorded file (pass 1), then hash what deep mode needs (pass 2).
 
     Paths are resolved relative to an open descriptor of ``root`` (fewer path walks), and
-    the hash cache is asked once per record rather than once per file.
+    the hash cache is asked once per record rather than once per file. With ``share`` (the
+    run verifies several envs or caches) a file with other hard links is not hashed here but
+    answered as ``linked`` (path, stat key, expected sum): the coordinator has each inode
+    hashed once for every env and cache that links it.
     """
     problems: list[dict[str, Any]] = []
     hashed: list[list[Any]] = []
     defer: list[dict[str, Any]] = []
+    linked: list[list[Any]] = []
     nfiles = nbytes = hits = 0
     fp_paths: list[str] = []
     # the record's fingerprint only serves the cache: without one, do not build it
@@ -183,7 +209,7 @@ def _check_entries(
                 problems.append({"path": rel, "problem": "missing"})
                 continue
             except OSError as exc:
-                problems.append({"path": rel, "problem": "unreadable", "found": oserr(exc)})
+                problems.append(unreadable(rel, exc))
                 continue
             # the common case first, with as little work as possible: a regular file of
             # the recorded size (prefix-rewritten text files take the slow path below)
@@ -226,7 +252,7 @@ def _check_entries(
                     )
                     continue
                 except OSError as exc:
-                    problems.append({"path": rel, "problem": "unreadable", "found": oserr(exc)})
+                    problems.append(unreadable(rel, exc))
                     continue
                 if kind == "softlink":
                     fp_add(fp_paths, fp_keys, rel, st)
@@ -270,6 +296,11 @@ def _check_entries(
                 sha = known.get((st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns))
             if sha is not None:
                 hits += 1
+            elif share and st.st_nlink > 1:
+                ident = (st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns)
+                linked.append([rel, *ident, expect, st.st_nlink])
+                fp_add(fp_paths, fp_keys, rel, st)
+                continue
             elif size >= DEFER_BYTES:
                 defer.append({"path": os.path.join(root, rel), "rel": rel, "sha256": expect})
                 fp_add(fp_paths, fp_keys, rel, st)
@@ -288,7 +319,7 @@ def _check_entries(
                     else:
                         sha = w.digest(os.path.join(root, rel), local=local)[0]
                 except OSError as exc:
-                    problems.append({"path": rel, "problem": "unreadable", "found": oserr(exc)})
+                    problems.append(unreadable(rel, exc))
                     continue
                 if size >= CACHE_MIN_BYTES:
                     hashed.append(
@@ -320,6 +351,7 @@ def _check_entries(
         "nproblems": len(problems),
         "hashed": hashed,
         "defer": defer,
+        "linked": linked,
         "files": nfiles,
         "bytes": nbytes,
         "hits": hits,
@@ -327,6 +359,52 @@ def _check_entries(
     if not problems and fp_keys is not None:
         out["fp"] = {"paths": "\0".join(fp_paths), "keys": fp_keys.tobytes().hex()}
     return out
+
+
+def hash_many(w: Reader, task: Task) -> dict[str, Any]:
+    """sha256 of files below ``path`` (``rels``), each an inode no other task hashes.
+
+    Answers ``sums``, one per path in order: ``[sha256]``, or ``[None, error, errno]``; the
+    coordinator compares them with what every record that links the inode expects.
+    """
+    root = task["path"]
+    local = bool(task.get("local"))
+    sums: list[list[Any]] = []
+    hashed: list[list[Any]] = []
+    nbytes = 0
+    sha256 = hashlib.sha256
+    flags = os.O_RDONLY | O_CLOEXEC
+    dfd = os.open(root, flags | getattr(os, "O_DIRECTORY", 0))
+    try:
+        for rel in task.get("rels", []):
+            try:
+                fd = os.open(rel, flags, dir_fd=dfd)
+                try:
+                    st = os.fstat(fd)
+                    size = st.st_size
+                    if size < BUFFER:
+                        data = os.read(fd, size + 1)
+                        if len(data) > size:  # grew since the stat: read it all
+                            data += read_all(fd)
+                        sha = sha256(data).hexdigest()
+                finally:
+                    os.close(fd)
+                if size >= BUFFER:
+                    sha, _, key = w.digest(os.path.join(root, rel), local=local)
+                    size = key[2]
+            except OSError as exc:
+                sums.append([None, oserr(exc), exc.errno])
+                continue
+            sums.append([sha])
+            nbytes += size
+            if size >= CACHE_MIN_BYTES:
+                hashed.append(
+                    [st.st_dev, st.st_ino, size, st.st_mtime_ns, st.st_ctime_ns, sha, None]
+                )
+            w.beat()
+    finally:
+        os.close(dfd)
+    return {"sums": sums, "bytes": nbytes, "hashed": hashed}
 
 
 def hash_file(w: Reader, task: Task) -> dict[str, Any]:
@@ -344,7 +422,7 @@ def hash_file(w: Reader, task: Task) -> dict[str, Any]:
             hashed.append([*key, sha, md5])
     except OSError as exc:
         return {
-            "problems": [{"path": task["rel"], "problem": "unreadable", "found": oserr(exc)}],
+            "problems": [unreadable(task["rel"], exc)],
             "hashed": [],
         }
     problems = []
@@ -374,6 +452,12 @@ def hash_file(w: Reader, task: Task) -> dict[str, Any]:
         "bytes": 0 if hit else st.st_size,
         "hits": int(hit),
     }
+
+
+def unreadable(rel: str, exc: OSError) -> dict[str, Any]:
+    """A file that could not be read; ``errno`` lets the coordinator tell a failing share
+    (ESTALE, EIO ...: nothing is known about the file) from a file that is unreadable."""
+    return {"path": rel, "problem": "unreadable", "found": oserr(exc), "errno": exc.errno}
 
 
 def _readlink(path: str) -> str:

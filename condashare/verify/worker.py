@@ -27,6 +27,7 @@ OPS: dict[Op, Callable[[Reader, Task], Answer]] = {
     "record": records.record,
     "centry": records.centry,
     "hash": records.hash_file,
+    "hashes": records.hash_many,
 }
 
 

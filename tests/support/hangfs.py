@@ -5,7 +5,10 @@ TRIGGER file (which lives outside the mount):
 
 - absent: behave normally (a healthy share);
 - present and empty: block every call until the trigger changes (a dead server, hard mount);
-- containing an errno name such as ``ESTALE``, ``EIO`` or ``ENOTCONN``: fail with it.
+- containing an errno name such as ``ESTALE``, ``EIO`` or ``ENOTCONN``: fail with it;
+- containing an errno name, a space and a path inside the mount (``ESTALE /inst/envs/a``): fail
+  with it only the operations on that path and below it (a file replaced on the server while
+  the client held its handle), everything else answers normally.
 
 Mounted with ``fsname=nfsserver:/export/conda,subtype=nfs`` so the mount table shows a
 ``fuse.nfs`` filesystem. By default the kernel's caches are off, so every stat reaches this
@@ -14,8 +17,10 @@ on with ``default_permissions`` (the kernel answers ``access()`` from cached att
 an NFS client with ``actimeo`` behaves: after one healthy use, ``stat`` and ``[ -r F ]`` keep
 answering from the cache for that long while ``open()`` still reaches this daemon and blocks.
 
-Usage: ``hangfs.py BACKING MOUNTPOINT TRIGGER [FSNAME [SUBTYPE [CACHE_SECONDS]]]``; an empty
-SUBTYPE mounts plain ``fuse`` (as CVMFS shows up).
+Usage: ``hangfs.py BACKING MOUNTPOINT TRIGGER [FSNAME [SUBTYPE [CACHE_SECONDS [DELAY_MS]]]]``;
+an empty SUBTYPE mounts plain ``fuse`` (as CVMFS shows up). DELAY_MS > 0 makes every operation
+sleep that long first, as a share with that round-trip time does (the daemon is multithreaded,
+so operations in flight at once overlap their waits, as on NFS).
 """
 
 from __future__ import annotations
@@ -31,23 +36,29 @@ import mfusepy as fuse
 class HangFS(fuse.Operations):
     use_ns = True
 
-    def __init__(self, backing: str, trigger: str) -> None:
+    def __init__(self, backing: str, trigger: str, delay: float = 0.0) -> None:
         self.backing = backing
         self.trigger = trigger
+        self.delay = delay
 
-    def _gate(self) -> None:
+    def _gate(self, path: str) -> None:
+        if self.delay:
+            time.sleep(self.delay)
         while True:
             try:
                 with open(self.trigger) as fh:
                     mode = fh.read().strip()
             except FileNotFoundError:
                 return
-            if mode:
-                raise fuse.FuseOSError(getattr(errno, mode, errno.EIO))
+            name, _, scope = mode.partition(" ")
+            if scope and path != scope and not path.startswith(scope.rstrip("/") + "/"):
+                return  # a failure of other paths only
+            if name:
+                raise fuse.FuseOSError(getattr(errno, name, errno.EIO))
             time.sleep(0.05)
 
     def _p(self, path: str) -> str:
-        self._gate()
+        self._gate(path)
         return os.path.join(self.backing, path.lstrip("/"))
 
     def getattr(self, path, fh=None):
@@ -92,11 +103,11 @@ class HangFS(fuse.Operations):
         return os.open(self._p(path), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
 
     def read(self, path, size, offset, fh):
-        self._gate()
+        self._gate(path)
         return os.pread(fh, size, offset)
 
     def write(self, path, data, offset, fh):
-        self._gate()
+        self._gate(path)
         return os.pwrite(fh, data, offset)
 
     def truncate(self, path, length, fh=None):
@@ -106,7 +117,7 @@ class HangFS(fuse.Operations):
         return 0
 
     def fsync(self, path, datasync, fh):
-        self._gate()
+        self._gate(path)
         os.fsync(fh)
         return 0
 
@@ -144,6 +155,7 @@ def main() -> None:
     fsname = sys.argv[4] if len(sys.argv) > 4 else "nfsserver:/export/conda"
     subtype = sys.argv[5] if len(sys.argv) > 5 else "nfs"
     cache = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
+    delay = float(sys.argv[7]) / 1000 if len(sys.argv) > 7 else 0.0
     options: dict[str, object] = {"fsname": fsname}
     if subtype:
         options["subtype"] = subtype
@@ -154,7 +166,7 @@ def main() -> None:
     else:
         options.update(attr_timeout=0, entry_timeout=0, negative_timeout=0)
     fuse.FUSE(
-        HangFS(backing, trigger),
+        HangFS(backing, trigger, delay),
         mountpoint,
         foreground=True,
         nothreads=False,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from condashare.host.detect import HostInputs
 from condashare.host.mounts import Mount
-from condashare.shared import Setup, resolve_setup
+from condashare.shared_envs.setup import Setup, resolve_setup
 
 SITE_TOML = """\
 [site]
@@ -69,7 +69,9 @@ class SharedSite:
         env = self.env(**extra_env)
         if conda_root is not None:
             env["CONDA_EXE"] = str(conda_root / "bin" / "conda")
-        mounts: list[Mount] = []
+        # The root filesystem is local: without this line every path would count as possibly
+        # remote and every read would go through a probe child (slow, and not what a host has).
+        mounts: list[Mount] = [Mount("/", "ext4", "/dev/sda1", ("rw",))]
         if shared_home:
             mounts.append(Mount(str(self.home), "nfs4", "filer:/home", ("rw", "hard")))
         inputs = HostInputs(

@@ -95,7 +95,7 @@ def check_env_names(ctx: Context) -> list[Finding]:
     cfg = ctx.conda_config
     if cfg.conda_ctx is None:
         return [info(cid, "conda's envs_dirs could not be computed")]
-    from condashare.shared import find_shadows
+    from condashare.shared_envs.status import find_shadows
 
     shadows, unreachable = find_shadows(cfg.conda_ctx, cfg.envs_entries)
     findings: list[Finding] = []
