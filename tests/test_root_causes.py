@@ -162,8 +162,11 @@ def test_a_dead_home_is_one_finding_not_thirty(dead_home: Setup) -> None:
     root = problems[0]
     assert root["check"] == "mount.responsive" and root["title"].startswith("home: ")
     assert root["data"]["dead_share"] == str(dead_home.home)
-    # the one finding not about the home: a release of the (healthy) installation
-    assert [p["check"] for p in problems[1:]] == ["releases.frozen"], _said(problems)
+    # what is not about the home: a release of the (healthy) installation, and PYTHONPATH
+    # (this test runs the checkout through it) when that check finished in time
+    others = [p["check"] for p in problems[1:]]
+    assert "releases.frozen" in others, _said(problems)
+    assert set(others) <= {"releases.frozen", "conda.overrides"}, _said(problems)
     said = _said(problems)
     assert sum("cannot read startup files" in t for t in said) == 1, said
     assert len(said) == len(set(said)), said
