@@ -282,7 +282,7 @@ def test_without_a_local_dir_locks_go_off_and_history_stays_in_memory(
     lock settings conda and mamba read are set; IPython keeps its history in memory."""
     home = _net_home(fuse_share)
     backing = fuse_share.backing / "home"
-    monkeypatch.setattr(offnet, "LOCAL_CANDIDATES", (str(fuse_share.mount),))
+    monkeypatch.setattr(offnet.places, "LOCAL_CANDIDATES", (str(fuse_share.mount),))
     env = {**_home_env(home, tmp_path), "CONDASHARE_LOCAL_DIR": ""}
     ctx = make_ctx(home, env=env)
     assert not offnet.choose_local_root(ctx).usable
@@ -385,7 +385,7 @@ def test_a_local_dir_another_user_made_in_advance_is_refused(fuse_share, tmp_pat
     # A condarc pointing there already (the fix ran when the dir was still ours): an error.
     (fuse_share.backing / "home" / ".condarc").write_text(f"pkgs_dirs:\n  - {squat}/conda/pkgs\n")
     monkey = pytest.MonkeyPatch()
-    monkey.setattr(offnet, "LOCAL_CANDIDATES", (str(local),))
+    monkey.setattr(offnet.places, "LOCAL_CANDIDATES", (str(local),))
     try:
         found = offnet_check.check_state(make_ctx(home, env=env))
     finally:

@@ -355,10 +355,14 @@ def _run_reverse(args: argparse.Namespace, out: Output) -> int:
     from condashare.doctor import runner
     from condashare.doctor.checks import offnet
     from condashare.doctor.model import FixOutcome
+    from condashare.site.locate import LocateRequest
 
     try:
         ctx, report = runner.diagnose(
-            [], args.timeout, site_path=args.site, prefix=args.prefix, deep=args.deep
+            [],
+            args.timeout,
+            request=LocateRequest(site_path=args.site, prefix=args.prefix),
+            deep=args.deep,
         )
     except runner.DoctorConfigError as exc:
         raise ConfigError(str(exc)) from None

@@ -252,27 +252,35 @@ def _build_in_child(kwargs: dict[str, Any]) -> tuple[str, Any]:
 def diagnose(
     checks: Sequence[Check],
     timeout: float,
-    **context_args: Any,
+    *,
+    request: LocateRequest | None = None,
+    deep: bool = False,
+    target: str | None = None,
+    probe_timeout: float | None = None,
+    conda_root: str | None = None,
 ) -> tuple[Context | None, RunReport]:
     """Build the context in a child and run ``checks``; everything ends within ``timeout``.
 
-    ``context_args`` go to :func:`~condashare.doctor.context.build_context` (request, deep,
-    target, probe_timeout, conda_root). Raises DoctorConfigError for an explicit site or
-    prefix that cannot be used. When even the context cannot be built in time, every check is
-    ``not-run``.
+    The keyword arguments go to :func:`~condashare.doctor.context.build_context`. Raises
+    DoctorConfigError for an explicit site or prefix that cannot be used. When even the context
+    cannot be built in time, every check is ``not-run``.
     """
     start = time.monotonic()
     deadline = start + timeout
     # the child runs in /: a relative --site, --prefix or --target means relative to here
-    if context_args.get("target"):
-        context_args["target"] = os.path.abspath(context_args["target"])
-    request: LocateRequest | None = context_args.get("request")
     if request is not None:
-        context_args["request"] = dataclasses.replace(
+        request = dataclasses.replace(
             request,
             site_path=os.path.abspath(request.site_path) if request.site_path else None,
             prefix=os.path.abspath(request.prefix) if request.prefix else None,
         )
+    context_args: dict[str, Any] = {
+        "request": request,
+        "deep": deep,
+        "target": os.path.abspath(target) if target else None,
+        "probe_timeout": probe_timeout,
+        "conda_root": conda_root,
+    }
     answer = calls.call(_build_in_child, context_args, timeout=timeout)
     if answer.state == calls.DONE and answer.value[0] == "config":
         raise DoctorConfigError(answer.value[1])

@@ -37,7 +37,7 @@ def unsafe_entries(ctx: Context) -> list[Finding]:
     found = []
     seen: set[str] = set()
     for path in [*cfg.pkgs_dirs, *cfg.envs_dirs]:
-        for base in offnet.LOCAL_CANDIDATES:
+        for base in offnet.places.LOCAL_CANDIDATES:
             root = posixpath.join(base, f"condashare-{offnet.user_name()}")
             if not path.startswith(root + "/") or root in seen or ctx.is_remote(root):
                 continue

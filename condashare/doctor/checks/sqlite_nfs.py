@@ -26,7 +26,7 @@ def _jupyter_data_dir(ctx: Context) -> str:
     return ctx.expand(jupyter_data_dir(ctx.host.os, ctx.env, ctx.home)[0])
 
 
-def _ipython_profiles(ctx: Context, ipdir: str) -> list[str]:
+def ipython_profile_names(ctx: Context, ipdir: str) -> list[str]:
     names: list[str] = []
     if ctx.is_remote(ipdir):
         res = ctx.probe(ipdir, "listdir", "200")
@@ -51,7 +51,7 @@ def known_databases(ctx: Context) -> list[tuple[str, str, str]]:
         "  c.HistoryManager.hist_file = '/tmp/' + __import__('getpass').getuser() + "
         "'-ipython-history.sqlite'\nor export IPYTHONDIR to a local directory."
     )
-    for profile in _ipython_profiles(ctx, ipdir):
+    for profile in ipython_profile_names(ctx, ipdir):
         out.append(("IPython history", os.path.join(ipdir, profile, "history.sqlite"), ip_fix))
     jdir = _jupyter_data_dir(ctx)
     j_fix = (
