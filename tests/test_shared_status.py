@@ -22,7 +22,7 @@ from condashare.shared_envs.toggle import shared_off, shared_on
 def codes(status: object) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for note in status.notes:  # type: ignore[attr-defined]
-        out.setdefault(note.code, []).append(note.message)
+        out.setdefault(note.code.removeprefix("shared."), []).append(note.title)
     return out
 
 
@@ -127,7 +127,7 @@ def test_readonly_shared_pkgs_first_on_a_real_readonly_filesystem(tmp_path: Path
     ]
     assert pkgs_dirs[0]["writable"] is False and pkgs_dirs[0]["entry"]["shared"] is True
     notes = {n["code"] for n in doc["data"]["notes"]}
-    assert "readonly-shared-pkgs-first" in notes
+    assert "shared.readonly-shared-pkgs-first" in notes
 
 
 def test_cli_on_off_round_trip_and_invalid_yaml(tmp_path: Path, sandbox_home: Path) -> None:
@@ -198,7 +198,7 @@ def test_status_with_a_dead_share_answers_quickly(
     elapsed = time.monotonic() - start
     doc = json.loads(res.stdout)
     assert res.returncode == 1
-    assert any(n["code"] == "condarc-unresponsive" for n in doc["data"]["notes"])
+    assert any(n["code"] == "shared.condarc-unresponsive" for n in doc["data"]["notes"])
     assert doc["data"]["envs_dirs"][0]["path"] == f"{prefix}/envs"
     assert elapsed < 20  # one 1 s probe per dead mount, then the mount is skipped
 

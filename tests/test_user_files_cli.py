@@ -246,9 +246,9 @@ def test_shared_status_says_conda_ignores_a_special_condarc(
     res = run(("shared", "status", "--json"), env, QUICK, None)
     assert res.returncode == 0, res.stderr
     notes = json.loads(res.stdout)["data"]["notes"]
-    ignored = [n for n in notes if n["code"] == "condarc-ignored"]
-    assert ignored and ignored[0]["message"].startswith(f"{sandbox_home / '.condarc'}: ")
-    assert WHAT[kind] in ignored[0]["message"] and "conda ignores it" in ignored[0]["message"]
+    ignored = [n for n in notes if n["code"] == "shared.condarc-ignored"]
+    assert ignored and ignored[0]["title"].startswith(f"{sandbox_home / '.condarc'}: ")
+    assert WHAT[kind] in ignored[0]["title"] and "conda ignores it" in ignored[0]["title"]
 
 
 def test_shared_status_reads_a_condarc_directory_as_conda_does(

@@ -6,7 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
-from condashare.findings import exit_code_for
+from condashare.findings import Group, exit_code_for
 
 if TYPE_CHECKING:
     from condashare.render import Output
@@ -104,8 +104,9 @@ def render_status(st: SharedStatus, out: Output) -> None:
         )
     if st.notes:
         out.line()
-    for note in st.notes:
-        out.status(note.severity, note.message)
+        from condashare.render import finding_lines
+
+        out.findings(finding_lines([Group(n) for n in st.notes]))
 
 
 def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> None:

@@ -18,6 +18,7 @@ from condashare.conda.condarc import (
     remote_probe,
 )
 from condashare.files.read import UserFileError
+from condashare.findings import Finding, Severity
 from condashare.shared_envs.memory import load_memory
 from condashare.shared_envs.setup import Setup, user_file
 from condashare.site.file import (
@@ -25,13 +26,9 @@ from condashare.site.file import (
 )
 
 
-@dataclass(frozen=True)
-class Note:
-    """One observation of ``shared status``."""
-
-    severity: str  # ok | info | warning | error
-    code: str
-    message: str
+def note(severity: str, code: str, message: str) -> Finding:
+    """One observation of ``shared status``, as the one Finding every command reports."""
+    return Finding(f"shared.{code}", Severity(severity), message)
 
 
 @dataclass(frozen=True)
@@ -67,12 +64,12 @@ class SharedStatus:
     pkgs_dirs: list[PkgsDir]
     files: list[dict[str, object]]
     shadows: list[Shadow]
-    notes: list[Note]
+    notes: list[Finding]
     remembered: list[str] = field(default_factory=list)  # files with an `off` to undo
 
     @property
     def problems(self) -> bool:
-        return any(n.severity == "error" for n in self.notes)
+        return any(n.severity is Severity.ERROR for n in self.notes)
 
 
 @dataclass(frozen=True)
@@ -154,16 +151,16 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
     """Effective dirs with provenance plus the reports of issue 4."""
     ctx = setup.ctx
     view = view or compute_effective(ctx)
-    notes: list[Note] = []
+    notes: list[Finding] = []
     for prob in view.problems:
         where = f"{prob.source}:{prob.line}" if prob.line else prob.source
-        notes.append(Note("error", "conda-config-error", f"{where}: {prob.message}"))
+        notes.append(note("error", "conda-config-error", f"{where}: {prob.message}"))
     for ign in view.ignored:
-        notes.append(Note("warning", "condarc-ignored", f"{ign.path}: {ign.reason}"))
+        notes.append(note("warning", "condarc-ignored", f"{ign.path}: {ign.reason}"))
     for f in view.files:
         if f.status == "invalid" and not f.conda_fails:
             notes.append(
-                Note(
+                note(
                     "error",  # its envs_dirs go with it: the shared envs vanish from conda
                     "condarc-invalid",
                     f"{f.path}:{f.line}: conda ignores this file with a warning, so none of "
@@ -172,7 +169,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
             )
         elif f.status == "unresponsive":
             notes.append(
-                Note(
+                note(
                     "error",
                     "condarc-unresponsive",
                     f"{f.path}: {f.error}; conda would hang reading it",
@@ -180,7 +177,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
             )
         elif f.status == "unreadable":
             notes.append(
-                Note(
+                note(
                     "warning",
                     "condarc-unreadable",
                     f"{f.path}: {f.error}; it is left out of the view below",
@@ -188,7 +185,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
             )
     if not ctx.conda_root:
         notes.append(
-            Note(
+            note(
                 "warning",
                 "no-conda",
                 "no conda found (CONDA_EXE, PATH); the view "
@@ -200,7 +197,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
         if entry.unexpanded:
             names = ", ".join("$" + n for n in entry.unexpanded)
             notes.append(
-                Note(
+                note(
                     "error",
                     "unset-variable",
                     f"{entry.raw!r} from {entry.source}: "
@@ -211,7 +208,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
     for entry in view.envs_dirs:
         if entry.installation_os and entry.installation_os != host_os:
             notes.append(
-                Note(
+                note(
                     "error",
                     "other-os-envs",
                     f"{entry.path} ({entry.source}) holds "
@@ -223,7 +220,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
     for gone in unreachable:
         why = "does not exist" if gone.status == MISSING else f"cannot be listed: {gone.verdict}"
         notes.append(
-            Note(
+            note(
                 "error" if gone.share_broken else "warning",
                 "envs-dir-unreachable",
                 f"{gone.entry.path}: {why}",
@@ -232,7 +229,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
     for shadow in shadows:
         if shadow.shared_involved:
             notes.append(
-                Note(
+                note(
                     "warning",
                     "env-name-shadowed",
                     f"env {shadow.name!r} exists in "
@@ -245,7 +242,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
         pkgs.append(_pkgs_dir(ctx, entry))
         if pkgs[-1].unreachable:
             notes.append(
-                Note(
+                note(
                     "error",
                     "pkgs-dir-unreachable",
                     f"package cache {entry.path}: cannot be read: {pkgs[-1].unreachable}",
@@ -259,7 +256,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
             and (first_writable is None or i < first_writable)
         ):
             notes.append(
-                Note(
+                note(
                     "warning",
                     "readonly-shared-pkgs-first",
                     f"shared package cache "
@@ -269,7 +266,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
             )
             break
     for text in exposes_after_off(setup, view):
-        notes.append(Note("info", "stays-after-off", text))
+        notes.append(note("info", "stays-after-off", text))
     files: list[dict[str, object]] = [
         {
             "path": f.path,
@@ -286,7 +283,7 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
     except UserFileError as exc:
         remembered = []
         notes.append(
-            Note("error", "state-unreadable", f"{exc}; what `shared off` removed is unknown")
+            note("error", "state-unreadable", f"{exc}; what `shared off` removed is unknown")
         )
     return SharedStatus(
         platform=str(setup.host.platform),
