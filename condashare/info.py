@@ -12,6 +12,7 @@ from condashare.bounded.liveness import (
 from condashare.bounded.paths import OK
 from condashare.conda.onpath import find_on_path
 from condashare.files.read import Reader, ReadStatus
+from condashare.findings import Finding, Severity
 from condashare.host.detect import Host
 from condashare.host.machine import MachineFacts
 from condashare.host.mounts import Mount, mount_for
@@ -63,9 +64,13 @@ class InfoReport:
     choice: Choice | None
     installations: list[InstallationStatus]
     conda: CondaOnPath
-    problems: list[str] = field(default_factory=list)
+    problems: list[Finding] = field(default_factory=list)  # errors: each one makes exit 1
     notes: list[str] = field(default_factory=list)
     facts: MachineFacts | None = None  # read only when the site file has match rules
+
+
+def _problem(code: str, title: str) -> Finding:
+    return Finding(f"info.{code}", Severity.ERROR, title)
 
 
 def gather_info(request: LocateRequest | None = None) -> InfoReport:
@@ -76,7 +81,7 @@ def gather_info(request: LocateRequest | None = None) -> InfoReport:
     where = locate(request)
     env, mounts, host, site = where.env, where.mounts, where.host, where.site
     candidates, timeout = where.candidates, where.probe_timeout
-    problems: list[str] = []
+    problems: list[Finding] = []
     notes: list[str] = list(host.notes)
     facts = None
     if site is not None and any(not i.match.empty for i in site.installations):
@@ -90,7 +95,7 @@ def gather_info(request: LocateRequest | None = None) -> InfoReport:
             "--site FILE or --prefix PATH (places looked at are listed above)"
         )
     elif choice is not None and choice.installation is None:
-        problems.append(choice.reason)
+        problems.append(_problem("no-installation", choice.reason))
     installs = list(site.installations) if site else []
     # All of this OS's installations are probed at once: a dead share costs one timeout, not n.
     probed = probe_liveness_many(
@@ -108,15 +113,23 @@ def gather_info(request: LocateRequest | None = None) -> InfoReport:
             evidence = identify_installation(inst.prefix, timeout)
             if evidence.matches(host.platform) is False:
                 problems.append(
-                    f"installation {inst.name!r} at {inst.prefix} is for "
-                    f"{evidence.describe()}, not for this {host.platform} host"
+                    _problem(
+                        "wrong-platform",
+                        f"installation {inst.name!r} at {inst.prefix} is for "
+                        f"{evidence.describe()}, not for this {host.platform} host",
+                    )
                 )
         if chosen and result.status != OK:
-            problems.append(f"installation {inst.name!r} at {inst.prefix} is {result.describe()}")
+            problems.append(
+                _problem(
+                    "installation-unreachable",
+                    f"installation {inst.name!r} at {inst.prefix} is {result.describe()}",
+                )
+            )
         statuses.append(InstallationStatus(inst, mount, result, evidence))
     home_answer = Reader(mounts, timeout, host.home).check_dir(host.home)
     if home_answer.status is ReadStatus.UNRESPONSIVE:  # every shell and condarc read would hang
-        problems.append(home_answer.reason)
+        problems.append(_problem("home-unresponsive", home_answer.reason))
     conda_exe = env.get("CONDA_EXE") or None
     on_path, slow = find_on_path("conda", env.get("PATH", ""), mounts, timeout)
     for directory in slow:

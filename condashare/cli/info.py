@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from condashare.findings import exit_code_for
+from condashare.findings import Group, exit_code_for
 
 if TYPE_CHECKING:
     from condashare.host.mounts import Mount
@@ -111,8 +111,9 @@ def render_info(report: InfoReport, out: Output) -> None:
         out.line()
     for note in report.notes:
         out.status("info", note)
-    for problem in report.problems:
-        out.status("error", problem)
+    from condashare.render import finding_lines
+
+    out.findings(finding_lines([Group(p) for p in report.problems]))
 
 
 def run(args: argparse.Namespace) -> int:

@@ -4,6 +4,7 @@ import posixpath
 import re
 import time
 from dataclasses import dataclass, replace
+from typing import Literal
 
 from condashare.bounded.liveness import INSTALLATION, probe_liveness, probe_words
 from condashare.bounded.paths import OK, run_probe
@@ -45,13 +46,18 @@ def _version_key(version: str | None) -> tuple[tuple[int, ...], str]:
     return parts, version
 
 
+# How listing the releases ended: the liveness verdict of the installation, the listing's own
+# probe status, or no installation for this host at all.
+EnvsStatus = Literal["ok", "missing", "unresponsive", "error", "unproven", "no-installation"]
+
+
 @dataclass
 class EnvsReport:
     """``condashare envs``: the installation, whether its envs dir answered, the envs."""
 
     installation: Installation | None
     envs_dir: str | None
-    status: str  # ok | missing | unresponsive | error | no-installation
+    status: EnvsStatus
     detail: str
     envs: list[SharedEnv]
 
