@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 
 def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -95,14 +95,14 @@ def run(args: argparse.Namespace) -> int:
         if site is not None and refuse_untrusted(
             site, where.host, reader, plan.shells, out, args.require_trusted
         ):
-            return exitcodes.USAGE
+            return ExitCode.USAGE
         if args.dry_run:
-            return exitcodes.OK
+            return ExitCode.OK
         backups = backup_dir(root)
         result = apply_plan(plan, backups, reader)
     except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
         if not args.dry_run:
             out.warn("nothing was changed")
-        return getattr(exc, "exit_code", exitcodes.USAGE)
+        return getattr(exc, "exit_code", ExitCode.USAGE)
     return report_result(plan, result, out, backups, COMMAND)

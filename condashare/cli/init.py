@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.files.read import Reader
@@ -200,10 +200,10 @@ def run(args: argparse.Namespace) -> int:
             if site and refuse_untrusted(
                 site, host, reader, plan.shells, out, args.require_trusted
             ):
-                return exitcodes.USAGE
+                return ExitCode.USAGE
             render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
             if args.dry_run:
-                return exitcodes.OK
+                return ExitCode.OK
             result = apply_plan(plan, backups, reader)
     except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
@@ -211,7 +211,7 @@ def run(args: argparse.Namespace) -> int:
             out.warn("nothing was changed")
         if isinstance(exc, (EditError, UserFileError)):
             return exc.exit_code  # 3 when the write could not be done, 2 for a refused file
-        return exitcodes.USAGE
+        return ExitCode.USAGE
     return report_result(plan, result, out, backups, "condashare init")
 
 
@@ -226,7 +226,7 @@ def report_result(
         out.warn(f"files already written: {done}")
         if result.applied:
             out.warn(f"run '{command} --reverse' to undo them, or run it again")
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     out.line()
     if result.removed:
         out.status("ok", f"removed {', '.join(result.removed)}")
@@ -238,4 +238,4 @@ def report_result(
         out.status("ok", "nothing to change")
     if plan.action == "init" and result.applied:
         out.line(f"    open a new shell to use it; undo with: {command} --reverse")
-    return exitcodes.OK
+    return ExitCode.OK

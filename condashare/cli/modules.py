@@ -7,7 +7,7 @@ import io
 import os
 from typing import TYPE_CHECKING, Any
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 from condashare.render import shown
 
 if TYPE_CHECKING:
@@ -106,12 +106,12 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
 
 def _exit_code(plan: ModulesPlan, outcomes: list[Outcome]) -> int:
     if any(not o.done for o in outcomes) or plan.status in ("skipped", "unresponsive", "error"):
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     if any(x.status != "ok" for x in plan.listings):
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     if any(c.action == "conflict" for c in plan.changes):
-        return exitcodes.PROBLEMS
-    return exitcodes.OK
+        return ExitCode.PROBLEMS
+    return ExitCode.OK
 
 
 def _json(plan: ModulesPlan, outcomes: list[Outcome], fmt: str, use: str) -> dict[str, Any]:
@@ -174,24 +174,24 @@ def _use(
         if isinstance(edit, str):
             if args.use:
                 out.status("warning", f"--use: {edit}; add the 'module use' line yourself")
-                return exitcodes.PROBLEMS, ""
-            return exitcodes.OK, ""
+                return ExitCode.PROBLEMS, ""
+            return ExitCode.OK, ""
         if not edit.changed:
-            return exitcodes.OK, "unchanged"
+            return ExitCode.OK, "unchanged"
         if args.dry_run:
             out.line()
             out.block(edit.diff(), tabs=True)
-            return exitcodes.OK, edit.action
+            return ExitCode.OK, edit.action
         applied = apply_edit(edit, os.path.join(state_dir, "backups"), reader)
     except (EditError, ValueError) as exc:
         path = exc.path if isinstance(exc, EditError) else "startup file"
         message = exc.message if isinstance(exc, EditError) else str(exc)
         out.status("error", f"module use: {shown(path)}: {message}; it was left alone")
-        return exitcodes.INCOMPLETE, ""
+        return ExitCode.INCOMPLETE, ""
     word = "removed from" if args.reverse else "added to"
     saved = f" (the old version is in {shown(applied.backup)})" if applied.backup else ""
     out.status("ok", f"'module use' block {word} {shown(edit.path)}{saved}")
-    return exitcodes.OK, edit.action
+    return ExitCode.OK, edit.action
 
 
 def run(args: argparse.Namespace) -> int:
@@ -234,7 +234,7 @@ def run(args: argparse.Namespace) -> int:
             outcomes = apply_plan(plan, timeout, args.dry_run)
     except EditError as exc:  # another `condashare modules` is running
         out.warn(f"condashare: error: {exc}")
-        return exitcodes.INCOMPLETE
+        return ExitCode.INCOMPLETE
     code = _exit_code(plan, outcomes)
     use = use_line(directory, home)
     if args.json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from condashare import exitcodes
+from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
     from condashare.render import Output
@@ -99,10 +99,11 @@ def run_discover(args: argparse.Namespace) -> int:
     found = discover(args.dirs, env, mounts, args.timeout, depth, not args.no_conda_exe)
     target = dirs.user_site_file(env)
     silent = found.unanswered
+    code: int
     if found.text is None:
-        code = exitcodes.INCOMPLETE if silent else exitcodes.PROBLEMS
+        code = ExitCode.INCOMPLETE if silent else ExitCode.PROBLEMS
     else:
-        code = exitcodes.INCOMPLETE if silent else exitcodes.OK
+        code = ExitCode.INCOMPLETE if silent else ExitCode.OK
     written = ""
     message = ""
     if found.text is not None and not silent and not args.dry_run:

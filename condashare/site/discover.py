@@ -18,10 +18,10 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from condashare import exitcodes
 from condashare.bounded.liveness import probe_words
 from condashare.bounded.paths import MISSING, OK, run_program
 from condashare.bounded.programs import condaroots
+from condashare.errors import ExitCode
 from condashare.files.read import Reader
 from condashare.files.write import (
     AppliedEdit,
@@ -311,7 +311,7 @@ def identify(
 class DiscoverError(Exception):
     """The site file cannot be written (it exists, its share does not answer ...)."""
 
-    def __init__(self, path: str, message: str, exit_code: int = exitcodes.USAGE) -> None:
+    def __init__(self, path: str, message: str, exit_code: int = ExitCode.USAGE) -> None:
         self.path = path
         self.exit_code = exit_code
         super().__init__(f"{path}: {message}")
@@ -334,7 +334,7 @@ def write_site_file(
         edit = plan_edit(path, lambda _old: text.encode("utf-8"), "site discover", state, reader)
         return apply_edit(edit, backup_dir, reader)
     except EditUnresponsive as exc:
-        raise DiscoverError(path, exc.message, exitcodes.INCOMPLETE) from None
+        raise DiscoverError(path, exc.message, ExitCode.INCOMPLETE) from None
     except EditError as exc:
         raise DiscoverError(path, exc.message) from None
     except OSError as exc:
