@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from condashare.files.read import Reader
 from condashare.files.write import AppliedEdit, EditError, apply_edit, exclusive_lock
-from condashare.startup import cleanup
+from condashare.startup.cleanup import remove as remove_leftovers
 from condashare.startup.plan import InitPlan
 
 
@@ -44,7 +44,7 @@ def apply_plan(plan: InitPlan, backups: str, reader: Reader) -> ApplyResult:
         for edit in plan.edits:
             if edit.changed:
                 result.applied.append(apply_edit(edit, backups, reader))
-        result.removed = cleanup.remove(plan.stale, plan.remove_dirs, reader)
+        result.removed = remove_leftovers(plan.stale, plan.remove_dirs, reader)
     except (OSError, EditError) as exc:
         result.error = exc
     return result
