@@ -118,13 +118,23 @@ def cache_still_answers(path: Path) -> bool:
         return False  # stuck in the kernel: unkillable until the share heals; reaped by then
 
 
-def wait_until_empty(directory: Path, seconds: float) -> bool:
+def wait_until_empty(directory: Path, seconds: float, quiet: float = 1.0) -> bool:
+    """True once ``directory`` has stayed empty for ``quiet`` seconds within ``seconds``: a
+    probe that wakes up when the share heals makes its private copy, finds the pipe closed and
+    removes it, so an empty moment alone does not prove they are all done."""
     deadline = time.monotonic() + seconds
-    while list(directory.iterdir()):
-        if time.monotonic() > deadline:
+    empty_since: float | None = None
+    while True:
+        now = time.monotonic()
+        if list(directory.iterdir()):
+            empty_since = None
+        elif empty_since is None:
+            empty_since = now
+        elif now - empty_since >= quiet:
+            return True
+        if now > deadline:
             return False
         time.sleep(0.05)
-    return True
 
 
 @pytest.fixture(params=list(SHAPES))
