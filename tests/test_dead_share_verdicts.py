@@ -33,7 +33,7 @@ from conftest import REPO, CliResult, FuseShare, mount_share, unmount_share
 PROBE_TIMEOUT = 1.0  # the site file's probe_timeout
 VERIFY_TIMEOUT = 3.0  # verify --timeout
 DOCTOR_TIMEOUT = 12.0  # doctor --timeout
-SLACK = 4.0  # interpreter start-up and rendering, on a loaded 2-core machine
+SLACK = 6.0  # interpreter start-up and rendering on a loaded 2-core machine (5.6 s seen at load 26)
 
 SHAPES = {
     "nfs": {"fsname": "nfsserver:/export/conda", "subtype": "nfs"},

@@ -28,6 +28,11 @@ from condashare.site.locate import LocateRequest, locate
 if TYPE_CHECKING:
     from condashare.conda.config import CondaConfig
 
+# A path on local disks only cannot stall on a server: a probe that is slow there means a busy
+# machine (a doctor run starts dozens of probes at once), and calling it "does not answer"
+# after the share timeout would be a lie. It still ends: each check has its own time limit.
+LOCAL_PROBE_TIMEOUT = 10.0
+
 
 @dataclass
 class Context:
@@ -109,7 +114,10 @@ class Context:
         return may_be_remote(path, self.mounts)
 
     def probe(self, path: str, op: PathOp = "stat", arg: str = "0") -> ProbeResult:
-        return run_probe(op, path, self.timeout, arg)
+        """One bounded probe: the share timeout where ``path`` may reach a share, a generous
+        one (:data:`LOCAL_PROBE_TIMEOUT`) where it cannot."""
+        timeout = self.timeout if self.is_remote(path) else max(self.timeout, LOCAL_PROBE_TIMEOUT)
+        return run_probe(op, path, timeout, arg)
 
     def expand(self, path: str) -> str:
         """``$VARS`` and ``~`` expanded against this run's environment, as the shell would."""
