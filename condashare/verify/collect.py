@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from condashare.bounded.liveness import error_words, is_share_failure
+from condashare.bounded.errnos import error_words, is_share_failure
 from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding, record_finding
 from condashare.verify.hashcache import HashCache
 from condashare.verify.observations import Observations, PackageProblems
