@@ -86,6 +86,40 @@ def test_clean_installation_is_clean_in_quick_and_deep_mode(inst: Path) -> None:
     assert report.stats.bytes_hashed + report.stats.cache_hits > 0
 
 
+def test_a_library_call_leaves_the_callers_garbage_collector_as_it_was(inst: Path) -> None:
+    """The engine pauses the cyclic collector while it runs; a program that calls verify()
+    (the doctor, a site's script) gets its own setting back, on or off, even after damage."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        for setting in (True, False):
+            (gc.enable if setting else gc.disable)()
+            report = verify([inst], deep=True, use_cache=False)
+            assert report.exit_code == 0
+            assert gc.isenabled() is setting
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_quick_cli_loads_neither_hashing_nor_share_probes(inst: Path) -> None:
+    """Start-up is most of a quick run: it must not import what only deep runs (hashlib,
+    which loads OpenSSL) or other commands (the liveness probes) need."""
+    code = (
+        "import contextlib, io, sys\n"
+        "from condashare.cli import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    rc = main(['verify', '--quick', '--no-cache', {str(inst)!r}])\n"
+        "heavy = ('hashlib', 'condashare.bounded.liveness', 'condashare.bounded.paths')\n"
+        "print(rc, [m for m in heavy if m in sys.modules])\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120
+    )
+    assert out.stdout.split() == ["0", "[]"], out.stdout + out.stderr
+
+
 def test_cli_classifies_env_cache_and_installation_and_refuses_other_paths(
     inst: Path, tmp_path: Path
 ) -> None:

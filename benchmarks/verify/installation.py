@@ -272,15 +272,28 @@ def conda_functions(
     return times, cpus, "conda's algorithm reimplemented (no conda importable)"
 
 
-def cli_cpu(args: list[str], cache_home: Path, runs: int) -> tuple[list[dict[str, Any]], float]:
-    """``runs`` CLI runs and the CPU seconds of one (the CLI and its workers): what a run
-    costs whatever else the machine does."""
+def cli_cpu(
+    args: list[str], cache_home: Path, runs: int, repo: Path = REPO
+) -> tuple[list[dict[str, Any]], float]:
+    """``runs`` CLI runs (of the checkout ``repo``) and the CPU seconds of one (the CLI and
+    its workers): what a run costs whatever else the machine does."""
     before = os.times()
-    results = [cli(args, cache_home) for _ in range(runs)]
+    results = [cli(args, cache_home, repo) for _ in range(runs)]
     after = os.times()
     used = after.children_user - before.children_user
     used += after.children_system - before.children_system
     return results, used / runs
+
+
+def bare_python() -> tuple[float, float]:
+    """Wall and CPU seconds of ``python -c pass``: what any CLI run pays before its first
+    import (site-packages' ``.pth`` files included, as the CLI runs)."""
+    before, start = os.times(), time.perf_counter()
+    subprocess.run([sys.executable, "-c", "pass"], check=True, cwd="/")
+    wall, after = time.perf_counter() - start, os.times()
+    return wall, (after.children_user - before.children_user) + (
+        after.children_system - before.children_system
+    )
 
 
 def slow_share(base: Path, delay_ms: float, nfiles: int) -> None:
@@ -409,15 +422,17 @@ def main() -> None:
         f"    CPU of one CLI run, all processes: {cpu:.2f} s; the limit's hashing work: "
         f"{limit * cores:.2f} s of one core"
     )
+    deep_args = ["verify", "--deep", "--no-cache", str(root)]
     if ns.baseline_repo:
-        args = ["verify", "--deep", "--no-cache", str(root)]
-        base_run = cli(args, cache_home, Path(ns.baseline_repo))
+        base_runs, base_cpu = cli_cpu(deep_args, cache_home, 2, Path(ns.baseline_repo))
+        base_wall = min(x["wall_s"] for x in base_runs)
         print(
-            f"    baseline {ns.baseline_repo}: CLI {base_run['wall_s']:.3f} s, exit "
-            f"{base_run['code']} ({base_run['wall_s'] / b_cli:.2f}x this one)"
+            f"    baseline {ns.baseline_repo}: CLI {base_wall:.3f} s, CPU {base_cpu:.2f} s, exit "
+            f"{base_runs[0]['code']} ({base_cpu / cpu:.2f}x the CPU of this one)"
         )
     release = envs[1]
-    quick, c_cpu = cli_cpu(["verify", "--quick", "--no-cache", str(release)], cache_home, 5)
+    quick_args = ["verify", "--quick", "--no-cache", str(release)]
+    quick, c_cpu = cli_cpu(quick_args, cache_home, 5)
     c_cli = statistics.median(x["wall_s"] for x in quick)
     a_one = per_prefix[1]
     print(
@@ -425,6 +440,20 @@ def main() -> None:
         f"{c_cli:.3f} s (median of 5; CPU {c_cpu:.3f} s) vs (a) on it {a_one:.2f} s "
         f"(CPU {conda_cpu[1]:.2f} s)"
     )
+    bare = [bare_python() for _ in range(5)]
+    bare_wall = statistics.median(b[0] for b in bare)
+    bare_cpu = statistics.median(b[1] for b in bare)
+    print(
+        f"    of which the interpreter alone (python -c pass, site included): wall "
+        f"{bare_wall:.3f} s, CPU {bare_cpu:.3f} s"
+    )
+    if ns.baseline_repo:
+        base_quick, base_c_cpu = cli_cpu(quick_args, cache_home, 5, Path(ns.baseline_repo))
+        print(
+            f"    baseline {ns.baseline_repo}: CLI "
+            f"{statistics.median(x['wall_s'] for x in base_quick):.3f} s, CPU "
+            f"{base_c_cpu:.3f} s ({base_c_cpu / c_cpu:.2f}x the CPU of this one)"
+        )
     print("ratios (targets in brackets):")
     print(f"  b/e = {b_cli / limit:.2f}x at the CLI, {b_lib / limit:.2f}x library  [<= 1.3]")
     print(f"  a/b = {a / b_cli:.1f}x at the CLI   a/c = {a_one / c_cli:.1f}x at the CLI  [>= 20]")

@@ -11,7 +11,7 @@ import os
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from condashare.bounded.liveness import error_words, is_share_failure
+from condashare.bounded.errnos import error_words, is_share_failure
 from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding, record_finding
 from condashare.verify.hashcache import HashCache
 from condashare.verify.observations import Observations, PackageProblems
@@ -353,6 +353,7 @@ class Collector:
         work (``flush_hashes``); a big file is queued alone at once.
         """
         inodes = self.inodes
+        waits = bool(owner[4] and self.pending_fp)  # a record waits to be remembered clean
         for rel, dev, ino, size, mtime, ctime, expect, nlink in linked:
             key: Key = (dev, ino, size, mtime, ctime)
             state = inodes.get(key)
@@ -360,7 +361,8 @@ class Collector:
                 state.append((owner, rel, expect, nlink))
                 continue
             if state is not None:
-                self._judge(owner, rel, expect, nlink, state)
+                if waits or state[0] != expect:  # else: hashed already, and as expected
+                    self._judge(owner, rel, expect, nlink, state)
                 continue
             inodes[key] = [(owner, rel, expect, nlink)]
             path = f"{sub}/{rel}" if sub else rel
@@ -393,8 +395,12 @@ class Collector:
             result: Sum = (answer[0], "", 0) if answer[0] else (None, answer[1], answer[2])
             waiters = self.inodes.get(key)
             self.inodes[key] = result
+            sha, pending = result[0], self.pending_fp
             for owner, rel, expect, nlink in waiters if isinstance(waiters, list) else ():
-                self._judge(owner, rel, expect, nlink, result)
+                # the common case, with as little work as possible: as expected, and no
+                # record waiting to be remembered clean (~100k links in a deep run)
+                if sha != expect or (pending and owner[4]):
+                    self._judge(owner, rel, expect, nlink, result)
 
     def _judge(self, owner: Owner, rel: str, expect: str, nlink: int, result: Sum) -> None:
         """One linked file against the sum of its inode."""

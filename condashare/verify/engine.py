@@ -15,6 +15,7 @@ What answers mean is the :class:`~condashare.verify.collect.Collector`'s busines
 from __future__ import annotations
 
 import collections
+import gc
 import json
 import os
 import select
@@ -108,10 +109,19 @@ class Scheduler:
 
     # -- running -------------------------------------------------------------------------
     def run(self) -> None:
-        """Work until the queue is empty and every worker has answered (or been abandoned)."""
+        """Work until the queue is empty and every worker has answered (or been abandoned).
+
+        The cyclic garbage collector is paused meanwhile (and restored after): a deep run over
+        an installation holds an entry per inode and decodes ~100k answered files, so the
+        collector kept walking objects that are never garbage (cycles are not made here).
+        """
+        collecting = gc.isenabled()
+        gc.disable()
         try:
             self._loop()
         finally:
+            if collecting:
+                gc.enable()
             if self.cache is not None:
                 self.cache.flush()
 
@@ -159,6 +169,7 @@ class Scheduler:
     def _fill(self, p: WorkerProc, depth: int, batching: bool) -> None:
         """Top up one worker's pipeline to ``depth`` slots, never past PIPE_BYTES."""
         batch: list[Task] = []
+        sizes: list[int] = []
         load = p.load(batching)
         unread = p.unread
         while self.queue and load < depth:
@@ -170,9 +181,10 @@ class Scheduler:
                 self.queue.appendleft(task)  # the pipe could fill: later
                 break
             batch.append(task)
+            sizes.append(size)
             load += weight(task, batching)
             unread += size
-        if batch and not p.send(batch, batching):
+        if batch and not p.send(batch, sizes, batching):
             self._worker_lost(p)
 
     def _abandon_silent(self) -> None:

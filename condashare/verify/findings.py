@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from condashare.bounded.liveness import error_words
+from condashare.bounded.errnos import error_words
 from condashare.findings import Finding, Severity
 from condashare.host.mounts import Mount, mount_for
 from condashare.render import human_bytes, shell_word, shown

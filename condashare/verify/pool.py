@@ -12,7 +12,7 @@ import time
 
 from condashare.bounded import workers
 from condashare.verify import worker as worker_module
-from condashare.verify.protocol import Task, encode, task_bytes, weight
+from condashare.verify.protocol import Task, encode, weight
 
 
 class WorkerProc:
@@ -39,20 +39,19 @@ class WorkerProc:
         """Pipeline slots taken (see ``protocol.weight``)."""
         return sum(weight(t, batching) for t in self.inflight)
 
-    def send(self, tasks: list[Task], batching: bool = False) -> bool:
+    def send(self, tasks: list[Task], sizes: list[int], batching: bool = False) -> bool:
         """Queue tasks in the worker (one write); False if the worker is gone (pipe broke).
 
-        Tasks are small (long path lists are split by the caller and queued alone) and the
-        caller keeps at most PIPE_BYTES of them unanswered (see ``protocol.task_bytes``), so
-        the pipe never fills even when the worker is stuck: the write cannot block.
+        ``sizes`` are the tasks' ``protocol.task_bytes``, which the caller computed to decide
+        what to send. Tasks are small (long path lists are split by the caller and queued
+        alone) and the caller keeps at most PIPE_BYTES of them unanswered, so the pipe never
+        fills even when the worker is stuck: the write cannot block.
         """
         if not self.inflight:
             self.last = time.monotonic()
         self.inflight.extend(tasks)
-        for task in tasks:
-            size = task_bytes(task)
-            self.sizes.append(size)
-            self.unread += size
+        self.sizes.extend(sizes)
+        self.unread += sum(sizes)
         return self.worker.write(encode(tasks, batching))
 
     def abandon(self) -> None:

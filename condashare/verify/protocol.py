@@ -12,6 +12,7 @@ of each op's answer are listed in the docstring of the worker function that prod
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any, Literal, TypedDict, get_args
 
@@ -69,18 +70,31 @@ class Task(TaskHead, total=False):
 Answer = dict[str, Any]  # one decoded answer line
 
 
+def _text_bytes(text: str) -> int:
+    """A string's bound, with its quotes and separator."""
+    plain = text.isascii() and text.isprintable() and '"' not in text and "\\" not in text
+    return 4 + (len(text) if plain else 12 * len(text))
+
+
+# remembered for single values: the tasks of one env all carry the same prefix and target,
+# and without this the bound took a fifth of the coordinator's CPU in a quick run (lists of
+# paths are all different: not remembered, so they do not push the prefixes out)
+_field_bytes = functools.lru_cache(maxsize=1024)(_text_bytes)
+
+
 def task_bytes(task: Task) -> int:
     """An upper bound of a task's size on the wire: keys, numbers and punctuation fit in 256
     bytes; a string takes one byte per character when JSON copies it as is, else at most 12
     (``\\uXXXX`` escapes, two of them for a character beyond the BMP)."""
     size = 256
     for value in task.values():
+        if isinstance(value, str):
+            size += _field_bytes(value)
+            continue
         if isinstance(value, dict):  # a hash task's package info: strings and None
             value = list(value.values())
-        for text in value if isinstance(value, list) else (value,):
-            if isinstance(text, str):
-                plain = text.isascii() and text.isprintable() and '"' not in text
-                size += 4 + (len(text) if plain and "\\" not in text else 12 * len(text))
+        if isinstance(value, list):
+            size += sum(_text_bytes(text) for text in value if isinstance(text, str))
     return size
 
 

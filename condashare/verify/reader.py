@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import array
 import errno as errno_mod
-import hashlib
 import json
 import os
 import sqlite3
@@ -22,6 +21,9 @@ except ImportError:  # pragma: no cover - every POSIX Python has it
     mmap = None  # type: ignore[assignment]
 
 O_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
+# a window is mapped with its pages already in (MAP_POPULATE, Linux): one call instead of a
+# page fault per 4 KiB while hashing
+MAP_FLAGS = (mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)) if mmap is not None else 0
 BUFFER = 1 << 20  # 1 MiB reads: few syscalls, bounded memory
 MMAP_WINDOW = 32 << 20  # hash big local files through 32 MiB mappings (bounded RSS)
 CACHE_MIN_BYTES = 64 << 10  # smaller files are cheaper to re-hash than to look up and store
@@ -90,52 +92,62 @@ class Reader:
         return row[0], row[1]
 
     def digest(
-        self, path: str, want_md5: bool = False, local: bool = False, size_hint: int = -1
+        self, path: str, want_md5: bool = False, local: bool = False
     ) -> tuple[str, str | None, list[int]]:
-        """sha256 (and md5) of a file, streamed; returns the stat key of the opened file.
+        """sha256 (and md5) of a file, streamed; returns the stat key of the opened file."""
+        fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+        try:
+            return self.digest_fd(fd, os.fstat(fd), want_md5, local)
+        finally:
+            os.close(fd)
+
+    def digest_fd(
+        self, fd: int, st: os.stat_result, want_md5: bool = False, local: bool = False
+    ) -> tuple[str, str | None, list[int]]:
+        """sha256 (and md5) of the open file ``fd`` whose ``fstat`` is ``st`` (the caller has
+        both already: no second open or stat per file).
 
         Small files are read in one call. Big files on local disks are hashed straight from
         the page cache through mmap windows (no copy; RSS bounded by the window); on network
         filesystems we read into a 1 MiB buffer instead, because a file truncated on the
         server while mapped would kill the worker with SIGBUS.
         """
-        fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
-        try:
-            st = os.fstat(fd)
-            size = st.st_size
-            md5 = hashlib.md5() if want_md5 else None
-            if size < BUFFER:
-                data = os.read(fd, size + 1)
-                if len(data) > size:  # grew since fstat: stream the rest
-                    data += read_all(fd)
-                sha = hashlib.sha256(data)
-                if md5 is not None:
-                    md5.update(data)
-            elif local and mmap is not None:
-                sha = hashlib.sha256()
-                offset = 0
-                while offset < size:
-                    length = min(MMAP_WINDOW, size - offset)
-                    with mmap.mmap(fd, length, access=mmap.ACCESS_READ, offset=offset) as win:
-                        sha.update(win)
-                        if md5 is not None:
-                            md5.update(win)
-                    offset += length
-                    self.beat()
-            else:
-                sha = hashlib.sha256()
-                view = memoryview(self.buf)
-                while True:
-                    n = os.readv(fd, [self.buf])
-                    if n <= 0:
-                        break
-                    chunk = view[:n]
-                    sha.update(chunk)
+        import hashlib  # here, not at the top: a quick run never hashes
+
+        size = st.st_size
+        md5 = hashlib.md5() if want_md5 else None
+        if size < BUFFER:
+            data = os.read(fd, size + 1)
+            if len(data) > size:  # grew since fstat: stream the rest
+                data += read_all(fd)
+            sha = hashlib.sha256(data)
+            if md5 is not None:
+                md5.update(data)
+        elif local and mmap is not None:
+            sha = hashlib.sha256()
+            offset = 0
+            while offset < size:
+                length = min(MMAP_WINDOW, size - offset)
+                with mmap.mmap(
+                    fd, length, flags=MAP_FLAGS, prot=mmap.PROT_READ, offset=offset
+                ) as win:
+                    sha.update(win)
                     if md5 is not None:
-                        md5.update(chunk)
-                    self.beat()
-        finally:
-            os.close(fd)
+                        md5.update(win)
+                offset += length
+                self.beat()
+        else:
+            sha = hashlib.sha256()
+            view = memoryview(self.buf)
+            while True:
+                n = os.readv(fd, [self.buf])
+                if n <= 0:
+                    break
+                chunk = view[:n]
+                sha.update(chunk)
+                if md5 is not None:
+                    md5.update(chunk)
+                self.beat()
         key = [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
         return sha.hexdigest(), (md5.hexdigest() if md5 is not None else None), key
 

@@ -8,7 +8,6 @@ findings are the coordinator's (:mod:`condashare.verify.findings`).
 from __future__ import annotations
 
 import array
-import hashlib
 import json
 import os
 import stat
@@ -286,7 +285,8 @@ def _check_entries(
         known = w.cached_many(big) if big else {}
         # the hot loop of a deep run: one open/read/close per small file, no calls that
         # are not needed (most files are a few KiB, so per-file overhead adds up)
-        sha256 = hashlib.sha256
+        if to_hash:  # here: a quick run never hashes (importing hashlib loads OpenSSL)
+            from hashlib import sha256
         open_, read, close = os.open, os.read, os.close
         flags = os.O_RDONLY | O_CLOEXEC
         for n, (rel, expect, st) in enumerate(to_hash):
@@ -372,7 +372,8 @@ def hash_many(w: Reader, task: Task) -> dict[str, Any]:
     sums: list[list[Any]] = []
     hashed: list[list[Any]] = []
     nbytes = 0
-    sha256 = hashlib.sha256
+    from hashlib import sha256
+
     flags = os.O_RDONLY | O_CLOEXEC
     dfd = os.open(root, flags | getattr(os, "O_DIRECTORY", 0))
     try:
@@ -387,11 +388,10 @@ def hash_many(w: Reader, task: Task) -> dict[str, Any]:
                         if len(data) > size:  # grew since the stat: read it all
                             data += read_all(fd)
                         sha = sha256(data).hexdigest()
+                    else:  # the same descriptor: one open and one stat per file
+                        sha = w.digest_fd(fd, st, local=local)[0]
                 finally:
                     os.close(fd)
-                if size >= BUFFER:
-                    sha, _, key = w.digest(os.path.join(root, rel), local=local)
-                    size = key[2]
             except OSError as exc:
                 sums.append([None, oserr(exc), exc.errno])
                 continue
@@ -413,13 +413,17 @@ def hash_file(w: Reader, task: Task) -> dict[str, Any]:
     path = task["path"]
     want_md5 = bool(task.get("md5"))
     try:
-        st = os.stat(path)
-        sha, md5 = w.cached(st)
-        hashed: list[list[Any]] = []
-        hit = sha is not None and (md5 is not None or not want_md5)
-        if not hit:
-            sha, md5, key = w.digest(path, want_md5, local=bool(task.get("local")))
-            hashed.append([*key, sha, md5])
+        fd = os.open(path, os.O_RDONLY | O_CLOEXEC)
+        try:
+            st = os.fstat(fd)
+            sha, md5 = w.cached(st)
+            hashed: list[list[Any]] = []
+            hit = sha is not None and (md5 is not None or not want_md5)
+            if not hit:
+                sha, md5, key = w.digest_fd(fd, st, want_md5, local=bool(task.get("local")))
+                hashed.append([*key, sha, md5])
+        finally:
+            os.close(fd)
     except OSError as exc:
         return {
             "problems": [unreadable(task["rel"], exc)],
