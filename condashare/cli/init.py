@@ -82,7 +82,6 @@ def check_probe_timeout(value: float | None) -> None:
 
 
 def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -> None:
-    verb = "would" if dry_run else "will"
     if plan.action == "init":
         out.heading(f"Shells: {', '.join(plan.shells) or 'none'}")
         if machine:
@@ -118,13 +117,7 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
     for note in plan.notes:
         out.status("warning", note)
     if dry_run:
-        diffs = [fp.edit.diff() for fp in plan.changed]
-        if diffs:
-            out.line()
-            for text in diffs:
-                out.block(text, tabs=True)
-        out.line()
-        out.line(f"dry run: {len(plan.changed)} file(s) {verb} change; nothing was written")
+        out.dry_run_footer([fp.edit.diff() for fp in plan.changed], "file")
 
 
 def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, Reader]:
