@@ -267,7 +267,7 @@ class Output:
         self.line(self.paint(text, "bold"))
 
     def dry_run_footer(self, diffs: list[str], noun: str) -> None:
-        """The diffs of a sync's dry run and the line saying nothing was written."""
+        """The diffs of a dry run and the line saying nothing was written."""
         if diffs:
             self.line()
             for text in diffs:

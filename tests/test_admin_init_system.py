@@ -118,6 +118,32 @@ def test_one_shell_only_and_a_clear_refusal_without_write_access(tmp_path: Path)
     assert "internal error" not in bad.stderr
 
 
+def test_rhel_layout_gets_the_rhel_files(tmp_path: Path) -> None:
+    """Without Debian's /etc/zsh, /etc/csh/cshrc.d and bash.bashrc the block goes where RHEL's
+    shells look: /etc/bashrc, /etc/zshrc, /etc/profile.d/condashare.csh."""
+    inst = _installation(tmp_path / "inst")
+    site = _site(tmp_path, inst)
+    root = tmp_path / "rhel"
+    (root / "etc").mkdir(parents=True)
+    (root / "etc/bashrc").write_bytes(b"# RHEL's bashrc\n")
+    args = ("admin", "init-system", "--root", str(root), "--site", str(site), "--dry-run")
+    res = run_cli(*args)
+    assert res.returncode == 0, res.stderr
+    for line in (
+        f"create    {root}/etc/profile.d/condashare.sh",
+        f"update    {root}/etc/bashrc",
+        f"create    {root}/etc/zshrc",
+        f"create    {root}/etc/profile.d/condashare.csh",
+        f"create    {root}/etc/fish/conf.d/condashare.fish",
+    ):
+        assert line in res.stdout, res.stdout
+    assert "bash.bashrc" not in res.stdout and "cshrc.d" not in res.stdout
+    only_sh = run_cli(*args, "--shell", "dash")
+    assert only_sh.returncode == 0, only_sh.stderr
+    assert "dry run: 1 file(s) would change" in only_sh.stdout
+    assert f"create    {root}/etc/profile.d/condashare.sh" in only_sh.stdout
+
+
 def _in_namespace(root: Path, home: Path, argv: list[str], command: str) -> str:
     """Run one shell with the root's system files bind-mounted over /etc (root only)."""
     binds = " && ".join(

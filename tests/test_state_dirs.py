@@ -13,6 +13,7 @@ from test_site_discover import seed_site
 
 from condashare.host import dirs
 from condashare.host.detect import HostInputs
+from condashare.host.mounts import read_mount_table
 from condashare.shared_envs.memory import state_path
 from condashare.shared_envs.setup import resolve_setup
 
@@ -114,3 +115,28 @@ def test_memory_an_older_version_kept_on_the_mac_is_found(tmp_path):
     assert setup.state_dir == str(old)
     found = json.loads(Path(state_path(setup.state_dir)).read_text())
     assert found["files"] == memory["files"]
+
+
+def test_local_state_goes_to_the_first_local_writable_candidate(tmp_path, monkeypatch):
+    """$CONDASHARE_LOCAL_DIR first, then the defaults; a relative one or a candidate where
+    another user could have planted our dir is passed over, with the reason."""
+    mounts = read_mount_table()
+    mine = tmp_path / "scratch"
+    mine.mkdir()
+    fallback = tmp_path / "fallback"
+    fallback.mkdir()
+    monkeypatch.setattr(dirs, "LOCAL_BASES", (str(fallback),))
+    chosen = dirs.local_state_root({"CONDASHARE_LOCAL_DIR": str(mine)}, mounts, "node7.example")
+    assert chosen.root == f"{mine}/condashare-{dirs.user_name()}"
+    assert chosen.host_dir == f"{chosen.root}/node7"
+    assert "CONDASHARE_LOCAL_DIR" in chosen.why
+
+    squat = mine / f"condashare-{dirs.user_name()}"
+    squat.mkdir(mode=0o777)
+    squat.chmod(0o777)
+    again = dirs.local_state_root({"CONDASHARE_LOCAL_DIR": str(mine)}, mounts)
+    assert again.base == str(fallback) and "default" in again.why
+    assert any(str(squat) in r and "writable by other users" in r for r in again.refused)
+
+    relative = dirs.local_state_root({"CONDASHARE_LOCAL_DIR": "scratch"}, mounts)
+    assert "scratch: not an absolute path" in relative.refused

@@ -186,6 +186,25 @@ def test_init_warns_and_require_trusted_refuses(public: Path, sandbox_home: Path
     assert written.returncode == 0 and (sandbox_home / ".bashrc").exists()
 
 
+def test_init_system_vets_the_sources_the_same_way(public: Path, tmp_path: Path) -> None:
+    """``admin init-system`` shares init's flow: the warning comes before the plan, and
+    --require-trusted refuses before any system file is written."""
+    prefix = make_install(public / "share" / "inst")
+    site = _site(public, prefix)
+    (prefix / "etc/profile.d/conda.sh").chmod(0o666)
+    root = tmp_path / "sysroot"
+    root.mkdir()
+    args = ("admin", "init-system", "--root", str(root), "--site", str(site), "--shell", "bash")
+    warned = run_cli(*args, "--dry-run")
+    assert warned.returncode == 0, warned.stderr
+    lines = warned.stdout.splitlines()
+    at = lines.index("[!] everyone can change what the block sources: conda.sh of linux")
+    assert at < lines.index("Shells: bash")
+    refused = run_cli(*args, "--require-trusted")
+    assert refused.returncode == 2 and "refusing" in refused.stderr
+    assert not (root / "etc").exists()  # nothing was written
+
+
 def test_chain_on_a_share_is_walked_in_a_child(fuse_share: FuseShare, tmp_path: Path) -> None:
     share = fuse_share.backing / "cpkgs"
     make_install(share / "inst")

@@ -25,6 +25,7 @@ from condashare.admin.audit import (
 from condashare.admin.policy import resolve_policy
 from condashare.admin.tree import walk_tree
 from condashare.findings import Finding, Severity, exit_code_for
+from condashare.pathtext import within
 from condashare.render import shell_word
 from condashare.site.file import AdminSettings, Installation, Site
 
@@ -85,10 +86,6 @@ class SiteView:
         return Finding("admin.site-view", severity, title, detail, fix, data=data)
 
 
-def _under(path: str, prefix: str) -> bool:
-    return path == prefix or path.startswith(prefix.rstrip("/") + "/")
-
-
 def site_view(prefix: str, site: Site | None) -> SiteView:
     """Which installation of ``site`` holds the env at ``prefix`` (by path; no I/O)."""
     path = posixpath.normpath(prefix)
@@ -99,7 +96,7 @@ def site_view(prefix: str, site: Site | None) -> SiteView:
             return SiteView("base", "base", inst, site.path)
         if posixpath.dirname(path) == inst.envs_dir:
             return SiteView("release", posixpath.basename(path), inst, site.path)
-        if _under(path, inst.prefix):
+        if within(path, inst.prefix):
             return SiteView("inside", "", inst, site.path)
     return SiteView("outside", "", None, site.path)
 

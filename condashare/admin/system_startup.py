@@ -1,17 +1,12 @@
 """The startup block for every user of a machine at once, in the system's shell startup files.
 
 ``condashare admin init-system`` writes the same managed block ``init`` writes for one user
-(:func:`condashare.startup.render_block`), into the files each shell reads for everyone:
-
-- ``/etc/profile.d/condashare.sh``: login shells of sh, bash, dash and ksh (``/etc/profile``
-  sources ``/etc/profile.d/*.sh`` on Debian, Ubuntu, RHEL, SUSE and Arch);
-- ``/etc/bash.bashrc`` (Debian) or ``/etc/bashrc`` (RHEL): interactive bash that is not a
-  login shell — a managed block in the distribution's file, only where that file exists;
-- ``/etc/zsh/zshrc`` (Debian) or ``/etc/zshrc`` (RHEL, macOS): interactive zsh;
-- ``/etc/csh/cshrc.d/condashare.csh`` (Debian's ``/etc/csh.cshrc`` sources that dir) or else
-  ``/etc/profile.d/condashare.csh`` (RHEL's ``csh.cshrc``/``csh.login`` source it);
-- fish's ``conf.d`` in its system config dir (``/etc/fish/conf.d``; fish itself is asked where
-  that is when it is installed and the root is ``/``).
+(:func:`condashare.startup.render_block`), into the files each shell reads for everyone. Which
+files those are is the shell records' knowledge (``Shell.system`` in
+:mod:`condashare.shells.records`: ``/etc/profile.d/condashare.sh``, the distribution's
+``bash.bashrc``/``bashrc`` and ``zshrc``, csh's ``cshrc.d`` or ``profile.d``, fish's system
+``conf.d``); this module only resolves them under a root and plans the edits. fish itself is
+asked where its system config dir is when it is installed and the root is ``/``.
 
 Files condashare creates carry the "created" flag, so ``--reverse`` deletes them; a block added
 to a distribution's file is removed byte for byte. Users who also ran ``init`` do not get the
@@ -22,18 +17,20 @@ only the first of several same-named ``conf.d`` files).
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from condashare.files.read import Reader
 from condashare.files.write import plan_edit, read_state
 from condashare.shells.dialects import DIALECTS, Dialect
-from condashare.shells.records import ShellName, shell_names
+from condashare.shells.records import SHELLS as SHELL_RECORDS
+from condashare.shells.records import ShellName, SystemBase, shell_names
 from condashare.site.file import Site
 from condashare.startup.blocks import find_block, install_block, remove_block, render_block
-from condashare.startup.plan import FilePlan, InitPlan, StartupTarget
+from condashare.startup.plan import FilePlan, InitPlan, StartupTarget, merge_targets
 
 SHELLS: tuple[ShellName, ...] = shell_names()
 
@@ -49,9 +46,9 @@ def _under(root: str, path: str) -> str:
     return os.path.join(root, path.lstrip("/"))
 
 
-def fish_conf_dir(root: str) -> str:
-    """fish's system ``conf.d``: asked from fish itself for the running system (Homebrew keeps
-    it under its prefix), else ``<root>/etc/fish/conf.d``."""
+def fish_sysconf_dir(root: str) -> str:
+    """fish's system config dir: asked from fish itself for the running system (Homebrew keeps
+    it under its prefix), else ``<root>/etc/fish``."""
     fish = shutil.which("fish")
     if os.path.realpath(root) == "/" and fish:
         try:
@@ -61,46 +58,37 @@ def fish_conf_dir(root: str) -> str:
             )  # fmt: skip
             found = proc.stdout.strip()
             if proc.returncode == 0 and found.startswith("/") and "\n" not in found:
-                return os.path.join(found, "conf.d")
+                return found
         except (OSError, subprocess.SubprocessError):
             pass
-    return _under(root, "/etc/fish/conf.d")
+    return _under(root, "/etc/fish")
 
 
 def system_targets(root: str, shells: Sequence[str]) -> list[StartupTarget]:
-    """The system files for ``shells`` on the system under ``root`` (``/`` for this one)."""
-    out: list[StartupTarget] = []
+    """The system files for ``shells`` on the system under ``root`` (``/`` for this one), as
+    the shell records place them (:attr:`condashare.shells.records.Shell.system`)."""
     wanted = set(shells)
-    if wanted & {"sh", "bash"}:
-        out.append(StartupTarget(
-            _under(root, "/etc/profile.d/condashare.sh"), "posix", ("sh", "bash"),
-            "login shells of sh, bash, dash and ksh source /etc/profile.d/*.sh",
-        ))  # fmt: skip
-    if "bash" in wanted:
-        for name in ("/etc/bash.bashrc", "/etc/bashrc"):
-            if os.path.isfile(_under(root, name)):
-                out.append(StartupTarget(
-                    _under(root, name), "posix", ("bash",),
-                    f"interactive bash that is not a login shell reads {name}",
-                ))  # fmt: skip
-                break
-    if "zsh" in wanted:
-        name = "/etc/zsh/zshrc" if os.path.isdir(_under(root, "/etc/zsh")) else "/etc/zshrc"
-        out.append(StartupTarget(
-            _under(root, name), "posix", ("zsh",), f"every interactive zsh reads {name}"
-        ))  # fmt: skip
-    if "tcsh" in wanted:
-        if os.path.isdir(_under(root, "/etc/csh/cshrc.d")):
-            path, why = "/etc/csh/cshrc.d/condashare.csh", "/etc/csh.cshrc sources /etc/csh/cshrc.d"
-        else:
-            path, why = "/etc/profile.d/condashare.csh", "csh.cshrc sources /etc/profile.d/*.csh"
-        out.append(StartupTarget(_under(root, path), "csh", ("tcsh",), f"every tcsh: {why}"))
-    if "fish" in wanted:
-        out.append(StartupTarget(
-            os.path.join(fish_conf_dir(root), "condashare.fish"), "fish", ("fish",),
-            "fish runs the files in its system conf.d at every start",
-        ))  # fmt: skip
-    return out
+    bases: dict[SystemBase, Callable[[], str]] = {
+        "root": lambda: root,
+        "fish": functools.cache(lambda: fish_sysconf_dir(root)),
+    }
+
+    def is_file(path: str) -> bool:
+        return os.path.isfile(_under(root, path))
+
+    def is_dir(path: str) -> bool:
+        return os.path.isdir(_under(root, path))
+
+    placed = []
+    for record in SHELL_RECORDS:
+        if record.name not in wanted:
+            continue
+        for placement in record.system:
+            chosen = placement.choose(is_file, is_dir)
+            if chosen is not None:
+                path = _under(bases[chosen.base](), chosen.path)
+                placed.append((record, path, chosen.why.format(path=chosen.path)))
+    return merge_targets(placed)
 
 
 def plan_system_init(

@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple
 
 from condashare.admin.frozen import MAX_MARKER_BYTES, Marker, read_marker
 from condashare.bounded import calls
+from condashare.pathtext import within
 
 SLICE_SECONDS = 1.0  # work one child does before it hands back
 SLICE_ENTRIES = 50_000  # entries one child stats before it hands back
@@ -114,10 +115,6 @@ _CHECK_EVERY = 64  # entries between two looks at the clock
 def _error_text(exc: OSError) -> str:
     name = errno.errorcode.get(exc.errno or 0, "")
     return f"{name}: {exc.strerror}" if name and exc.strerror else str(exc)
-
-
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root.rstrip("/") + "/")
 
 
 @dataclass
@@ -242,7 +239,7 @@ def _link(walk: Walk, real: str, rel: str) -> None:
     except OSError:
         return
     base = os.path.dirname(os.path.join(real, rel))
-    if not _inside(os.path.normpath(os.path.join(base, target)), real):
+    if not within(os.path.normpath(os.path.join(base, target)), real):
         walk.links_out.append((rel, target))
 
 

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 
-from condashare.errors import ExitCode
-
 
 def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from condashare.cli import add_site_options
@@ -59,50 +57,34 @@ def run(args: argparse.Namespace) -> int:
         plan_system_reverse,
     )
     from condashare.cli import ConfigError
-    from condashare.cli.init import render_plan, report_result
-    from condashare.cli.trust_note import refuse_untrusted
-    from condashare.files.read import Reader, UserFileError
-    from condashare.files.write import EditError
+    from condashare.cli.init import BlockWrite, check_probe_timeout, write_blocks
+    from condashare.files.read import Reader
     from condashare.render import Output
     from condashare.shells.records import lookup, shell_names
-    from condashare.site.file import MAX_PROBE_TIMEOUT
     from condashare.site.locate import LocateRequest, locate
-    from condashare.startup.apply import apply_plan
-    from condashare.startup.blocks import StartupError
+    from condashare.startup.plan import InitPlan
 
     out = Output(args.color)
-    if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
-        raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
+    check_probe_timeout(args.probe_timeout)
     root = os.path.abspath(args.root)
     if not os.path.isdir(root):
         raise ConfigError(f"--root {root}: not a directory")
     named = (lookup(s) for s in args.shell or ())
     shells = list(dict.fromkeys(r.name for r in named if r)) or list(shell_names())
-    try:
-        site = None
-        if args.reverse:
-            reader = Reader.for_this_host()
-            plan = plan_system_reverse(root, shells, reader)
-        else:
-            where = locate(LocateRequest(args.site, args.prefix))
-            if where.site is None:
-                places = ", ".join(c.path for c in where.candidates)
-                raise ConfigError(f"no site file found (looked at {places}); pass --site FILE")
-            site = where.site
-            reader = Reader(where.mounts, where.probe_timeout)
-            plan = plan_system_init(site, root, shells, args.probe_timeout, reader)
-        render_plan(plan, out, args.dry_run)
-        if site is not None and refuse_untrusted(
-            site, where.host, reader, plan.shells, out, args.require_trusted
-        ):
-            return ExitCode.USAGE
-        if args.dry_run:
-            return ExitCode.OK
-        backups = backup_dir(root)
-        result = apply_plan(plan, backups, reader)
-    except (EditError, StartupError, UserFileError) as exc:
-        out.warn(f"condashare: error: {exc}")
-        if not args.dry_run:
-            out.warn("nothing was changed")
-        return getattr(exc, "exit_code", ExitCode.USAGE)
-    return report_result(plan, result, out, backups, COMMAND)
+    if args.reverse:  # no site needed (a broken site file must not block removing the block)
+        reader = Reader.for_this_host()
+        job = BlockWrite(COMMAND, reader, backup_dir(root), args.dry_run, False, None)
+        return write_blocks(job, lambda: (plan_system_reverse(root, shells, reader), ""), out)
+    where = locate(LocateRequest(args.site, args.prefix))
+    site = where.site
+    if site is None:
+        places = ", ".join(c.path for c in where.candidates)
+        raise ConfigError(f"no site file found (looked at {places}); pass --site FILE")
+    reader = Reader(where.mounts, where.probe_timeout)
+    trust = (site, where.host)
+    job = BlockWrite(COMMAND, reader, backup_dir(root), args.dry_run, args.require_trusted, trust)
+
+    def make_plan() -> tuple[InitPlan, str]:
+        return plan_system_init(site, root, shells, args.probe_timeout, reader), ""
+
+    return write_blocks(job, make_plan, out)

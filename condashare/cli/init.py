@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
@@ -69,8 +72,16 @@ def add_probe_timeout(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def check_probe_timeout(value: float | None) -> None:
+    """Refuse a ``--probe-timeout`` the block could not honour."""
+    from condashare.cli import ConfigError
+    from condashare.site.file import MAX_PROBE_TIMEOUT
+
+    if value is not None and not 0 < value <= MAX_PROBE_TIMEOUT:
+        raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
+
+
 def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -> None:
-    verb = "would" if dry_run else "will"
     if plan.action == "init":
         out.heading(f"Shells: {', '.join(plan.shells) or 'none'}")
         if machine:
@@ -106,13 +117,7 @@ def render_plan(plan: InitPlan, out: Output, dry_run: bool, machine: str = "") -
     for note in plan.notes:
         out.status("warning", note)
     if dry_run:
-        diffs = [fp.edit.diff() for fp in plan.changed]
-        if diffs:
-            out.line()
-            for text in diffs:
-                out.block(text, tabs=True)
-        out.line()
-        out.line(f"dry run: {len(plan.changed)} file(s) {verb} change; nothing was written")
+        out.dry_run_footer([fp.edit.diff() for fp in plan.changed], "file")
 
 
 def _find(args: argparse.Namespace) -> tuple[Host, dict[str, str], Site | None, Reader]:
@@ -174,45 +179,72 @@ def _plan(
 
 
 def run(args: argparse.Namespace) -> int:
+    from condashare.host import dirs
+    from condashare.render import Output
+    from condashare.startup.apply import init_lock
+
+    out = Output(args.color)
+    check_probe_timeout(args.probe_timeout)
+    host, env, site, reader = _find(args)
+    job = BlockWrite(
+        "condashare init",
+        reader,
+        dirs.backup_dir(),
+        args.dry_run,
+        args.require_trusted,
+        (site, host) if site is not None else None,
+        lambda: init_lock(dirs.state_dir(), reader),
+    )
+    return write_blocks(job, lambda: _plan(args, host, env, site, reader), out)
+
+
+@dataclass(frozen=True)
+class BlockWrite:
+    """A command that writes startup blocks (``init``, ``admin init-system``), as
+    :func:`write_blocks` needs it."""
+
+    command: str  # named in the undo hint
+    reader: Reader  # reads and writes the files (bounded on a share)
+    backups: str  # where the old versions go
+    dry_run: bool
+    require_trusted: bool
+    trust: tuple[Site, Host] | None  # whose sources to vet before writing (None: --reverse)
+    lock: Callable[[], AbstractContextManager[object]] | None = None  # held while writing
+
+
+def write_blocks(
+    job: BlockWrite, make_plan: Callable[[], tuple[InitPlan, str]], out: Output
+) -> int:
+    """Plan, vet what the block sources, show, apply: the one flow of every command that
+    writes startup blocks. A refused file or a share that stops answering before the first
+    write leaves every file as it was, and says so. The exit code."""
     import contextlib
 
-    from condashare.cli import ConfigError
     from condashare.cli.trust_note import refuse_untrusted
     from condashare.files.read import UserFileError
     from condashare.files.write import EditError
-    from condashare.render import Output
-    from condashare.site.file import MAX_PROBE_TIMEOUT
-    from condashare.startup.apply import apply_plan, init_lock
+    from condashare.startup.apply import apply_plan
     from condashare.startup.blocks import StartupError
 
-    out = Output(args.color)
-    if args.probe_timeout is not None and not 0 < args.probe_timeout <= MAX_PROBE_TIMEOUT:
-        raise ConfigError(f"--probe-timeout must be > 0 and <= {MAX_PROBE_TIMEOUT:g}")
-    from condashare.host import dirs
-
-    state_dir, backups = dirs.state_dir(), dirs.backup_dir()
-    host, env, site, reader = _find(args)
     try:
         with contextlib.ExitStack() as stack:
-            if not args.dry_run:  # a dry run writes nothing, not even the lock file
-                stack.enter_context(init_lock(state_dir, reader))
-            plan, machine = _plan(args, host, env, site, reader)
-            if site and refuse_untrusted(
-                site, host, reader, plan.shells, out, args.require_trusted
-            ):
-                return ExitCode.USAGE
-            render_plan(plan, out, args.dry_run, machine if not args.reverse else "")
-            if args.dry_run:
+            if job.lock is not None and not job.dry_run:  # a dry run writes nothing, no lock
+                stack.enter_context(job.lock())
+            plan, machine = make_plan()
+            if job.trust is not None:
+                site, host = job.trust
+                if refuse_untrusted(site, host, job.reader, plan.shells, out, job.require_trusted):
+                    return ExitCode.USAGE
+            render_plan(plan, out, job.dry_run, machine)
+            if job.dry_run:
                 return ExitCode.OK
-            result = apply_plan(plan, backups, reader)
+            result = apply_plan(plan, job.backups, job.reader)
     except (EditError, StartupError, UserFileError) as exc:
         out.warn(f"condashare: error: {exc}")
-        if not args.dry_run:
+        if not job.dry_run:
             out.warn("nothing was changed")
-        if isinstance(exc, (EditError, UserFileError)):
-            return exc.exit_code  # 3 when the write could not be done, 2 for a refused file
-        return ExitCode.USAGE
-    return report_result(plan, result, out, backups, "condashare init")
+        return exc.exit_code  # 3 when a share did not answer, 2 for a refused file
+    return report_result(plan, result, out, job.backups, job.command)
 
 
 def report_result(

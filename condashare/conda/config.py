@@ -16,6 +16,7 @@ from condashare.conda.effective import DirEntry, compute_effective
 from condashare.conda.onpath import find_on_path
 from condashare.conda.search import CondarcFile
 from condashare.host.mounts import Mount
+from condashare.pathtext import within
 from condashare.site.file import Installation
 
 
@@ -45,7 +46,7 @@ class CondaConfig:
 
 def _first_outside(paths: list[str], prefixes: list[str]) -> str | None:
     for path in paths:
-        if not any(path == p.rstrip("/") or path.startswith(p.rstrip("/") + "/") for p in prefixes):
+        if not any(within(path, p) for p in prefixes):
             return path
     return None
 

@@ -12,6 +12,11 @@ off`` on one OS forgotten on the other. So, per kind of state:
 - **per host** (:data:`CACHE`: the verify hash cache, keyed by device and inode, which only mean
   something on the host that saw them): the OS's own cache dir (``$XDG_CACHE_HOME`` or
   ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS), in a sub-directory named after the host.
+- **local** (:func:`local_state_root`: the writable state ``doctor offnet.state --fix`` moves
+  off a network home, conda's package cache and envs dir, IPython and Jupyter files): on this
+  machine's own disk, the first of ``$CONDASHARE_LOCAL_DIR``, ``/var/tmp``, ``/tmp`` that the
+  mount table shows local and that is a writable directory, under ``condashare-USER/`` (and
+  ``condashare-USER/HOST/`` for what must never be shared between machines).
 
 The OS is the host's (``CONDASHARE_PLATFORM`` wins, as everywhere), passed in or read from the
 environment, so both OSes' answers can be checked on one machine.
@@ -22,11 +27,14 @@ from __future__ import annotations
 import os
 import posixpath
 import re
-from collections.abc import Mapping
+import stat
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     from condashare.files.read import Reader
+    from condashare.host.mounts import Mount
 
 APP = "condashare"
 Kind = Literal["config", "state", "cache"]
@@ -141,3 +149,121 @@ def state_dir_holding(
     except UserFileError:
         return dirs[0]
     return next((d for d, p in zip(dirs, paths, strict=True) if there[p]), dirs[0])
+
+
+# --------------------------------------------------------------------------- local state
+
+LOCAL_BASES = ("/var/tmp", "/tmp")  # after $CONDASHARE_LOCAL_DIR, in this order
+LOCAL_DIR_VAR = "CONDASHARE_LOCAL_DIR"
+
+
+@dataclass(frozen=True)
+class LocalChoice:
+    """The local directory chosen for this machine, and why (or why there is none)."""
+
+    base: str | None  # /var/tmp
+    root: str | None  # /var/tmp/condashare-USER
+    host: str  # this machine's key under ``root``
+    why: str
+    refused: tuple[str, ...] = ()  # candidates passed over, with the reason
+
+    @property
+    def usable(self) -> bool:
+        return self.root is not None
+
+    @property
+    def conda_pkgs(self) -> str:
+        return posixpath.join(self.root or "", "conda", "pkgs")
+
+    @property
+    def conda_envs(self) -> str:
+        return posixpath.join(self.root or "", "conda", "envs")
+
+    @property
+    def host_dir(self) -> str:
+        return posixpath.join(self.root or "", self.host)
+
+
+def host_key(name: str) -> str:
+    """The short host name as a safe directory name (the same code runs inside the IPython and
+    Jupyter configs that offnet writes, so it must stay this simple)."""
+    short = name.split(".")[0]
+    return re.sub(r"[^A-Za-z0-9_-]", "_", short) or "host"
+
+
+def user_name() -> str:
+    """This user's name as a safe directory name (the uid when it has no name)."""
+    import pwd
+
+    try:
+        name = pwd.getpwuid(os.getuid()).pw_name
+    except KeyError:
+        name = str(os.getuid())
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or str(os.getuid())
+
+
+def local_root_under(base: str) -> str:
+    """This user's directory under a local base (``/var/tmp/condashare-USER``)."""
+    return posixpath.join(base, f"{APP}-{user_name()}")
+
+
+def foreign_dir(path: str) -> str:
+    """Why ``path`` (on local disk) must not be used, or "" when it is absent or safely ours.
+
+    ``/var/tmp`` is writable by everyone: a directory another user created there in advance
+    under our name would let them read our history or plant packages in our conda cache.
+    """
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return ""
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    if not stat.S_ISDIR(st.st_mode):
+        return "exists and is not a directory"
+    if st.st_uid != os.getuid():
+        return f"owned by another user (uid {st.st_uid}), who could change what is in it"
+    if st.st_mode & 0o022:
+        return "writable by other users"
+    return ""
+
+
+def local_state_root(
+    env: Mapping[str, str], mounts: Sequence[Mount], host_name: str | None = None
+) -> LocalChoice:
+    """The first candidate that the mount table shows local and that is a writable directory.
+
+    Candidates: ``$CONDASHARE_LOCAL_DIR`` (a site's persistent local scratch), then
+    :data:`LOCAL_BASES`. A candidate on a network filesystem (a diskless node) is refused: it
+    would move the problem, not fix it. Only local paths are stat'ed, so this never touches a
+    share.
+    """
+    import socket
+
+    from condashare.host.mounts import may_be_remote, mount_for
+
+    host = host_key(host_name if host_name is not None else socket.gethostname())
+    chosen = env.get(LOCAL_DIR_VAR, "")
+    candidates = ([chosen] if chosen else []) + list(LOCAL_BASES)
+    refused: list[str] = []
+    for cand in candidates:
+        if not posixpath.isabs(cand):
+            refused.append(f"{cand}: not an absolute path")
+            continue
+        if may_be_remote(cand, mounts):
+            mount = mount_for(cand, mounts)
+            fs = mount.fstype if mount else "unknown"
+            refused.append(f"{cand}: on {fs}, not this machine's disk")
+            continue
+        if not os.path.isdir(cand) or not os.access(cand, os.W_OK | os.X_OK):
+            refused.append(f"{cand}: not a writable directory")
+            continue
+        root = local_root_under(cand)
+        problem = foreign_dir(root)
+        if problem:
+            refused.append(f"{root}: {problem}")
+            continue
+        source = LOCAL_DIR_VAR if cand == chosen else "default"
+        why = f"{cand} ({source}): on this machine's own disk"
+        return LocalChoice(cand, root, host, why, tuple(refused))
+    return LocalChoice(None, None, host, "no local directory found", tuple(refused))

@@ -5,6 +5,9 @@ the condashare block goes, where ``conda init`` writes its block (conda-facts §
 files show that the user uses the shell at all. Paths are relative to a :class:`Home`
 (``$HOME``, ``$ZDOTDIR``, ``$XDG_CONFIG_HOME``, ``$ENV``), so every record is testable with any
 home and environment passed in.
+
+It also says which *system* file the shell reads for every user (``admin init-system``):
+paths relative to a system root, or to fish's system config dir, which only fish can name.
 """
 
 from __future__ import annotations
@@ -101,6 +104,44 @@ def _fixed(ref: FileRef, why: str) -> Placement:
     return Placement((), ref, why)
 
 
+SystemBase = Literal["root", "fish"]
+
+
+@dataclass(frozen=True)
+class SystemFile:
+    """One choice of a system file for a shell, relative to ``base`` (the system's root, or
+    fish's system config dir): taken when ``needs`` exists under the root (a directory when it
+    ends in ``/``, else a regular file), always when ``needs`` is empty. ``why`` may name the
+    file as ``{path}``."""
+
+    path: str
+    why: str
+    needs: str = ""
+    base: SystemBase = "root"
+
+
+@dataclass(frozen=True)
+class SystemPlacement:
+    """Where the system-wide block goes for one way the shell starts: the first of ``choices``
+    whose condition holds, or nowhere."""
+
+    choices: tuple[SystemFile, ...]
+
+    def choose(
+        self, is_file: Callable[[str], bool], is_dir: Callable[[str], bool]
+    ) -> SystemFile | None:
+        """The chosen file; ``is_file``/``is_dir`` answer for root-relative paths."""
+        for choice in self.choices:
+            need = choice.needs
+            if not need or (is_dir(need) if need.endswith("/") else is_file(need)):
+                return choice
+        return None
+
+
+def _system(*choices: SystemFile) -> SystemPlacement:
+    return SystemPlacement(choices)
+
+
 @dataclass(frozen=True)
 class Shell:
     """One shell: what it is called, how it quotes, and which startup files it reads."""
@@ -115,6 +156,7 @@ class Shell:
     conda_init: tuple[FileRef, ...]  # where `conda init` writes its block
     evidence: tuple[FileRef, ...]  # any of these present: the user uses this shell
     leftovers: tuple[FileRef, ...] = ()  # other places an earlier init may have written
+    system: tuple[SystemPlacement, ...] = ()  # where `admin init-system` puts the block
 
     def reads(self, home: Home) -> list[str]:
         """Every startup file this shell may read."""
@@ -139,6 +181,14 @@ class Shell:
 
 
 _BASH_LOGIN = _at("home", ".bash_profile", ".bash_login", ".profile")
+# /etc/profile sources /etc/profile.d/*.sh on Debian, Ubuntu, RHEL, SUSE and Arch.
+_PROFILE_D = _system(
+    SystemFile(
+        "/etc/profile.d/condashare.sh",
+        "login shells of sh, bash, dash and ksh source /etc/profile.d/*.sh",
+    )
+)
+_SYS_BASHRC = "interactive bash that is not a login shell reads {path}"
 
 SHELLS: tuple[Shell, ...] = (
     Shell(
@@ -161,6 +211,13 @@ SHELLS: tuple[Shell, ...] = (
         ),
         conda_init=_at("home", ".bashrc", ".bash_profile"),
         evidence=_at("home", ".bashrc", ".bash_profile", ".bash_login"),
+        system=(
+            _PROFILE_D,
+            _system(  # Debian's, else RHEL's; only where the distribution has one
+                SystemFile("/etc/bash.bashrc", _SYS_BASHRC, needs="/etc/bash.bashrc"),
+                SystemFile("/etc/bashrc", _SYS_BASHRC, needs="/etc/bashrc"),
+            ),
+        ),
     ),
     Shell(
         "zsh",
@@ -173,6 +230,12 @@ SHELLS: tuple[Shell, ...] = (
         conda_init=_at("zdot", ".zshrc"),
         evidence=_at("zdot", ".zshrc", ".zprofile", ".zshenv"),
         leftovers=_at("home", ".zshrc"),  # written before ZDOTDIR was set
+        system=(
+            _system(  # Debian's, else RHEL's and macOS's
+                SystemFile("/etc/zsh/zshrc", "every interactive zsh reads {path}", "/etc/zsh/"),
+                SystemFile("/etc/zshrc", "every interactive zsh reads {path}"),
+            ),
+        ),
     ),
     Shell(
         "sh",
@@ -187,6 +250,7 @@ SHELLS: tuple[Shell, ...] = (
         ),
         conda_init=_at("home", ".profile"),
         evidence=_at("home", ".profile"),
+        system=(_PROFILE_D,),
     ),
     Shell(
         "tcsh",
@@ -205,6 +269,19 @@ SHELLS: tuple[Shell, ...] = (
         ),
         conda_init=_at("home", ".tcshrc", ".cshrc"),
         evidence=_at("home", ".tcshrc", ".cshrc"),
+        system=(
+            _system(
+                SystemFile(
+                    "/etc/csh/cshrc.d/condashare.csh",
+                    "every tcsh: /etc/csh.cshrc sources /etc/csh/cshrc.d",
+                    "/etc/csh/cshrc.d/",
+                ),
+                SystemFile(
+                    "/etc/profile.d/condashare.csh",
+                    "every tcsh: csh.cshrc sources /etc/profile.d/*.csh",
+                ),
+            ),
+        ),
     ),
     Shell(
         "fish",
@@ -218,6 +295,15 @@ SHELLS: tuple[Shell, ...] = (
         ),
         conda_init=_at("fish", "config.fish"),
         evidence=(FileRef("fish"),),
+        system=(
+            _system(
+                SystemFile(
+                    "conf.d/condashare.fish",
+                    "fish runs the files in its system conf.d at every start",
+                    base="fish",
+                ),
+            ),
+        ),
     ),
 )
 

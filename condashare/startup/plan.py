@@ -7,14 +7,22 @@ only turns them into planned edits. Nothing here writes: :mod:`condashare.startu
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
 from condashare.files.read import Reader
 from condashare.files.write import Edit, FileState, check_text, plan_edit, read_state
 from condashare.shells.dialects import DIALECTS, Dialect
-from condashare.shells.records import SHELLS, DialectName, Home, ShellName, every_file, lookup
+from condashare.shells.records import (
+    SHELLS,
+    DialectName,
+    Home,
+    Shell,
+    ShellName,
+    every_file,
+    lookup,
+)
 from condashare.site.file import Site
 from condashare.startup.blocks import (
     StartupError,
@@ -63,16 +71,27 @@ def targets_for(
 ) -> list[StartupTarget]:
     """The startup files that carry the block for ``shells`` (one entry per file)."""
     where = Home(home, env)
+    records = [lookup(name) for name in shells]
+    unknown = [name for name, r in zip(shells, records, strict=True) if r is None]
+    if unknown:
+        raise ValueError(f"unknown shell {unknown[0]!r}")
+    return merge_targets(
+        (r, path, why)
+        for r in records
+        if r is not None
+        for path, why in r.block_files(where, exists)
+    )
+
+
+def merge_targets(placed: Iterable[tuple[Shell, str, str]]) -> list[StartupTarget]:
+    """One target per file from (shell, path, why) in order: a file two shells read (bash's and
+    sh's ``.profile``) carries one block, for both, with both reasons."""
     found: dict[str, tuple[DialectName, list[ShellName], list[str]]] = {}
-    for name in shells:
-        record = lookup(name)
-        if record is None:
-            raise ValueError(f"unknown shell {name!r}")
-        for path, why in record.block_files(where, exists):
-            entry = found.setdefault(path, (record.dialect, [], []))
-            if record.name not in entry[1]:
-                entry[1].append(record.name)
-                entry[2].append(why)
+    for record, path, why in placed:
+        entry = found.setdefault(path, (record.dialect, [], []))
+        if record.name not in entry[1]:
+            entry[1].append(record.name)
+            entry[2].append(why)
     return [
         StartupTarget(path, dialect, tuple(sh), "; ".join(dict.fromkeys(whys)))
         for path, (dialect, sh, whys) in found.items()

@@ -218,12 +218,7 @@ def _check_entries(
                 and st.st_size == entry.get("size_in_bytes")
             ):
                 if deep:
-                    if env:
-                        expect = entry.get("sha256_in_prefix") or (
-                            None if entry.get("prefix_placeholder") else entry.get("sha256")
-                        )
-                    else:
-                        expect = entry.get("sha256")
+                    expect = expected_sha256(entry, env)
                     if expect:
                         to_hash.append((rel, expect, st))
                         continue
@@ -271,12 +266,7 @@ def _check_entries(
                 )
                 continue
             if deep:
-                if env:
-                    expect = entry.get("sha256_in_prefix")
-                    if not expect and not entry.get("prefix_placeholder"):
-                        expect = entry.get("sha256")
-                else:
-                    expect = entry.get("sha256")
+                expect = expected_sha256(entry, env)
                 if expect:
                     to_hash.append((rel, expect, st))
                     continue
@@ -456,6 +446,19 @@ def hash_file(w: Reader, task: Task) -> dict[str, Any]:
         "bytes": 0 if hit else st.st_size,
         "hits": int(hit),
     }
+
+
+def expected_sha256(entry: dict[str, Any], env: bool) -> str | None:
+    """The sum a recorded file must have. In an environment that is the sum after prefix
+    rewriting (``sha256_in_prefix``); a file with a placeholder and no such sum has bytes no
+    record states, so it cannot be hashed against anything (None)."""
+    if env:
+        expect = entry.get("sha256_in_prefix") or (
+            None if entry.get("prefix_placeholder") else entry.get("sha256")
+        )
+    else:
+        expect = entry.get("sha256")
+    return str(expect) if expect else None
 
 
 def unreadable(rel: str, exc: OSError) -> dict[str, Any]:

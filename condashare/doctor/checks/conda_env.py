@@ -6,12 +6,8 @@ from condashare.conda.onpath import find_on_path
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.pathtext import within
 from condashare.render import shown
-
-
-def _under(path: str, prefix: str) -> bool:
-    prefix = prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
 
 
 def check_conda_exe(ctx: Context) -> list[Finding]:
@@ -35,7 +31,7 @@ def check_conda_exe(ctx: Context) -> list[Finding]:
         if not path:
             continue
         for other in ctx.other_installations:
-            if _under(path, other.prefix):
+            if within(path, other.prefix):
                 findings.append(
                     error(
                         cid,
@@ -61,7 +57,7 @@ def check_conda_exe(ctx: Context) -> list[Finding]:
             )
         ]
     current = exe or on_path or ""
-    if inst is not None and not _under(current, inst.prefix):
+    if inst is not None and not within(current, inst.prefix):
         return [
             info(
                 cid,
@@ -175,7 +171,7 @@ def check_overrides(ctx: Context) -> list[Finding]:
     prefix = env.get("CONDA_PREFIX", "")
     if prefix:
         for other in ctx.other_installations:
-            if _under(prefix, other.prefix):
+            if within(prefix, other.prefix):
                 findings.append(
                     error(
                         cid,

@@ -7,16 +7,12 @@ import os
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.pathtext import within
 from condashare.render import shell_word, shown
 
 
 def _shared_prefixes(ctx: Context) -> list[str]:
     return [i.prefix for i in ctx.site.installations] if ctx.site else []
-
-
-def _under(path: str, prefix: str) -> bool:
-    prefix = prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
 
 
 def check_parse(ctx: Context) -> list[Finding]:
@@ -72,7 +68,7 @@ def check_other_os_envs(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     for path in cfg.envs_dirs:
         for other in ctx.other_installations:
-            if _under(path, other.prefix):
+            if within(path, other.prefix):
                 findings.append(
                     warning(
                         cid,
@@ -153,7 +149,7 @@ def check_pkgs_first(ctx: Context) -> list[Finding]:
             )
         ]
     first = cfg.pkgs_dirs[0]
-    shared = [p for p in _shared_prefixes(ctx) if _under(first, p)]
+    shared = [p for p in _shared_prefixes(ctx) if within(first, p)]
     read_only = bool(shared)
     if not read_only and not ctx.is_remote(first):
         read_only = _writable_local(first) is False

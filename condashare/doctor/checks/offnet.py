@@ -7,12 +7,11 @@ names each piece of state a setting can move and ``--fix`` moves it
 
 from __future__ import annotations
 
-import posixpath
-
 from condashare.doctor import offnet
 from condashare.doctor.checks._util import error, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
+from condashare.host import dirs
 
 CID = "offnet.state"
 
@@ -37,12 +36,12 @@ def unsafe_entries(ctx: Context) -> list[Finding]:
     found = []
     seen: set[str] = set()
     for path in [*cfg.pkgs_dirs, *cfg.envs_dirs]:
-        for base in offnet.places.LOCAL_CANDIDATES:
-            root = posixpath.join(base, f"condashare-{offnet.user_name()}")
+        for base in dirs.LOCAL_BASES:
+            root = dirs.local_root_under(base)
             if not path.startswith(root + "/") or root in seen or ctx.is_remote(root):
                 continue
             seen.add(root)
-            problem = offnet.foreign_dir(root)
+            problem = dirs.foreign_dir(root)
             if problem:
                 found.append(
                     error(

@@ -15,6 +15,7 @@ from condashare.bounded.programs import permscan
 from condashare.doctor.checks._util import MISSING, UNRESPONSIVE, error, exists, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
+from condashare.pathtext import within
 from condashare.render import shown
 
 
@@ -176,10 +177,7 @@ def classify_entries(ctx: Context, lines: list[str]) -> dict[str, list[str]]:
         entry = line.strip()
         if not entry:
             continue
-        if any(
-            entry == o.prefix or entry.startswith(o.prefix.rstrip("/") + "/")
-            for o in ctx.other_installations
-        ):
+        if any(within(entry, o.prefix) for o in ctx.other_installations):
             out["other_os"].append(entry)
             continue
         state = exists(ctx, os.path.join(entry, "conda-meta"))

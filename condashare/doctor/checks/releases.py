@@ -19,14 +19,10 @@ from condashare.bounded.paths import MISSING, OK, run_probes
 from condashare.doctor.checks._util import UNRESPONSIVE, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.pathtext import within
 from condashare.render import shell_word, shown
 
 MAX_ENVS = 100_000
-
-
-def _under(path: str, prefix: str) -> bool:
-    prefix = prefix.rstrip("/")
-    return path == prefix or path.startswith(prefix + "/")
 
 
 def _own_envs_dirs(ctx: Context) -> list[str]:
@@ -36,7 +32,7 @@ def _own_envs_dirs(ctx: Context) -> list[str]:
     out: list[str] = []
     for path in dirs:
         path = os.path.normpath(path)
-        if path not in out and not any(_under(path, p) for p in shared):
+        if path not in out and not any(within(path, p) for p in shared):
             out.append(path)
     return out
 

@@ -26,6 +26,7 @@ from condashare.doctor.model import Check, Finding
 from condashare.errors import Unresponsive
 from condashare.files.read import FileRead, ReadStatus
 from condashare.host.detect import shell_name
+from condashare.pathtext import within
 from condashare.shells.records import SHELLS, Home, Shell, ShellName, lookup
 from condashare.startup.blocks import block_text, marker_lines, render_block, split_lines
 from condashare.startup.conda_blocks import find_conda_blocks
@@ -246,12 +247,7 @@ def check_conda_init(ctx: Context) -> list[Finding]:
                 continue
             prefixes = block.roots()
             label = block.label
-            foreign = [
-                (p, i)
-                for p in prefixes
-                for i in others
-                if p == i.prefix or p.startswith(i.prefix.rstrip("/") + "/")
-            ]
+            foreign = [(p, i) for p in prefixes for i in others if within(p, i.prefix)]
             if foreign:
                 p, inst = foreign[0]
                 findings.append(

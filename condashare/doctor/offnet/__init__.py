@@ -24,7 +24,8 @@ bytes, so ``doctor --fix --reverse`` restores it exactly, or removes just what w
 file changed since. The record lives at ``$XDG_STATE_HOME/condashare/offnet.json`` (default
 ``~/.local/state``) on Linux *and* macOS, so a home shared by both finds one record.
 
-Where "local" is: :func:`choose_local_root` — the first of ``$CONDASHARE_LOCAL_DIR``,
+Where "local" is: :func:`condashare.host.dirs.local_state_root` (asked through
+:func:`choose_local_root`) — the first of ``$CONDASHARE_LOCAL_DIR``,
 ``/var/tmp``, ``/tmp`` that this machine's mount table shows on a local filesystem and that is a
 writable directory. ``/var/tmp`` exists on every Linux and macOS machine, is on the machine's
 own disk and survives reboots (``/tmp`` is a tmpfs on many distributions). Under it,
@@ -39,31 +40,21 @@ from __future__ import annotations
 from condashare.doctor.offnet.fix import Plan, apply, apply_reverse, plan, plan_reverse
 from condashare.doctor.offnet.places import (
     BEGIN,
-    LOCAL_CANDIDATES,
-    LocalChoice,
     Spot,
     choose_local_root,
     find_spots,
-    foreign_dir,
-    host_key,
     jupyter_data_dir,
-    user_name,
 )
 
 __all__ = [
     "BEGIN",
-    "LOCAL_CANDIDATES",
-    "LocalChoice",
     "Plan",
     "Spot",
     "apply",
     "apply_reverse",
     "choose_local_root",
     "find_spots",
-    "foreign_dir",
-    "host_key",
     "jupyter_data_dir",
     "plan",
     "plan_reverse",
-    "user_name",
 ]

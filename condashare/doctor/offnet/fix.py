@@ -25,16 +25,15 @@ from condashare.files.write import (
     read_state,
     replace_file,
 )
+from condashare.host.dirs import LocalChoice, foreign_dir
 
 if TYPE_CHECKING:
     from condashare.doctor.context import Context
 from condashare.doctor.offnet.places import (
     RECORD_VERSION,
     Kind,
-    LocalChoice,
     Spot,
     choose_local_root,
-    foreign_dir,
     user_condarc,
 )
 from condashare.doctor.offnet.settings import (

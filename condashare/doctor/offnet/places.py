@@ -1,14 +1,12 @@
-"""Where "local" is on this machine, and which writable state lies on a network filesystem."""
+"""Which writable state lies on a network filesystem (where "local" is, host.dirs decides)."""
 
 from __future__ import annotations
 
-import os
 import posixpath
-import pwd
-import re
-import socket
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
+
+from condashare.host.dirs import LocalChoice, local_state_root
 
 if TYPE_CHECKING:
     from condashare.doctor.context import Context
@@ -17,112 +15,15 @@ if TYPE_CHECKING:
 BEGIN = "# >>> condashare offnet >>>"
 END = "# <<< condashare offnet <<<"
 RECORD_VERSION = 1
-LOCAL_CANDIDATES = ("/var/tmp", "/tmp")
 TOP = "#!top"
 
 Kind = Literal["conda-pkgs", "conda-envs", "conda-locks", "ipython", "jupyter"]
 
 
-# --------------------------------------------------------------------------- where is local
-
-
-@dataclass(frozen=True)
-class LocalChoice:
-    """The local directory chosen for this machine, and why (or why there is none)."""
-
-    base: str | None  # /var/tmp
-    root: str | None  # /var/tmp/condashare-USER
-    host: str  # this machine's key under ``root``
-    why: str
-    refused: tuple[str, ...] = ()  # candidates passed over, with the reason
-
-    @property
-    def usable(self) -> bool:
-        return self.root is not None
-
-    @property
-    def conda_pkgs(self) -> str:
-        return posixpath.join(self.root or "", "conda", "pkgs")
-
-    @property
-    def conda_envs(self) -> str:
-        return posixpath.join(self.root or "", "conda", "envs")
-
-    @property
-    def host_dir(self) -> str:
-        return posixpath.join(self.root or "", self.host)
-
-
-def host_key(name: str) -> str:
-    """The short host name as a safe directory name (the same code runs inside the configs)."""
-    short = name.split(".")[0]
-    return re.sub(r"[^A-Za-z0-9_-]", "_", short) or "host"
-
-
-def user_name() -> str:
-    try:
-        name = pwd.getpwuid(os.getuid()).pw_name
-    except KeyError:
-        name = str(os.getuid())
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", name) or str(os.getuid())
-
-
-def foreign_dir(path: str) -> str:
-    """Why ``path`` (on local disk) must not be used, or "" when it is absent or safely ours.
-
-    ``/var/tmp`` is writable by everyone: a directory another user created there in advance
-    under our name would let them read our history or plant packages in our conda cache.
-    """
-    import stat
-
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return ""
-    except OSError as exc:
-        return exc.strerror or str(exc)
-    if not stat.S_ISDIR(st.st_mode):
-        return "exists and is not a directory"
-    if st.st_uid != os.getuid():
-        return f"owned by another user (uid {st.st_uid}), who could change what is in it"
-    if st.st_mode & 0o022:
-        return "writable by other users"
-    return ""
-
-
 def choose_local_root(ctx: Context) -> LocalChoice:
-    """The first candidate that the mount table shows local and that is a writable directory.
-
-    One function decides it (a later module on per-host vs shared state can take it over).
-    Candidates: ``$CONDASHARE_LOCAL_DIR`` (a site's persistent local scratch), ``/var/tmp``,
-    ``/tmp``. A candidate on a network filesystem (a diskless node) is refused: it would move
-    the problem, not fix it. Only local paths are stat'ed, so this never touches a share.
-    """
-    host = host_key(socket.gethostname())
-    chosen = ctx.env.get("CONDASHARE_LOCAL_DIR", "")
-    candidates = ([chosen] if chosen else []) + list(LOCAL_CANDIDATES)
-    refused: list[str] = []
-    for cand in candidates:
-        if not posixpath.isabs(cand):
-            refused.append(f"{cand}: not an absolute path")
-            continue
-        if ctx.is_remote(cand):
-            mount = ctx.mount_of(cand)
-            fs = mount.fstype if mount else "unknown"
-            refused.append(f"{cand}: on {fs}, not this machine's disk")
-            continue
-        if not os.path.isdir(cand) or not os.access(cand, os.W_OK | os.X_OK):
-            refused.append(f"{cand}: not a writable directory")
-            continue
-        root = posixpath.join(cand, f"condashare-{user_name()}")
-        problem = foreign_dir(root)
-        if problem:
-            refused.append(f"{root}: {problem}")
-            continue
-        source = "CONDASHARE_LOCAL_DIR" if cand == chosen else "default"
-        why = f"{cand} ({source}): on this machine's own disk"
-        return LocalChoice(cand, root, host, why, tuple(refused))
-    return LocalChoice(None, None, host, "no local directory found", tuple(refused))
+    """Where local is for this context: :func:`condashare.host.dirs.local_state_root` asked
+    with the context's environment and mount table (never touches a share)."""
+    return local_state_root(ctx.env, ctx.mounts)
 
 
 # --------------------------------------------------------------------------- where state is

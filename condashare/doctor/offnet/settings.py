@@ -16,7 +16,8 @@ from condashare.conda.condarc import (
 
 if TYPE_CHECKING:
     from condashare.doctor.context import Context
-from condashare.doctor.offnet.places import BEGIN, END, TOP, Kind, LocalChoice
+from condashare.doctor.offnet.places import BEGIN, END, TOP, Kind
+from condashare.host.dirs import LocalChoice
 
 # --------------------------------------------------------------------------- the edits
 
