@@ -405,7 +405,7 @@ def _marker_findings(
                 "cannot read makes it fail with a traceback instead, or not see the marker.",
                 fix_hint + "; it rewrites the marker, the old text kept as message"
                 if fixable
-                else f"Remove {path}/conda-meta/frozen and publish again.",
+                else f"Remove {shown(path)}/conda-meta/frozen and publish again.",
                 fixable,
                 data={"env": path, "problem": marker.problem},
             )

@@ -78,7 +78,8 @@ def _stale(ctx: Context, spec: store.FoundSpec, record: KernelRecord) -> Finding
         return warning(
             CID,
             f"the launcher of kernel {_display(spec)} is missing or was changed",
-            f"{os.path.join(spec.path, LAUNCHER)} is not what condashare writes for this release.",
+            f"{shown(os.path.join(spec.path, LAUNCHER))} is not what condashare writes for this "
+            "release.",
             "Run `condashare kernels` to write it again.",
             path=spec.path,
         )

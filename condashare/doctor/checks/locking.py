@@ -15,6 +15,7 @@ from condashare.bounded.programs import locktest
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.render import shown
 
 LOCK_OFFSET = 21  # conda locks this one byte of <cache>/<hash>.info.json
 
@@ -27,7 +28,7 @@ def try_lock(directory: str, timeout: float) -> ProbeResult:
 def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Finding]:
     result = try_lock(directory, max(ctx.timeout, 2.0))
     mount = ctx.mount_of(directory)
-    fs = f"{mount.fstype} at {mount.mountpoint}" if mount else "unknown filesystem"
+    fs = shown(f"{mount.fstype} at {mount.mountpoint}") if mount else "unknown filesystem"
     data = {
         "path": directory,
         "status": result.status,

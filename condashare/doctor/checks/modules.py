@@ -48,7 +48,7 @@ def _dirs(ctx: Context) -> list[str]:
 
 def _names(modules: list[str]) -> str:
     more = len(modules) - _MAX_LISTED
-    return ", ".join(modules[:_MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+    return ", ".join(map(shown, modules[:_MAX_LISTED])) + (f" and {more} more" if more > 0 else "")
 
 
 def _judge(ctx: Context, plan: ModulesPlan) -> list[Finding]:
