@@ -36,6 +36,7 @@ from condashare.admin.tree import (
 from condashare.findings import Finding, Severity, exit_code_for
 from condashare.render import shell_word, shown
 from condashare.site.file import AdminSettings
+from condashare.wording import seconds_text
 
 DETAIL_LINES = 10  # paths shown in a finding's detail
 DATA_PATHS = 200  # paths kept in a finding's data
@@ -525,7 +526,7 @@ def _clean(walk: Walk, root: str) -> Finding:
         Severity.OK,
         f"{walk.entries} entries audited in {root}: no problems",
         f"{walk.files} files, {walk.dirs} dirs, {walk.links} symlinks, {len(walk.envs)} envs "
-        f"({walk.seconds:.1f} s)",
+        f"({seconds_text(walk.seconds)})",
     )
 
 
