@@ -25,6 +25,7 @@ from condashare.kernels.spec import LAUNCHER, KernelRecord, render_launcher
 from condashare.render import shell_word, shown
 from condashare.site.file import Site
 from condashare.site.installations import choose_installation, parse_executable_header
+from condashare.wording import seconds_text
 
 CID = "jupyter.kernelspecs"
 _HEAD = "512"
@@ -124,7 +125,7 @@ def _judge(ctx: Context, target: _Target, result: ProbeResult) -> Finding | None
         )
     if result.status == UNRESPONSIVE:
         then = (
-            f"the kernel start fails after {ctx.timeout:g} s"
+            f"the kernel start fails after {seconds_text(ctx.timeout)}"
             if target.ours
             else "starting it makes the notebook server wait for the share"
         )

@@ -16,6 +16,7 @@ from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.render import shown
+from condashare.wording import seconds_text
 
 LOCK_OFFSET = 21  # conda locks this one byte of <cache>/<hash>.info.json
 
@@ -41,9 +42,9 @@ def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Fi
             error(
                 cid,
                 f"{label}: locking in {directory} hangs",
-                f"A lock attempt on {fs} got no answer in {max(ctx.timeout, 2.0):g} s. conda locks "
-                "here at every solve and waits the same way (or fails with LockError after 10 "
-                "tries).",
+                f"A lock attempt on {fs} got no answer in {seconds_text(max(ctx.timeout, 2.0))}. "
+                "conda locks here at every solve and waits the same way (or fails with LockError "
+                "after 10 tries).",
                 "Move the cache to local disk (pkgs_dirs in ~/.condarc), or set `no_lock: true` if "
                 "only one host uses it. If the whole share is down, see mount.responsive.",
                 **data,
@@ -83,7 +84,7 @@ def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Fi
     return [
         ok(
             cid,
-            f"{label}: a conda-style lock works in {directory} ({result.latency * 1000:.0f} ms)",
+            f"{label}: a conda-style lock works in {directory} ({seconds_text(result.latency)})",
             **data,
         )
     ]

@@ -23,6 +23,7 @@ from condashare.doctor.model import Check, Finding
 from condashare.findings import DEAD_SHARE
 from condashare.host.mounts import Mount
 from condashare.render import shown
+from condashare.wording import seconds_text
 
 SLOW_LATENCY = 0.5  # seconds for one open + read: users feel it at every conda command
 
@@ -174,7 +175,7 @@ def _probe_finding(
     if result.status == "unresponsive":
         return error(
             cid,
-            f"{label}: {path} does not answer (no reply in {ctx.timeout:g} s)",
+            f"{label}: {path} does not answer (no reply in {seconds_text(ctx.timeout)})",
             "The file server is down or unreachable: opening "
             f"{shown(result.file or 'a file')} got no answer (a stat may still answer from the "
             "client's cache). Every program that opens files here (conda, a shell sourcing "
@@ -213,7 +214,7 @@ def _probe_finding(
     if result.latency > SLOW_LATENCY:
         return warning(
             cid,
-            f"{label}: {path} answers slowly ({result.latency * 1000:.0f} ms to open and read "
+            f"{label}: {path} answers slowly ({seconds_text(result.latency)} to open and read "
             f"{result.file})",
             "conda opens and stats thousands of files per command; at this latency it crawls.",
             "Tell your administrators; for heavy work use a local scratch copy.",
