@@ -64,6 +64,7 @@ class IsolationPlan:
     tmpdir: str
     hidden: list[str] = field(default_factory=list)
     not_hidden: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what the child sees that hides nothing
     fresh_pkgs: str | None = None
     child_view: EffectiveView | None = None
 
@@ -300,6 +301,17 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
         else:
             why = f"listed in {entry.source}"
         plan.not_hidden.append(f"{entry.path}: {why}")
+    mirror_envs = [
+        e.path
+        for e in child.envs_dirs
+        if e.source_kind == "default" and e.path.startswith(tmpdir + "/")
+    ]
+    if mirror_envs:  # conda's fixed ~/.conda/envs default, under the mirrored HOME
+        plan.notes.append(
+            f"conda also lists {mirror_envs[0]}, its fixed ~/.conda/envs default under the "
+            f"mirrored HOME (conda/conda#14696): kept empty and removed afterwards; your own "
+            f"envs are listed by their real path {home}/.conda/envs"
+        )
     for key, source in child.finals.items():
         if not source.startswith(tmpdir) and not source.startswith("CONDA_"):
             plan.not_hidden.append(

@@ -527,7 +527,7 @@ def test_real_conda_doctor_with_a_dead_package_cache_share(real_conda, env, fuse
     assert time.monotonic() - start < 30
     assert proc.returncode == 0, proc.stderr
     pkgs = fuse_share.mount / "pkgs"
-    assert f"❌ condashare-nfs: package cache: {pkgs} does not answer (no reply in 0.5 s)" in (
+    assert f"❌ condashare-nfs: package cache: {pkgs} does not answer (no reply in 500 ms)" in (
         proc.stdout
     )
     assert f"❌ condashare-locking: package cache: locking in {pkgs} hangs" in proc.stdout

@@ -202,7 +202,7 @@ def _doctor(d: DeadShare) -> tuple[list[str], float, Callable[[CliResult, bool],
         assert responsive["severity"] == "error"
         label = f"installation linux: {d.prefix}"
         if d.hung:
-            assert responsive["title"] == f"{label} does not answer (no reply in 1 s)"
+            assert responsive["title"] == f"{label} does not answer (no reply in 1.0 s)"
             assert responsive["data"]["status"] == "unresponsive"
         else:
             assert responsive["title"] == f"{label} fails: {WORDS[d.state]}"

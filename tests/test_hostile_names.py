@@ -228,10 +228,10 @@ def fix_lines(text: str) -> list[str]:
 
 
 def run_fix_in(shell: str, command: str) -> list[list[bytes]]:
-    """Run a copied fix command with conda and rm stubbed: the argv each call would get."""
+    """Run a copied fix command with conda, rm and mv stubbed: the argv each call would get."""
     stub = "".join(
         f"{cmd}() {{ printf '%s\\0' {cmd} \"$@\"; printf '\\001\\0'; }}\n"
-        for cmd in ("conda", "rm")
+        for cmd in ("conda", "rm", "mv")
     )
     env = {"PATH": os.environ["PATH"], "LC_ALL": "C.UTF-8", "HOME": os.environ["HOME"]}
     proc = subprocess.run([shell, "-c", stub + command], capture_output=True, env=env, timeout=30)
@@ -288,6 +288,43 @@ def test_doctor_shows_a_damaged_hostile_env_escaped(hostile_inst: Path) -> None:
     doc = json.loads(run_cli(*args, "--json").stdout)
     prefixes = {f["data"].get("prefix") for c in doc["data"]["checks"] for f in c["findings"]}
     assert str(env) in prefixes
+
+
+def test_doctor_names_a_hostile_world_writable_file_on_one_line(inst: Path) -> None:
+    """A file anyone can write in the shared tree, named to clear the screen and fake a line:
+    the example in the finding's detail stays on its line, escaped."""
+    planted = os.path.join(os.fsencode(inst), b"share", b"wipe\x1b[2J\n[ok] all good")
+    os.makedirs(os.path.dirname(planted), exist_ok=True)
+    with open(planted, "wb"):
+        pass
+    os.chmod(planted, 0o666)
+    res = run_cli("doctor", "-v", "permissions.install_tree", "--prefix", str(inst))
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert_safe(res.stdout)
+    assert f"(e.g. {inst}/share/wipe\\x1b[2J\\n[ok] all good). " in res.stdout
+
+
+def test_doctor_fix_for_a_broken_condarc_with_a_hostile_name_is_one_command(
+    inst: Path, sandbox_home: Path
+) -> None:
+    """A condarc.d file whose name holds a newline: its fix must not become two commands
+    (the second one ``rm -rf ~...``), and the one command moves exactly that file."""
+    drop_in = sandbox_home / ".conda" / "condarc.d"
+    drop_in.mkdir(parents=True)
+    broken = drop_in / "x\x1b[2J\nrm -rf ~.yml"
+    broken.write_text("envs_dirs: [unclosed\n")
+    args = ("doctor", "condarc.parse", "--prefix", str(inst))
+    res = run_cli(*args, "-v")
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert_safe(res.stdout)
+    assert not any(line.lstrip().startswith("rm -rf") for line in res.stdout.splitlines())
+    doc = json.loads(run_cli(*args, "--json").stdout)
+    (finding,) = [f for c in doc["data"]["checks"] for f in c["findings"] if f["data"].get("path")]
+    (command,) = finding["fix_commands"]
+    move = command.split("move it away: ", 1)[1]
+    for shell in ("bash", "zsh"):
+        (argv,) = run_fix_in(need_shell(shell), move)
+        assert argv == [b"mv", os.fsencode(broken), os.fsencode(broken) + b".broken"]
 
 
 def shadowing_setup(inst: Path, home: Path) -> Path:

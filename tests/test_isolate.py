@@ -236,3 +236,19 @@ def test_your_envs_are_listed_once_under_a_mirrored_home(tmp_path: Path) -> None
     seen = json.loads(res.stdout)
     assert seen["home"] != str(site.home)  # the home was mirrored
     assert seen["found"] == [f"{site.home}/.conda/envs/mine"], seen
+    # conda still lists the mirror's empty ~/.conda/envs: one line says why, as a note (not as
+    # something left in view, so --strict still runs the command)
+    mirror_envs = f"{seen['home']}/.conda/envs"
+    assert mirror_envs in seen["envs"]
+    about = [line for line in res.stderr.splitlines() if mirror_envs in line]
+    assert about == [
+        f"isolate: note: conda also lists {mirror_envs}, its fixed ~/.conda/envs default under "
+        "the mirrored HOME (conda/conda#14696): kept empty and removed afterwards; your own "
+        f"envs are listed by their real path {site.home}/.conda/envs"
+    ], res.stderr
+    assert "still in view" not in res.stderr
+    strict = run_cli("isolate", "--strict", "--", sys.executable, "-c", listing, env=env)
+    assert strict.returncode == 0, strict.stderr
+    assert json.loads(strict.stdout)["found"] == [f"{site.home}/.conda/envs/mine"]
+    quiet = run_cli("isolate", "-q", "--", "true", env=env)
+    assert quiet.returncode == 0 and quiet.stderr == ""

@@ -133,7 +133,7 @@ def test_a_dead_share_is_one_finding_with_its_consequences_under_it(dead_share: 
     problems = _problems(res)
     root = problems[0]
     assert root["check"] == "mount.responsive" and root["severity"] == "error"
-    assert root["title"].endswith("does not answer (no reply in 1 s)")
+    assert root["title"].endswith("does not answer (no reply in 1.0 s)")
     # before: 15+ top-level problems; now the dead share, plus what is true without it: no
     # condashare block in ~/.bashrc, and PYTHONPATH (this test runs the checkout through it)
     others = {p["check"] for p in problems[1:]}
@@ -146,7 +146,7 @@ def test_a_dead_share_is_one_finding_with_its_consequences_under_it(dead_share: 
     assert all(c["fix"] == "" or c["fix_commands"] for c in root["consequences"])
 
     text = dead_share.doctor().stdout
-    assert text.count("does not answer (no reply in 1 s)") == 2  # the prefix and its pkgs
+    assert text.count("does not answer (no reply in 1.0 s)") == 2  # the prefix and its pkgs
     assert "because of this, " in text
     # the shell waited for the dead share: advice to speed up startup files would be wrong
     assert "replace conda init" not in text.lower() and "Start a shell without" not in text

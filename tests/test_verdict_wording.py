@@ -74,3 +74,14 @@ def test_info_shows_the_installation_description(tmp_path: Path) -> None:
     res = run_cli("info", "--site", str(site))
     assert res.returncode == 0, res.stderr
     assert "description:       ISIS releases, built by the ops team" in res.stdout
+
+
+def test_info_writes_the_probe_timeout_as_a_duration_not_a_raw_float(tmp_path: Path) -> None:
+    """The site's probe_timeout was printed with ``:g``: ``2.481952`` became ``2.48195 s``."""
+    make_install(tmp_path / "inst")
+    site = site_file(tmp_path, ("l", str(tmp_path / "inst"), "linux"), timeout=2.481952)
+    res = run_cli("info", "--site", str(site))
+    assert res.returncode == 0, res.stderr
+    (line,) = [line for line in res.stdout.splitlines() if "probe timeout:" in line]
+    assert line.split("probe timeout:", 1)[1].strip() == "2.5 s"
+    assert "2.48" not in res.stdout

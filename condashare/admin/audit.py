@@ -36,6 +36,7 @@ from condashare.admin.tree import (
 from condashare.findings import Finding, Severity, exit_code_for
 from condashare.render import shell_word, shown
 from condashare.site.file import AdminSettings
+from condashare.wording import seconds_text
 
 DETAIL_LINES = 10  # paths shown in a finding's detail
 DATA_PATHS = 200  # paths kept in a finding's data
@@ -405,7 +406,7 @@ def _marker_findings(
                 "cannot read makes it fail with a traceback instead, or not see the marker.",
                 fix_hint + "; it rewrites the marker, the old text kept as message"
                 if fixable
-                else f"Remove {path}/conda-meta/frozen and publish again.",
+                else f"Remove {shown(path)}/conda-meta/frozen and publish again.",
                 fixable,
                 data={"env": path, "problem": marker.problem},
             )
@@ -525,7 +526,7 @@ def _clean(walk: Walk, root: str) -> Finding:
         Severity.OK,
         f"{walk.entries} entries audited in {root}: no problems",
         f"{walk.files} files, {walk.dirs} dirs, {walk.links} symlinks, {len(walk.envs)} envs "
-        f"({walk.seconds:.1f} s)",
+        f"({seconds_text(walk.seconds)})",
     )
 
 

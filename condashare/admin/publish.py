@@ -28,6 +28,7 @@ from condashare.findings import Finding, Severity, exit_code_for
 from condashare.pathtext import within
 from condashare.render import shell_word
 from condashare.site.file import AdminSettings, Installation, Site
+from condashare.wording import seconds_text
 
 ViewStatus = Literal["release", "base", "inside", "outside", "no-site"]
 
@@ -197,7 +198,7 @@ def _verify(prefix: str, deep: bool, timeout: float, findings: list[Finding]) ->
     s = report.stats
     summary = (
         f"{s.files} files in {s.records} packages verified "
-        f"({report.mode}, {s.bytes_hashed / (1 << 20):,.1f} MiB hashed, {s.seconds:.1f} s)"
+        f"({report.mode}, {s.bytes_hashed / (1 << 20):,.1f} MiB hashed, {seconds_text(s.seconds)})"
     )
     if report.findings:
         findings.extend(report.findings)

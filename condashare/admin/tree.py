@@ -32,6 +32,7 @@ from typing import Any, Literal, NamedTuple
 from condashare.admin.frozen import MAX_MARKER_BYTES, Marker, read_marker
 from condashare.bounded import calls
 from condashare.pathtext import within
+from condashare.wording import seconds_text
 
 SLICE_SECONDS = 1.0  # work one child does before it hands back
 SLICE_ENTRIES = 50_000  # entries one child stats before it hands back
@@ -305,7 +306,7 @@ def _merge(into: Walk, part: Walk) -> None:
 
 def _slice_failed(answer: calls.ChildAnswer, timeout: float) -> tuple[WalkStatus, str]:
     if answer.state == calls.TIMEOUT:
-        return "unresponsive", f"no answer within {timeout:g} s"
+        return "unresponsive", f"no answer within {seconds_text(timeout)}"
     return "error", answer.error or answer.state
 
 

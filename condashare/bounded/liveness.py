@@ -37,6 +37,7 @@ from condashare.bounded.paths import (
     ProbeResult,
     run_probes,
 )
+from condashare.wording import seconds_text
 
 
 def probe_words(result: ProbeResult, timeout: float | None = None) -> str:
@@ -47,7 +48,8 @@ def probe_words(result: ProbeResult, timeout: float | None = None) -> str:
     if result.status == OK:
         return "ok"
     if result.status == UNRESPONSIVE:
-        return f"unresponsive (no answer in {result.latency if timeout is None else timeout:.1f} s)"
+        waited = result.latency if timeout is None else timeout
+        return f"unresponsive (no answer in {seconds_text(waited)})"
     if result.status == MISSING:
         return "missing"
     return error_words(result.errno, result.error)
@@ -119,9 +121,9 @@ class Liveness:
         """``responsive (etc/profile.d/conda.sh read in 3 ms)``, ``unresponsive (no answer in
         2.0 s)``, ``failing: stale file handle (ESTALE)``, ``missing`` ..."""
         if self.status == OK:
-            return f"responsive ({self.file} read in {self.latency * 1000:.0f} ms)"
+            return f"responsive ({self.file} read in {seconds_text(self.latency)})"
         if self.status == UNRESPONSIVE:
-            return f"unresponsive (no answer in {self.timeout:.1f} s)"
+            return f"unresponsive (no answer in {seconds_text(self.timeout)})"
         if self.status == MISSING:
             return "missing"
         if self.status == "unproven":

@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from condashare.bounded import children
 from condashare.bounded.programs import pathops
+from condashare.wording import seconds_text
 
 ProbeStatus = Literal["ok", "missing", "unresponsive", "error"]
 PathOp = Literal["stat", "head", "listdir", "envs", "subdir", "appendable"]
@@ -61,9 +62,9 @@ class ProbeResult:
     def describe(self) -> str:
         """A short human phrase: ``responsive (3 ms)``, ``unresponsive (no answer in 2.0 s)``."""
         if self.status == OK:
-            return f"responsive ({self.latency * 1000:.0f} ms)"
+            return f"responsive ({seconds_text(self.latency)})"
         if self.status == UNRESPONSIVE:
-            return f"unresponsive (no answer in {self.latency:.1f} s)"
+            return f"unresponsive (no answer in {seconds_text(self.latency)})"
         if self.status == MISSING:
             return "missing"
         return f"error {self.errname or self.errno}: {self.error}".strip()

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from condashare.errors import ExitCode
+from condashare.wording import seconds_text
 
 if TYPE_CHECKING:
     from condashare.admin.audit import Applied, AuditReport, Change
@@ -273,7 +274,7 @@ def run_audit(args: argparse.Namespace) -> int:
     p = report.policy
     out.line(
         f"condashare admin audit: {prefix}: {report.entries} entries in "
-        f"{report.seconds:.1f} s; admins: {p['owner']} and group {p['admin_group']} "
+        f"{seconds_text(report.seconds)}; admins: {p['owner']} and group {p['admin_group']} "
         f"({p['source']})"
     )
     _render_result(

@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from condashare.findings import Group, exit_code_for
+from condashare.wording import seconds_text
 
 if TYPE_CHECKING:
     from condashare.host.mounts import Mount
@@ -74,7 +75,7 @@ def render_info(report: InfoReport, out: Output) -> None:
         out.field("file", f"{report.site.path}  (found by {report.site.found_by})")
         if report.site.name:
             out.field("site", report.site.name)
-        out.field("probe timeout", f"{report.site.probe_timeout:g} s")
+        out.field("probe timeout", seconds_text(report.site.probe_timeout))
     if report.site is not None:
         out.line()
         out.heading("Installations")

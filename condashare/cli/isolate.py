@@ -60,6 +60,8 @@ def run(args: argparse.Namespace) -> int:
     if not args.quiet:
         for line in plan.hidden:
             out.warn(f"isolate: hidden: {line}")
+        for line in plan.notes:
+            out.warn(f"isolate: note: {line}")
     for line in plan.not_hidden:
         out.warn(f"isolate: still in view: {line}")
     if args.strict and plan.not_hidden:

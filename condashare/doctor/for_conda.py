@@ -17,6 +17,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import FixOutcome
 from condashare.findings import Finding, Severity
 from condashare.site.file import DEFAULT_PROBE_TIMEOUT
+from condashare.wording import seconds_text
 
 # Plugin group -> doctor check ids (see docs/conda-plugin.md for what each reports).
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -139,7 +140,7 @@ def apply_trash_fix(plan: TrashPlan, *, timeout: float) -> FixOutcome:
     fixable = [f for f in result.findings if f.fixable]
     answer = calls.call(check.fixer, plan.run.ctx, fixable, True, timeout=timeout * 5)
     if answer.state != calls.DONE:
-        why = answer.error or f"the share did not answer within {timeout * 5:g} s"
+        why = answer.error or f"the share did not answer within {seconds_text(timeout * 5)}"
         return FixOutcome("integrity.files", plan.outcome.summary, error=why)
     outcome: FixOutcome = answer.value
     return outcome

@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from condashare.bounded.paths import UNRESPONSIVE, PathOp, ProbeResult, run_probes
 from condashare.errors import CondashareError, ExitCode
 from condashare.host.mounts import Mount, may_be_remote, mount_for, read_mount_table
+from condashare.wording import seconds_text
 
 DEFAULT_TIMEOUT = 2.0  # seconds, the site file's default probe_timeout
 MAX_FILE_BYTES = 1 << 20  # startup files, condarc files, the site file
@@ -281,7 +282,7 @@ class Reader:
                 where = f"{mount.source} (mounted at {mount.mountpoint})"
             else:
                 where = "a network share (reached through a symlink)"
-            wait = f"no answer within {self.timeout:g} s"
+            wait = f"no answer within {seconds_text(self.timeout)}"
             home = (self.home or "").rstrip("/")
             if home and (path == home or path.startswith(home + "/")):
                 self._dead[key] = f"your home {home} is on {where}, which is not answering ({wait})"

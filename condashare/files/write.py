@@ -41,6 +41,7 @@ from condashare.files.errors import EditWriteFailed as EditWriteFailed
 from condashare.files.errors import os_words, write_failed
 from condashare.files.links import UnsafeLink, resolve_trusted
 from condashare.files.read import FileRead, Reader, ReadStatus, read_local
+from condashare.wording import seconds_text
 
 T = TypeVar("T")
 
@@ -410,8 +411,9 @@ def bounded_write(
     seconds = write_timeout(reader)
     after = (
         f"the share stopped answering while it was being written (no answer within "
-        f"{seconds:g} s); each write is atomic, so the file is either unchanged or completely "
-        "written (it may complete when the share answers again): run the command again then"
+        f"{seconds_text(seconds)}); each write is atomic, so the file is either unchanged or "
+        "completely written (it may complete when the share answers again): run the command "
+        "again then"
     )
     return _in_child(fn, args, seconds, label, after, reader)
 

@@ -31,6 +31,7 @@ from condashare.bounded.paths import run_programs
 from condashare.bounded.programs import pathchain
 from condashare.host.mounts import Mount, may_be_remote
 from condashare.site.file import Site
+from condashare.wording import seconds_text
 
 WriterKind = Literal["user", "group", "everyone"]
 TrustStatus = Literal["trusted", "untrusted", "unknown"]
@@ -209,7 +210,7 @@ def walk_chains(
         if res.ok:
             out[res.path] = parse_steps(res.data.get("steps", []))
         elif res.status == "unresponsive":
-            out[res.path] = (f"the share did not answer within {timeout:g} s", True)
+            out[res.path] = (f"the share did not answer within {seconds_text(timeout)}", True)
         else:
             out[res.path] = (res.error or res.status, False)
     return out

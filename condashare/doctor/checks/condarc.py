@@ -27,8 +27,8 @@ def check_parse(ctx: Context) -> list[Finding]:
                     f"{f.path} cannot be used: {f.problem}",
                     "conda stops with a parse error on every command while this file is broken "
                     "(or, for some errors, silently ignores settings).",
-                    f"Fix the YAML in {f.path} (spaces, not tabs; `key: value`), or move it away: "
-                    f"mv {f.path} {f.path}.broken",
+                    f"Fix the YAML in {shown(f.path)} (spaces, not tabs; `key: value`), or move "
+                    f"it away: mv {shell_word(f.path)} {shell_word(f.path + '.broken')}",
                     path=f.path,
                     error=f.problem,
                 )
@@ -49,7 +49,7 @@ def check_parse(ctx: Context) -> list[Finding]:
                 cid,
                 f"{path}: {why}",
                 "Settings you put there have no effect.",
-                f"Make {path} a regular file named .condarc, condarc or *.yml/*.yaml "
+                f"Make {shown(path)} a regular file named .condarc, condarc or *.yml/*.yaml "
                 "(or remove it).",
                 path=path,
             )
@@ -73,7 +73,7 @@ def check_other_os_envs(ctx: Context) -> list[Finding]:
                     warning(
                         cid,
                         f"envs_dirs lists {path}, environments of the {other.os} installation",
-                        f"From {cfg.sources.get(path, 'configuration')}. conda on this "
+                        f"From {shown(cfg.sources.get(path, 'configuration'))}. conda on this "
                         f"{ctx.host.os} host lists those environments and can activate them, but "
                         "nothing in them runs here. A home shared between OSes with one .condarc "
                         "causes this.",
@@ -117,7 +117,7 @@ def check_env_names(ctx: Context) -> list[Finding]:
             warning(
                 cid,
                 f"envs dir {gone.entry.path} cannot be listed: {gone.verdict}",
-                f"From {gone.entry.source}. conda lists and activates environments from it.",
+                f"From {shown(gone.entry.source)}. conda lists and activates environments from it.",
                 "See condashare doctor mount.",
                 path=gone.entry.path,
                 status=gone.status,
@@ -190,9 +190,9 @@ def check_filesystems(ctx: Context) -> list[Finding]:
             warning(
                 cid,
                 f"your envs ({envs}) and package cache ({pkgs}) are on different filesystems",
-                f"{m_env.mountpoint} ({m_env.fstype}) vs {m_pkg.mountpoint} ({m_pkg.fstype}): "
-                "conda cannot hard-link across filesystems, so every environment gets a full copy "
-                "of every package (slower installs, much more space).",
+                shown(f"{m_env.mountpoint} ({m_env.fstype}) vs {m_pkg.mountpoint} ({m_pkg.fstype})")
+                + ": conda cannot hard-link across filesystems, so every environment gets a full "
+                "copy of every package (slower installs, much more space).",
                 "Keep envs_dirs and pkgs_dirs on the same filesystem, e.g. both under "
                 "/local/scratch/$USER/conda or both under ~/.conda.",
                 **data,

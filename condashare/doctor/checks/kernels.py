@@ -25,6 +25,7 @@ from condashare.kernels.spec import LAUNCHER, KernelRecord, render_launcher
 from condashare.render import shell_word, shown
 from condashare.site.file import Site
 from condashare.site.installations import choose_installation, parse_executable_header
+from condashare.wording import seconds_text
 
 CID = "jupyter.kernelspecs"
 _HEAD = "512"
@@ -78,7 +79,8 @@ def _stale(ctx: Context, spec: store.FoundSpec, record: KernelRecord) -> Finding
         return warning(
             CID,
             f"the launcher of kernel {_display(spec)} is missing or was changed",
-            f"{os.path.join(spec.path, LAUNCHER)} is not what condashare writes for this release.",
+            f"{shown(os.path.join(spec.path, LAUNCHER))} is not what condashare writes for this "
+            "release.",
             "Run `condashare kernels` to write it again.",
             path=spec.path,
         )
@@ -123,7 +125,7 @@ def _judge(ctx: Context, target: _Target, result: ProbeResult) -> Finding | None
         )
     if result.status == UNRESPONSIVE:
         then = (
-            f"the kernel start fails after {ctx.timeout:g} s"
+            f"the kernel start fails after {seconds_text(ctx.timeout)}"
             if target.ours
             else "starting it makes the notebook server wait for the share"
         )

@@ -15,6 +15,8 @@ from condashare.bounded.programs import locktest
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.render import shown
+from condashare.wording import seconds_text
 
 LOCK_OFFSET = 21  # conda locks this one byte of <cache>/<hash>.info.json
 
@@ -27,7 +29,7 @@ def try_lock(directory: str, timeout: float) -> ProbeResult:
 def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Finding]:
     result = try_lock(directory, max(ctx.timeout, 2.0))
     mount = ctx.mount_of(directory)
-    fs = f"{mount.fstype} at {mount.mountpoint}" if mount else "unknown filesystem"
+    fs = shown(f"{mount.fstype} at {mount.mountpoint}") if mount else "unknown filesystem"
     data = {
         "path": directory,
         "status": result.status,
@@ -40,9 +42,9 @@ def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Fi
             error(
                 cid,
                 f"{label}: locking in {directory} hangs",
-                f"A lock attempt on {fs} got no answer in {max(ctx.timeout, 2.0):g} s. conda locks "
-                "here at every solve and waits the same way (or fails with LockError after 10 "
-                "tries).",
+                f"A lock attempt on {fs} got no answer in {seconds_text(max(ctx.timeout, 2.0))}. "
+                "conda locks here at every solve and waits the same way (or fails with LockError "
+                "after 10 tries).",
                 "Move the cache to local disk (pkgs_dirs in ~/.condarc), or set `no_lock: true` if "
                 "only one host uses it. If the whole share is down, see mount.responsive.",
                 **data,
@@ -82,7 +84,7 @@ def lock_findings(cid: str, label: str, directory: str, ctx: Context) -> list[Fi
     return [
         ok(
             cid,
-            f"{label}: a conda-style lock works in {directory} ({result.latency * 1000:.0f} ms)",
+            f"{label}: a conda-style lock works in {directory} ({seconds_text(result.latency)})",
             **data,
         )
     ]

@@ -19,6 +19,7 @@ from condashare.modules.render import Format, owns
 from condashare.modules.sync import ModulesPlan, default_dir, plan_sync, scan_bounded
 from condashare.render import shell_word, shown
 from condashare.shared_envs.setup import Setup
+from condashare.wording import seconds_text
 
 CID = "modules.files"
 _MAX_LISTED = 5
@@ -48,7 +49,7 @@ def _dirs(ctx: Context) -> list[str]:
 
 def _names(modules: list[str]) -> str:
     more = len(modules) - _MAX_LISTED
-    return ", ".join(modules[:_MAX_LISTED]) + (f" and {more} more" if more > 0 else "")
+    return ", ".join(map(shown, modules[:_MAX_LISTED])) + (f" and {more} more" if more > 0 else "")
 
 
 def _judge(ctx: Context, plan: ModulesPlan) -> list[Finding]:
@@ -64,7 +65,7 @@ def _judge(ctx: Context, plan: ModulesPlan) -> list[Finding]:
                     CID,
                     f"`module load` of the modulefiles in {where} fails on this machine",
                     f"The share of installation {listing.installation!r} does not answer "
-                    f"({listing.detail}): each load gives up after {ctx.timeout:g} s.",
+                    f"({listing.detail}): each load gives up after {seconds_text(ctx.timeout)}.",
                     "See `condashare doctor mount`.",
                     directory=plan.directory,
                 )

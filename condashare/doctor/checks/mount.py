@@ -23,6 +23,7 @@ from condashare.doctor.model import Check, Finding
 from condashare.findings import DEAD_SHARE
 from condashare.host.mounts import Mount
 from condashare.render import shown
+from condashare.wording import seconds_text
 
 SLOW_LATENCY = 0.5  # seconds for one open + read: users feel it at every conda command
 
@@ -85,8 +86,9 @@ def check_present(ctx: Context) -> list[Finding]:
             error(
                 cid,
                 f"{inst.prefix} does not exist: the share is not mounted",
-                f"The path falls on the local filesystem {mount.mountpoint} ({mount.fstype}) "
-                "and is not there, so the share that should hold it is not mounted.",
+                f"The path falls on the local filesystem {shown(mount.mountpoint)} "
+                f"({mount.fstype}) and is not there, so the share that should hold it is not "
+                "mounted.",
                 "Ask your administrators to mount the share (or check the prefix in the "
                 "site file); `mount | grep nfs` shows what is mounted.",
                 **data,
@@ -111,7 +113,7 @@ def check_autofs(ctx: Context) -> list[Finding]:
                 info(
                     cid,
                     f"{label}: {path} is behind an automount trigger not yet mounted",
-                    f"{mount.mountpoint} is an autofs trigger: the first access mounts the "
+                    f"{shown(mount.mountpoint)} is an autofs trigger: the first access mounts the "
                     "share, which takes seconds and hangs while the server is down. condashare "
                     "touches it only from a child process with a timeout.",
                     "Nothing to do unless the mount then fails; see mount.responsive.",
@@ -173,9 +175,9 @@ def _probe_finding(
     if result.status == "unresponsive":
         return error(
             cid,
-            f"{label}: {path} does not answer (no reply in {ctx.timeout:g} s)",
+            f"{label}: {path} does not answer (no reply in {seconds_text(ctx.timeout)})",
             "The file server is down or unreachable: opening "
-            f"{result.file or 'a file'} got no answer (a stat may still answer from the "
+            f"{shown(result.file or 'a file')} got no answer (a stat may still answer from the "
             "client's cache). Every program that opens files here (conda, a shell sourcing "
             "conda.sh) waits until it comes back.",
             "Wait for the server or ask your administrators; meanwhile open new shells "
@@ -187,7 +189,7 @@ def _probe_finding(
             cid,
             f"{label}: {path} fails: {result.describe().removeprefix('failing: ')}",
             "The share answers with an error instead of data"
-            + (f" (opening {result.file})." if result.file else "."),
+            + (f" (opening {shown(result.file)})." if result.file else "."),
             _ERRNO_FIXES.get(result.errname, "Ask your administrators to check the mount."),
             **data,
         )
@@ -212,7 +214,7 @@ def _probe_finding(
     if result.latency > SLOW_LATENCY:
         return warning(
             cid,
-            f"{label}: {path} answers slowly ({result.latency * 1000:.0f} ms to open and read "
+            f"{label}: {path} answers slowly ({seconds_text(result.latency)} to open and read "
             f"{result.file})",
             "conda opens and stats thousands of files per command; at this latency it crawls.",
             "Tell your administrators; for heavy work use a local scratch copy.",

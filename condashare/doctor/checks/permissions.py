@@ -16,7 +16,7 @@ from condashare.doctor.checks._util import MISSING, UNRESPONSIVE, error, exists,
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 from condashare.pathtext import within
-from condashare.render import shown
+from condashare.render import shell_word, shown
 
 
 def _user(uid: int) -> str:
@@ -60,8 +60,8 @@ def check_install_tree(ctx: Context) -> list[Finding]:
                 cid,
                 f"{counts['world']} file(s) in the shared installation are world-writable",
                 "Anyone on any machine mounting the share can change programs every user runs "
-                f"(e.g. {', '.join(d['world'][:3])}). {scanned}.",
-                f"Tell your administrators: chmod -R o-w {inst.prefix}",
+                f"(e.g. {', '.join(map(shown, d['world'][:3]))}). {scanned}.",
+                f"Tell your administrators: chmod -R o-w {shell_word(inst.prefix)}",
                 **data,
             )
         )
@@ -70,10 +70,10 @@ def check_install_tree(ctx: Context) -> list[Finding]:
             warning(
                 cid,
                 f"{counts['group']} file(s) in the shared installation are group-writable",
-                f"Every member of the owning group can change them (e.g. {d['group'][0]}). "
+                f"Every member of the owning group can change them (e.g. {shown(d['group'][0])}). "
                 "Fine for "
                 f"a small admin group, risky for a broad one. {scanned}.",
-                f"Administrators: check the group, or chmod -R g-w {inst.prefix}",
+                f"Administrators: check the group, or chmod -R g-w {shell_word(inst.prefix)}",
                 **data,
             )
         )
@@ -83,7 +83,7 @@ def check_install_tree(ctx: Context) -> list[Finding]:
                 cid,
                 f"{counts['mine']} file(s) in the shared installation belong to you",
                 "You can change the shared installation by accident (a `conda install` into "
-                f"base, a pip install), breaking it for everyone (e.g. {d['mine'][0]}).",
+                f"base, a pip install), breaking it for everyone (e.g. {shown(d['mine'][0])}).",
                 "Leave the shared installation to its administrators; use your own environments "
                 "(conda create -n NAME ...).",
                 **data,

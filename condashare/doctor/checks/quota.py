@@ -25,6 +25,7 @@ from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warnin
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.render import human_bytes, shown
+from condashare.wording import seconds_text
 
 NEAR = 0.9  # warn at 90 % of a limit
 LOW_INODES = 0.05  # warn when under 5 % of a filesystem's inodes are free
@@ -172,7 +173,7 @@ def check_quota(ctx: Context) -> list[Finding]:
         return [
             error(
                 cid,
-                f"`quota` did not answer within {timeout:g} s",
+                f"`quota` did not answer within {seconds_text(timeout)}",
                 "It asks the file server for NFS quotas (rpc.rquotad); the server is not "
                 "answering.",
                 "See condashare doctor mount.responsive.",

@@ -14,6 +14,7 @@ from condashare.bounded.programs import sqlitetest
 from condashare.doctor.checks._util import UNRESPONSIVE, error, exists, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
+from condashare.wording import seconds_text
 
 
 def _ipython_dir(ctx: Context) -> str:
@@ -163,7 +164,7 @@ def check_live(ctx: Context) -> list[Finding]:
             error(
                 cid,
                 f"a SQLite write in {home} hangs",
-                f"No answer in {timeout:g} s on {fs}. IPython, Jupyter and conda's "
+                f"No answer in {seconds_text(timeout)} on {fs}. IPython, Jupyter and conda's "
                 "repodata cache would hang the same way.",
                 "Keep databases on local disk (see sqlite.known_dbs for the settings).",
                 **data,
@@ -194,7 +195,7 @@ def check_live(ctx: Context) -> list[Finding]:
     return [
         ok(
             cid,
-            f"SQLite write and lock work in {home} ({fs}, {res.latency * 1000:.0f} ms)",
+            f"SQLite write and lock work in {home} ({fs}, {seconds_text(res.latency)})",
             "Locks are only tested from this host; other hosts may still not see them.",
             **data,
         )

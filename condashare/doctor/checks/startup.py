@@ -32,6 +32,7 @@ from condashare.startup.blocks import block_text, marker_lines, render_block, sp
 from condashare.startup.conda_blocks import find_conda_blocks
 from condashare.startup.plan import targets_for
 from condashare.startup.shelltext import interactive_guard
+from condashare.wording import seconds_text
 
 SLOW_START = 1.0  # seconds: a shell that takes longer to start is noticeably slow
 SHELL_TIMEOUT = 6.0  # seconds before a shell start counts as hanging
@@ -434,7 +435,7 @@ def check_stdout(ctx: Context) -> list[Finding]:
             error(
                 cid,
                 f"non-interactive {shell} does not finish starting",
-                f"`{' '.join(argv)}` did not finish in {res.seconds:.1f} s: a startup file "
+                f"`{' '.join(argv)}` did not finish in {seconds_text(res.seconds)}: a startup file "
                 "waits for "
                 "something (often a dead share). scp, rsync and `ssh host cmd` hang the same way.",
                 "Guard share accesses in your startup files (condashare init does), and see "
@@ -489,7 +490,7 @@ def check_start_time(ctx: Context) -> list[Finding]:
         return [
             error(
                 cid,
-                f"interactive {shell} did not start within {limit:g} s",
+                f"interactive {shell} did not start within {seconds_text(limit)}",
                 "A startup file waits for something, usually a share that does not answer.",
                 "Start a shell without startup files (`bash --norc`, `zsh -f`) and guard share "
                 "accesses (condashare init does).",
@@ -502,7 +503,7 @@ def check_start_time(ctx: Context) -> list[Finding]:
         return [
             warning(
                 cid,
-                f"interactive {shell} takes {res.seconds:.1f} s to start",
+                f"interactive {shell} takes {seconds_text(res.seconds)} to start",
                 "A `conda init` block runs Python at every shell start (~0.6 s on local disk, much "
                 "more on NFS); other slow commands in startup files add up.",
                 "Replace `conda init` with `condashare init` (sources conda.sh, ~3 ms); time "
@@ -510,7 +511,7 @@ def check_start_time(ctx: Context) -> list[Finding]:
                 **data,
             )
         ]
-    return [ok(cid, f"interactive {shell} starts in {res.seconds * 1000:.0f} ms", **data)]
+    return [ok(cid, f"interactive {shell} starts in {seconds_text(res.seconds)}", **data)]
 
 
 FILES = Check(

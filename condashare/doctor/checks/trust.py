@@ -10,19 +10,20 @@ from __future__ import annotations
 from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
-from condashare.render import shown
+from condashare.render import shell_word, shown
 from condashare.site.trust import PathTrust, Writer, by_cause, examine_site
 
 
 def _fix(writer: Writer) -> str:
     path = shown(writer.path)
     if writer.kind == "everyone":
-        return f"Administrators: chmod o-w {path}"
+        return f"Administrators: chmod o-w {shell_word(writer.path)}"
     if writer.kind == "group":
         name = writer.who().removeprefix("group ")
         return (
-            f"Administrators: chmod g-w {path}; or, if only administrators are in group "
-            f'{shown(name)}, name it in the site file ([admin] group = "{shown(name)}").'
+            f"Administrators: chmod g-w {shell_word(writer.path)}; or, if only administrators "
+            f"are in group {shown(name)}, name it in the site file "
+            f'([admin] group = "{shown(name)}").'
         )
     if writer.how == "owns the entry":
         return f"Administrators: move {path} out of the sticky directory (owned by an admin)."
