@@ -190,9 +190,11 @@ def test_reverse_of_one_shell_keeps_the_code_another_still_runs(two: Env) -> Non
 def test_an_existing_full_block_stays_full_until_asked(two: Env) -> None:
     init(two, "--form", "full", "--shell", "bash")
     full = (two.home / ".bashrc").read_bytes()
-    init(two, "--shell", "bash")  # no --form: the file keeps the form it has
+    res = run_cli("init", "--site", str(two.site), "--shell", "bash")  # keeps the form it has
+    assert res.returncode == 0, res.stderr
     assert (two.home / ".bashrc").read_bytes() == full
     assert not code_dir(two.home).exists()
+    assert "startup" not in res.stdout  # no code file and no directory to speak of
     init(two, "--shell", "zsh")  # a new block is short; the bash one stays as it is
     assert is_short(block_of(two.home / ".zshrc"))
     assert (two.home / ".bashrc").read_bytes() == full

@@ -366,7 +366,8 @@ def _managed_plans(
 
         edit = plan_edit(path, transform, "condashare's startup code", state)
         out.append(FilePlan(edit, dialect, shells, why))
-    return out, ([] if used else [code.path])
+    gone = not used and reader.exists(code.path)  # (said only when there is one to remove)
+    return out, ([code.path] if gone else [])
 
 
 def plan_reverse(
