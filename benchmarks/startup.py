@@ -8,10 +8,12 @@ changes hit all alike) with:
 - ``bare``: a bare line sourcing the installation's conda.sh / conda.csh / conda.fish (local);
 - ``block``: the condashare block, installation on local disk (mount table says local: no probe,
   the shell sources the file itself);
-- ``bare-net`` / ``block-net``: the same with the installation on a healthy FUSE share shown as
-  ``fuse.nfs`` that caches attributes for 30 s like an NFS client. The block's probe child
-  opens and reads the file and the shell sources what it read, so the share is read once in
-  both cases. (The FUSE daemon is Python, so a read through it is slow: compare the two.)
+- ``short``: the short form (``init``'s default): the guarded line in the startup file, the block
+  in the managed file in the home's state dir that it sources;
+- ``bare-net`` / ``block-net`` / ``short-net``: the same with the installation on a healthy FUSE
+  share shown as ``fuse.nfs`` that caches attributes for 30 s like an NFS client. The block's
+  probe child opens and reads the file and the shell sources what it read, so the share is read
+  once in both cases. (The FUSE daemon is Python, so a read through it is slow: compare the two.)
 - ``floor`` / ``floor-net`` (bash, zsh, dash): the physical limit of any OS-branching block —
   one ``uname -sm`` (the block must ask uname), then the bare line (local), or sourcing what one
   freshly exec'd child (``cat``) read (network: the least a block that never opens the share
@@ -46,14 +48,32 @@ sys.path.insert(0, str(REPO / "tests"))
 
 from support.conda_shell import write_installation  # noqa: E402
 
+from condashare.shells.records import DialectName  # noqa: E402
 from condashare.site.file import Installation, Site  # noqa: E402
 from condashare.startup.blocks import render_block  # noqa: E402
+from condashare.startup.short import CodeDir, managed_text, render_short  # noqa: E402
 
 SHELLS = ["bash", "zsh", "dash", "tcsh", "fish"]
-DIALECT = {"bash": "posix", "zsh": "posix", "dash": "posix", "tcsh": "csh", "fish": "fish"}
+DIALECT: dict[str, DialectName] = {
+    "bash": "posix",
+    "zsh": "posix",
+    "dash": "posix",
+    "tcsh": "csh",
+    "fish": "fish",
+}
 CONDA_FILE = {"tcsh": "etc/profile.d/conda.csh", "fish": "etc/fish/conf.d/conda.fish"}
 HANG_TIMEOUT = 1.0
-COLS = ["empty", "bare", "floor", "block", "bare-net", "floor-net", "block-net"]
+COLS = [
+    "empty",
+    "bare",
+    "floor",
+    "block",
+    "short",
+    "bare-net",
+    "floor-net",
+    "block-net",
+    "short-net",
+]
 
 
 def conda_file(shell: str, prefix: Path) -> Path:
@@ -99,10 +119,20 @@ def command(shell: str) -> list[str]:
     return [exe, "-i", "-c", "exit"]
 
 
-def make_home(root: Path, name: str, shell: str, content: str) -> dict[str, str]:
+def make_home(
+    root: Path, name: str, shell: str, content: str, short: Site | None = None
+) -> dict[str, str]:
+    """A home whose startup file holds ``content``; with ``short``, the short line and the
+    managed file (rendered for that site) it sources."""
     home = root / name / shell
     f = startup_file(home, shell)
     f.parent.mkdir(parents=True, exist_ok=True)
+    if short is not None:
+        code = CodeDir(str(home / ".local/state/condashare/startup"), str(home))
+        managed = Path(code.file(DIALECT[shell]))
+        managed.parent.mkdir(parents=True, exist_ok=True)
+        managed.write_bytes(managed_text(short, DIALECT[shell]))
+        content = render_short(DIALECT[shell], code).decode()
     f.write_text(content)
     return {"HOME": str(home), "PATH": "/usr/bin:/bin", "ENV": str(home / ".shinit")}
 
@@ -179,21 +209,27 @@ def build_cases(
         for name, text in texts.items():
             if text is not None:
                 cases[(shell, name)] = make_home(tmp, name, shell, text)
+        cases[(shell, "short")] = make_home(tmp, "short", shell, "", site_for(local, 2.0))
+        if shared is not None:
+            net = site_for(shared, HANG_TIMEOUT)
+            cases[(shell, "short-net")] = make_home(tmp, "short-net", shell, "", net)
     return cases
 
 
 def hung_starts(
     fuse: Fuse, shells: list[str], cases: dict[tuple[str, str], dict[str, str]]
 ) -> dict[str, float]:
-    """Worst of 3 starts per shell, the share dead since 1 s after a warm (healthy) start."""
+    """Worst of 3 starts per shell and form, the share dead since 1 s after a warm (healthy)
+    start."""
     worst: dict[str, float] = {}
     for shell in shells:
-        env = cases[(shell, "block-net")]
-        fuse.trigger.unlink(missing_ok=True)
-        run_cpu(command(shell), env)  # a healthy start: the client's cache is warm
-        fuse.trigger.write_text("")
-        time.sleep(1.0)
-        worst[shell] = max(run_cpu(command(shell), env)[0] for _ in range(3))
+        for case in ("block-net", "short-net"):
+            env = cases[(shell, case)]
+            fuse.trigger.unlink(missing_ok=True)
+            run_cpu(command(shell), env)  # a healthy start: the client's cache is warm
+            fuse.trigger.write_text("")
+            time.sleep(1.0)
+            worst[f"{shell} {case[:-4]}"] = max(run_cpu(command(shell), env)[0] for _ in range(3))
     fuse.trigger.unlink(missing_ok=True)
     return worst
 
@@ -201,7 +237,7 @@ def hung_starts(
 def print_table(title: str, table: dict[tuple[str, str], float], shells: list[str]) -> None:
     print(f"\n{title} (ms)")
     head = " ".join(f"{c:>9}" for c in COLS)
-    extra = ["block-bare", "block-floor", "net:blk-bare", "net:blk-floor"]
+    extra = ["block-bare", "block-floor", "short-block", "net:blk-bare", "net:short-blk"]
     print(f"{'shell':6} {head} " + " ".join(f"{c:>13}" for c in extra))
     for shell in shells:
         cells = []
@@ -209,8 +245,8 @@ def print_table(title: str, table: dict[tuple[str, str], float], shells: list[st
             v = table.get((shell, c))
             cells.append(f"{v * 1000:9.1f}" if v is not None else f"{'-':>9}")
         diffs = []
-        for a, b in (("block", "bare"), ("block", "floor"), ("block-net", "bare-net"),
-                     ("block-net", "floor-net")):  # fmt: skip
+        for a, b in (("block", "bare"), ("block", "floor"), ("short", "block"),
+                     ("block-net", "bare-net"), ("short-net", "block-net")):  # fmt: skip
             va, vb = table.get((shell, a)), table.get((shell, b))
             diffs.append(f"{(va - vb) * 1000:13.1f}" if va is not None and vb is not None
                          else f"{'-':>13}")  # fmt: skip
@@ -268,7 +304,7 @@ def main() -> None:
         for shell, secs in hung.items():
             verdict = "ok" if secs <= HANG_TIMEOUT + 0.5 else "OVER the limit"
             over = secs - HANG_TIMEOUT
-            print(f"  {shell:6} {secs:6.2f} s  (over timeout: {over:+.2f} s, {verdict})")
+            print(f"  {shell:12} {secs:6.2f} s  (over timeout: {over:+.2f} s, {verdict})")
 
 
 if __name__ == "__main__":

@@ -170,13 +170,16 @@ def test_healthy_share_is_probed_and_used(on_share: Env, shell: str, tmp_path: P
 
 
 @pytest.mark.fuse
+@pytest.mark.parametrize("form", ["short", "full"])
 @pytest.mark.parametrize("shell", SHELLS)
 def test_hung_share_every_shell_starts_within_timeout(
-    on_share: Env, fuse_share: FuseShare, shell: str, tmp_path: Path
+    on_share: Env, fuse_share: FuseShare, shell: str, form: str, tmp_path: Path
 ) -> None:
     """Interactive and login shells return within probe timeout + 1 s with stdout and stderr
     captured through pipes: communicate() waits for EOF, so a stuck probe still holding the
-    shell's stdout/stderr would make this hang (what `bash -i -c exit | cat` and ssh see)."""
+    shell's stdout/stderr would make this hang (what `bash -i -c exit | cat` and ssh see).
+    Both forms of the block: the short line sources the same code from the home."""
+    init(on_share, "--form", form)
     # Not tmp_path/bin: man-db's manpath, run by Environment Modules' login hook, stats
     # DIR/../share/man for each PATH entry, and tmp_path/share is the hung mount.
     bindir = fake_uname(tmp_path / "fake" / "bin", "Linux", "x86_64")

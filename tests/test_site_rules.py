@@ -296,7 +296,8 @@ def test_init_with_rules_sets_up_bash_and_refuses_tcsh_clearly(tmp_path, sandbox
     site.write_text(TWO_CLUSTERS)
     ok = cli("init", "--site", str(site), "--shell", "bash")
     assert ok.returncode == 0, ok.stderr
-    assert "_condashare_m=" in (sandbox_home / ".bashrc").read_text()
+    code = sandbox_home / ".local/state/condashare/startup/posix.sh"  # what .bashrc's line runs
+    assert "_condashare_m=" in code.read_text()
     for args in (("init", "--shell", "tcsh"), ("admin", "init-system", "--root", str(tmp_path),
                                                "--shell", "fish")):  # fmt: skip
         res = cli(*args, "--site", str(site))

@@ -442,8 +442,11 @@ def test_prefix_option_and_probe_timeout(tmp_path: Path) -> None:
     h = home()
     res = cli("init", "--prefix", "/opt/conda", "--shell", "sh", "--probe-timeout", "0.25")
     assert res.returncode == 0, res.stderr
-    data = (h / ".profile").read_bytes()
+    data = (h / ".local/state/condashare/startup/posix.sh").read_bytes()  # the short form's code
     assert b"_condashare_p='/opt/conda'" in data and b"_condashare_t='0.25'" in data
+    res = cli("init", "--prefix", "/opt/conda", "--shell", "sh", "--form", "full")
+    data = (h / ".profile").read_bytes()
+    assert b"_condashare_p='/opt/conda'" in data and b"_condashare_t=" in data
 
 
 def test_reverse_without_blocks_changes_nothing() -> None:

@@ -26,8 +26,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = sub.add_parser(
         "init",
         help="set up your shells to use the shared conda installation of each machine",
-        description="Add a managed block to your shell startup files that picks, at every shell "
-        "start, the shared installation for that machine's OS and architecture and sources its "
+        description="Add a managed block to your shell startup files (by default one line that "
+        "sources the code condashare keeps in its state dir) that picks, at every shell start, "
+        "the shared installation for that machine's OS and architecture and sources its "
         "conda.sh / conda.csh / conda.fish directly (no Python at shell start). A dead share is "
         "skipped after the probe timeout. Run again to update; --reverse removes exactly what "
         "was added.",
@@ -45,6 +46,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     parser.add_argument(
         "--reverse", action="store_true", help="remove the blocks and undo --replace-conda-init"
+    )
+    parser.add_argument(
+        "--form",
+        choices=("short", "full"),
+        help="short: one guarded line sourcing the code condashare keeps in its state dir; "
+        "full: the whole block in each file (default: a file keeps the form its block has, a "
+        "new block is short)",
     )
     parser.add_argument(
         "--replace-conda-init",
@@ -150,9 +158,12 @@ def _plan(
 ) -> tuple[InitPlan, str]:
     """Pick the shells and plan every edit (nothing is written)."""
     from condashare.cli import ConfigError
+    from condashare.host import dirs
     from condashare.site.installations import choose_installation
     from condashare.startup.plan import choose_shells, existence, plan_init, plan_reverse
+    from condashare.startup.short import CodeDir
 
+    code = CodeDir(dirs.startup_code_dir(env), host.home)
     exists = existence(reader, host.home, env)
     if site is None:
         chosen = args.shell or args.all_shells
@@ -161,12 +172,20 @@ def _plan(
             if chosen
             else None
         )
-        return plan_reverse(host.home, env, shells, reader), ""
+        return plan_reverse(host.home, env, shells, reader, code), ""
     shells = choose_shells(args.shell, args.all_shells, host.login_shell, host.home, env, exists)
     if not shells:
         raise ConfigError("no shell to set up: pass --shell NAME or --all-shells")
     plan = plan_init(
-        site, shells, host.home, env, args.probe_timeout, args.replace_conda_init, reader
+        site,
+        shells,
+        host.home,
+        env,
+        args.probe_timeout,
+        args.replace_conda_init,
+        reader,
+        args.form,
+        code,
     )
     choice = choose_installation(site, host.platform, host.facts, env)
     if choice.installation is not None:

@@ -6,9 +6,10 @@ Support`` on macOS): a site file discovered on Linux would be invisible on the M
 off`` on one OS forgotten on the other. So, per kind of state:
 
 - **shared** (:data:`CONFIG`: the user site file; :data:`STATE`: what ``shared off`` removed,
-  backups of edited files, lock files): the XDG places on every OS, ``$XDG_CONFIG_HOME`` (else
-  ``~/.config``) and ``$XDG_STATE_HOME`` (else ``~/.local/state``), ``/condashare``. Readers also
-  look where earlier versions (platformdirs) wrote on either OS, so nothing written before is lost.
+  backups of edited files, lock files, the code ``init``'s short line sources): the XDG places
+  on every OS, ``$XDG_CONFIG_HOME`` (else ``~/.config``) and ``$XDG_STATE_HOME`` (else
+  ``~/.local/state``), ``/condashare``. Readers also look where earlier versions (platformdirs)
+  wrote on either OS, so nothing written before is lost.
 - **per host** (:data:`CACHE`: the verify hash cache, keyed by device and inode, which only mean
   something on the host that saw them): the OS's own cache dir (``$XDG_CACHE_HOME`` or
   ``~/.cache`` on Linux, ``~/Library/Caches`` on macOS), in a sub-directory named after the host.
@@ -130,6 +131,12 @@ def state_dir(env: Mapping[str, str] | None = None) -> str:
 def backup_dir(env: Mapping[str, str] | None = None) -> str:
     """Where backups of edited user files go (shared: either OS may need to restore them)."""
     return posixpath.join(state_dir(env), "backups")
+
+
+def startup_code_dir(env: Mapping[str, str] | None = None) -> str:
+    """Where ``init``'s short form keeps the startup code its one line sources (shared: a home
+    used by Linux and macOS must see one file, which branches on ``uname`` itself)."""
+    return posixpath.join(state_dir(env), "startup")
 
 
 def state_dir_holding(

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from condashare.files.read import Reader
-from condashare.files.write import Edit, FileState, check_text, plan_edit, read_state
+from condashare.files.write import Edit, EditError, FileState, check_text, plan_edit, read_state
 from condashare.shells.dialects import DIALECTS, Dialect
 from condashare.shells.records import (
     SHELLS,
@@ -26,6 +26,7 @@ from condashare.shells.records import (
 from condashare.site.file import Site
 from condashare.startup.blocks import (
     StartupError,
+    block_text,
     created_dirs,
     find_block,
     install_block,
@@ -41,6 +42,7 @@ from condashare.startup.conda_blocks import (
     find_conda_blocks,
 )
 from condashare.startup.shelltext import interactive_guard
+from condashare.startup.short import FILE_NAMES, CodeDir, Form, is_short, managed_text, render_short
 
 Exists = Callable[[str], bool]
 
@@ -232,20 +234,37 @@ def plan_init(
     timeout: float | None = None,
     replace_conda_init: bool = False,
     reader: Reader | None = None,
+    form: Form | None = None,
+    code: CodeDir | None = None,
 ) -> InitPlan:
     """Plan writing the block for ``shells``; no file is touched. Raises Edit/StartupError
-    (EditUnresponsive or UserFileError when the home's share does not answer)."""
+    (EditUnresponsive or UserFileError when the home's share does not answer).
+
+    ``form``: ``short`` (one line sourcing a managed file in ``code``), ``full`` (the whole
+    block), or None: a file keeps the form its block has, a new block is short. Without
+    ``code`` every block is full."""
     reader = reader or Reader.for_this_host(home=home)
     prefixes = [i.prefix for i in site.installations]
     plans: list[FilePlan] = []
     notes: list[str] = []
     handled: set[str] = set()
+    short: dict[DialectName, list[ShellName]] = {}
     exists = existence(reader, home, env)
+    refused = code.refuse_reason() if code is not None else "no directory for the short form"
+    if form == "short" and refused:
+        raise StartupError(code.path if code else home, refused)
+    if form is None and code is not None and refused:
+        notes.append(f"new blocks are written in full: {refused}")
     for target in targets_for(shells, home, env, exists):
         state = _text_state(target.path, reader)
         dialect = DIALECTS[target.dialect]
+        chosen = _form_for(state.data, form, refused)
+        if chosen == "short":
+            short.setdefault(target.dialect, []).extend(target.shells)
 
-        def make(flags: Sequence[bytes], d: Dialect = dialect) -> bytes:
+        def make(flags: Sequence[bytes], d: Dialect = dialect, f: Form = chosen) -> bytes:
+            if f == "short" and code is not None:
+                return render_short(d.name, code, flags)
             return render_block(site, d, timeout, flags)
 
         new_dirs = missing_dirs(target.path, home, exists) if state.data is None else []
@@ -290,8 +309,84 @@ def plan_init(
             "found active conda/mamba initialize blocks: they run Python at every shell start "
             "and may pick another installation; --replace-conda-init disables them (reversibly)"
         )
+    remove_dirs: list[str] = []
+    if code is not None:
+        managed, remove_dirs = _managed_plans(
+            code, home, env, reader, plans, lambda d: managed_text(site, d, timeout), short
+        )
+        plans = managed + plans  # the code first, then the lines that source it
     stale = stale_temp_files([p.edit.path for p in plans], reader)
-    return InitPlan("init", [_shell(s) for s in shells], plans, notes, stale)
+    return InitPlan("init", [_shell(s) for s in shells], plans, notes, stale, remove_dirs)
+
+
+def _form_for(data: bytes | None, form: Form | None, refused: str | None) -> Form:
+    """The form of one file's block: the one asked for, else the one it has, else short (full
+    when the short form cannot be written here)."""
+    if form is not None:
+        return form
+    block = block_text(data or b"")
+    if (block is not None and not is_short(block)) or refused:
+        return "full"
+    return "short"
+
+
+def _sourced_dialects(
+    home: str, env: Mapping[str, str], reader: Reader, planned: Mapping[str, bytes | None]
+) -> set[DialectName]:
+    """The dialects whose managed file a short block still sources once the ``planned``
+    contents (path -> new bytes) are written; every known startup file is looked at."""
+    files = known_files(home, env)
+    present = reader.exists_many(p for p, _ in files if p not in planned)
+    used: set[DialectName] = set()
+    for path, dialect in files:
+        if path in planned:
+            data = planned[path]
+        elif not present.get(path):
+            continue
+        else:
+            try:
+                data = read_state(path, reader).data
+            except EditError:
+                continue  # not a file a block of ours could be in (doctor reports it)
+        block = block_text(data or b"")
+        if block is not None and is_short(block):
+            used.add(dialect)
+    return used
+
+
+def _managed_plans(
+    code: CodeDir,
+    home: str,
+    env: Mapping[str, str],
+    reader: Reader,
+    plans: Sequence[FilePlan],
+    content: Callable[[DialectName], bytes],
+    writing: Mapping[DialectName, Sequence[ShellName]],
+) -> tuple[list[FilePlan], list[str]]:
+    """The managed files' edits: (re)write those of the dialects in ``writing``, remove those no
+    startup file sources any more (and their directory, if that leaves it empty)."""
+    planned = {p.edit.path: p.edit.new for p in plans}
+    used = _sourced_dialects(home, env, reader, planned) | set(writing)
+    out: list[FilePlan] = []
+    for dialect in FILE_NAMES:
+        path = code.file(dialect)
+        state = _text_state(path, reader)
+        if dialect in writing:
+            new: bytes | None = content(dialect)
+            shells = tuple(dict.fromkeys(writing[dialect]))
+            why = f"the code the condashare line runs for {', '.join(shells)}"
+        elif dialect not in used and state.data is not None:
+            new, shells, why = None, (), "no startup file runs it any more"
+        else:
+            continue
+
+        def transform(old: bytes | None, data: bytes | None = new) -> bytes | None:
+            return data
+
+        edit = plan_edit(path, transform, "condashare's startup code", state)
+        out.append(FilePlan(edit, dialect, shells, why))
+    gone = not used and reader.exists(code.path)  # (said only when there is one to remove)
+    return out, ([code.path] if gone else [])
 
 
 def plan_reverse(
@@ -299,8 +394,10 @@ def plan_reverse(
     env: Mapping[str, str],
     shells: Sequence[str] | None = None,
     reader: Reader | None = None,
+    code: CodeDir | None = None,
 ) -> InitPlan:
-    """Plan removing every condashare block and re-enabling disabled conda blocks."""
+    """Plan removing every condashare block and re-enabling disabled conda blocks; the managed
+    files of the short form go too once no startup file sources them."""
     reader = reader or Reader.for_this_host(home=home)
     if shells is None:
         files = known_files(home, env)
@@ -329,5 +426,9 @@ def plan_reverse(
         span = find_block(state.data, path)
         if edit.new is None and span is not None:
             dirs += created_dirs(span)
+    if code is not None:
+        managed, gone = _managed_plans(code, home, env, reader, plans, lambda d: b"", {})
+        plans += managed  # the lines first, then the code they ran
+        dirs += gone
     stale = stale_temp_files([p for p, _ in files], reader)
     return InitPlan("reverse", chosen, plans, [], stale, list(dict.fromkeys(dirs)))

@@ -11,7 +11,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 from condashare.bounded.commands import run_command
 from condashare.doctor.checks._util import (
@@ -25,6 +27,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.errors import Unresponsive
 from condashare.files.read import FileRead, ReadStatus
+from condashare.host import dirs
 from condashare.host.detect import shell_name
 from condashare.pathtext import within
 from condashare.shells.records import SHELLS, Home, Shell, ShellName, lookup
@@ -32,6 +35,7 @@ from condashare.startup.blocks import block_text, marker_lines, render_block, sp
 from condashare.startup.conda_blocks import find_conda_blocks
 from condashare.startup.plan import targets_for
 from condashare.startup.shelltext import interactive_guard
+from condashare.startup.short import CodeDir, code_lines, is_short, managed_text, render_short
 from condashare.wording import seconds_text
 
 SLOW_START = 1.0  # seconds: a shell that takes longer to start is noticeably slow
@@ -137,31 +141,58 @@ def _login_record(ctx: Context) -> Shell | None:
 _TIMEOUT_RE = re.compile(r"_CONDASHARE_T(?:=|\s+)'?([0-9.]+)", re.IGNORECASE)
 
 
-def block_is_current(ctx: Context, shell: Shell, files: list[StartupFile]) -> list[str]:
-    """Files whose condashare block differs from what ``condashare init`` would write now.
+def _drifted(installed: bytes, render: Callable[[float | None], bytes]) -> bool:
+    """Does ``installed`` differ from what ``render`` gives now? Rendered with the probe timeout
+    found in it (so an ``init --probe-timeout`` choice is not mistaken for drift); comment
+    lines (markers, info, flags, header) aside."""
+    text = installed.decode("utf-8", "replace")
+    found = _TIMEOUT_RE.search(text)
+    fresh = render(float(found.group(1)) if found else None).decode("utf-8")
 
-    The block is re-rendered from today's site file with the probe timeout found in the
-    installed block (so an ``init --probe-timeout`` choice is not mistaken for drift).
+    def code(block: str) -> list[str]:
+        return [ln.rstrip("\r") for ln in block.splitlines() if not ln.startswith("# ")]
+
+    return code(text) != code(fresh)
+
+
+def block_is_current(
+    ctx: Context, shell: Shell, files: list[StartupFile]
+) -> tuple[list[str], list[str]]:
+    """Files whose condashare block differs from what ``condashare init`` would write now, and
+    the managed files a short block sources that are missing.
+
+    The block (for the short form: its line, and the managed file it sources) is re-rendered
+    from today's site file.
     """
     if ctx.site is None:
-        return []
+        return [], []
+    site = ctx.site
     data = {f.path: f.data for f in files}
+    code = CodeDir(dirs.startup_code_dir(ctx.env), ctx.home)
     stale: list[str] = []
+    missing: list[str] = []
     for target in targets_for([shell.name], ctx.home, ctx.env):
         block = block_text(data.get(target.path, b""))
         if block is None:
             continue
-        installed = block.decode("utf-8", "replace")
-        found = _TIMEOUT_RE.search(installed)
-        timeout = float(found.group(1)) if found else None
-        fresh = render_block(ctx.site, target.dialect, timeout).decode("utf-8")
-
-        def code(block: str) -> list[str]:  # marker, info and flag lines aside
-            return [ln.rstrip("\r") for ln in block.splitlines() if not ln.startswith("# ")]
-
-        if code(installed) != code(fresh):
-            stale.append(target.path)
-    return stale
+        d = target.dialect
+        if not is_short(block):
+            if _drifted(block, partial(render_block, site, d)):
+                stale.append(target.path)
+            continue
+        if code.refuse_reason() or code_lines(block) != code_lines(render_short(d, code)):
+            stale.append(target.path)  # it sources another place than init would now
+            continue
+        managed = ctx.reader.read(code.file(d))
+        if managed.status is ReadStatus.MISSING:
+            missing.append(code.file(d))
+        elif (
+            managed.ok
+            and managed.data is not None
+            and _drifted(managed.data, partial(managed_text, site, d))
+        ):
+            stale.append(code.file(d))
+    return list(dict.fromkeys(stale)), list(dict.fromkeys(missing))
 
 
 def _after_guard(data: bytes) -> bool:
@@ -180,7 +211,19 @@ def condashare_block_status(ctx: Context, files: list[StartupFile]) -> list[Find
     mine = [f for f in files if record and record.name in f.shells and marker_lines(f.data)[0]]
     if record and mine:
         where = ", ".join(f.path for f in mine)
-        stale = block_is_current(ctx, record, files)
+        stale, missing = block_is_current(ctx, record, files)
+        if missing:
+            return [
+                warning(
+                    cid,
+                    f"the condashare line in {where} sources {', '.join(missing)}, which is "
+                    "missing",
+                    "The short form of the block runs the code condashare keeps in that file; "
+                    "without it new shells start without the shared conda.",
+                    "Run: condashare init   (it writes the file again)",
+                    files=missing,
+                )
+            ]
         if stale:
             return [
                 warning(
