@@ -178,6 +178,22 @@ def test_symlink_planted_by_another_user_is_not_followed(site, tmp_path):
     assert list(elsewhere.iterdir()) == []
 
 
+@pytest.mark.fuse
+def test_a_modulefile_dir_on_a_dead_share_changes_nothing_and_says_so(site, any_share):
+    """Read through the one reader, written through the one writer: a dead share ends the run
+    with exit 3 and "unresponsive", for a sync and for --reverse, and removes nothing."""
+    mdir = any_share.mount / "modulefiles"
+    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
+    written = files(any_share.backing / "modulefiles")
+    add_release(site.parent / "cpkgs" / "anaconda3_linux", "isis11.0.0")
+    any_share.block()
+    for argv in (["--dir", str(mdir)], ["--reverse", "--dir", str(mdir)]):
+        res = run_cli("modules", *argv)
+        assert res.returncode == 3 and "unresponsive" in res.stdout, res.stdout + res.stderr
+    any_share.heal()
+    assert files(any_share.backing / "modulefiles") == written
+
+
 def test_tcl_format_writes_extensionless_modulefiles_and_switching_replaces(site, tmp_path):
     mdir = tmp_path / "mf"
     res = run_cli("modules", "--dir", str(mdir), "--format", "tcl")

@@ -25,7 +25,7 @@ from condashare.bounded import children
 from condashare.bounded.programs import pathops
 
 ProbeStatus = Literal["ok", "missing", "unresponsive", "error"]
-PathOp = Literal["stat", "head", "listdir", "envs", "subdir", "appendable"]
+PathOp = Literal["stat", "lstat", "head", "listdir", "envs", "subdir", "appendable"]
 
 OK: ProbeStatus = "ok"
 MISSING: ProbeStatus = "missing"

@@ -184,6 +184,7 @@ def _use(
 
 def run(args: argparse.Namespace) -> int:
     from condashare.cli import syncflow
+    from condashare.files.read import Reader
     from condashare.files.write import exclusive_lock
     from condashare.modules.sync import (
         apply_plan,
@@ -200,14 +201,15 @@ def run(args: argparse.Namespace) -> int:
     where = "--dir" if args.dir else "default: the same path for every OS sharing the home"
     fmt, why = (args.format, "--format") if args.format else detect_format(os.environ)
     begin = syncflow.start(args)
+    reader = Reader.for_this_host(begin.timeout, home)
     if begin.setup is None:
-        plan = plan_reverse(directory, begin.timeout)
+        plan = plan_reverse(directory, reader)
     else:
-        plan = plan_sync(begin.setup, directory, fmt)
+        plan = plan_sync(begin.setup, directory, reader, fmt)
 
     def apply() -> list[Outcome]:
-        with exclusive_lock(os.path.join(begin.state_dir, "modules.lock")):
-            return apply_plan(plan, begin.timeout, args.dry_run)
+        with exclusive_lock(os.path.join(begin.state_dir, "modules.lock"), reader=reader):
+            return apply_plan(plan, reader, args.dry_run)
 
     outcomes = syncflow.attempt(apply, out)
     if outcomes is None:  # another `condashare modules` is running
