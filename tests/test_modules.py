@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FuseShare, need, need_shell, run_cli
+from support.conda_shell import write_installation
 from support.kernelenv import make_installation, make_release, write_site
 from test_init_shells import fake_uname
 
@@ -175,6 +176,22 @@ def test_symlink_planted_by_another_user_is_not_followed(site, tmp_path):
     assert res.returncode == 3
     assert "is not a directory of yours" in res.stdout
     assert list(elsewhere.iterdir()) == []
+
+
+@pytest.mark.fuse
+def test_a_modulefile_dir_on_a_dead_share_changes_nothing_and_says_so(site, any_share):
+    """Read through the one reader, written through the one writer: a dead share ends the run
+    with exit 3 and "unresponsive", for a sync and for --reverse, and removes nothing."""
+    mdir = any_share.mount / "modulefiles"
+    assert run_cli("modules", "--dir", str(mdir)).returncode == 0
+    written = files(any_share.backing / "modulefiles")
+    add_release(site.parent / "cpkgs" / "anaconda3_linux", "isis11.0.0")
+    any_share.block()
+    for argv in (["--dir", str(mdir)], ["--reverse", "--dir", str(mdir)]):
+        res = run_cli("modules", *argv)
+        assert res.returncode == 3 and "unresponsive" in res.stdout, res.stdout + res.stderr
+    any_share.heal()
+    assert files(any_share.backing / "modulefiles") == written
 
 
 def test_tcl_format_writes_extensionless_modulefiles_and_switching_replaces(site, tmp_path):
@@ -608,4 +625,42 @@ def test_load_defines_condas_shell_function_and_unload_removes_it(kind, shell, s
     # what conda.sh does, but the same function in the shell; unload removes them exactly.
     loaded = {k: v for k, v in loaded.items() if k in before or not k.startswith("BASH_FUNC_")}
     assert loaded == activated(before, root, "isis4.3.0", hook=True)
+    assert unloaded == before and "conda still defined" not in out
+
+
+# In tcsh conda's shell integration is an alias from conda.csh, in fish functions from
+# conda.fish (the stand-ins of support/conda_shell.py, in the shape conda installs them).
+# Environment Modules' source-sh reads both and undoes them exactly. Lmod 8.6's source_sh reads
+# tcsh but not fish: there the module defines a 'conda' function that sources conda.fish on its
+# first call, conda.fish defines conda's own in its place, and unload removes it
+# (docs/modules.md says what else a real conda.fish leaves defined).
+GONE = {
+    "tcsh": """if ( "`alias conda`" != "" ) echo 'conda still defined'""",
+    "fish": "functions -q conda; and echo 'conda still defined'",
+}
+
+
+@pytest.mark.parametrize("kind", SYSTEMS)
+@pytest.mark.parametrize("shell", ["tcsh", "fish"])
+def test_load_gives_condas_alias_or_function_in_tcsh_and_fish_and_unload_removes_it(
+    kind, shell, site, tmp_path
+):
+    root = tmp_path / "cpkgs" / "anaconda3_linux"
+    write_installation(root, str(root), "linux")
+    mdir = tmp_path / "mf"
+    write_modules(kind, mdir)
+    steps = ["module load isis/4.3.0", "conda info --envs", "module unload isis", GONE[shell]]
+    run = run_modules(shell, mdir, steps, tmp_path, kind=kind)
+    out = run.proc.stdout
+    assert not any(run.failed(i) for i in (1, 2, 3)), out + run.proc.stderr
+    # conda's alias (tcsh) or function (fish) ran the installation's conda
+    assert "conda-from-linux info --envs" in out, out + run.proc.stderr
+    before, loaded, used, unloaded, _ = run.envs
+    want = activated(before, root, "isis4.3.0", hook=True)
+    if shell == "tcsh":  # what conda.csh exports besides CONDA_EXE and CONDA_PYTHON_EXE
+        want.update(_CONDA_EXE=str(root / "bin" / "conda"), _CONDA_ROOT=str(root))
+    if shell == "fish" and kind == "envmodules":  # conda.fish's first load puts condabin first
+        want["PATH"] = f"{root}/envs/isis4.3.0/bin:{root}/condabin:{before['PATH']}"
+    assert loaded == want
+    assert used == want  # calling conda (no activate) changed nothing
     assert unloaded == before and "conda still defined" not in out

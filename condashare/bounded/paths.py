@@ -26,7 +26,7 @@ from condashare.bounded.programs import pathops
 from condashare.wording import seconds_text
 
 ProbeStatus = Literal["ok", "missing", "unresponsive", "error"]
-PathOp = Literal["stat", "head", "listdir", "envs", "subdir", "appendable"]
+PathOp = Literal["stat", "lstat", "head", "listdir", "envs", "subdir", "appendable"]
 
 OK: ProbeStatus = "ok"
 MISSING: ProbeStatus = "missing"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from condashare.cli.syncflow import change_line
 from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -41,16 +42,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
-_SEVERITY = {
-    "create": "info",
-    "update": "info",
-    "remove": "info",
-    "unchanged": "ok",
-    "conflict": "warning",
-    "kept": "warning",
-}
-
-
 def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
     if plan.installations:
         out.heading("Shared releases with ipykernel")
@@ -80,10 +71,8 @@ def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
         if not dir_plan.changes:
             out.line("  (none)")
         for change in dir_plan.changes:
-            line = f"{change.action:9} {change.name}  {change.display_name!r}"
-            if change.reason and change.action != "remove":
-                line += f": {change.reason}"
-            out.status(_SEVERITY[change.action], line, indent=2)
+            label = f"{change.name}  {change.display_name!r}"
+            change_line(out, change.action, label, change.reason)
     if dry_run:
         out.dry_run_footer([c.diff() for c in plan.changing], "kernelspec")
 
@@ -154,38 +143,25 @@ def _json(result: KernelsResult, dry_run: bool) -> dict[str, Any]:
 def run(args: argparse.Namespace) -> int:
     import os
 
-    from condashare.cli import ConfigError
-    from condashare.files.write import EditError
+    from condashare.cli import syncflow
     from condashare.kernels.sync import apply_plan, plan_reverse, plan_sync
     from condashare.render import Output
 
     out = Output(args.color)
-    if args.reverse:
-        from condashare.host import dirs
+    begin = syncflow.start(args)
+    if begin.setup is None:
         from condashare.host.detect import detect_host
-        from condashare.site.file import DEFAULT_PROBE_TIMEOUT
 
         host = detect_host()
-        state_dir = dirs.state_dir()
-        timeout = DEFAULT_PROBE_TIMEOUT
         plan = plan_reverse(
-            host.os, str(host.platform), os.environ, host.home, timeout, args.data_dir
+            host.os, str(host.platform), os.environ, host.home, begin.timeout, args.data_dir
         )
     else:
-        from condashare.shared_envs.setup import resolve_setup
-
-        setup = resolve_setup(site_path=args.site, prefix=args.prefix)
-        if setup.site is None:
-            raise ConfigError(
-                "no site file found; pass --site FILE or --prefix PATH, or ask your admins "
-                "where the site file is"
-            )
-        state_dir, timeout = setup.state_dir, setup.ctx.probe_timeout
-        plan = plan_sync(setup, args.data_dir)
-    try:
-        result = apply_plan(plan, state_dir, timeout, args.dry_run)
-    except EditError as exc:  # the lock: another `condashare kernels` is running
-        out.warn(f"condashare: error: {exc}")
+        plan = plan_sync(begin.setup, args.data_dir)
+    result = syncflow.attempt(
+        lambda: apply_plan(plan, begin.state_dir, begin.timeout, args.dry_run), out
+    )
+    if result is None:
         return ExitCode.INCOMPLETE
     code = _exit_code(result)
     if args.json:
@@ -194,18 +170,7 @@ def run(args: argparse.Namespace) -> int:
     render_plan(plan, out, args.dry_run)
     if args.dry_run:
         return code
-    out.line()
-    for outcome in result.outcomes:
-        if not outcome.done:
-            out.status("error", f"{outcome.action} {outcome.name}: {outcome.error}")
-        elif outcome.note:
-            out.status("info", f"{outcome.action} {outcome.name}: {outcome.note}")
-    done = [o for o in result.outcomes if o.done]
-    if not result.outcomes:
-        out.status("ok", "nothing to change")
-    elif done:
-        removed = sum(1 for o in done if o.action == "remove")
-        out.status("ok", f"{len(done) - removed} kernelspec(s) written, {removed} removed")
-        if plan.action == "sync":
-            out.line("    restart Jupyter (or reload its kernel list) to see them")
+    done = [syncflow.Done(o.action, o.name, o.done, o.error, o.note) for o in result.outcomes]
+    restart = "restart Jupyter (or reload its kernel list) to see them"
+    syncflow.summary(out, done, "kernelspec", restart if plan.action == "sync" else "")
     return code

@@ -7,6 +7,7 @@ import io
 import os
 from typing import TYPE_CHECKING, Any
 
+from condashare.cli.syncflow import change_line
 from condashare.errors import ExitCode
 from condashare.render import shown
 
@@ -55,16 +56,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.set_defaults(run=run)
 
 
-_SEVERITY = {
-    "create": "info",
-    "update": "info",
-    "remove": "info",
-    "unchanged": "ok",
-    "conflict": "warning",
-    "kept": "warning",
-}
-
-
 def use_line(directory: str, home: str) -> str:
     """The ``module use`` line to add to a startup file, through ``$HOME`` when in the home."""
     from condashare.shells.dialects import PosixDialect
@@ -96,10 +87,7 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
     if not plan.changes:
         out.line("  (none)")
     for change in plan.changes:
-        line = f"{change.action:9} {change.module}"
-        if change.reason and change.action != "remove":
-            line += f": {change.reason}"
-        out.status(_SEVERITY[change.action], line, indent=2)
+        change_line(out, change.action, change.module, change.reason)
     if dry_run:
         out.dry_run_footer([c.diff() for c in plan.changing], "modulefile")
 
@@ -195,8 +183,9 @@ def _use(
 
 
 def run(args: argparse.Namespace) -> int:
-    from condashare.cli import ConfigError
-    from condashare.files.write import EditError, exclusive_lock
+    from condashare.cli import syncflow
+    from condashare.files.read import Reader
+    from condashare.files.write import exclusive_lock
     from condashare.modules.sync import (
         apply_plan,
         default_dir,
@@ -211,32 +200,23 @@ def run(args: argparse.Namespace) -> int:
     directory = os.path.abspath(os.path.expanduser(args.dir)) if args.dir else default_dir(home)
     where = "--dir" if args.dir else "default: the same path for every OS sharing the home"
     fmt, why = (args.format, "--format") if args.format else detect_format(os.environ)
-    if args.reverse:
-        from condashare.host import dirs
-        from condashare.site.file import DEFAULT_PROBE_TIMEOUT
-
-        state_dir = dirs.state_dir()
-        timeout = DEFAULT_PROBE_TIMEOUT
-        plan = plan_reverse(directory, timeout)
+    begin = syncflow.start(args)
+    reader = Reader.for_this_host(begin.timeout, home)
+    if begin.setup is None:
+        plan = plan_reverse(directory, reader)
     else:
-        from condashare.shared_envs.setup import resolve_setup
+        plan = plan_sync(begin.setup, directory, reader, fmt)
 
-        setup = resolve_setup(site_path=args.site, prefix=args.prefix)
-        if setup.site is None:
-            raise ConfigError(
-                "no site file found; pass --site FILE or --prefix PATH, or ask your admins "
-                "where the site file is"
-            )
-        state_dir, timeout = setup.state_dir, setup.ctx.probe_timeout
-        plan = plan_sync(setup, directory, fmt)
-    try:
-        with exclusive_lock(os.path.join(state_dir, "modules.lock")):
-            outcomes = apply_plan(plan, timeout, args.dry_run)
-    except EditError as exc:  # another `condashare modules` is running
-        out.warn(f"condashare: error: {exc}")
+    def apply() -> list[Outcome]:
+        with exclusive_lock(os.path.join(begin.state_dir, "modules.lock"), reader=reader):
+            return apply_plan(plan, reader, args.dry_run)
+
+    outcomes = syncflow.attempt(apply, out)
+    if outcomes is None:  # another `condashare modules` is running
         return ExitCode.INCOMPLETE
     code = _exit_code(plan, outcomes)
     use = use_line(directory, home)
+    state_dir = begin.state_dir
     if args.json:
         doc = _json(plan, outcomes, fmt, use)
         if args.use or args.reverse:
@@ -254,16 +234,9 @@ def run(args: argparse.Namespace) -> int:
         code = max(code, use_code)
     if args.dry_run:
         return code
-    out.line()
-    for outcome in outcomes:
-        if not outcome.done:
-            out.status("error", f"{outcome.action} {outcome.module}: {outcome.error}")
-    done = [o for o in outcomes if o.done]
-    if not outcomes:
-        out.status("ok", "nothing to change")
-    elif done:
-        removed = sum(1 for o in done if o.action == "remove")
-        out.status("ok", f"{len(done) - removed} modulefile(s) written, {removed} removed")
+    syncflow.summary(
+        out, [syncflow.Done(o.action, o.module, o.done, o.error) for o in outcomes], "modulefile"
+    )
     if plan.action == "sync" and plan.status in ("ok", "partial") and not edited:
         out.line("    add this line to your shell startup file (or type it now; --use adds it):")
         out.line(f"    {use}")

@@ -32,6 +32,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from condashare.bounded.paths import UNRESPONSIVE, PathOp, ProbeResult, run_probes
+from condashare.bounded.programs.pathops import listdir_entries
 from condashare.errors import CondashareError, ExitCode
 from condashare.host.mounts import Mount, may_be_remote, mount_for, read_mount_table
 from condashare.wording import seconds_text
@@ -136,6 +137,12 @@ def _from_errno(path: str, number: int | None, text: str, remote: bool = False) 
     return FileRead(path, ReadStatus.ERROR, f"cannot read: {text}", remote=remote)
 
 
+def _probe_failed(path: str, res: ProbeResult) -> FileRead:
+    """A probe's failure (not "did not answer") as a reader's result."""
+    number = errno.ENOENT if res.status == "missing" else res.errno
+    return _from_errno(path, number, res.error or res.describe(), remote=True)
+
+
 def read_local(path: str, max_bytes: int = MAX_FILE_BYTES) -> FileRead:
     """Read a file on a local filesystem under the rules above (no share may be on the way)."""
     try:
@@ -173,6 +180,43 @@ def read_local(path: str, max_bytes: int = MAX_FILE_BYTES) -> FileRead:
     )
 
 
+@dataclass(frozen=True)
+class Listing:
+    """One directory as listed: its entries, or why there are none (``reason`` is for people)."""
+
+    path: str
+    status: ReadStatus
+    reason: str = ""
+    entries: tuple[tuple[str, str], ...] = ()  # (name, kind: dir | link | file | unknown)
+
+    @property
+    def ok(self) -> bool:
+        return self.status is ReadStatus.OK
+
+
+def list_local(path: str, limit: int = MAX_LISTING) -> Listing:
+    """List a directory on a local filesystem (no share may be on the way)."""
+    try:
+        entries = listdir_entries(path, limit)
+    except OSError as exc:
+        if exc.errno == errno.ENOTDIR:
+            return Listing(path, ReadStatus.REFUSED, "is not a directory")
+        found = _from_errno(path, exc.errno, exc.strerror or str(exc))
+        return Listing(path, found.status, found.reason)
+    return Listing(path, ReadStatus.OK, "", tuple((n, k) for n, k in entries))
+
+
+@dataclass(frozen=True)
+class PathStat:
+    """A path's own ``lstat`` (a symlink is not followed), or why there is none."""
+
+    path: str
+    status: ReadStatus
+    reason: str = ""
+    mode: int = 0
+    uid: int = -1
+
+
 @dataclass
 class Reader:
     """Reads user files for one command run, and remembers which shares did not answer.
@@ -195,6 +239,14 @@ class Reader:
         """May touching ``path`` reach a share (its mount, or a symlink on the way)?"""
         return may_be_remote(path, self.mounts)
 
+    def split(self, paths: Iterable[str]) -> tuple[list[str], list[str]]:
+        """``paths`` (once each) as (local, possibly remote): the first may be touched here."""
+        local: list[str] = []
+        remote: list[str] = []
+        for path in dict.fromkeys(paths):
+            (remote if self.is_remote(path) else local).append(path)
+        return local, remote
+
     # ------------------------------------------------------------------ reading
 
     def read(self, path: str, max_bytes: int = MAX_FILE_BYTES) -> FileRead:
@@ -205,13 +257,8 @@ class Reader:
         self, paths: Iterable[str], max_bytes: int = MAX_FILE_BYTES
     ) -> dict[str, FileRead]:
         """Read several files; those on shares are probed together (one timeout, not n)."""
-        out: dict[str, FileRead] = {}
-        remote: list[str] = []
-        for path in dict.fromkeys(paths):
-            if self.is_remote(path):
-                remote.append(path)
-            else:
-                out[path] = read_local(path, max_bytes)
+        local, remote = self.split(paths)
+        out = {path: read_local(path, max_bytes) for path in local}
         if remote:
             out.update(self._read_remote(remote, max_bytes))
         return out
@@ -254,8 +301,7 @@ class Reader:
         if res.status == UNRESPONSIVE:
             return self.unanswered(path)
         if res.status != "ok":
-            number = res.errno if res.status != "missing" else errno.ENOENT
-            return _from_errno(path, number, res.error or res.describe(), remote=True)
+            return _probe_failed(path, res)
         info = res.data.get("stat", {})
         mode = int(info.get("mode", 0))
         why = refusal(mode, int(info.get("size", 0)), max_bytes)
@@ -358,6 +404,48 @@ class Reader:
                 out[path] = found
         return out
 
+    def list_dirs(self, paths: Iterable[str], limit: int = MAX_LISTING) -> dict[str, Listing]:
+        """List several directories; those on shares are listed by probes (one timeout, not n),
+        and a listing reaches the server (a client may answer a stat from its cache)."""
+        local, remote = self.split(paths)
+        out = {path: list_local(path, limit) for path in local}
+        for path, res in self.probe_many("listdir", remote, str(limit)).items():
+            if res.status == "ok":
+                entries = tuple((str(e[0]), str(e[1])) for e in res.data.get("entries", []))
+                out[path] = Listing(path, ReadStatus.OK, "", entries)
+            elif res.status == UNRESPONSIVE:
+                out[path] = Listing(path, ReadStatus.UNRESPONSIVE, self.unanswered(path).reason)
+            elif res.errno == errno.ENOTDIR:
+                out[path] = Listing(path, ReadStatus.REFUSED, "is not a directory")
+            else:
+                found = _probe_failed(path, res)
+                out[path] = Listing(path, found.status, found.reason)
+        return out
+
+    def lstat_many(self, paths: Iterable[str]) -> dict[str, PathStat]:
+        """``os.lstat`` of several paths (bounded on a share, one timeout for all)."""
+        out: dict[str, PathStat] = {}
+        local, remote = self.split(paths)
+        for path in local:
+            try:
+                st = os.lstat(path)
+            except OSError as exc:
+                found = _from_errno(path, exc.errno, exc.strerror or str(exc))
+                out[path] = PathStat(path, found.status, found.reason)
+            else:
+                out[path] = PathStat(path, ReadStatus.OK, "", st.st_mode, st.st_uid)
+        for path, res in self.probe_many("lstat", remote).items():
+            if res.status == "ok":
+                info = res.data.get("stat", {})
+                mode, uid = int(info.get("mode", 0)), int(info.get("uid", -1))
+                out[path] = PathStat(path, ReadStatus.OK, "", mode, uid)
+            elif res.status == UNRESPONSIVE:
+                out[path] = PathStat(path, ReadStatus.UNRESPONSIVE, self.unanswered(path).reason)
+            else:
+                found = _probe_failed(path, res)
+                out[path] = PathStat(path, found.status, found.reason)
+        return out
+
     def exists(self, path: str) -> bool:
         return self.exists_many([path])[path]
 
@@ -384,8 +472,11 @@ __all__ = [
     "MAX_FILE_BYTES",
     "MAX_STATE_BYTES",
     "FileRead",
+    "Listing",
+    "PathStat",
     "ReadStatus",
     "Reader",
     "UserFileError",
+    "list_local",
     "read_local",
 ]

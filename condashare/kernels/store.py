@@ -1,7 +1,8 @@
 """Read and write kernelspec directories without hanging and without following planted links.
 
 A Jupyter data dir is in the home, and the home may be on a share (a shared home is the point
-of this feature), so the scan and the writes run in an abandonable child (fork) with a deadline.
+of this feature), so the scan goes through the one reader and the writes through the one
+writer's bound (:mod:`condashare.files`): on a share, probes and a child with a deadline.
 Writes are atomic (temp file in the same directory, fsync, rename: a rename replaces a link, it
 never writes through it) and keep a backup of what they replace. No path component is followed
 if it is a symlink owned by someone other than this user or root, and no directory owned by
@@ -15,15 +16,14 @@ import contextlib
 import json
 import os
 import stat
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from condashare.bounded import calls
 from condashare.bounded.paths import ERROR, MISSING, OK, UNRESPONSIVE
 from condashare.errors import CondashareError
-from condashare.files.write import atomic_write, write_backup
+from condashare.files.read import Listing, PathStat, Reader, ReadStatus
+from condashare.files.write import EditError, atomic_write, bounded_write, write_backup
 from condashare.kernels.spec import FILES, KERNEL_JSON, LAUNCHER, KernelRecord, record_of
 
 _MAX_FILE = 1 << 20
@@ -78,89 +78,94 @@ def _read_limited(path: str) -> bytes:
         return fh.read(_MAX_FILE)
 
 
-def _read_spec(entry: os.DirEntry[str]) -> FoundSpec:
+def _parse(files: Mapping[str, bytes], error: str) -> tuple[dict[str, Any] | None, str]:
+    """kernel.json as a JSON object, or why it cannot be used."""
+    if KERNEL_JSON not in files:
+        return None, error or "no kernel.json"
     try:
-        st = os.lstat(entry.path)
-    except OSError as exc:
-        return FoundSpec(entry.name, entry.path, "other", False, error=exc.strerror or str(exc))
-    if stat.S_ISLNK(st.st_mode):
-        kind = "link" if os.path.isdir(entry.path) else "other"
-    else:
-        kind = "dir" if stat.S_ISDIR(st.st_mode) else "other"
-    if kind == "other":
-        return FoundSpec(entry.name, entry.path, kind, False)
-    owned = kind == "dir" and _trusted_owner(st.st_uid) and not st.st_mode & stat.S_IWOTH
-    files: dict[str, bytes] = {}
-    extra: list[str] = []
-    error = ""
-    try:
-        names = sorted(os.listdir(entry.path))
-    except OSError as exc:
-        return FoundSpec(entry.name, entry.path, kind, owned, error=exc.strerror or str(exc))
-    for name in names:
-        if name not in FILES:
-            extra.append(name)
+        value = json.loads(files[KERNEL_JSON].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return None, f"kernel.json is not valid JSON: {exc}"
+    if not isinstance(value, dict):
+        return None, "kernel.json does not hold a JSON object"
+    return value, error
+
+
+def _kind(listed: str, own: PathStat) -> str:
+    """dir, link (a symlink to a directory) or other, from the listing and the entry's lstat."""
+    if listed != "dir":
+        return "other"
+    return "link" if stat.S_ISLNK(own.mode) else "dir"
+
+
+def _read_specs(kernels_dir: str, listing: Listing, reader: Reader) -> Scan:
+    """Each kernelspec directory of a listed ``kernels/``: its files, read through the reader."""
+    entries = [(n, k) for n, k in sorted(listing.entries) if not n.startswith(".")]
+    paths = {name: os.path.join(kernels_dir, name) for name, _ in entries}
+    stats = reader.lstat_many(paths[n] for n, k in entries if k == "dir")
+    kinds = {n: _kind(k, stats[paths[n]]) if k == "dir" else "other" for n, k in entries}
+    if any(st.status is ReadStatus.UNRESPONSIVE for st in stats.values()):
+        return Scan(kernels_dir, UNRESPONSIVE, f"no answer in {reader.timeout:g} s")
+    inside = reader.list_dirs(paths[n] for n, kind in kinds.items() if kind != "other")
+    wanted = [
+        os.path.join(paths[name], f)
+        for name, below in ((n, inside.get(paths[n])) for n in kinds)
+        if below is not None and below.ok
+        for f, k in below.entries
+        if f in FILES and k == "file"
+    ]
+    reads = reader.read_many(wanted, _MAX_FILE)
+    answers = [x.status for x in inside.values()] + [r.status for r in reads.values()]
+    if ReadStatus.UNRESPONSIVE in answers:
+        return Scan(kernels_dir, UNRESPONSIVE, f"no answer in {reader.timeout:g} s")
+    specs: list[FoundSpec] = []
+    for name, kind in kinds.items():
+        path = paths[name]
+        if kind == "other":
+            specs.append(FoundSpec(name, path, kind, False))
             continue
-        full = os.path.join(entry.path, name)
-        try:
-            if not stat.S_ISREG(os.lstat(full).st_mode):
-                extra.append(name)
-                continue
-            files[name] = _read_limited(full)
-        except OSError as exc:
-            error = f"{name}: {exc.strerror or exc}"
-    spec: dict[str, Any] | None = None
-    if KERNEL_JSON in files:
-        try:
-            value = json.loads(files[KERNEL_JSON].decode("utf-8"))
-        except (UnicodeDecodeError, ValueError) as exc:
-            error = f"kernel.json is not valid JSON: {exc}"
-        else:
-            if isinstance(value, dict):
-                spec = value
-            else:
-                error = "kernel.json does not hold a JSON object"
-    elif not error:
-        error = "no kernel.json"
-    return FoundSpec(entry.name, entry.path, kind, owned, files, spec, error, tuple(extra))
+        own = stats[path]
+        owned = kind == "dir" and _trusted_owner(own.uid) and not own.mode & stat.S_IWOTH
+        below = inside[path]
+        if not below.ok:
+            specs.append(FoundSpec(name, path, kind, owned, error=below.reason))
+            continue
+        files: dict[str, bytes] = {}
+        extra: list[str] = []
+        error = ""
+        for f, _ in sorted(below.entries):
+            result = reads.get(os.path.join(path, f))
+            if result is None or result.status is ReadStatus.REFUSED:
+                extra.append(f)  # not one of ours, or not a regular file
+            elif result.ok and result.data is not None:
+                files[f] = result.data
+            elif result.status is not ReadStatus.MISSING:
+                error = f"{f}: {result.reason}"
+        spec, error = _parse(files, error)
+        specs.append(FoundSpec(name, path, kind, owned, files, spec, error, tuple(extra)))
+    return Scan(kernels_dir, OK, "", tuple(specs))
 
 
-def scan_here(kernels_dir: str) -> Scan:
-    """Read ``kernels_dir`` in this process (call through :func:`scan` for a bounded read)."""
-    try:
-        with os.scandir(kernels_dir) as it:
-            first = [e for _, e in zip(range(_MAX_SPECS), it, strict=False)]
-            entries = sorted(first, key=lambda e: e.name)
-            specs = tuple(_read_spec(e) for e in entries if not e.name.startswith("."))
-    except FileNotFoundError:
-        return Scan(kernels_dir, MISSING, "does not exist")
-    except NotADirectoryError:
-        return Scan(kernels_dir, ERROR, "is not a directory")
-    except OSError as exc:
-        return Scan(kernels_dir, ERROR, exc.strerror or str(exc))
-    return Scan(kernels_dir, OK, "", specs)
-
-
-def scan_all(kernels_dirs: Sequence[str], timeout: float) -> list[Scan]:
-    """Read several ``kernels/`` dirs at once, each in a child, all under one deadline."""
-    deadline = time.monotonic() + timeout
-    tasks = {d: calls.start(scan_here, d, deadline=deadline) for d in dict.fromkeys(kernels_dirs)}
-    answers = calls.collect(tasks)
+def scan_all(kernels_dirs: Sequence[str], reader: Reader) -> list[Scan]:
+    """Read several ``kernels/`` dirs through the one reader (bounded on a share)."""
+    listings = reader.list_dirs(kernels_dirs, _MAX_SPECS)
     out: list[Scan] = []
     for directory in kernels_dirs:
-        answer = answers[directory]
-        if answer.state == calls.DONE:
-            out.append(answer.value)
-        elif answer.state == calls.TIMEOUT:
-            out.append(Scan(directory, UNRESPONSIVE, f"no answer in {timeout:g} s"))
+        listing = listings[directory]
+        if listing.status is ReadStatus.MISSING:
+            out.append(Scan(directory, MISSING, "does not exist"))
+        elif listing.status is ReadStatus.UNRESPONSIVE:
+            out.append(Scan(directory, UNRESPONSIVE, f"no answer in {reader.timeout:g} s"))
+        elif not listing.ok:
+            out.append(Scan(directory, ERROR, listing.reason))
         else:
-            out.append(Scan(directory, ERROR, answer.error))
+            out.append(_read_specs(directory, listing, reader))
     return out
 
 
-def scan(kernels_dir: str, timeout: float) -> Scan:
-    """Read every kernelspec in ``kernels_dir`` in a child; a dead share gives ``unresponsive``."""
-    return scan_all([kernels_dir], timeout)[0]
+def scan(kernels_dir: str, reader: Reader) -> Scan:
+    """Read every kernelspec in ``kernels_dir``; a dead share gives ``unresponsive``."""
+    return scan_all([kernels_dir], reader)[0]
 
 
 class UnsafePath(CondashareError):
@@ -309,19 +314,18 @@ def apply_here(requests: Sequence[WriteRequest], backup_dir: str | None) -> list
 
 
 def apply(
-    requests: Sequence[WriteRequest], backup_dir: str | None, timeout: float
+    requests: Sequence[WriteRequest], backup_dir: str | None, reader: Reader
 ) -> list[WriteOutcome]:
-    """:func:`apply_here` in an abandonable child: a share that dies mid-way cannot hang us."""
+    """:func:`apply_here` through the one writer's bound: on a share, its directories are
+    probed first and the writes run in a child with a deadline, so a dead share cannot hang us."""
     if not requests:
         return []
-    answer = calls.call(apply_here, list(requests), backup_dir, timeout=timeout)
-    if answer.state == calls.DONE:
-        result: list[WriteOutcome] = answer.value
-        return result
-    why = (
-        f"the directory did not answer within {timeout:g} s; some files may be written, "
-        "run the command again"
-        if answer.state == calls.TIMEOUT
-        else answer.error
-    )
-    return [WriteOutcome(r.name, r.path, r.action, False, why) for r in requests]
+    places = [r.path for r in requests] + ([backup_dir] if backup_dir else [])
+    label = os.path.dirname(requests[0].path)
+    try:
+        result: list[WriteOutcome] = bounded_write(
+            apply_here, (list(requests), backup_dir), places, reader, label
+        )
+    except EditError as exc:
+        return [WriteOutcome(r.name, r.path, r.action, False, exc.message) for r in requests]
+    return result

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from condashare.bounded.paths import MISSING, OK, UNRESPONSIVE
+from condashare.files.read import Reader
 from condashare.files.write import exclusive_lock, unified_diff
 from condashare.kernels import store
 from condashare.kernels.paths import DataDir, reverse_data_dirs, sync_data_dirs
@@ -185,7 +186,7 @@ def plan_sync(setup: Setup, data_dirs: Sequence[str] = ()) -> KernelsPlan:
     if setup.shared_home:
         notes.append(f"shared home ({setup.shared_home_reason}): kernels for every OS")
     timeout = setup.ctx.probe_timeout
-    scans = store.scan_all([d.kernels_dir for d in dirs], timeout)
+    scans = store.scan_all([d.kernels_dir for d in dirs], setup.ctx.reader)
     plans = [
         _plan_dir(d, sc, installs, site.installations, timeout, site.path, setup.host.home)
         for d, sc in zip(dirs, scans, strict=True)
@@ -204,7 +205,7 @@ def plan_reverse(
     """Every kernelspec condashare wrote, in every data dir this home's OSes use, to remove."""
     plans: list[DirPlan] = []
     dirs = reverse_data_dirs(host_os, env, home, data_dirs)
-    scans = store.scan_all([d.kernels_dir for d in dirs], timeout)
+    scans = store.scan_all([d.kernels_dir for d in dirs], Reader.for_this_host(timeout, home))
     for data_dir, scan in zip(dirs, scans, strict=True):
         bad = _scan_status(scan)
         if bad is not None:
@@ -227,17 +228,17 @@ def plan_reverse(
 def apply_plan(
     plan: KernelsPlan, state_dir: str, timeout: float, dry_run: bool = False
 ) -> KernelsResult:
-    """Carry out the plan (one lock per home, one bounded child per data dir)."""
+    """Carry out the plan (one lock per home, one bounded write per data dir)."""
     if dry_run or not plan.changing:
         return KernelsResult(plan, [], False)
     backup_dir = os.path.join(state_dir, "backups")
     outcomes: list[store.WriteOutcome] = []
-    budget = max(10.0, 4 * timeout)
-    with exclusive_lock(os.path.join(state_dir, "kernels.lock")):
+    reader = Reader.for_this_host(timeout)
+    with exclusive_lock(os.path.join(state_dir, "kernels.lock"), reader=reader):
         for dir_plan in plan.dirs:
             requests = [
                 store.WriteRequest(c.name, c.path, c.action, c.old, c.new, dir_plan.data_dir.path)
                 for c in dir_plan.changing
             ]
-            outcomes.extend(store.apply(requests, backup_dir, budget))
+            outcomes.extend(store.apply(requests, backup_dir, reader))
     return KernelsResult(plan, outcomes, True)

@@ -19,9 +19,18 @@ local function shq(s)
   return "'" .. (string.gsub(s, "'", "'\\''")) .. "'"
 end
 
+-- conda's shell integration for each shell, below the installation's prefix.
+local conda_files = {
+  bash = "etc/profile.d/conda.sh", zsh = "etc/profile.d/conda.sh",
+  tcsh = "etc/profile.d/conda.csh", csh = "etc/profile.d/conda.csh",
+  fish = "etc/fish/conf.d/conda.fish",
+}
+local shell = myShellName()
+local conda_file = conda_files[shell] or ""
+
 local function ask(what)
   local cmd = "/bin/sh -c " .. shq(helper) .. " condashare-module " .. shq(release) .. " "
-    .. shq(timeout) .. " " .. what .. " </dev/null 2>/dev/null"
+    .. shq(timeout) .. " " .. what .. " " .. shq(conda_file) .. " </dev/null 2>/dev/null"
   local line = string.match(capture(cmd) or "", "^[^\n]*") or ""
   local fields = {}
   for field in string.gmatch(line, "[^\t]+") do
@@ -62,8 +71,8 @@ if m == "load" then
   end
 end
 
--- Which activate.d scripts ran, and whether conda.sh was sourced, is kept for the unload, which
--- must not touch the share.
+-- Which activate.d scripts ran, and whether conda's file was sourced, is kept for the unload,
+-- which must not touch the share.
 local hooks, conda_sh = {}, false
 local ran = {}
 if m == "load" then
@@ -93,12 +102,22 @@ if #kept > 0 then
   pushenv("__CONDASHARE_HOOKS", table.concat(kept, ":"))
 end
 
--- conda's own shell function (conda activate, conda deactivate) from the installation's
--- conda.sh, in bash and zsh, first: what it sets is then overridden by the activation below.
-local shell = myShellName()
-local sourced = conda_sh and (shell == "bash" or shell == "zsh")
+-- conda's own shell function (conda activate, conda deactivate), first: what it sets is then
+-- overridden by the activation below. bash, zsh: the function from conda.sh; tcsh: the alias
+-- from conda.csh (source_sh records both, and unload undoes exactly that). Lmod's source_sh
+-- cannot read fish: there 'conda' is a function that sources conda.fish on its first call,
+-- which defines conda's own function in its place (unload removes it; see docs/modules.md).
+local sourced = conda_sh and (shell ~= "fish") and conda_file ~= ""
 if sourced then
-  source_sh(shell, prefix .. "/etc/profile.d/conda.sh")
+  -- The file sets CONDA_SHLVL=0, the pushenv below 1. Lmod undoes in file order, from one
+  -- stack per variable, and source_sh's setenv by unsetting: with this pushenv first, the last
+  -- undo (the pushenv below) takes the value from before the load, not the file's 0.
+  pushenv("CONDA_SHLVL", "1")
+  source_sh(shell, prefix .. "/" .. conda_file)
+elseif conda_sh and shell == "fish" then
+  local file = prefix .. "/" .. conda_file
+  local word = "'" .. string.gsub(string.gsub(file, "\\", "\\\\"), "'", "\\'") .. "'"
+  set_shell_function("conda", "source " .. word .. "; and conda $argv", "")
 end
 
 -- What 'conda activate' of the release sets; pushenv restores each old value on unload.
@@ -108,7 +127,7 @@ pushenv("CONDA_PREFIX", env)
 pushenv("CONDA_DEFAULT_ENV", release)
 pushenv("CONDA_SHLVL", "1")
 pushenv("CONDA_PROMPT_MODIFIER", "(" .. release .. ") ")
-if not sourced then -- else conda.sh set them (and source_sh undoes that: no second record)
+if not sourced then -- else conda's file set them (source_sh undoes that: no second record)
   pushenv("CONDA_EXE", prefix .. "/bin/conda")
   pushenv("CONDA_PYTHON_EXE", prefix .. "/bin/python")
 end

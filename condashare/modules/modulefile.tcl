@@ -22,8 +22,17 @@ if {$condashare_mode eq "whatis"} {
   return
 }
 set condashare_what [expr {$condashare_mode eq "load" ? "load" : "find"}]
+# conda's shell integration for the shell loading this, below the installation's prefix.
+set condashare_shell [module-info shell]
+switch -- $condashare_shell {
+  bash - zsh { set condashare_conda_file etc/profile.d/conda.sh }
+  tcsh - csh { set condashare_conda_file etc/profile.d/conda.csh }
+  fish { set condashare_conda_file etc/fish/conf.d/conda.fish }
+  default { set condashare_conda_file "" }
+}
 if {[catch {exec /bin/sh -c $condashare_helper condashare-module $condashare_release \
-    $condashare_timeout $condashare_what </dev/null 2>/dev/null} condashare_line]} {
+    $condashare_timeout $condashare_what $condashare_conda_file </dev/null 2>/dev/null}\
+    condashare_line]} {
   set condashare_line ""
 }
 set condashare_answer [split [lindex [split $condashare_line "\n"] 0] "\t"]
@@ -56,8 +65,8 @@ if {$condashare_mode eq "load"} {
   }
 }
 
-# Which activate.d scripts ran, and whether conda.sh was sourced, is kept for the unload, which
-# must not touch the share.
+# Which activate.d scripts ran, and whether conda's file was sourced, is kept for the unload,
+# which must not touch the share.
 if {$condashare_mode eq "load"} {
   set condashare_ran [lrange $condashare_answer 2 end]
 } elseif {$condashare_mode in {unload remove switch}\
@@ -86,12 +95,13 @@ if {[llength $condashare_kept] > 0} {
   pushenv __CONDASHARE_HOOKS [join $condashare_kept ":"]
 }
 
-# conda's own shell function (conda activate, conda deactivate) from the installation's
-# conda.sh, in bash and zsh, first: what it sets is then overridden by the activation below.
-set condashare_shell [module-info shell]
-set condashare_sourced [expr {$condashare_conda_sh && $condashare_shell in {bash zsh}}]
+# conda's own shell function (conda activate, conda deactivate), first: what it sets is then
+# overridden by the activation below. bash, zsh: the function from conda.sh; tcsh: the alias
+# from conda.csh; fish: the functions from conda.fish. source-sh records what the file defined
+# and unload undoes exactly that.
+set condashare_sourced [expr {$condashare_conda_sh && $condashare_conda_file ne ""}]
 if {$condashare_sourced} {
-  source-sh $condashare_shell "$condashare_prefix/etc/profile.d/conda.sh"
+  source-sh $condashare_shell "$condashare_prefix/$condashare_conda_file"
 }
 
 # What 'conda activate' of the release sets; pushenv restores each old value on unload.
@@ -101,7 +111,7 @@ pushenv CONDA_DEFAULT_ENV $condashare_release
 pushenv CONDA_SHLVL 1
 pushenv CONDA_PROMPT_MODIFIER "($condashare_release) "
 if {!$condashare_sourced} {
-  # (else conda.sh set them, and source-sh undoes that: no second record)
+  # (else conda's file set them, and source-sh undoes that: no second record)
   pushenv CONDA_EXE "$condashare_prefix/bin/conda"
   pushenv CONDA_PYTHON_EXE "$condashare_prefix/bin/python"
 }

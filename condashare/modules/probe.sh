@@ -1,6 +1,7 @@
 # condashare modulefile helper (POSIX sh, run by /bin/sh -c from the modulefile): $1 release,
 # $2 probe timeout in seconds, $3 "find" (which installation; touches nothing) or "load" (also
-# read a file of the env and list its activate.d scripts, bounded by the timeout).
+# read a file of the env and list its activate.d scripts, bounded by the timeout), $4 conda's
+# shell integration file for the shell loading the module, below the prefix (or empty).
 # Prints one line: "none<TAB>uname", "at<TAB>prefix", "ok<TAB>prefix<TAB>script...[<TAB>+conda]",
 # "missing<TAB>prefix", "unreadable<TAB>prefix" or "unresponsive<TAB>prefix".
 # A PATH entry on a share of the site (an env loaded before) would make every command lookup
@@ -33,11 +34,11 @@ if [ "$3" != load ]; then printf 'at\t%s\n' "$_condashare_p"; exit 0; fi
     else
       printf "ok\t%s" "$1"
       for f in "$e"/etc/conda/activate.d/*.sh; do [ -f "$f" ] && printf "\t%s" "${f##*/}"; done
-      # The conda shell function comes from etc/profile.d/conda.sh of the installation: read
-      # it here too, since the module system sources it next (without a timeout).
-      c="$1/etc/profile.d/conda.sh"
-      [ -f "$c" ] && head -c 1 "$c" >/dev/null 2>&1 && printf "\t+conda"
+      # The conda shell function comes from that file ($4): read it here too, since the
+      # module system sources it next (without a timeout).
+      c="$1/$4"
+      [ -n "$4" ] && [ -f "$c" ] && head -c 1 "$c" >/dev/null 2>&1 && printf "\t+conda"
       echo
     fi; } &
-  { sleep "$3"; printf "unresponsive\t%s\n" "$1"; } &' sh "$_condashare_p" "$1" "$2" \
+  { sleep "$3"; printf "unresponsive\t%s\n" "$1"; } &' sh "$_condashare_p" "$1" "$2" "$4" \
   </dev/null 2>/dev/null | { read -r _l; printf '%s\n' "$_l"; }

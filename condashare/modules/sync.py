@@ -3,8 +3,8 @@
 Releases come from :func:`~condashare.shared_envs.releases.list_shared_envs` for every
 installation of the site (bounded probes). Only when every installation was listed may a file
 go: a dead share must never make modules disappear. Files without condashare's marker are never
-changed. The directory is read and written in one abandonable child each, since a home may
-itself be on a share.
+changed. The directory is read through the one reader and written through the one writer
+(:mod:`condashare.files`), both bounded on a share, since a home may itself be on one.
 """
 
 from __future__ import annotations
@@ -17,9 +17,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
-from condashare.bounded import calls
 from condashare.bounded.paths import OK
-from condashare.files.write import atomic_write, unified_diff
+from condashare.files.read import Reader, ReadStatus
+from condashare.files.write import (
+    Edit,
+    EditError,
+    apply_edit,
+    bounded_write,
+    resolve_target,
+    unified_diff,
+)
 from condashare.modules.render import Format, ModuleName, module_name, owns, render
 from condashare.shared_envs.releases import list_shared_envs
 from condashare.shared_envs.setup import Setup
@@ -93,49 +100,43 @@ def default_dir(home: str) -> str:
     return os.path.join(home, *DEFAULT_SUBDIR)
 
 
-def _scan(directory: str) -> dict[str, bytes | None]:
-    """Every file at depth 1 and 2 (not hidden); None for one that is not a regular file."""
-    found: dict[str, bytes | None] = {}
-    try:
-        top = os.listdir(directory)
-    except FileNotFoundError:
-        return found
-    for entry in sorted(top):
-        path = os.path.join(directory, entry)
-        st = os.lstat(path)
-        if entry.startswith("."):
-            continue
-        names = [entry] if not stat.S_ISDIR(st.st_mode) else []
-        if stat.S_ISDIR(st.st_mode):
-            names = [os.path.join(entry, n) for n in sorted(os.listdir(path))]
-        for rel in names:
-            full = os.path.join(directory, rel)
-            if os.path.basename(rel).startswith("."):
-                continue
-            if not stat.S_ISREG(os.lstat(full).st_mode):
-                found[rel] = None
-                continue
-            with open(full, "rb") as fh:
-                found[rel] = fh.read(1 << 20)
-    return found
-
-
-def scan_bounded(
-    directory: str, timeout: float, local: bool = False
+def scan(
+    directory: str, reader: Reader
 ) -> tuple[dict[str, bytes | None] | None, str, str]:
-    """Every file of ``directory`` (depth 1 and 2), read in a child unless the mount table says
-    ``local``. Returns (files, status, why): status ok, unresponsive (hung) or error."""
-    if local:
-        try:
-            return _scan(directory), OK, ""
-        except OSError as exc:
-            return None, "error", f"{directory}: {exc.strerror or exc}"
-    answer = calls.call(_scan, directory, timeout=max(timeout, 2.0))
-    if answer.state == calls.DONE:
-        return dict(answer.value), OK, ""
-    if answer.state == calls.TIMEOUT:
-        return None, "unresponsive", f"{directory} did not answer within {max(timeout, 2.0):g} s"
-    return None, "error", f"{directory}: {answer.error}"
+    """Every file of ``directory`` at depth 1 and 2 (not hidden), through the one reader (bounded
+    on a share); None for one that is not a regular file. Returns (files, status, why): status
+    ok, unresponsive (hung) or error."""
+    top = reader.list_dirs([directory])[directory]
+    if top.status is ReadStatus.MISSING:
+        return {}, OK, ""
+    if not top.ok:
+        status = "unresponsive" if top.status is ReadStatus.UNRESPONSIVE else "error"
+        return None, status, f"{directory}: {top.reason}"
+    kinds: dict[str, str] = {}
+    subdirs = [n for n, kind in sorted(top.entries) if kind == "dir" and not n.startswith(".")]
+    kinds.update((n, kind) for n, kind in top.entries if kind != "dir" and not n.startswith("."))
+    below = reader.list_dirs(os.path.join(directory, d) for d in subdirs)
+    for name in subdirs:
+        listing = below[os.path.join(directory, name)]
+        if listing.status is ReadStatus.UNRESPONSIVE:
+            return None, "unresponsive", f"{directory}: {listing.reason}"
+        if not listing.ok:
+            kinds[name] = "unknown"
+            continue
+        kinds.update(
+            (os.path.join(name, n), kind) for n, kind in listing.entries if not n.startswith(".")
+        )
+    regular = [os.path.join(directory, rel) for rel, kind in kinds.items() if kind == "file"]
+    reads = reader.read_many(regular)
+    found: dict[str, bytes | None] = {}
+    for rel in sorted(kinds):
+        result = reads.get(os.path.join(directory, rel))
+        if result is not None and result.status is ReadStatus.UNRESPONSIVE:
+            return None, "unresponsive", f"{directory}: {result.reason}"
+        if result is not None and result.status is ReadStatus.MISSING:
+            continue  # gone since the listing
+        found[rel] = result.data if result is not None and result.ok else None
+    return found, OK, ""
 
 
 def list_releases(setup: Setup) -> list[Listing]:
@@ -149,7 +150,9 @@ def list_releases(setup: Setup) -> list[Listing]:
     return out
 
 
-def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
+def plan_sync(
+    setup: Setup, directory: str, reader: Reader, fmt: Format = "lua"
+) -> ModulesPlan:
     """What ``condashare modules`` would do; touches the share only through bounded probes."""
     site = setup.site
     if site is None:
@@ -159,7 +162,7 @@ def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
     if not any(x.status == OK for x in plan.listings):
         plan.status, plan.detail = "skipped", "no installation's releases could be listed"
         return plan
-    found, status, why = scan_bounded(directory, setup.ctx.probe_timeout)
+    found, status, why = scan(directory, reader)
     if found is None:
         plan.status, plan.detail = status, why
         return plan
@@ -202,10 +205,10 @@ def plan_sync(setup: Setup, directory: str, fmt: Format = "lua") -> ModulesPlan:
     return plan
 
 
-def plan_reverse(directory: str, timeout: float) -> ModulesPlan:
+def plan_reverse(directory: str, reader: Reader) -> ModulesPlan:
     """Every modulefile with condashare's marker in ``directory``, to remove."""
     plan = ModulesPlan("reverse", directory)
-    found, status, why = scan_bounded(directory, timeout)
+    found, status, why = scan(directory, reader)
     if found is None:
         plan.status, plan.detail = status, why
         return plan
@@ -216,58 +219,51 @@ def plan_reverse(directory: str, timeout: float) -> ModulesPlan:
     return plan
 
 
-def _apply(
-    directory: str, changes: list[tuple[str, str, bytes | None, bytes | None]]
-) -> list[tuple[str, bool, str]]:
-    """In the child: each change re-checked against what the plan saw, then done atomically."""
-    results: list[tuple[str, bool, str]] = []
-    for path, action, old, new in changes:
-        try:
-            parent = os.path.dirname(path)
-            if parent != directory:
-                os.makedirs(directory, exist_ok=True)
-                with contextlib.suppress(FileExistsError):
-                    os.mkdir(parent)
-                st = os.lstat(parent)
-                if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
-                    raise OSError(f"{parent} is not a directory of yours (a symlink?); left alone")
-            else:
-                os.makedirs(directory, exist_ok=True)
-            try:
-                if not stat.S_ISREG(os.lstat(path).st_mode):
-                    raise OSError(f"{path} is not a regular file (a symlink?); left alone")
-                with open(path, "rb") as fh:
-                    now: bytes | None = fh.read(1 << 20)
-            except FileNotFoundError:
-                now = None
-            if now != old:
-                raise OSError(f"{path} changed since it was read; run the command again")
-            if action == "remove":
-                os.unlink(path)
-                if parent != directory:
-                    with contextlib.suppress(OSError):
-                        os.rmdir(parent)  # only when we emptied it
-            else:
-                assert new is not None
-                atomic_write(path, new, 0o644)
-            results.append((path, True, ""))
-        except OSError as exc:
-            results.append((path, False, str(exc)))
-    return results
+def _version_dir(directory: str, parent: str) -> None:
+    """Where a release's file goes (``isis/`` below the directory): it must be a real
+    directory of this user's, not a link planted in its place."""
+    os.makedirs(directory, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(parent)
+    st = os.lstat(parent)
+    if not stat.S_ISDIR(st.st_mode) or st.st_uid != os.getuid():
+        raise EditError(parent, "is not a directory of yours (a symlink?); left alone")
 
 
-def apply_plan(plan: ModulesPlan, timeout: float, dry_run: bool = False) -> list[Outcome]:
-    """Carry out the plan in one abandonable child (the home may be a share)."""
+def _drop_if_empty(parent: str) -> None:
+    """Remove a version directory the last removal emptied (anybody else's file keeps it)."""
+    with contextlib.suppress(OSError):
+        os.rmdir(parent)
+
+
+def _apply_one(change: ModuleChange, directory: str, target_dir: str, reader: Reader) -> None:
+    """One change through the one writer: re-checked against what the plan read, atomic,
+    bounded on a share (EditError says why it was not done)."""
+    parent = os.path.dirname(change.path)
+    nested = parent != directory
+    if nested and change.action != "remove":
+        bounded_write(_version_dir, (directory, parent), [parent], reader, change.path)
+    target = os.path.join(target_dir, os.path.relpath(change.path, directory))
+    apply_edit(Edit(change.path, target, change.old, change.new, change.reason), None, reader)
+    if nested and change.action == "remove":
+        bounded_write(_drop_if_empty, (parent,), [parent], reader, parent)
+
+
+def apply_plan(plan: ModulesPlan, reader: Reader, dry_run: bool = False) -> list[Outcome]:
+    """Carry out the plan with :mod:`condashare.files.write` (the home may be a share)."""
     todo = plan.changing
     if dry_run or not todo:
         return []
-    budget = max(10.0, 4 * timeout)
-    work = [(c.path, c.action, c.old, c.new) for c in todo]
-    answer = calls.call(_apply, plan.directory, work, timeout=budget)
-    if answer.state != calls.DONE:
-        why = "did not finish in time" if answer.state == calls.TIMEOUT else answer.error
-        return [Outcome(c.module, c.path, c.action, False, why) for c in todo]
-    return [
-        Outcome(c.module, c.path, c.action, ok, err)
-        for c, (_, ok, err) in zip(todo, answer.value, strict=True)
-    ]
+    outcomes: list[Outcome] = []
+    try:
+        target_dir = resolve_target(plan.directory, reader)
+    except EditError as exc:
+        return [Outcome(c.module, c.path, c.action, False, exc.message) for c in todo]
+    for change in todo:
+        try:
+            _apply_one(change, plan.directory, target_dir, reader)
+        except EditError as exc:
+            outcomes.append(Outcome(change.module, change.path, change.action, False, exc.message))
+        else:
+            outcomes.append(Outcome(change.module, change.path, change.action, True))
+    return outcomes

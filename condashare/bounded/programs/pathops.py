@@ -3,6 +3,7 @@
 Every operation starts with ``stat`` (its result comes back as ``stat``), then:
 
 - ``stat``: nothing more. A client cache may answer it for a server that died seconds ago.
+- ``lstat``: the same for the path itself (a symlink is not followed).
 - ``head``: open the file and read its first ARG bytes (``data``, hex). Opening makes the
   client revalidate with the server, so an answer proves the share is alive. Only a regular
   file is opened (without blocking, and checked again once open): a FIFO would wait for a
@@ -32,7 +33,9 @@ if TYPE_CHECKING:
 MAX_RECORD_BYTES = 4 * 1024 * 1024
 
 
-def _listdir(path: str, limit: int) -> list[list[str]]:
+def listdir_entries(path: str, limit: int) -> list[list[str]]:
+    """Up to ``limit`` ``[name, kind]`` entries (kind: dir, also through a link | link | file
+    | unknown); the ``listdir`` answer, and what a reader lists on a local disk."""
     out: list[list[str]] = []
     with os.scandir(path) as it:
         for entry in it:
@@ -108,7 +111,7 @@ def _head(path: str, info: dict[str, Any], limit: int) -> dict[str, Any]:
 
 def run(op: str, path: str, arg: str) -> NoReturn:
     try:
-        st = os.stat(path)
+        st = os.lstat(path) if op == "lstat" else os.stat(path)
         info = {
             "mode": st.st_mode,
             "size": st.st_size,
@@ -117,12 +120,12 @@ def run(op: str, path: str, arg: str) -> NoReturn:
             "dev": st.st_dev,
             "nlink": st.st_nlink,
         }
-        if op == "stat":
+        if op in ("stat", "lstat"):
             answer(status="ok", stat=info)
         if op == "head":
             answer(status="ok", **_head(path, info, int(arg)))
         if op == "listdir":
-            answer(status="ok", stat=info, entries=_listdir(path, int(arg)))
+            answer(status="ok", stat=info, entries=listdir_entries(path, int(arg)))
         if op == "envs":
             answer(status="ok", stat=info, envs=_envs(path, int(arg)))
         if op == "subdir":

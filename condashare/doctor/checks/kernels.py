@@ -156,7 +156,7 @@ def check_kernelspecs(ctx: Context) -> list[Finding]:
     findings: list[Finding] = []
     targets: list[_Target] = []
     count = 0
-    for scan in store.scan_all(dirs, ctx.timeout):
+    for scan in store.scan_all(dirs, ctx.reader):
         if scan.status == UNRESPONSIVE:
             findings.append(
                 error(

@@ -16,7 +16,7 @@ from condashare.doctor.checks._util import error, info, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.modules.render import Format, owns
-from condashare.modules.sync import ModulesPlan, default_dir, plan_sync, scan_bounded
+from condashare.modules.sync import ModulesPlan, default_dir, plan_sync, scan
 from condashare.render import shell_word, shown
 from condashare.shared_envs.setup import Setup
 from condashare.wording import seconds_text
@@ -122,9 +122,9 @@ def check_modulefiles(ctx: Context) -> list[Finding]:
     setup = Setup(ctx.host, site, ctx.installation, conda, False, "", "")
     findings: list[Finding] = []
     checked: list[str] = []
+    reader = ctx.reader
     for directory in _dirs(ctx):
-        local = not ctx.is_remote(directory)
-        found, status, why = scan_bounded(directory, ctx.timeout, local)
+        found, status, why = scan(directory, reader)
         if found is None and status != "unresponsive":
             findings.append(warning(CID, f"cannot read {shown(directory)}", why))
             continue
@@ -146,7 +146,7 @@ def check_modulefiles(ctx: Context) -> list[Finding]:
             continue
         checked.append(directory)
         fmt: Format = "lua" if any(rel.endswith(".lua") for rel in ours) else "tcl"
-        findings += _judge(ctx, plan_sync(setup, directory, fmt))
+        findings += _judge(ctx, plan_sync(setup, directory, reader, fmt))
     if findings:
         return findings
     if not checked:
