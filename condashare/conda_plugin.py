@@ -167,6 +167,7 @@ def fix_integrity(prefix: str, args: Namespace, confirm: Callable[[str], None]) 
     """
     from condashare.doctor.for_conda import apply_trash_fix, plan_trash_fix
     from condashare.render import shown, text_lines
+    from condashare.wording import plural
 
     timeout = check_timeout()
     plan = plan_trash_fix(prefix, timeout=timeout)
@@ -176,7 +177,7 @@ def fix_integrity(prefix: str, args: Namespace, confirm: Callable[[str], None]) 
     if not plan.paths:
         print("No *.conda_trash leftovers found.")
         return 0
-    print(shown(f"Found {len(plan.paths)} *.conda_trash leftover(s) in {prefix}:"))
+    print(shown(f"Found {plural(len(plan.paths), '*.conda_trash leftover')} in {prefix}:"))
     for path in plan.paths:
         print(f"  {shown(path)}")
     print()
@@ -184,7 +185,7 @@ def fix_integrity(prefix: str, args: Namespace, confirm: Callable[[str], None]) 
     done = apply_trash_fix(plan, timeout=timeout)
     for line in text_lines(done.error):
         print(shown(f"{X_MARK} could not remove {line}"))
-    print(f"Removed {len(done.changed)} of {len(plan.paths)} file(s).")
+    print(f"Removed {len(done.changed)} of {plural(len(plan.paths), 'file')}.")
     return 1 if done.error else 0
 
 

@@ -54,6 +54,7 @@ from condashare.conda.condarc import (
 )
 from condashare.files.read import UserFileError
 from condashare.shared_envs.setup import Setup, is_managed, user_file
+from condashare.wording import plural
 
 
 @dataclass
@@ -205,7 +206,7 @@ def _plan(setup: Setup, view: EffectiveView, tmpdir: str, fresh: bool) -> Isolat
             continue
         filtered[real] = new_text
         plan.hidden.append(
-            f"{real}: {count} entr{'y' if count == 1 else 'ies'} left out "
+            f"{real}: {plural(count, 'entry', 'entries')} left out "
             "(read from a temporary filtered copy)"
         )
     by_slot: dict[str, list[str]] = {}

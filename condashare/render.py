@@ -29,6 +29,7 @@ from pathlib import PurePath
 from typing import Any, Literal, TextIO
 
 from condashare.findings import Finding, Group
+from condashare.wording import plural
 
 JSON_SCHEMA_VERSION = 1
 
@@ -273,7 +274,7 @@ class Output:
             for text in diffs:
                 self.block(text, tabs=True)
         self.line()
-        self.line(f"dry run: {len(diffs)} {noun}(s) would change; nothing was written")
+        self.line(f"dry run: {plural(len(diffs), noun)} would change; nothing was written")
 
     def field(self, label: str, value: object, width: int = 18, indent: int = 2) -> None:
         self.line(f"{' ' * indent}{label + ':':<{width}} {shown(value)}")
@@ -377,7 +378,9 @@ def finding_lines(
             lines.append(FindingLine(sub, extra))
         if group.consequences:
             n = len(group.consequences)
-            lines.append(FindingLine(sub, f"because of this, {n} more finding(s):", dim=True))
+            lines.append(
+                FindingLine(sub, f"because of this, {plural(n, 'more finding')}:", dim=True)
+            )
             for consequence in group.consequences:
                 lines.append(FindingLine(sub, consequence.title, mark=consequence.severity.value))
                 if details == "all":

@@ -300,7 +300,7 @@ def test_nfs_leftovers_and_trash_then_fix(env, capsys):
     asked = []
     assert conda_plugin.fix_integrity(str(env), None, asked.append) == 0  # type: ignore[arg-type]
     assert asked == ["Remove these files?"]
-    assert "Removed 1 of 1 file(s)." in capsys.readouterr().out
+    assert "Removed 1 of 1 file." in capsys.readouterr().out
     assert not trash.exists()
     assert nfs.exists()  # in use by a process: never removed
     assert conda_plugin.fix_integrity(str(env), None, asked.append) == 0  # type: ignore[arg-type]
@@ -513,7 +513,7 @@ def test_real_conda_fix_honours_dry_run_and_yes(real_conda, env):
     assert trash.exists()
     done = real_conda("doctor", "-p", str(env), "--fix", "--yes", "condashare-integrity")
     assert done.returncode == 0, done.stderr
-    assert "Removed 1 of 1 file(s)." in done.stdout
+    assert "Removed 1 of 1 file." in done.stdout
     assert not trash.exists()
 
 

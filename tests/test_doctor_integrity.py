@@ -83,10 +83,10 @@ def test_fix_removes_conda_trash_and_never_nfs_files(inst: Path) -> None:
     nfs = env / "share" / "beta" / ".nfs000000000000abcd0003"
     nfs.write_bytes(b"in use")
     dry = run_cli("doctor", "integrity.files", "--target", str(env), "--fix", "--dry-run")
-    assert str(trash) in dry.stdout and "remove 1 *.conda_trash leftover(s)" in dry.stdout
+    assert str(trash) in dry.stdout and "remove 1 *.conda_trash leftover" in dry.stdout
     assert trash.exists()
     done = run_cli("doctor", "integrity.files", "--target", str(env), "--fix", "--yes")
-    assert "removed 1 of 1 *.conda_trash leftover(s)" in done.stdout, done.stdout
+    assert "removed 1 of 1 *.conda_trash leftover" in done.stdout, done.stdout
     assert not trash.exists() and nfs.exists()
 
 

@@ -57,7 +57,7 @@ def test_healthy_kernelspecs_are_ok(sandbox_home, two_os, monkeypatch):
     foreign(sandbox_home, "python3", sys.executable)
     found = check.check_kernelspecs(make_ctx(sandbox_home, site))
     assert [f.severity for f in found] == [Severity.OK], found
-    assert "2 kernelspec(s) can start" in found[0].title
+    assert "2 kernelspecs can start" in found[0].title
 
 
 def test_missing_interpreter_and_other_os_interpreter(sandbox_home, two_os, tmp_path):

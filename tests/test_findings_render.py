@@ -56,7 +56,7 @@ def test_text_shows_the_root_fix_and_no_fix_of_a_consequence() -> None:
     assert stream.getvalue().splitlines() == [
         f"[x] installation linux: {MNT}/anaconda3 does not answer",
         "    fix: Wait for the server or ask your administrators",
-        "    because of this, 1 more finding(s):",
+        "    because of this, 1 more finding:",
         "    [!] interactive bash takes 2.2 s",
     ]
 
@@ -77,7 +77,7 @@ def test_conda_plugin_draws_the_same_listing_with_condas_marks() -> None:
         f"❌ condashare-nfs: installation linux: {MNT}/anaconda3 does not answer",
         "    The file server is down.",
         "    fix: Wait for the server or ask your administrators",
-        "    because of this, 1 more finding(s):",
+        "    because of this, 1 more finding:",
         f"    ❌ condashare-nfs: {MNT}/anaconda3/.condarc does not answer (warning)",
         "✅ condashare-nfs: platform linux-x86_64",  # one pass: shown (more fold into one line)
         "",

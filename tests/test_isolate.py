@@ -209,6 +209,7 @@ def test_strict_refuses_to_run_when_shared_envs_stay_in_view(tmp_path: Path) -> 
     assert strict.returncode == 0, strict.stderr
     assert marker.exists()
     assert "isolate: hidden: HOME=" in strict.stderr
+    assert f"isolate: hidden: {site.home}/.condarc: 1 entry left out " in strict.stderr
     assert "package caches" not in strict.stderr, strict.stderr
 
 

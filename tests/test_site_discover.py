@@ -115,7 +115,7 @@ def test_discover_then_init_is_all_a_user_needs(tmp_path, sandbox_home, cli):
     res = cli("site", "discover", str(cpkgs))
     assert res.returncode == 0, res.stderr
     site_file = sandbox_home / ".config" / "condashare" / "site.toml"
-    assert f"wrote {site_file} (2 installation(s))" in res.stdout
+    assert f"wrote {site_file} (2 installations)" in res.stdout
     assert "linux-x86_64 from bin/python's ELF header" in res.stdout
     assert "next: condashare init" in res.stdout
     for plat, name in (("linux-x86_64", "anaconda3_linux"), ("macos-x86_64", "anaconda3_macOS")):

@@ -36,7 +36,7 @@ from condashare.admin.tree import (
 from condashare.findings import Finding, Severity, exit_code_for
 from condashare.render import shell_word, shown
 from condashare.site.file import AdminSettings
-from condashare.wording import seconds_text
+from condashare.wording import plural, seconds_text
 
 DETAIL_LINES = 10  # paths shown in a finding's detail
 DATA_PATHS = 200  # paths kept in a finding's data
@@ -524,8 +524,9 @@ def _clean(walk: Walk, root: str) -> Finding:
     return Finding(
         "admin.audit",
         Severity.OK,
-        f"{walk.entries} entries audited in {root}: no problems",
-        f"{walk.files} files, {walk.dirs} dirs, {walk.links} symlinks, {len(walk.envs)} envs "
+        f"{plural(walk.entries, 'entry', 'entries')} audited in {root}: no problems",
+        f"{plural(walk.files, 'file')}, {plural(walk.dirs, 'dir')}, "
+        f"{plural(walk.links, 'symlink')}, {plural(len(walk.envs), 'env')} "
         f"({seconds_text(walk.seconds)})",
     )
 

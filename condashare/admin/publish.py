@@ -28,7 +28,7 @@ from condashare.findings import Finding, Severity, exit_code_for
 from condashare.pathtext import within
 from condashare.render import shell_word
 from condashare.site.file import AdminSettings, Installation, Site
-from condashare.wording import seconds_text
+from condashare.wording import plural, seconds_text
 
 ViewStatus = Literal["release", "base", "inside", "outside", "no-site"]
 
@@ -197,7 +197,7 @@ def _verify(prefix: str, deep: bool, timeout: float, findings: list[Finding]) ->
     problems = [f for f in report.findings if f.severity.is_problem]
     s = report.stats
     summary = (
-        f"{s.files} files in {s.records} packages verified "
+        f"{plural(s.files, 'file')} in {plural(s.records, 'package')} verified "
         f"({report.mode}, {s.bytes_hashed / (1 << 20):,.1f} MiB hashed, {seconds_text(s.seconds)})"
     )
     if report.findings:

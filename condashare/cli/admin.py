@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from condashare.errors import ExitCode
-from condashare.wording import seconds_text
+from condashare.wording import plural, seconds_text
 
 if TYPE_CHECKING:
     from condashare.admin.audit import Applied, AuditReport, Change
@@ -138,7 +138,7 @@ def render_plan(plan: Sequence[Change], applied: Sequence[Applied], out: Output)
     if not applied:
         out.heading(f"Changes ({len(plan)}):")
         for change in plan:
-            also = f" (and {len(change.links)} more link(s))" if change.links else ""
+            also = f" (and {plural(len(change.links), 'more link')})" if change.links else ""
             why = ", ".join(change.reasons)
             out.line(f"  {change.what:<34} {change.path}{also}  [{why}]")
         return
@@ -167,7 +167,7 @@ def _summary(
     warnings = sum(f.severity.value == "warning" for f in findings)
     if not (errors or warnings):
         return
-    found = f"{errors} error(s), {warnings} warning(s)"
+    found = f"{plural(errors, 'error')}, {plural(warnings, 'warning')}"
     if not fixed:
         out.line(found)
         return
@@ -216,11 +216,11 @@ def _render_result(
         render_plan(plan, applied, out)
     elif plan:
         out.line()
-        out.line(f"{len(plan)} change(s) would repair this: see them with --fix --dry-run")
+        out.line(f"{plural(len(plan), 'change')} would repair this: see them with --fix --dry-run")
     out.line()
     _summary(findings, applied, fixed, out)
     if dry_run and plan:
-        out.line(f"dry run: {len(plan)} change(s) listed; nothing was changed")
+        out.line(f"dry run: {plural(len(plan), 'change')} listed; nothing was changed")
     elif code == ExitCode.OK:
         out.status("ok", done)
 
@@ -273,7 +273,7 @@ def run_audit(args: argparse.Namespace) -> int:
         return code
     p = report.policy
     out.line(
-        f"condashare admin audit: {prefix}: {report.entries} entries in "
+        f"condashare admin audit: {prefix}: {plural(report.entries, 'entry', 'entries')} in "
         f"{seconds_text(report.seconds)}; admins: {p['owner']} and group {p['admin_group']} "
         f"({p['source']})"
     )

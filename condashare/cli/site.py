@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
+from condashare.wording import plural
 
 if TYPE_CHECKING:
     from condashare.render import Output
@@ -138,6 +139,6 @@ def run_discover(args: argparse.Namespace) -> int:
         out.warn(f"condashare: error: {message}")
     else:
         count = len(found.usable)
-        out.status("ok", f"wrote {written} ({count} installation(s))")
+        out.status("ok", f"wrote {written} ({plural(count, 'installation')})")
         out.line("    next: condashare init   (sets up your shells to use them)")
     return code

@@ -35,7 +35,7 @@ from condashare.bounded.paths import UNRESPONSIVE, PathOp, ProbeResult, run_prob
 from condashare.bounded.programs.pathops import listdir_entries
 from condashare.errors import CondashareError, ExitCode
 from condashare.host.mounts import Mount, may_be_remote, mount_for, read_mount_table
-from condashare.wording import seconds_text
+from condashare.wording import plural, seconds_text
 
 DEFAULT_TIMEOUT = 2.0  # seconds, the site file's default probe_timeout
 MAX_FILE_BYTES = 1 << 20  # startup files, condarc files, the site file
@@ -103,7 +103,7 @@ def kind_of(mode: int) -> str:
 
 def human_size(n: int) -> str:
     if n < 1024:
-        return f"{n} bytes"
+        return plural(n, "byte")
     if n < 1 << 20:
         return f"{n / 1024:.0f} KiB"
     return f"{n / (1 << 20):.0f} MiB" if n % (1 << 20) == 0 else f"{n / (1 << 20):.1f} MiB"

@@ -39,6 +39,7 @@ from condashare.site.installations import (
     InstallationEvidence,
     identify_installations,
 )
+from condashare.wording import plural
 
 DEFAULT_DEPTH = 2  # DIR, its sub-directories and theirs: /nfs/cpkgs/<site>/anaconda3_linux
 MAX_DEPTH = 4
@@ -134,7 +135,7 @@ def _search(path: str, depth: int, timeout: float, mount: Mount | None) -> Searc
         return SearchedDir(path, res.status, f"{words} ({where})", mount)
     roots = tuple(Root(str(p), int(d), int(i)) for p, d, i in res.data.get("roots", []))
     looked = int(res.data.get("looked", 0))
-    detail = f"looked at {looked} director{'y' if looked == 1 else 'ies'} {where}"
+    detail = f"looked at {plural(looked, 'directory', 'directories')} {where}"
     if not res.data.get("complete", True):
         detail += f"; stopped after {MAX_LOOKED} (name a deeper directory to search it all)"
     return SearchedDir(path, OK, detail, mount, roots)

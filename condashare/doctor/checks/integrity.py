@@ -21,6 +21,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 from condashare.doctor.owners import for_who_can_fix
 from condashare.render import shown
+from condashare.wording import plural
 
 TRASH_SUFFIX = ".conda_trash"
 FILES_ID = "integrity.files"
@@ -82,7 +83,7 @@ def fix_conda_trash(ctx: Context, findings: list[Finding], apply: bool) -> FixOu
     paths = conda_trash(ctx, findings)
     if not paths:
         return FixOutcome(cid, "nothing to do: no *.conda_trash leftovers of yours")
-    summary = f"remove {len(paths)} *.conda_trash leftover(s)"
+    summary = f"remove {plural(len(paths), '*.conda_trash leftover')}"
     listing = "\n".join(map(shown, paths))  # one line per path, whatever its name holds
     if not apply:
         return FixOutcome(cid, summary, listing, tuple(paths))
@@ -101,7 +102,7 @@ def fix_conda_trash(ctx: Context, findings: list[Finding], apply: bool) -> FixOu
             errors.append(shown(f"{path}: {exc.strerror or exc}"))
             continue
         removed.append(path)
-    done = f"removed {len(removed)} of {len(paths)} *.conda_trash leftover(s)"
+    done = f"removed {len(removed)} of {plural(len(paths), '*.conda_trash leftover')}"
     return FixOutcome(cid, done, listing, tuple(removed), applied=True, error="\n".join(errors))
 
 

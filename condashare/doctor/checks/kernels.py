@@ -25,7 +25,7 @@ from condashare.kernels.spec import LAUNCHER, KernelRecord, render_launcher
 from condashare.render import shell_word, shown
 from condashare.site.file import Site
 from condashare.site.installations import choose_installation, parse_executable_header
-from condashare.wording import seconds_text
+from condashare.wording import plural, seconds_text
 
 CID = "jupyter.kernelspecs"
 _HEAD = "512"
@@ -205,7 +205,7 @@ def check_kernelspecs(ctx: Context) -> list[Finding]:
         return findings
     if not count:
         return [info(CID, "no Jupyter kernelspecs in your kernel dirs", ", ".join(dirs))]
-    return [ok(CID, f"{count} kernelspec(s) can start on this machine", ", ".join(dirs))]
+    return [ok(CID, f"{plural(count, 'kernelspec')} can start on this machine", ", ".join(dirs))]
 
 
 KERNELSPECS = Check(

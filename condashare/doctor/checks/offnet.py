@@ -12,6 +12,7 @@ from condashare.doctor.checks._util import error, ok, warning
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 from condashare.host import dirs
+from condashare.wording import plural
 
 CID = "offnet.state"
 
@@ -95,7 +96,8 @@ def fix_state(ctx: Context, findings: list[Finding], apply: bool) -> FixOutcome:
         return FixOutcome(CID, "nothing to do: no writable state on a network filesystem")
     the_plan = offnet.plan(ctx, spots)
     targets = tuple(f.edit.target for f in the_plan.files if f.edit.changed)
-    summary = f"move {len(spots)} kind(s) of writable state to local disk ({len(targets)} file(s))"
+    kinds = plural(len(spots), "kind")
+    summary = f"move {kinds} of writable state to local disk ({plural(len(targets), 'file')})"
     if not the_plan.changed:
         return FixOutcome(CID, "nothing to do: the settings are already there")
     if not apply:
@@ -110,7 +112,7 @@ def reverse(ctx: Context, apply: bool) -> FixOutcome:
     targets = tuple(e.target for e in rev.edits if e.changed)
     if not targets and not rev.kept:
         return FixOutcome(CID, "nothing to undo", rev.diff())
-    summary = f"undo the move of writable state to local disk ({len(targets)} file(s))"
+    summary = f"undo the move of writable state to local disk ({plural(len(targets), 'file')})"
     error = "; ".join(n for n in rev.notes if ": cannot undo" in n)
     if not apply:
         return FixOutcome(CID, summary, rev.diff(), targets, error=error)

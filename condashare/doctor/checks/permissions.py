@@ -17,6 +17,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 from condashare.pathtext import within
 from condashare.render import shell_word, shown
+from condashare.wording import plural
 
 
 def _user(uid: int) -> str:
@@ -92,7 +93,7 @@ def check_install_tree(ctx: Context) -> list[Finding]:
     owners = {int(k): v for k, v in d["owners"].items()}
     unexpected = sorted(u for u in owners if u not in (0, d["root_uid"]))
     if unexpected:
-        names = ", ".join(f"{_user(u)} ({owners[u]} files)" for u in unexpected[:5])
+        names = ", ".join(f"{_user(u)} ({plural(owners[u], 'file')})" for u in unexpected[:5])
         findings.append(
             warning(
                 cid,
@@ -258,7 +259,7 @@ def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> 
         return "".join(kept).encode("utf-8", "surrogateescape")
 
     edit = plan_edit(path, drop_vanished, "drop vanished environments", reader=ctx.reader)
-    summary = f"remove {len(vanished)} vanished environment(s) from {path}"
+    summary = f"remove {plural(len(vanished), 'vanished environment')} from {path}"
     if not apply:
         return FixOutcome(cid, summary, edit.diff(), (edit.target,))
     backups = dirs.backup_dir(ctx.env)

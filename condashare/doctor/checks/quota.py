@@ -25,7 +25,7 @@ from condashare.doctor.checks._util import UNRESPONSIVE, error, info, ok, warnin
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.render import human_bytes, shown
-from condashare.wording import seconds_text
+from condashare.wording import plural, seconds_text
 
 NEAR = 0.9  # warn at 90 % of a limit
 LOW_INODES = 0.05  # warn when under 5 % of a filesystem's inodes are free
@@ -133,8 +133,8 @@ def quota_findings(ctx: Context, lines: list[QuotaLine]) -> list[Finding]:
     for q in lines:
         label, where = mine.get(q.filesystem, ("filesystem", q.filesystem))
         for what, used, limit, over in q.usage():
-            shown_used = human_bytes(used) if what == "space" else f"{used} files"
-            shown_limit = human_bytes(limit) if what == "space" else f"{limit} files"
+            shown_used = human_bytes(used) if what == "space" else plural(used, "file")
+            shown_limit = human_bytes(limit) if what == "space" else plural(limit, "file")
             title = f"quota on {shown(where)} ({label}): {shown_used} of {shown_limit}"
             data = {"filesystem": q.filesystem, "what": what, "used": used, "limit": limit}
             fix = (
@@ -249,7 +249,8 @@ def check_clean(ctx: Context) -> list[Finding]:
         f"; logs: {parts['logfiles']['count']}. Packages with a file hard-linked into an "
         "environment are in use and stay (conda's rule)."
     )
-    title = f"conda clean --all would free {approx}{human_bytes(size)} ({files} files) in {pkgs}"
+    freed = f"{approx}{human_bytes(size)} ({plural(files, 'file')})"
+    title = f"conda clean --all would free {freed} in {pkgs}"
     data = {"path": pkgs, "bytes": size, "files": files, **parts}
     if size > BIG_CLEAN or files > MANY_CLEAN_FILES:
         return [warning(cid, title, detail, "conda clean --all", **data)]

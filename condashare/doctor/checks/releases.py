@@ -21,6 +21,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.pathtext import within
 from condashare.render import shell_word, shown
+from condashare.wording import plural
 
 MAX_ENVS = 100_000
 
@@ -72,7 +73,7 @@ def check_name_clash(ctx: Context) -> list[Finding]:
         ok(
             cid,
             f"none of your envs is named like one of the {len(releases)} shared releases",
-            f"{looked} envs dir(s) of yours compared with {inst.envs_dir}",
+            f"{plural(looked, 'envs dir')} of yours compared with {inst.envs_dir}",
         )
     ]
 
