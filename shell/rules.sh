@@ -35,7 +35,9 @@
     esac
     $_condashare_bi unset _condashare_k _condashare_v
   fi
-  $_condashare_bi [ -r __CONDASHARE_PROC__/driver/nvidia/version ] && _condashare_g=1
+  case "$_condashare_u" in
+    Linux*) $_condashare_bi [ -r __CONDASHARE_PROC__/driver/nvidia/version ] && _condashare_g=1 ;;
+  esac
   if $_condashare_bi [ -n "__CONDASHARE_NEED_GLIBC__" ]; then
     case "$_condashare_u" in
       Linux*)

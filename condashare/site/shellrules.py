@@ -1,11 +1,11 @@
-"""Site-file match rules as the POSIX startup block evaluates them: glob patterns, built-ins.
+"""Site-file match rules as the startup blocks evaluate them: glob patterns, built-ins.
 
 The block gathers the facts once (``shell/rules.sh``) into ``;c=CPU;g=GPU;l=GLIBC;h=HOST`` after
 uname's words, and each installation's ``case`` arm is the AND of its rules written as one glob
 over that string, in that fixed order: so the first arm that matches is the first installation
 whose OS, architecture and rules all hold — the same choice as
-:func:`condashare.site.installations.choose_installation`. Only blocks of sites with rules get
-any of this; the others stay as they were.
+:func:`condashare.site.installations.choose_installation`. Every dialect runs this in POSIX sh
+(:mod:`condashare.shells.choice`); only blocks of sites with rules get any of it.
 """
 
 from __future__ import annotations
@@ -15,12 +15,6 @@ from collections.abc import Callable
 
 from condashare.host.machine import X86_LEVEL_FLAGS, version_tuple
 from condashare.site.file import Installation, MatchRules, Site
-
-UNSUPPORTED = (
-    "its installations have match rules ([installations.match]), which only the sh/bash/zsh "
-    "block evaluates so far; a {0} block would pick another installation than condashare does: "
-    "set up sh, bash or zsh (--shell), or leave the rules out"
-)
 
 
 def site_has_rules(site: Site) -> bool:
