@@ -54,11 +54,7 @@ __CONDASHARE_NAMES__
   esac
 else
   $_condashare_bi [ -n "$_condashare_u" ] || _condashare_u=$(\exec ${ZSH_VERSION:+command} uname -sm 2>/dev/null)
-__CONDASHARE_RULES__
-  case "$_condashare_u$_condashare_m" in
-__CONDASHARE_CASES__
-  esac
-__CONDASHARE_ROSETTA__
+__CONDASHARE_SELECT__
   $_condashare_bi [ -n "$_condashare_p" ] || _condashare_why="no shared conda installation for $_condashare_u"
 fi
 $_condashare_bi unset _condashare_n _condashare_o _condashare_a _condashare_m

@@ -176,3 +176,53 @@ def test_interactive_shells_say_why_conda_is_not_set_up(tmp_path, shell):
     intel = {"CONDASHARE_PLATFORM": "macos-x86_64"}
     got, err = block_choice(tmp_path, shell, site, proc, intel, interactive=True)
     assert got is None and "condashare: no shared conda installation for Darwin x86_64" in err
+
+
+GLIBC_SITE = """
+[[installations]]
+name = "new"
+prefix = "{root}/new"
+os = "linux"
+match = {{ hosts = ["gpu*"], glibc = "2.28" }}
+[[installations]]
+name = "v4"
+prefix = "{root}/v4"
+os = "linux"
+match = {{ cpu = "x86-64-v4" }}
+[[installations]]
+name = "old"
+prefix = "{root}/old"
+os = "linux"
+"""
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(
+    ("host", "glibc", "expected", "asked"),
+    [
+        ("gpu07", "2.36", "new", True),
+        ("gpu07", "2.17", "old", True),
+        ("login1", "2.36", "old", False),  # the only glibc rule is in an arm the host fails
+    ],
+)
+def test_glibc_is_asked_only_when_an_arm_that_needs_it_is_reached(
+    tmp_path, shell, host, glibc, expected, asked
+):
+    """getconf (a fork) runs only for the first installation whose other rules hold and that
+    has a glibc rule; its answer decides as Python's glibc version does."""
+    site = parse_site(GLIBC_SITE.format(root=tmp_path), "site.toml")
+    for inst in site.installations:
+        make_installation(Path(inst.prefix), inst.name)
+    proc = fake_proc(tmp_path / "proc", host)
+    asked_file = tmp_path / "getconf-ran"
+    bindir = fake_uname(tmp_path / "bin", "Linux", "x86_64")
+    getconf = bindir / "getconf"
+    getconf.write_text(f"#!/bin/sh\n: > '{asked_file}'\necho 'glibc {glibc}'\n")
+    getconf.chmod(0o755)
+    inputs = HostInputs("Linux", "x86_64", {}, glibc=glibc, mounts=[], proc_root=str(proc))
+    host_facts = detect_host(inputs)
+    chosen = choose_installation(site, host_facts.platform, host_facts.facts, {}).installation
+    assert chosen is not None and chosen.name == expected
+    got, err = block_choice(tmp_path, shell, site, proc, {})
+    assert got == chosen.prefix, err
+    assert asked_file.exists() == asked

@@ -87,10 +87,16 @@ def spelling_arms(aliases: Mapping[str, str], word: Callable[[str], str], var: s
 def sh_arm(
     inst: Installation, patterns: list[str], quote: Quote, rules: bool, number: int = 0
 ) -> str:
-    """One installation's case arm over ``uname -sm`` (and the facts, in a site with rules);
-    ``number`` > 0 also names it for the csh and fish blocks."""
+    """One installation's case arm over ``uname -sm`` (and the facts, in a site with rules,
+    with the arms that ask for a fact not read yet); ``number`` > 0 also names it for the csh
+    and fish blocks."""
+    asks = ""
     if rules:  # match rules (condashare.site.shellrules) extend each pattern
         pats = "|".join(shellrules.arm_patterns(inst, patterns, quote))
+        for need in ("c", "l"):
+            wanting = shellrules.arm_patterns(inst, patterns, quote, need)
+            if wanting:
+                asks += f"    {'|'.join(wanting)}) _condashare_k={need} ;;\n"
     else:
         pats = "|".join(quote(p[:-1]) + "*" if p.endswith(" *") else quote(p) for p in patterns)
     named = f"\n      _condashare_i={number}" if number else ""
@@ -98,7 +104,7 @@ def sh_arm(
         f"    {pats})\n"
         f"      _condashare_p={quote(inst.prefix)}{named}\n"
         f"      _condashare_pe={quote(mountinfo_escape(inst.prefix))} ;;\n"
-    )
+    ) + asks
 
 
 def choose_code(site: Site, quote: Quote, proc_root: str, numbered: bool) -> str:
@@ -117,10 +123,13 @@ def choose_code(site: Site, quote: Quote, proc_root: str, numbered: bool) -> str
     )
     if rosetta:
         rosetta = (
-            '  if $_condashare_bi [ -z "$_condashare_p" ] && '
+            '  if $_condashare_bi [ -z "$_condashare_p${_condashare_k-}" ] && '
             '$_condashare_bi [ -z "$_condashare_o" ]; then\n'
             '  case "$_condashare_u$_condashare_m" in\n' + rosetta + "  esac\n  fi\n"
         )
+    select = f'  case "$_condashare_u$_condashare_m" in\n{cases}  esac\n{rosetta}'
+    if rules:
+        select = shellrules.facts_code(site, template_code("rules.sh"), quote(proc_root), select)
     names = "".join(
         f"    {quote(inst.name)})\n"
         f"      _condashare_p={quote(inst.prefix)}\n"
@@ -129,9 +138,6 @@ def choose_code(site: Site, quote: Quote, proc_root: str, numbered: bool) -> str
         for i, inst in insts
     )
     listed = ", ".join(shown(inst.name) for inst in site.installations)
-    facts = (
-        shellrules.facts_code(site, template_code("rules.sh"), proc_root, quote) if rules else ""
-    )
     return fill(
         "choose.sh",
         template_code("choose.sh"),
@@ -146,8 +152,6 @@ def choose_code(site: Site, quote: Quote, proc_root: str, numbered: bool) -> str
             ),
             "__CONDASHARE_NAMES__\n": names,
             "__CONDASHARE_NAME_LIST__": '"' + quote(listed) + '"',
-            "__CONDASHARE_RULES__\n": facts,
-            "__CONDASHARE_CASES__\n": cases,
-            "__CONDASHARE_ROSETTA__\n": rosetta,
+            "__CONDASHARE_SELECT__\n": select,
         },
     )
