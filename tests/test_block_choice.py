@@ -140,6 +140,7 @@ def hostile_site(tmp: Path) -> Site:
         ("gpu07", {"CONDASHARE_INSTALLATION": "we'ird"}, None),
         ("gpu07", {"CONDASHARE_INSTALLATION": "$(touch pwned)"}, None),
         ("gpu07", {"CONDASHARE_INSTALLATION": "  m1\t"}, 2),
+        ("gpu07", {"CONDASHARE_INSTALLATION": "\u00a0plain"}, None),  # only ASCII blanks go
         ("gpu07", {"CONDASHARE_PLATFORM": "osx-arm64"}, 2),
         ("gpu07", {"CONDASHARE_PLATFORM": "Darwin-AArch64"}, 2),
         # a Rosetta shell says x86_64 and gets the arm64 installation; a platform saying
