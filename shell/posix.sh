@@ -5,25 +5,21 @@
 _condashare_bi=command
 \eval ${BASH_VERSION:+'_condashare_bi=builtin; _condashare_al=; \builtin shopt -q expand_aliases 2>/dev/null && _condashare_al="\builtin shopt -s expand_aliases"; \builtin shopt -u expand_aliases 2>/dev/null'}${ZSH_VERSION:+'_condashare_bi=builtin; _condashare_al="\builtin ${${options[aliases]/on/setopt}/off/unsetopt} aliases"; \builtin unsetopt aliases'}
 # bash >= 4.1 and zsh start uname now: it runs while they parse the rest of the block.
-case ${_CONDASHARE_DONE-}/${BASH_VERSION-}${ZSH_VERSION-}/:${SHELLOPTS-}: in
-  "$$"/* | *:posix:*) ;;
+# (Not when CONDASHARE_PLATFORM names the platform instead.)
+case ${_CONDASHARE_DONE-}/${BASH_VERSION-}${ZSH_VERSION-}/:${SHELLOPTS-}:${CONDASHARE_PLATFORM:+/platform} in
+  "$$"/* | *:posix:* | */platform) ;;
   */[5-9]* | */4.[1-9]*) $_condashare_bi eval 'exec {_condashare_uf}< <(exec ${ZSH_VERSION:+command} uname -sm 2>/dev/null)' ;;
 esac
 if $_condashare_bi [ "${_CONDASHARE_DONE-}" != "$$" ]; then
   _CONDASHARE_DONE=$$
-  _condashare_p=
-  _condashare_pe=
+  _condashare_u=
   if $_condashare_bi [ -n "${_condashare_uf-}" ]; then
     $_condashare_bi read -r _condashare_u <&"$_condashare_uf" || :
     $_condashare_bi eval 'exec {_condashare_uf}<&-'
     $_condashare_bi unset _condashare_uf
-  else
-    _condashare_u=$(\exec ${ZSH_VERSION:+command} uname -sm 2>/dev/null) # (exec: bash forks once, not twice)
   fi
-__CONDASHARE_RULES__
-  case "$_condashare_u${_condashare_m-}" in
-__CONDASHARE_CASES__
-  esac
+  # -- the choice (condashare's shell/choose.sh) --
+__CONDASHARE_CHOOSE__
   if $_condashare_bi [ -n "$_condashare_p" ]; then
     _condashare_f="$_condashare_p/etc/profile.d/conda.sh"
     _condashare_t=__CONDASHARE_TIMEOUT__
@@ -81,10 +77,10 @@ __CONDASHARE_VERDICT__
     fi
   else
     case $- in
-      *i*) $_condashare_bi printf 'condashare: no shared conda installation for %s\n' "$_condashare_u" >&2 ;;
+      *i*) $_condashare_bi printf 'condashare: %s\n' "$_condashare_why" >&2 ;;
     esac
   fi
-  $_condashare_bi unset _condashare_p _condashare_pe _condashare_f _condashare_t _condashare_st _condashare_why _condashare_u _condashare_m
+  $_condashare_bi unset _condashare_p _condashare_pe _condashare_i _condashare_f _condashare_t _condashare_st _condashare_why _condashare_u
 fi
 \eval "${_condashare_al-}"
 \unset _condashare_al _condashare_bi

@@ -36,7 +36,7 @@ ARCHITECTURES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "armv7l": (("armv7l",), ()),
     "riscv64": (("riscv64",), ()),
 }
-_ARCH_ALIASES = {
+ARCH_ALIASES = {
     name: canonical
     for canonical, (uname, other) in ARCHITECTURES.items()
     for name in (canonical, *uname, *other)
@@ -48,7 +48,15 @@ def uname_spellings(arch: str) -> tuple[str, ...]:
     return ARCHITECTURES[arch][0] if arch in ARCHITECTURES else (arch,)
 
 
-_OS_ALIASES = {"linux": "linux", "macos": "macos", "osx": "macos", "darwin": "macos"}
+OS_ALIASES = {"linux": "linux", "macos": "macos", "osx": "macos", "darwin": "macos"}
+# The blanks a setting may have around it (CONDASHARE_PLATFORM, CONDASHARE_INSTALLATION): ASCII
+# only, so the startup blocks, which strip the same ones with built-ins, read a value alike.
+BLANKS = " \t\n\r\v\f"
+
+
+def env_setting(env: Mapping[str, str], name: str) -> str:
+    """A condashare environment setting without surrounding blanks ("" when unset)."""
+    return env.get(name, "").strip(BLANKS)
 
 
 class PlatformError(CondashareError, ValueError):
@@ -57,19 +65,19 @@ class PlatformError(CondashareError, ValueError):
 
 def normalize_arch(value: str) -> str:
     """Map ``aarch64``/``arm64``, ``amd64``/``x86_64`` ... to one canonical name."""
-    key = value.strip().lower()
-    if key not in _ARCH_ALIASES:
-        known = ", ".join(sorted({v for v in _ARCH_ALIASES.values()}))
+    key = value.strip(BLANKS).lower()
+    if key not in ARCH_ALIASES:
+        known = ", ".join(sorted({v for v in ARCH_ALIASES.values()}))
         raise PlatformError(f"unknown architecture {value!r} (known: {known})")
-    return _ARCH_ALIASES[key]
+    return ARCH_ALIASES[key]
 
 
 def normalize_os(value: str) -> str:
     """Map ``Darwin``/``osx``/``macos`` and ``Linux`` to ``macos`` / ``linux``."""
-    key = value.strip().lower()
-    if key not in _OS_ALIASES:
+    key = value.strip(BLANKS).lower()
+    if key not in OS_ALIASES:
         raise PlatformError(f"unknown OS {value!r} (expected linux or macos)")
-    return _OS_ALIASES[key]
+    return OS_ALIASES[key]
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,7 @@ class Platform:
 
 def parse_platform(value: str) -> Platform:
     """Parse ``macos-arm64``, ``linux-x86_64`` or a conda subdir such as ``osx-64``."""
-    text = value.strip()
+    text = value.strip(BLANKS)
     os_part, sep, arch_part = text.partition("-")
     if not sep or not os_part or not arch_part:
         raise PlatformError(
@@ -227,7 +235,7 @@ def detect_host(inputs: HostInputs | None = None) -> Host:
     """Describe the host; ``CONDASHARE_PLATFORM`` overrides OS and arch (PlatformError if bad)."""
     inputs = inputs or gather_inputs()
     notes: list[str] = []
-    override = inputs.env.get("CONDASHARE_PLATFORM", "").strip()
+    override = env_setting(inputs.env, "CONDASHARE_PLATFORM")
     if override:
         try:
             plat = parse_platform(override)

@@ -50,10 +50,10 @@ _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 def current_os(env: Mapping[str, str] | None = None) -> str:
     """``linux`` or ``macos``: the OS of ``CONDASHARE_PLATFORM`` when set, else this machine's."""
-    from condashare.host.detect import PlatformError, normalize_os, parse_platform
+    from condashare.host.detect import PlatformError, env_setting, normalize_os, parse_platform
 
     env = os.environ if env is None else env
-    override = env.get("CONDASHARE_PLATFORM", "").strip()
+    override = env_setting(env, "CONDASHARE_PLATFORM")
     if override:
         try:
             return parse_platform(override).os

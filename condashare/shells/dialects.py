@@ -1,61 +1,39 @@
 """The three dialects the blocks are written in (sh, csh, fish): quoting, ``case`` arms, and the
 template each one fills (``shell/posix.sh``, ``shell/csh.csh``, ``shell/fish.fish``).
 
-The block knows every installation of the site file and picks one at shell start from ``uname
--sm``, so one home shared by Linux and macOS machines works on both.
+The block knows every installation of the site file and picks one at shell start
+(:mod:`condashare.shells.choice`: ``uname -sm`` or ``CONDASHARE_PLATFORM``, the match rules,
+``CONDASHARE_INSTALLATION``), so one home shared by Linux and macOS machines works on both.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
-from condashare.host.detect import uname_spellings
+from condashare.shells.choice import choose_code, rosetta_patterns, sh_arm, uname_patterns
 from condashare.shells.code import (
     awk_code,
     check_code,
     fill,
     format_timeout,
-    mountinfo_escape,
     race_program,
     template_code,
 )
 from condashare.shells.records import DialectName
-from condashare.site import shellrules
 from condashare.site.file import Installation, Site, unsafe_path_reason
 
-_OS_UNAME = {"linux": "Linux", "macos": "Darwin"}
 
-
-def uname_patterns(inst: Installation) -> list[str]:
-    """``uname -sm`` outputs this installation accepts; ``*`` stands for any architecture."""
-    os_word = _OS_UNAME[inst.os]
-    if not inst.arch:
-        return [f"{os_word} *"]
-    out: list[str] = []
-    for arch in inst.arch:
-        for spelling in uname_spellings(arch):  # the one table: host.detect
-            out.append(f"{os_word} {spelling}")
-    return list(dict.fromkeys(out))
-
-
-def rosetta_patterns(inst: Installation) -> list[str]:
-    """An arm64-only macOS installation also serves ``Darwin x86_64``: a shell translated by
-    Rosetta on Apple silicon reports x86_64 but can run the arm64 installation (host.py makes
-    the same choice). These arms come after all exact ones, so an x86_64 installation wins."""
-    if inst.os == "macos" and "arm64" in inst.arch and "x86_64" not in inst.arch:
-        return ["Darwin x86_64"]
-    return []
-
-
-def helper_code(dialect: DialectName) -> str:
+def helper_code(dialect: DialectName, site: Site, proc_root: str) -> str:
     """shell/helper.sh as a stand-alone /bin/sh program for csh and fish (inputs from the
-    environment), with the check, the reader and the race in place. csh gets a private copy
-    of conda.csh to source (shell/copy_csh.sh); fish takes the content itself."""
+    environment), with the choice, the check, the reader and the race in place. csh gets a
+    private copy of conda.csh to source (shell/copy_csh.sh); fish takes the content itself."""
     csh = dialect == "csh"
     return fill(
         "helper.sh",
         template_code("helper.sh"),
         {
+            "__CONDASHARE_CHOOSE__\n": choose_code(site, POSIX.quote, proc_root, numbered=True),
+            "__CONDASHARE_CONDA_FILE__": DIALECTS[dialect].conda_file,
             "__CONDASHARE_AWK__": POSIX.quote(awk_code()),
             "__CONDASHARE_CHECK__\n": check_code(),
             "__CONDASHARE_RACE__\n": template_code("race.sh"),
@@ -76,30 +54,14 @@ class Dialect:
     name: DialectName = "posix"
     template = ""
     conda_file = ""
+    proc_root = "/proc"  # where the match rules read the machine's facts (tests: captured)
 
     def quote(self, value: str) -> str:
         raise NotImplementedError
 
-    def pattern(self, pattern: str) -> str:
-        """A ``uname -sm`` pattern as a case label: quoted, but a trailing ``*`` a wildcard."""
-        if pattern.endswith(" *"):
-            return self.quote(pattern[:-1]) + "*"
-        return self.quote(pattern)
-
-    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
+    def code(self, site: Site) -> dict[str, str]:
+        """What this dialect's template takes for ``site``, by placeholder."""
         raise NotImplementedError
-
-    def arms(self, installations: Iterable[Installation]) -> str:
-        """Every installation's arm, then the Rosetta arms (after all exact ones)."""
-        insts = list(installations)
-        text = "".join(self.arm(inst) for inst in insts)
-        return text + "".join(
-            self.arm(inst, rosetta_patterns(inst)) for inst in insts if rosetta_patterns(inst)
-        )
-
-    def code(self) -> dict[str, str]:
-        """The shared shell code this dialect's template takes, by placeholder."""
-        return {"__CONDASHARE_CHECK__": self.quote(helper_code(self.name))}
 
     def refuse_reason(self, value: str) -> str | None:
         return unsafe_path_reason(value)
@@ -109,9 +71,8 @@ class Dialect:
         refused prefixes :meth:`refuse_reason` rejects."""
         seconds = site.probe_timeout if timeout is None else timeout
         replacements = {
-            "__CONDASHARE_CASES__\n": self.arms(site.installations),
             "__CONDASHARE_TIMEOUT__": self.quote(format_timeout(seconds)),
-            **self.code(),
+            **self.code(site),
         }
         return fill(self.template, template_code(self.template), replacements)
 
@@ -126,44 +87,42 @@ class PosixDialect(Dialect):
     def quote(self, value: str) -> str:
         return "'" + value.replace("'", "'\\''") + "'"
 
-    proc_root = "/proc"  # where the rules fragment reads the machine's facts (tests: captured)
-    _site: Site | None = None
-    _rules = False
-
-    def render(self, site: Site, timeout: float | None = None) -> str:
-        self._site, self._rules = site, shellrules.site_has_rules(site)  # for arms and code()
-        return super().render(site, timeout)
-
-    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
-        chosen = patterns or uname_patterns(inst)
-        if self._rules:  # match rules (condashare.site.shellrules) extend each pattern
-            pats = "|".join(shellrules.arm_patterns(inst, chosen, self.quote))
-        else:
-            pats = "|".join(self.pattern(p) for p in chosen)
-        return (
-            f"    {pats})\n"
-            f"      _condashare_p={self.quote(inst.prefix)}\n"
-            f"      _condashare_pe={self.quote(mountinfo_escape(inst.prefix))} ;;\n"
+    def arms(self, installations: Iterable[Installation]) -> str:
+        """``uname -sm`` case arms setting ``_condashare_p``/``_pe``, Rosetta arms last (the
+        modulefiles' and kernels' probe, which know no match rules)."""
+        insts = list(installations)
+        text = "".join(sh_arm(i, uname_patterns(i), self.quote, False) for i in insts)
+        return text + "".join(
+            sh_arm(i, rosetta_patterns(i), self.quote, False) for i in insts if rosetta_patterns(i)
         )
 
-    def code(self) -> dict[str, str]:
+    def code(self, site: Site) -> dict[str, str]:
         # Inserted as is, not re-indented: the code has line breaks inside strings.
         return {
+            "__CONDASHARE_CHOOSE__\n": choose_code(site, self.quote, self.proc_root, False),
             "__CONDASHARE_CHECK__\n": check_code(),
             "__CONDASHARE_AWK__": self.quote(awk_code()),
             "__CONDASHARE_RACE_PROGRAM__": self.quote(race_program()),
             "__CONDASHARE_VERDICT__\n": template_code("verdict.sh"),
-            "__CONDASHARE_RULES__\n": (
-                shellrules.facts_code(
-                    self._site, template_code("rules.sh"), self.proc_root, self.quote
-                )
-                if self._rules and self._site is not None
-                else "  _condashare_m=\n"
-            ),
         }
 
 
-class CshDialect(Dialect):
+class HelperDialect(Dialect):
+    """A dialect whose block runs the choice and the check in the /bin/sh helper and knows the
+    chosen prefix by the number the helper answers."""
+
+    def number_arm(self, number: int, prefix: str) -> str:
+        raise NotImplementedError
+
+    def code(self, site: Site) -> dict[str, str]:
+        arms = "".join(
+            self.number_arm(i, inst.prefix) for i, inst in enumerate(site.installations, 1)
+        )
+        helper = helper_code(self.name, site, self.proc_root)
+        return {"__CONDASHARE_CASES__\n": arms, "__CONDASHARE_CHECK__": self.quote(helper)}
+
+
+class CshDialect(HelperDialect):
     """tcsh and csh."""
 
     name: DialectName = "csh"
@@ -176,17 +135,12 @@ class CshDialect(Dialect):
         body = value.replace("'", "'\\''").replace("!", "\\!").replace("\n", "\\\n")
         return "'" + body + "'"
 
-    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
-        labels = "".join(f"    case {self.pattern(p)}:\n" for p in patterns or uname_patterns(inst))
-        return (
-            f"{labels}"
-            f"      set _condashare_p = {self.quote(inst.prefix)}\n"
-            f"      setenv _CONDASHARE_PE {self.quote(mountinfo_escape(inst.prefix))}\n"
-            "      breaksw\n"
-        )
+    def number_arm(self, number: int, prefix: str) -> str:
+        label = f"    case {number}:\n"
+        return f"{label}      set _condashare_p = {self.quote(prefix)}\n      breaksw\n"
 
 
-class FishDialect(Dialect):
+class FishDialect(HelperDialect):
     """fish."""
 
     name: DialectName = "fish"
@@ -196,16 +150,8 @@ class FishDialect(Dialect):
     def quote(self, value: str) -> str:
         return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
-    def pattern(self, pattern: str) -> str:
-        return self.quote(pattern)  # fish's case treats * in a quoted word as a wildcard
-
-    def arm(self, inst: Installation, patterns: list[str] | None = None) -> str:
-        pats = " ".join(self.pattern(p) for p in patterns or uname_patterns(inst))
-        return (
-            f"    case {pats}\n"
-            f"      set _condashare_p {self.quote(inst.prefix)}\n"
-            f"      set _CONDASHARE_PE {self.quote(mountinfo_escape(inst.prefix))}\n"
-        )
+    def number_arm(self, number: int, prefix: str) -> str:
+        return f"    case {number}\n      set _condashare_p {self.quote(prefix)}\n"
 
 
 POSIX = PosixDialect()

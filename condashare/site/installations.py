@@ -16,7 +16,13 @@ from dataclasses import dataclass
 
 from condashare.bounded.liveness import probe_words
 from condashare.bounded.paths import MISSING, OK, PathOp, ProbeResult, run_probes
-from condashare.host.detect import Platform, PlatformError, glibc_version, normalize_arch
+from condashare.host.detect import (
+    Platform,
+    PlatformError,
+    env_setting,
+    glibc_version,
+    normalize_arch,
+)
 from condashare.host.machine import MachineFacts, gather_facts, version_tuple
 from condashare.site.file import Installation, MatchRules, Site
 
@@ -93,7 +99,7 @@ def choose_installation(
     """First installation whose OS and architecture list accept ``platform`` and whose match
     rules (if any) hold for this machine; ``CONDASHARE_INSTALLATION=name`` forces one."""
     env = os.environ if env is None else env
-    forced = env.get(FORCE_VARIABLE, "").strip()
+    forced = env_setting(env, FORCE_VARIABLE)
     if forced:
         named = [i for i in site.installations if i.name == forced]
         if not named:

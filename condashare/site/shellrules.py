@@ -1,26 +1,23 @@
-"""Site-file match rules as the POSIX startup block evaluates them: glob patterns, built-ins.
+"""Site-file match rules as the startup blocks evaluate them: glob patterns, built-ins.
 
-The block gathers the facts once (``shell/rules.sh``) into ``;c=CPU;g=GPU;l=GLIBC;h=HOST`` after
+The block puts the facts (``shell/rules.sh``) into ``;c=CPU;g=GPU;l=GLIBC;h=HOST`` after
 uname's words, and each installation's ``case`` arm is the AND of its rules written as one glob
 over that string, in that fixed order: so the first arm that matches is the first installation
 whose OS, architecture and rules all hold — the same choice as
-:func:`condashare.site.installations.choose_installation`. Only blocks of sites with rules get
-any of this; the others stay as they were.
+:func:`condashare.site.installations.choose_installation`. The CPU level and glibc cost a read
+of ``/proc/cpuinfo`` and a fork: they stay ``?`` until an arm whose other rules hold asks for
+one (its second and third pattern lists), then the case runs again. Every dialect runs this
+in POSIX sh (:mod:`condashare.shells.choice`); only blocks of sites with rules get any of it.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Literal
 
 from condashare.host.machine import X86_LEVEL_FLAGS, version_tuple
 from condashare.site.file import Installation, MatchRules, Site
-
-UNSUPPORTED = (
-    "its installations have match rules ([installations.match]), which only the sh/bash/zsh "
-    "block evaluates so far; a {0} block would pick another installation than condashare does: "
-    "set up sh, bash or zsh (--shell), or leave the rules out"
-)
 
 
 def site_has_rules(site: Site) -> bool:
@@ -71,40 +68,53 @@ def _host_globs(hosts: tuple[str, ...]) -> list[str]:
     return [g for pattern in hosts for g in (pattern, pattern + ".*")]  # full name, or short
 
 
-def fact_globs(rules: MatchRules) -> list[str]:
+UNKNOWN = "'?'"  # the CPU level or glibc version while it is not read yet (shell/rules.sh)
+Need = Literal["", "c", "l"]
+
+
+def fact_globs(rules: MatchRules, need: Need = "") -> list[str]:
     """The ``;c=…;g=…;l=…;h=…`` globs one installation's rules accept, as shell pattern text:
-    the separators quoted, the globs bare (they come from validated site-file values)."""
+    the separators quoted, the globs bare (they come from validated site-file values).
+    ``need`` "c": the CPU level is not read yet and every other rule holds or waits (the block
+    then reads it); "l": glibc is not read yet, every other rule holds."""
     gpu = "1" if rules.gpu else "*"
+    cpu = _cpu_globs(rules.cpu)
     glibc = at_least_globs(rules.glibc) if rules.glibc else ["*"]
-    combos = itertools.product(_cpu_globs(rules.cpu), glibc, _host_globs(rules.hosts))
+    if need == "c":
+        cpu = [UNKNOWN]
+        glibc = [*glibc, UNKNOWN] if rules.glibc else glibc
+    elif need == "l":
+        glibc = [UNKNOWN]
+    combos = itertools.product(cpu, glibc, _host_globs(rules.hosts))
     return [f'";c="{c}";g="{gpu}";l="{lib}";h="{h}' for c, lib, h in combos]
 
 
 def arm_patterns(
-    inst: Installation, uname_patterns: list[str], quote: Callable[[str], str]
+    inst: Installation, uname_patterns: list[str], quote: Callable[[str], str], need: Need = ""
 ) -> list[str]:
     """The case patterns of one installation's arm in a block with rules: each uname pattern
-    (``Linux x86_64``, ``Darwin *``), quoted, then the glob of its rules (``*`` for none)."""
+    (``Linux x86_64``, ``Darwin *``), quoted, then the glob of its rules (``*`` for none).
+    With ``need``: the patterns that ask for that fact first (none if no rule wants it)."""
+    if need and not (inst.match.cpu if need == "c" else inst.match.glibc):
+        return []
     out = []
     for pattern in uname_patterns:
         head = quote(pattern[:-1]) + "*" if pattern.endswith(" *") else quote(pattern)
         if inst.match.empty:
             out.append(head + '";"*')
         else:
-            out.extend(head + glob for glob in fact_globs(inst.match))
+            out.extend(head + glob for glob in fact_globs(inst.match, need))
     return out
 
 
-def facts_code(site: Site, template: str, proc_root: str, quote: Callable[[str], str]) -> str:
-    """``shell/rules.sh`` filled for ``site`` (the part of the block that gathers the facts)."""
-    need_cpu = any(inst.match.cpu for inst in site.installations)
-    need_glibc = any(inst.match.glibc for inst in site.installations)
+def facts_code(site: Site, template: str, proc_root: str, select: str) -> str:
+    """``shell/rules.sh`` filled: the facts, and the loop around the ``select`` code (the case
+    arms) that reads a costly fact when the first arm that needs it is reached."""
     levels = " ".join(
         word for number, flags in X86_LEVEL_FLAGS for word in (*sorted(flags), str(number))
     )
     return (
-        template.replace("__CONDASHARE_PROC__", quote(proc_root))
-        .replace("__CONDASHARE_NEED_CPU__", "1" if need_cpu else "")
-        .replace("__CONDASHARE_NEED_GLIBC__", "1" if need_glibc else "")
+        template.replace("__CONDASHARE_PROC__", proc_root)
         .replace("__CONDASHARE_LEVEL_FLAGS__", levels)
+        .replace("__CONDASHARE_SELECT__\n", select)
     )

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from condashare.errors import CondashareError
 from condashare.shells.dialects import DIALECTS, Dialect
 from condashare.shells.records import DialectName
-from condashare.site import shellrules
 from condashare.site.file import Site
 from condashare.startup.shelltext import continues, heredoc_bodies, interactive_guard
 
@@ -55,8 +54,6 @@ def render_block(
     """The complete managed block, markers included, LF line ends. StartupError for a prefix
     the dialect cannot carry (line breaks, control characters)."""
     d = DIALECTS[dialect] if isinstance(dialect, str) else dialect
-    if d.name != "posix" and shellrules.site_has_rules(site):
-        raise StartupError(site.path or "--prefix", shellrules.UNSUPPORTED.format(d.name))
     for inst in site.installations:
         reason = d.refuse_reason(inst.prefix)
         if reason:
