@@ -205,3 +205,14 @@ def test_site_discover_on_a_read_only_home_could_not_finish(tmp_path: Path) -> N
     check_failure(res, 3, "the filesystem is mounted read-only", {}, home)
     assert "anaconda3_linux" in res.stdout  # what was found is still shown
 
+
+def test_doctor_report_on_a_read_only_filesystem_could_not_finish(tmp_path: Path) -> None:
+    """The diagnosis ran but its report could not be saved: exit 3, the reason and the file
+    named once, not a usage error."""
+    home, env = prepare(tmp_path, "shared-on", state_in_home=False)
+    before = snapshot(home)
+    report = home / "report.txt"
+    res = in_namespace(READ_ONLY, ("doctor", "--report", str(report), "host"), env)
+    check_failure(res, 3, "the filesystem is mounted read-only", before, home)
+    assert f"{report}: cannot write it" in res.stderr and "--report" not in res.stderr
+    assert "Host & site" in res.stdout  # the diagnosis itself was shown
