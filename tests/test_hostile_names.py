@@ -200,6 +200,11 @@ def test_envs_shows_hostile_env_names_escaped_and_json_gives_them_exactly(
     doc = json.loads(run_cli("envs", "--json", "--prefix", str(hostile_inst)).stdout)
     names = {e["name"] for e in doc["data"]["envs"]}
     assert names == {"good", *HOSTILE}
+    # no version read out of an escape sequence ("0;TITLE\x07", "2J"): the column says "-"
+    assert [e["version"] for e in doc["data"]["envs"] if e["name"] in HOSTILE] == [None] * 6
+    for seen in HOSTILE.values():
+        (row,) = [r for r in rows if r.startswith(f"  {seen} ")]
+        assert row[len(seen) + 2 :].split()[0] == "-", row
     paths = {e["path"] for e in doc["data"]["envs"]}
     assert str(hostile_inst / "envs" / "evil\x1b]0;TITLE\x07") in paths
 

@@ -24,6 +24,8 @@ from condashare.shared_envs.releases import list_shared_envs, parse_release
         ("isis4.3.0_rc1", "isis", "4.3.0_rc1"),
         ("scratch", "scratch", None),
         ("3.11", "3.11", None),
+        ("evil\x1b]0;T\x07", "evil\x1b]0;T\x07", None),  # not a "0;T\x07" release
+        ("isis4.3.0;x", "isis4.3.0;x", None),
     ],
 )
 def test_parse_release(name: str, family: str, version: str | None) -> None:

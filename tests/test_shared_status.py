@@ -216,3 +216,23 @@ def test_network_home_own_dirs_are_yours_and_a_missing_one_is_not_unreadable(
     assert [e.path for e in st.envs_dirs if e.shared] == [f"{site.linux}/envs"]
     assert "envs-dir-unreachable" not in codes(st)
     assert not st.problems
+
+
+def test_a_control_character_in_condarc_is_named_with_its_line(
+    tmp_path: Path, sandbox_home: Path
+) -> None:
+    """YAML refuses raw control characters (an ESC pasted from a coloured terminal): the user
+    is told the line and the character, not ``.condarc:None:`` and the parser's own layout."""
+    site = make_site(tmp_path)
+    rc = sandbox_home / ".condarc"
+    rc.write_text(f"envs_dirs:\n  - {site.linux}/envs\n  - /tmp/evil\x1b]0;T\x07\n")
+    env = {**os.environ, "CONDASHARE_SITE": str(site.site_file)}
+    for args in (("shared", "status"), ("doctor", "condarc")):
+        res = run_cli(*args, env=env)
+        shown = res.stdout + res.stderr
+        assert res.returncode == 1, shown
+        assert "None" not in shown and "<unicode string>" not in shown, shown
+        assert "character U+001B is not allowed" in shown, shown
+        assert "\x1b" not in shown.replace("\x1b[", ""), shown  # (no colours without a tty)
+    status = run_cli("shared", "status", env=env).stdout
+    assert f"{rc}:3: conda ignores this file" in status, status

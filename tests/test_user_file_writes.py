@@ -12,6 +12,7 @@ nothing is left mounted when a test dies.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -189,3 +190,29 @@ def test_dangling_symlink_condarc_gets_its_target_created(tmp_path: Path) -> Non
     res = cli(("shared", "on"), env)
     assert res.returncode == 0, res.stderr
     assert (home / ".condarc").is_symlink() and f"{tmp_path}/inst/envs" in target.read_text()
+
+
+def test_site_discover_on_a_read_only_home_could_not_finish(tmp_path: Path) -> None:
+    """The site file cannot be written because the system refused: exit 3 (could not finish),
+    as ``init`` and ``shared`` say, not 2 (which means "a site file is already there")."""
+    inst = make_install(tmp_path / "share" / "anaconda3_linux")
+    record = {"name": "python", "version": "3.11.9", "build": "h0", "subdir": "linux-64"}
+    (inst / "conda-meta" / "python-3.11.9-h0.json").write_text(json.dumps(record))
+    home = tmp_path / "home"
+    home.mkdir()
+    env = user_env(home, tmp_path / "no-site.toml", XDG_STATE_HOME=str(tmp_path / "state"))
+    res = in_namespace(READ_ONLY, ("site", "discover", str(tmp_path / "share")), env)
+    check_failure(res, 3, "the filesystem is mounted read-only", {}, home)
+    assert "anaconda3_linux" in res.stdout  # what was found is still shown
+
+
+def test_doctor_report_on_a_read_only_filesystem_could_not_finish(tmp_path: Path) -> None:
+    """The diagnosis ran but its report could not be saved: exit 3, the reason and the file
+    named once, not a usage error."""
+    home, env = prepare(tmp_path, "shared-on", state_in_home=False)
+    before = snapshot(home)
+    report = home / "report.txt"
+    res = in_namespace(READ_ONLY, ("doctor", "--report", str(report), "host"), env)
+    check_failure(res, 3, "the filesystem is mounted read-only", before, home)
+    assert f"{report}: cannot write it" in res.stderr and "--report" not in res.stderr
+    assert "Host & site" in res.stdout  # the diagnosis itself was shown

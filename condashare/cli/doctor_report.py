@@ -71,6 +71,7 @@ def report_text(report: RunReport, ctx: Context | None, args: argparse.Namespace
 
 def save_report(path: str, text: str) -> None:
     """Create ``path`` with ``text``; refuses (ConfigError) if it appeared since the check."""
+    from condashare.errors import ExitCode
     from condashare.files.write import EditError, apply_edit, plan_edit
 
     def create(old: bytes | None) -> bytes:
@@ -81,4 +82,6 @@ def save_report(path: str, text: str) -> None:
     try:
         apply_edit(plan_edit(path, create, "write the doctor report"))
     except EditError as exc:
+        if exc.exit_code != ExitCode.USAGE:
+            raise  # the system refused the write or the share did not answer: exit 3
         raise _refusal(path, str(exc)) from None

@@ -98,9 +98,18 @@ def _yaml() -> Any:
 def parse_condarc(text: str, path: str) -> Any:
     """Round-trip parse; CondarcError (with line) for YAML conda cannot use."""
     from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.reader import ReaderError
 
     try:
         data = _yaml().load(text)
+    except ReaderError as exc:
+        # a character YAML never accepts (an ESC pasted from a coloured terminal): the line
+        # and the character, not the parser's multi-line text naming "<unicode string>"
+        line = text.count("\n", 0, exc.position) + 1 if isinstance(exc.position, int) else None
+        char = f" U+{exc.character:04X}" if isinstance(exc.character, int) else ""
+        raise CondarcError(
+            path, line, f"not valid YAML: character{char} is not allowed (a control character?)"
+        ) from None
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else None

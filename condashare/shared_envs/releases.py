@@ -28,10 +28,16 @@ class SharedEnv:
 
 
 _VERSION = re.compile(r"^(?P<family>.*?)[-_]?v?(?P<version>\d+(?:\.\d+)*)(?P<rest>.*)$")
+# What a release name may hold to be read as family + version (the characters a modulefile
+# name allows): anything else (ESC, ";", spaces) is someone's env, not a release, and must not
+# turn up as a "version" such as ``0;TITLE\x07`` taken from ``evil\x1b]0;TITLE\x07``.
+_RELEASE_CHARS = re.compile(r"[A-Za-z0-9._+-]+")
 
 
 def parse_release(name: str) -> tuple[str, str | None]:
     """``isis4.3.0`` -> (``isis``, ``4.3.0``); ``base`` -> (``base``, None)."""
+    if not _RELEASE_CHARS.fullmatch(name):
+        return name, None
     match = _VERSION.match(name)
     if not match or not match.group("family"):
         return name, None

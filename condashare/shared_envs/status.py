@@ -163,7 +163,8 @@ def shared_status(setup: Setup, view: EffectiveView | None = None) -> SharedStat
                 note(
                     "error",  # its envs_dirs go with it: the shared envs vanish from conda
                     "condarc-invalid",
-                    f"{f.path}:{f.line}: conda ignores this file with a warning, so none of "
+                    f"{f.path}{f':{f.line}' if f.line else ''}: conda ignores this file "
+                    "with a warning, so none of "
                     f"its settings apply (envs_dirs, pkgs_dirs, channels ...): {f.error}",
                 )
             )

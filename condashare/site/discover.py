@@ -26,7 +26,6 @@ from condashare.files.read import Reader
 from condashare.files.write import (
     AppliedEdit,
     EditError,
-    EditUnresponsive,
     apply_edit,
     plan_edit,
     read_state,
@@ -334,9 +333,9 @@ def write_site_file(
             )
         edit = plan_edit(path, lambda _old: text.encode("utf-8"), "site discover", state, reader)
         return apply_edit(edit, backup_dir, reader)
-    except EditUnresponsive as exc:
-        raise DiscoverError(path, exc.message, ExitCode.INCOMPLETE) from None
     except EditError as exc:
-        raise DiscoverError(path, exc.message) from None
+        # a share that did not answer, or a write the system refused (read-only filesystem,
+        # full disk: exit 3), keeps its own exit code; a file condashare will not edit is 2
+        raise DiscoverError(path, exc.message, exc.exit_code) from None
     except OSError as exc:
         raise DiscoverError(path, f"cannot write: {exc.strerror or exc}") from None
