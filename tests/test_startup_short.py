@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import need_shell, run_cli
+from conftest import FuseShare, need_shell, run_cli
 from support.doctor_env import make_ctx, make_install, site_file
 from support.shellrun import (
     SHELLS,
@@ -163,6 +163,32 @@ def test_a_code_dir_outside_the_home_means_the_full_block(two: Env, tmp_path: Pa
     assert "written in full" in res.stdout
     assert not is_short(block_of(two.home / ".bashrc"))
     assert not (tmp_path / "elsewhere" / "condashare" / "startup").exists()
+
+
+def test_a_code_dir_that_reaches_a_share_means_the_full_block(
+    two: Env, fuse_share: FuseShare
+) -> None:
+    """Inside the home by its path, but a symlink on the way leads to a share: the short line
+    would touch that share at every shell start, so init writes the full block (which probes
+    the share with a deadline) and refuses --form short."""
+    (two.home / ".local").mkdir(exist_ok=True)
+    state = two.home / ".local/state"
+    assert not state.exists()
+    (fuse_share.mount / "state").mkdir()
+    state.symlink_to(fuse_share.mount / "state")
+    before = (two.home / ".bashrc").read_bytes()
+    env = {**os.environ, "SHELL": "/bin/bash"}
+    env.pop("XDG_STATE_HOME", None)
+    res = run_cli("init", "--site", str(two.site), "--form", "short", "--shell", "bash", env=env)
+    assert res.returncode == 2, res.stdout + res.stderr
+    assert "may be on a share other than your home's" in res.stderr
+    assert (two.home / ".bashrc").read_bytes() == before
+    res = run_cli("init", "--site", str(two.site), "--shell", "bash", env=env)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "written in full" in res.stdout
+    assert "may be on a share other than your home's" in res.stdout
+    assert not is_short(block_of(two.home / ".bashrc"))
+    assert not (fuse_share.backing / "state" / "condashare" / "startup").exists()
 
 
 def test_reverse_gives_back_every_byte_and_removes_the_code(two: Env) -> None:

@@ -8,8 +8,7 @@ import os
 
 def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from condashare.cli import add_site_options
-    from condashare.cli.init import add_probe_timeout
-    from condashare.shells.records import all_aliases
+    from condashare.cli.init import SHELL_CHOICES, add_probe_timeout
 
     parser = admin.add_parser(
         "init-system",
@@ -26,7 +25,7 @@ def register(admin: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
     parser.add_argument(
         "--shell",
         action="append",
-        choices=all_aliases(),
+        choices=SHELL_CHOICES,
         help="set up this shell (repeatable; default: bash, zsh, sh, tcsh and fish)",
     )
     parser.add_argument(

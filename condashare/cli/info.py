@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from condashare.findings import Group, exit_code_for
 from condashare.wording import seconds_text
 
 if TYPE_CHECKING:
@@ -112,12 +111,14 @@ def render_info(report: InfoReport, out: Output) -> None:
         out.line()
     for note in report.notes:
         out.status("info", note)
+    from condashare.findings import Group
     from condashare.render import finding_lines
 
     out.findings(finding_lines([Group(p) for p in report.problems]))
 
 
 def run(args: argparse.Namespace) -> int:
+    from condashare.findings import exit_code_for
     from condashare.info import gather_info
     from condashare.render import Output
     from condashare.site.locate import LocateRequest

@@ -10,6 +10,11 @@ from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
 
+# Every name ``--shell`` accepts, spelled out so that building the parser does not import the
+# shell records (every command builds it, ``--version`` too); a test holds this equal to
+# ``shells.records.all_aliases()``.
+SHELL_CHOICES = ("bash", "csh", "dash", "fish", "ksh", "sh", "tcsh", "zsh")
+
 if TYPE_CHECKING:
     from condashare.files.read import Reader
     from condashare.host.detect import Host
@@ -21,7 +26,6 @@ if TYPE_CHECKING:
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from condashare.cli import add_site_options
-    from condashare.shells.records import all_aliases
 
     parser = sub.add_parser(
         "init",
@@ -36,7 +40,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser.add_argument(
         "--shell",
         action="append",
-        choices=all_aliases(),
+        choices=SHELL_CHOICES,
         help="set up this shell (repeatable; default: your login shell and every shell whose "
         "startup file exists)",
     )

@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any
 
 from condashare.cli.syncflow import change_line
 from condashare.errors import ExitCode
-from condashare.render import shown
 
 if TYPE_CHECKING:
     from condashare.files.read import Reader
@@ -155,6 +154,7 @@ def _use(
     """Plan and (unless a dry run) apply the ``module use`` block; (exit code, what was done)."""
     from condashare.files.read import Reader
     from condashare.files.write import EditError, apply_edit
+    from condashare.render import shown
 
     reader = Reader.for_this_host()
     try:

@@ -6,7 +6,6 @@ import argparse
 from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
-from condashare.findings import Group, exit_code_for
 
 if TYPE_CHECKING:
     from condashare.render import Output
@@ -104,6 +103,7 @@ def render_status(st: SharedStatus, out: Output) -> None:
         )
     if st.notes:
         out.line()
+        from condashare.findings import Group
         from condashare.render import finding_lines
 
         out.findings(finding_lines([Group(n) for n in st.notes]))
@@ -135,6 +135,7 @@ def run(args: argparse.Namespace) -> int:
     from condashare.conda.condarc import CondarcError
     from condashare.files.read import UserFileError
     from condashare.files.write import EditError, EditUnresponsive
+    from condashare.findings import exit_code_for
     from condashare.render import Output
     from condashare.shared_envs.setup import resolve_setup
     from condashare.shared_envs.status import shared_status

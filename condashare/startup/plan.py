@@ -250,7 +250,9 @@ def plan_init(
     handled: set[str] = set()
     short: dict[DialectName, list[ShellName]] = {}
     exists = existence(reader, home, env)
-    refused = code.refuse_reason() if code is not None else "no directory for the short form"
+    refused = (
+        code.refuse_reason(reader.mounts) if code is not None else "no directory for the short form"
+    )
     if form == "short" and refused:
         raise StartupError(code.path if code else home, refused)
     if form is None and code is not None and refused:

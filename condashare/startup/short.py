@@ -9,7 +9,9 @@ the info line and one line that sources it if it is readable, e.g. for sh::
 The line names the file through ``$HOME``, so a home mounted at different paths on Linux and
 macOS finds the same file, whose code branches on ``uname`` as the full block does. The guard
 touches only the home, where the startup file being read already is, so it adds no new way to
-hang; the managed file then probes the share exactly as the full block does.
+hang; the managed file then probes the share exactly as the full block does. Where the
+directory (its mount, or a symlink on its way) may reach a share other than the home's, that no
+longer holds, and the block is written in full instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from condashare.host.mounts import Mount, may_be_remote, mount_for
 from condashare.shells.dialects import DIALECTS
 from condashare.shells.records import DialectName
 from condashare.site.file import Site
@@ -67,16 +70,32 @@ class CodeDir:
         """The managed file of ``dialect`` (absolute)."""
         return posixpath.join(self.path, FILE_NAMES[dialect])
 
-    def refuse_reason(self) -> str | None:
-        """Why the short form cannot be written here, or None."""
+    def refuse_reason(self, mounts: Sequence[Mount]) -> str | None:
+        """Why the short form cannot be written here, or None (``mounts``: the mount table)."""
         rel = self.relative
         if rel is None:
             return (
                 f"the short form keeps its code in {self.path}, which is not inside your home "
                 f"({self.home}): a shell would touch one more place that may hang"
             )
+        if self.reaches_another_share(mounts):
+            return (
+                f"the short form keeps its code in {self.path}, which may be on a share other "
+                f"than your home's: a shell would touch one more place that may hang"
+            )
         reason = DIALECTS["posix"].refuse_reason(rel)
         return f"{self.path} {reason}" if reason else None
+
+    def reaches_another_share(self, mounts: Sequence[Mount]) -> bool:
+        """May the directory (its mount, or a symlink on its way) reach a share other than the
+        one holding the home, where the startup file being read already is? A home on a share
+        is trusted for what lies below it on the same mount (its symlinks are not followed:
+        that would touch the share)."""
+        if not may_be_remote(self.path, mounts):
+            return False
+        if not may_be_remote(self.home, mounts):
+            return True  # a local home, and the code dir reaches past it
+        return mount_for(self.path, mounts) != mount_for(self.home, mounts)
 
     def word(self, dialect: DialectName) -> str:
         """The managed file as one word of ``dialect``: ``"$HOME"`` and the quoted rest."""

@@ -180,7 +180,7 @@ def block_is_current(
             if _drifted(block, partial(render_block, site, d)):
                 stale.append(target.path)
             continue
-        if code.refuse_reason() or code_lines(block) != code_lines(render_short(d, code)):
+        if code.refuse_reason(ctx.mounts) or code_lines(block) != code_lines(render_short(d, code)):
             stale.append(target.path)  # it sources another place than init would now
             continue
         managed = ctx.reader.read(code.file(d))

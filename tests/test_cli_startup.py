@@ -1,0 +1,60 @@
+"""Every command builds the whole parser first, ``--version`` too: building it must not import
+what only running a command needs (shell records, startup, doctor, verify), so a start of the
+CLI stays cheap."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from condashare.cli.init import SHELL_CHOICES
+from condashare.shells.records import all_aliases
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Modules (and packages, with everything below them) only running a command may import.
+HEAVY = (
+    "condashare.shells",
+    "condashare.startup",
+    "condashare.doctor",
+    "condashare.verify",
+    "condashare.findings",
+    "condashare.render",
+)
+
+_PROBE = """
+import runpy, sys
+sys.argv = ["condashare", "--version"]
+try:
+    runpy.run_module("condashare", run_name="__main__")
+except SystemExit as exc:
+    assert exc.code in (0, None), exc.code
+print(" ".join(sorted(m for m in sys.modules if m.startswith("condashare"))))
+"""
+
+
+def test_version_imports_nothing_a_command_runs_with(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.run(
+        [sys.executable, "-c", _PROBE],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    version, _, loaded = proc.stdout.strip().rpartition("\n")
+    assert version.startswith("condashare "), proc.stdout
+    names = loaded.split()
+    assert "condashare.cli.init" in names  # the parser really was built
+    heavy = [n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY)]
+    assert heavy == [], heavy
+
+
+def test_the_shell_choices_are_the_shell_records() -> None:
+    """``--shell`` offers exactly the names the records know (spelled out for start-up)."""
+    assert sorted(SHELL_CHOICES) == sorted(all_aliases())
+    assert len(set(SHELL_CHOICES)) == len(SHELL_CHOICES)
