@@ -100,9 +100,7 @@ def default_dir(home: str) -> str:
     return os.path.join(home, *DEFAULT_SUBDIR)
 
 
-def scan(
-    directory: str, reader: Reader
-) -> tuple[dict[str, bytes | None] | None, str, str]:
+def scan(directory: str, reader: Reader) -> tuple[dict[str, bytes | None] | None, str, str]:
     """Every file of ``directory`` at depth 1 and 2 (not hidden), through the one reader (bounded
     on a share); None for one that is not a regular file. Returns (files, status, why): status
     ok, unresponsive (hung) or error."""
@@ -150,9 +148,7 @@ def list_releases(setup: Setup) -> list[Listing]:
     return out
 
 
-def plan_sync(
-    setup: Setup, directory: str, reader: Reader, fmt: Format = "lua"
-) -> ModulesPlan:
+def plan_sync(setup: Setup, directory: str, reader: Reader, fmt: Format = "lua") -> ModulesPlan:
     """What ``condashare modules`` would do; touches the share only through bounded probes."""
     site = setup.site
     if site is None:
