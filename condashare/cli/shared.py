@@ -129,6 +129,8 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
             out.status("ok", f"{change.action}: {where}: {what}")
     if not result.changes:
         out.status("ok", f"`shared {verb}`: nothing to change")
+    for warning in result.warnings:
+        out.status("warning", warning)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -177,6 +179,7 @@ def run(args: argparse.Namespace) -> int:
         data = {
             "applied": result.applied,
             "notes": result.notes,
+            "warnings": result.warnings,
             "changes": [
                 {
                     "path": c.path,
