@@ -269,3 +269,22 @@ def test_on_with_a_dead_share_writes_the_entry_and_says_conda_will_wait(
     assert res.returncode == 0 and doc["data"]["applied"] is True
     assert f"{prefix}/envs" in (sandbox_home / ".condarc").read_text()
     assert "I/O error (EIO)" in doc["data"]["warnings"][0]
+
+
+def test_on_then_off_says_which_way_the_file_goes(tmp_path: Path, sandbox_home: Path) -> None:
+    """``off`` right after ``on`` and ``on`` after ``off`` both restore a file: the line says
+    whether the shared entries leave or come back, not a bare "restore: FILE: ENTRIES"."""
+    site = make_site(tmp_path)
+    rc = sandbox_home / ".condarc"
+    rc.write_text(f"envs_dirs:\n  - {site.linux}/envs\n")
+    env = {**os.environ, "CONDASHARE_SITE": str(site.site_file)}
+    off = run_cli("shared", "off", env=env)
+    assert f"[ok] remove: {rc}: {site.linux}/envs" in off.stdout, off.stdout
+    on = run_cli("shared", "on", env=env)
+    assert f"[ok] restore: {rc}: as before `shared off`, with {site.linux}/envs" in on.stdout
+    assert rc.read_text() == f"envs_dirs:\n  - {site.linux}/envs\n"
+    rc.unlink()
+    assert run_cli("shared", "on", env=env).returncode == 0
+    off = run_cli("shared", "off", env=env)
+    assert f"[ok] restore: {rc}: as before `shared on`, without " in off.stdout, off.stdout
+    assert not rc.exists()  # the file `on` created is gone again

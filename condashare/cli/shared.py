@@ -114,6 +114,10 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
         out.status("info", note)
     for change in result.changes:
         what = ", ".join(change.items)
+        if change.action == "restore":
+            # the same word undoes an `on` (the items go) and an `off` (they come back)
+            undone, how = ("on", "without") if verb == "off" else ("off", "with")
+            what = f"as before `shared {undone}`, {how} {what}"
         if dry_run:
             diff = change.diff()
             if diff:
