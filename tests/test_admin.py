@@ -284,6 +284,22 @@ def test_audit_of_a_hung_share_ends_unresponsive(any_share: FuseShare, inst: Pat
     assert res.seconds < 2 + 1 + 15  # one slice, the timeout, start-up: not a hang
 
 
+def test_publish_on_a_failing_share_says_it_in_the_words_of_every_command(
+    fuse_share: FuseShare, inst: Path, tmp_path: Path
+) -> None:
+    """``stale file handle (ESTALE)``, as info, envs and doctor say it, not ``ESTALE: Stale
+    file handle``: one vocabulary for a failing share."""
+    subprocess.run(["cp", "-a", str(inst), str(fuse_share.backing / "inst")], check=True)
+    root = fuse_share.mount / "inst"
+    site = site_toml(tmp_path, root)
+    fuse_share.fail("ESTALE")
+    res = run_cli("admin", "publish", str(root / "envs" / "good"), "--site", str(site),
+                  "--dry-run", "--timeout", "10", timeout=90)  # fmt: skip
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert f"[x] {root}/envs/good: stale file handle (ESTALE)" in res.stdout, res.stdout
+    assert "Stale file handle" not in res.stdout
+
+
 def test_audit_of_a_missing_prefix_is_a_usage_error(tmp_path: Path) -> None:
     res = run_cli("admin", "audit", str(tmp_path / "nope"))
     assert res.returncode == 2 and "does not exist" in res.stderr

@@ -41,6 +41,19 @@ def test_exit_0_and_ascii_summary_when_healthy(site):
     assert "No problems found" in res.stdout.splitlines()[-1]
 
 
+@pytest.mark.parametrize("target", ["missing-env", "not-an-env"])
+def test_a_target_that_is_no_environment_is_an_error_not_all_clear(site, tmp_path, target):
+    """``--target`` with a typo (or a plain directory): nothing was examined, so no "No
+    problems found"."""
+    (tmp_path / "not-an-env").mkdir()
+    res = run_cli("doctor", "host", "--site", str(site), "--target", str(tmp_path / target))
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert f"[x] --target {tmp_path / target} is not a conda environment" in res.stdout
+    assert "No problems found" not in res.stdout
+    fine = run_cli("doctor", "host", "--site", str(site), "--target", str(tmp_path / "inst"))
+    assert fine.returncode == 0 and "No problems found" in fine.stdout, fine.stdout
+
+
 def test_exit_1_with_problem_details_and_verbose(site, sandbox_home):
     (sandbox_home / ".condarc").write_text("channels: [unclosed\n")
     res = run_cli("doctor", "condarc.parse", "host.platform", "--site", str(site))

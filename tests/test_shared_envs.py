@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from conftest import FuseShare, run_cli
+from support.doctor_env import make_install, site_file
 from support.sharedsite import make_site
 
 from condashare.shared_envs.releases import list_shared_envs, parse_release
@@ -127,3 +128,24 @@ def test_envs_says_when_your_own_env_hides_a_release(tmp_path: Path, sandbox_hom
         "isis4.3.0": f"{sandbox_home}/.conda/envs/isis4.3.0",
         "isis10.0.0": None,
     }
+
+
+def test_envs_of_an_installation_built_for_another_os_are_flagged(tmp_path: Path) -> None:
+    """A site file pointing macOS at a Linux-built tree: listing its envs as if they would run
+    sends users to `conda activate` and "cannot execute binary file"; `info` says it, so does
+    `envs` (exit 1)."""
+    linux_built = make_install(tmp_path / "anaconda3_macOS")  # bin/python: this Linux's header
+    (linux_built / "envs" / "isis4.3.0" / "conda-meta").mkdir(parents=True, exist_ok=True)
+    tree = str(linux_built)
+    site = site_file(tmp_path, ("macos", tree, "macos"), ("linux", tree, "linux"))
+    env = {**os.environ, "CONDASHARE_SITE": str(site), "CONDASHARE_PLATFORM": "macos-arm64"}
+    res = run_cli("envs", env=env)
+    assert res.returncode == 1, res.stdout + res.stderr
+    assert "isis4.3.0" in res.stdout
+    (line,) = [x for x in res.stdout.splitlines() if x.startswith("[x]")]
+    assert "installation 'macos' holds ELF linux-" in line and "macos-arm64 host" in line, line
+    doc = json.loads(run_cli("envs", "--json", env=env).stdout)
+    assert doc["exit_code"] == 1 and doc["data"]["wrong_platform"].startswith("ELF linux-")
+    del env["CONDASHARE_PLATFORM"]  # this host (Linux, the tree's own CPU): nothing to say
+    here = run_cli("envs", env=env)
+    assert here.returncode == 0 and "[x]" not in here.stdout, here.stdout

@@ -236,3 +236,55 @@ def test_a_control_character_in_condarc_is_named_with_its_line(
         assert "\x1b" not in shown.replace("\x1b[", ""), shown  # (no colours without a tty)
     status = run_cli("shared", "status", env=env).stdout
     assert f"{rc}:3: conda ignores this file" in status, status
+
+
+def test_on_with_a_dead_share_writes_the_entry_and_says_conda_will_wait(
+    fuse_share: FuseShare, tmp_path: Path, sandbox_home: Path
+) -> None:
+    """``on`` is string work and succeeds with the server down, but a bare [ok] would send the
+    user to a `conda activate` that hangs: the share's state is said next to it."""
+    inst = fuse_share.backing / "anaconda3_linux"
+    (inst / "envs" / "isis4.3.0" / "conda-meta").mkdir(parents=True)
+    (inst / "etc" / "profile.d").mkdir(parents=True)
+    (inst / "etc" / "profile.d" / "conda.sh").write_text("conda() { :; }\n")
+    prefix = fuse_share.mount / "anaconda3_linux"
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(
+        f'[site]\nprobe_timeout = 2\n[[installations]]\nname = "linux"\n'
+        f'prefix = "{prefix}"\nos = "linux"\n'
+    )
+    env = {**os.environ, "CONDASHARE_SITE": str(site_file), "CONDASHARE_PLATFORM": "linux-x86_64"}
+    healthy = run_cli("shared", "on", "--dry-run", env=env)
+    assert healthy.returncode == 0 and "[!]" not in healthy.stdout, healthy.stdout
+    for trigger, words in (("", "unresponsive"), ("ESTALE", "failing: stale file handle")):
+        fuse_share.trigger.write_text(trigger)  # server down, then an export changed under it
+        res = run_cli("shared", "on", "--dry-run", env=env, timeout=60)
+        assert res.returncode == 0, res.stdout + res.stderr
+        (warning,) = [line for line in res.stdout.splitlines() if line.startswith("[!]")]
+        assert f"{prefix}: {words}" in warning and "conda will wait" in warning, warning
+        fuse_share.heal()
+    fuse_share.fail("EIO")
+    res = run_cli("shared", "on", "--json", env=env, timeout=60)
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0 and doc["data"]["applied"] is True
+    assert f"{prefix}/envs" in (sandbox_home / ".condarc").read_text()
+    assert "I/O error (EIO)" in doc["data"]["warnings"][0]
+
+
+def test_on_then_off_says_which_way_the_file_goes(tmp_path: Path, sandbox_home: Path) -> None:
+    """``off`` right after ``on`` and ``on`` after ``off`` both restore a file: the line says
+    whether the shared entries leave or come back, not a bare "restore: FILE: ENTRIES"."""
+    site = make_site(tmp_path)
+    rc = sandbox_home / ".condarc"
+    rc.write_text(f"envs_dirs:\n  - {site.linux}/envs\n")
+    env = {**os.environ, "CONDASHARE_SITE": str(site.site_file)}
+    off = run_cli("shared", "off", env=env)
+    assert f"[ok] remove: {rc}: {site.linux}/envs" in off.stdout, off.stdout
+    on = run_cli("shared", "on", env=env)
+    assert f"[ok] restore: {rc}: as before `shared off`, with {site.linux}/envs" in on.stdout
+    assert rc.read_text() == f"envs_dirs:\n  - {site.linux}/envs\n"
+    rc.unlink()
+    assert run_cli("shared", "on", env=env).returncode == 0
+    off = run_cli("shared", "off", env=env)
+    assert f"[ok] restore: {rc}: as before `shared on`, without " in off.stdout, off.stdout
+    assert not rc.exists()  # the file `on` created is gone again

@@ -316,3 +316,14 @@ def test_doctor_reports_special_startup_and_condarc_files(
     parse = checks["condarc.parse"]["findings"]
     assert any(str(sandbox_home / ".condarc") in f["title"] for f in parse)
     assert res.seconds < QUICK + 10
+    # the fix names the file (not "FILE"), and pasted into a shell it clears the finding
+    (bashrc,) = [f for f in files["findings"] if str(sandbox_home / ".bashrc") in f["title"]]
+    command = bashrc["fix"].split("`")[1]
+    assert "FILE" not in command
+    subprocess.run(["bash", "-c", command], check=True, timeout=60, cwd=tmp_path)
+    assert (sandbox_home / ".bashrc").is_file() and os.path.lexists(
+        f"{sandbox_home}/.bashrc.broken"
+    )
+    again = run(("doctor", "startup.files", "--json"), env, QUICK + 10, None)
+    checks = {c["id"]: c for c in json.loads(again.stdout)["data"]["checks"]}
+    assert checks["startup.files"]["severity"] == "ok", again.stdout

@@ -31,6 +31,7 @@ from typing import Any, Literal, NamedTuple
 
 from condashare.admin.frozen import MAX_MARKER_BYTES, Marker, read_marker
 from condashare.bounded import calls
+from condashare.bounded.errnos import error_words
 from condashare.pathtext import within
 from condashare.wording import seconds_text
 
@@ -114,8 +115,8 @@ _CHECK_EVERY = 64  # entries between two looks at the clock
 
 
 def _error_text(exc: OSError) -> str:
-    name = errno.errorcode.get(exc.errno or 0, "")
-    return f"{name}: {exc.strerror}" if name and exc.strerror else str(exc)
+    """The words every command uses for the error: ``stale file handle (ESTALE)``."""
+    return error_words(exc.errno, exc.strerror or str(exc))
 
 
 @dataclass

@@ -24,16 +24,20 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from condashare.render import Output, shown
-    from condashare.shared_envs.releases import list_shared_envs, mark_hidden
+    from condashare.shared_envs.releases import (
+        list_shared_envs,
+        mark_hidden,
+        mark_wrong_platform,
+    )
     from condashare.shared_envs.setup import resolve_setup
 
     out = Output(args.color)
     setup = resolve_setup(site_path=args.site, prefix=args.prefix, conda_root=None)
-    report = mark_hidden(setup, list_shared_envs(setup))
+    report = mark_wrong_platform(setup, mark_hidden(setup, list_shared_envs(setup)))
     if report.status == "no-installation":
         code = ExitCode.USAGE
     elif report.status == "ok":
-        code = ExitCode.OK
+        code = ExitCode.PROBLEMS if report.wrong_platform else ExitCode.OK
     else:
         code = ExitCode.INCOMPLETE if report.status == "unresponsive" else ExitCode.PROBLEMS
     if args.json:
@@ -61,4 +65,12 @@ def run(args: argparse.Namespace) -> int:
     out.line("Activate one with: conda activate <name>   (or: conda activate <path>)")
     if any(e.hidden_by for e in report.envs):
         out.line("A hidden one only by its path: conda activate <path>")
+    if report.wrong_platform:
+        out.line()
+        out.status(
+            "error",
+            f"installation '{report.installation.name}' holds {report.wrong_platform}, not for "
+            f"this {setup.host.platform} host: these environments cannot run here "
+            "(see `condashare info`)",
+        )
     return code

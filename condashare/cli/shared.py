@@ -114,6 +114,10 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
         out.status("info", note)
     for change in result.changes:
         what = ", ".join(change.items)
+        if change.action == "restore":
+            # the same word undoes an `on` (the items go) and an `off` (they come back)
+            undone, how = ("on", "without") if verb == "off" else ("off", "with")
+            what = f"as before `shared {undone}`, {how} {what}"
         if dry_run:
             diff = change.diff()
             if diff:
@@ -129,6 +133,8 @@ def render_edit(result: EditResult, out: Output, verb: str, dry_run: bool) -> No
             out.status("ok", f"{change.action}: {where}: {what}")
     if not result.changes:
         out.status("ok", f"`shared {verb}`: nothing to change")
+    for warning in result.warnings:
+        out.status("warning", warning)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -178,6 +184,7 @@ def run(args: argparse.Namespace) -> int:
         data = {
             "applied": result.applied,
             "notes": result.notes,
+            "warnings": result.warnings,
             "changes": [
                 {
                     "path": c.path,

@@ -14,6 +14,7 @@ from condashare.shared_envs.status import find_shadows
 from condashare.site.file import (
     Installation,
 )
+from condashare.site.installations import identify_installation
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,9 @@ class EnvsReport:
     status: EnvsStatus
     detail: str
     envs: list[SharedEnv]
+    # what the installation's own files say when they are for another platform: its envs
+    # cannot run here (a site file pointing this OS at another OS's installation)
+    wrong_platform: str = ""
 
 
 def list_shared_envs(setup: Setup) -> EnvsReport:
@@ -93,6 +97,17 @@ def list_shared_envs(setup: Setup) -> EnvsReport:
         envs.append(SharedEnv(str(name), posixpath.join(inst.envs_dir, str(name)), version, family))
     envs.sort(key=lambda e: (e.version is None, e.family, _version_key(e.version), e.name))
     return EnvsReport(inst, inst.envs_dir, OK, alive.describe(), envs)
+
+
+def mark_wrong_platform(setup: Setup, report: EnvsReport) -> EnvsReport:
+    """The report with what the installation's files say when they are for another platform
+    than this host's (``condashare info`` says the same): listed, its envs look usable."""
+    if report.status != OK or report.installation is None:
+        return report
+    evidence = identify_installation(report.installation.prefix, setup.ctx.probe_timeout)
+    if evidence.matches(setup.host.platform) is not False:
+        return report
+    return replace(report, wrong_platform=evidence.describe())
 
 
 def mark_hidden(setup: Setup, report: EnvsReport) -> EnvsReport:

@@ -5,9 +5,10 @@ import contextlib
 import hashlib
 import posixpath
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from condashare.bounded.liveness import INSTALLATION, probe_liveness
 from condashare.conda.condarc import (
     CondarcError,
     EffectiveView,
@@ -79,6 +80,7 @@ class EditResult:
     changes: list[FileChange]
     notes: list[str]
     applied: bool
+    warnings: list[str] = field(default_factory=list)  # e.g. the share added does not answer
 
 
 class PartlyWritten(Exception):
@@ -378,8 +380,9 @@ def shared_on(
 ) -> EditResult:
     """``condashare shared on``; twice = once. Planned before the lock (see shared_off)."""
     changes, notes, restoring = plan_on(setup, pkgs, file)
+    warnings = _share_warnings(setup, changes)
     if dry_run or not (changes or restoring):
-        return EditResult(changes, _on_notes(notes, restoring, changes), False)
+        return EditResult(changes, _on_notes(notes, restoring, changes), False, warnings)
     reader = setup.ctx.reader
     with _lock(setup):
         _apply(setup, changes)
@@ -393,7 +396,22 @@ def shared_on(
             save_memory(setup.state_dir, kept, added, reader)
         else:
             save_memory(setup.state_dir, memory, _remember_on(added, changes), reader)
-    return EditResult(changes, _on_notes(notes, restoring, changes), bool(changes))
+    return EditResult(changes, _on_notes(notes, restoring, changes), bool(changes), warnings)
+
+
+def _share_warnings(setup: Setup, changes: Sequence[FileChange]) -> list[str]:
+    """The edit is string work and succeeds with the share dead; but conda, reading the new
+    entry, would then wait for the share (or fail on it). Say so instead of a bare [ok]."""
+    inst = setup.installation
+    if inst is None or not changes:
+        return []
+    alive = probe_liveness(inst.prefix, INSTALLATION, setup.ctx.probe_timeout)
+    if alive.status not in ("unresponsive", "error"):
+        return []
+    return [
+        f"installation {inst.name} at {inst.prefix}: {alive.describe()}; conda will wait "
+        f"for {inst.envs_dir} (or fail on it) until the share answers; see `condashare info`"
+    ]
 
 
 def _remember_on(added: Added, changes: Sequence[FileChange]) -> Added:

@@ -190,6 +190,18 @@ def check_target(ctx: Context) -> list[Finding]:
         ]
     if evidence.probe.status in ("unresponsive", "error"):
         return [error(cid, f"cannot read the files of {ctx.target}", evidence.describe(), **data)]
+    if evidence.probe.status == "missing":
+        # a typo in --target must not end in "No problems found": nothing was examined
+        return [
+            error(
+                cid,
+                f"--target {ctx.target} is not a conda environment",
+                "It has no conda-meta/ records (or does not exist), so the checks that examine "
+                "the --target environment had nothing to examine.",
+                "Give an environment's prefix (`conda env list` shows them) and run again.",
+                **data,
+            )
+        ]
     title = f"cannot tell which platform {ctx.target} is for"
     return [info(cid, title, evidence.describe(), **data)]
 

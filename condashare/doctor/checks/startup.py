@@ -30,6 +30,7 @@ from condashare.files.read import FileRead, ReadStatus
 from condashare.host import dirs
 from condashare.host.detect import shell_name
 from condashare.pathtext import within
+from condashare.render import shell_word
 from condashare.shells.records import SHELLS, Home, Shell, ShellName, lookup
 from condashare.startup.blocks import block_text, marker_lines, render_block, split_lines
 from condashare.startup.conda_blocks import find_conda_blocks
@@ -104,7 +105,9 @@ def check_files(ctx: Context) -> list[Finding]:
             "Shells read this file at every start: a FIFO makes them wait for a writer, a "
             "device such as /dev/zero never ends, a symlink loop or a directory makes them fail. "
             "condashare did not read it, so the other startup checks leave it out.",
-            "Replace it by a regular file (or remove it): e.g. `rm FILE && touch FILE`.",
+            # the real path, quoted to paste; mv keeps what was there (a directory, a link)
+            f"Move it aside and start an empty file: `mv {shell_word(r.path)} "
+            f"{shell_word(r.path + '.broken')} && touch {shell_word(r.path)}`.",
             file=r.path,
             status=r.status.value,
         )
