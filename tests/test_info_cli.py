@@ -75,6 +75,22 @@ def test_wrong_platform_files_are_a_problem(tmp_path):
     assert "is for Mach-O macos-arm64" in result.stdout
 
 
+def test_a_conda_meta_record_is_quoted_with_its_own_subdir(tmp_path):
+    """Without bin/python the packages' record tells: shown with conda's name for it
+    (``linux-aarch64``, ``linux-64``), which the user finds in the file, not ours alone."""
+    install = tmp_path / "i"
+    (install / "conda-meta").mkdir(parents=True)
+    (install / "etc" / "profile.d").mkdir(parents=True)
+    (install / "etc" / "profile.d" / "conda.sh").write_text("")
+    record = {"name": "python", "version": "3.11.9", "build": "h0", "subdir": "linux-64"}
+    (install / "conda-meta" / "python-3.11.9-h0.json").write_text(json.dumps(record))
+    result = run_cli("info", "--site", str(site_file(tmp_path, install)), env=env_for())
+    assert result.returncode == 0, result.stdout + result.stderr
+    said = "packages for linux-x86_64 (subdir linux-64 in conda-meta/python-3.11.9-h0.json)"
+    assert f"files say:         {said}" in result.stdout, result.stdout
+    assert "subdir linux-x86_64" not in result.stdout
+
+
 def test_missing_installation_is_a_problem(tmp_path):
     result = run_cli("info", "--site", str(site_file(tmp_path, tmp_path / "gone")), env=env_for())
     assert result.returncode == 1

@@ -165,7 +165,8 @@ class BinaryPlatform:
 
     os: str  # linux (ELF) or macos (Mach-O)
     archs: tuple[str, ...]
-    format: str  # ELF, Mach-O, Mach-O universal
+    format: str  # ELF, Mach-O, Mach-O universal; "conda-meta subdir" for a record's answer
+    subdir: str = ""  # that record's own subdir (linux-64), which is what a user can look up
 
 
 def parse_executable_header(data: bytes) -> BinaryPlatform | None:
@@ -205,7 +206,7 @@ def platform_from_subdir(subdir: str) -> BinaryPlatform | None:
         arch = normalize_arch(arch_part)  # 64 -> x86_64, aarch64 -> arm64 ...
     except PlatformError:
         arch = arch_part
-    return BinaryPlatform(os_name, (arch,), "conda-meta subdir")
+    return BinaryPlatform(os_name, (arch,), "conda-meta subdir", subdir)
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,11 @@ class InstallationEvidence:
                 return "no bin/python header or conda-meta record tells its platform"
             return f"{self.probe.path}: {probe_words(self.probe)}"
         archs = "+".join(self.found.archs)
+        if self.found.subdir:  # conda's name, not ours: "linux-x86_64" is no conda subdir
+            return (
+                f"packages for {self.found.os}-{archs} "
+                f"(subdir {self.found.subdir} in {self.source})"
+            )
         return f"{self.found.format} {self.found.os}-{archs} (from {self.source})"
 
 
