@@ -125,8 +125,9 @@ def test_discover_then_init_is_all_a_user_needs(tmp_path, sandbox_home, cli):
         assert data["choice"]["installation"]["name"] == name
     init = cli("init", "--shell", "bash")
     assert init.returncode == 0, init.stderr
-    bashrc = (sandbox_home / ".bashrc").read_text()
-    assert str(cpkgs / "anaconda3_linux") in bashrc and str(cpkgs / "anaconda3_macOS") in bashrc
+    assert "condashare/startup/posix.sh" in (sandbox_home / ".bashrc").read_text()  # short form
+    code = (sandbox_home / ".local/state/condashare/startup/posix.sh").read_text()
+    assert str(cpkgs / "anaconda3_linux") in code and str(cpkgs / "anaconda3_macOS") in code
 
 
 def test_dry_run_prints_and_writes_nothing(tmp_path, sandbox_home, cli):
