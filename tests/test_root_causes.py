@@ -148,6 +148,9 @@ def test_a_dead_share_is_one_finding_with_its_consequences_under_it(dead_share: 
     text = dead_share.doctor().stdout
     assert text.count("does not answer (no reply in 1.0 s)") == 2  # the prefix and its pkgs
     assert "because of this, " in text
+    # a group whose problems all follow from the dead share is not marked ok
+    folded_groups = [line for line in text.splitlines() if " shown under " in line]
+    assert folded_groups and not [line for line in folded_groups if line.startswith("[ok]")], text
     # the shell waited for the dead share: advice to speed up startup files would be wrong
     assert "replace conda init" not in text.lower() and "Start a shell without" not in text
     assert "Guard share accesses" not in text

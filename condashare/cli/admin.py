@@ -102,7 +102,7 @@ def _validate(args: argparse.Namespace) -> None:
     from condashare.cli import ConfigError
 
     if not 0 < args.timeout <= 3600:
-        raise ConfigError("--timeout must be between 0 and 3600 seconds")
+        raise ConfigError("--timeout must be more than 0 and at most 3600 seconds")
     if args.message is not None and not args.message.strip():
         raise ConfigError("--message must not be empty (leave it out for an empty marker)")
     if getattr(args, "fix", True) is False and (args.dry_run or args.message is not None):

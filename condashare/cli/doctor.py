@@ -106,7 +106,7 @@ def _validate(args: argparse.Namespace) -> None:
     from condashare.cli import ConfigError
 
     if not 0 < args.timeout <= 3600:
-        raise ConfigError("--timeout must be between 0 and 3600 seconds")
+        raise ConfigError("--timeout must be more than 0 and at most 3600 seconds")
     if (args.dry_run or args.yes or args.reverse) and not args.fix:
         raise ConfigError("--dry-run, --yes and --reverse only apply to --fix")
     if args.reverse and args.checks:
@@ -236,9 +236,12 @@ def render_report(report: RunReport, ctx: Context | None, out: Output, verbose: 
         top = worst(c.root for c in mine if c.root.severity.is_problem)
         problem_groups += top.is_problem
         text = f"{registry.group_title(group)} ({plural(len(results), 'check')})"
-        if folded.get(group):
-            text += f", {plural(folded[group], 'problem')} shown under their cause"
-        out.status(top.value if top.is_problem else "ok", text)
+        count = folded.get(group, 0)
+        if count:
+            under = "its cause" if count == 1 else "their causes"
+            text += f", {plural(count, 'problem')} shown under {under}"
+        # a group whose only problems follow from another's root cause is not "ok"
+        out.status(top.value if top.is_problem else ("info" if count else "ok"), text)
         out.findings(
             finding_lines(
                 mine,
