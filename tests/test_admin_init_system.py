@@ -80,7 +80,7 @@ def test_dry_run_apply_and_exact_reverse(tmp_path: Path) -> None:
     args = ("admin", "init-system", "--root", str(root), "--site", str(site))
     dry = run_cli(*args, "--dry-run")
     assert dry.returncode == 0, dry.stderr
-    assert "dry run: 5 file(s) would change; nothing was written" in dry.stdout
+    assert "dry run: 5 files would change; nothing was written" in dry.stdout
     assert f"create    {root}/etc/profile.d/condashare.sh" in dry.stdout
     assert f"update    {root}/etc/bash.bashrc" in dry.stdout
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
@@ -112,7 +112,7 @@ def test_one_shell_only_and_a_clear_refusal_without_write_access(tmp_path: Path)
     root = _system_root(tmp_path)
     res = run_cli("admin", "init-system", "--root", str(root), "--site", str(site), "--shell",
                   "fish", "--dry-run")  # fmt: skip
-    assert res.returncode == 0 and "dry run: 1 file(s) would change" in res.stdout
+    assert res.returncode == 0 and "dry run: 1 file would change" in res.stdout
     bad = run_cli("admin", "init-system", "--root", str(tmp_path / "none"), "--site", str(site))
     assert bad.returncode == 2 and "not a directory" in bad.stderr
     assert "internal error" not in bad.stderr
@@ -140,7 +140,7 @@ def test_rhel_layout_gets_the_rhel_files(tmp_path: Path) -> None:
     assert "bash.bashrc" not in res.stdout and "cshrc.d" not in res.stdout
     only_sh = run_cli(*args, "--shell", "dash")
     assert only_sh.returncode == 0, only_sh.stderr
-    assert "dry run: 1 file(s) would change" in only_sh.stdout
+    assert "dry run: 1 file would change" in only_sh.stdout
     assert f"create    {root}/etc/profile.d/condashare.sh" in only_sh.stdout
 
 

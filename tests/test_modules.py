@@ -108,7 +108,7 @@ def test_dry_run_shows_the_plan_and_writes_nothing(site, tmp_path):
     res = run_cli("modules", "--dir", str(mdir), "--dry-run")
     assert res.returncode == 0, res.stderr
     assert "create    isis/4.3.0" in res.stdout and "+++ " in res.stdout
-    assert "dry run: 3 modulefile(s) would change" in res.stdout
+    assert "dry run: 3 modulefiles would change" in res.stdout
     assert not mdir.exists()
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
+from condashare.wording import plural
 
 if TYPE_CHECKING:
     from condashare.files.read import Reader
@@ -193,7 +194,7 @@ def _plan(
         machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
     else:
         machine = f"This machine ({host.platform}): {choice.reason}"
-    machine += f"; the block covers {len(site.installations)} installation(s)"
+    machine += f"; the block covers {plural(len(site.installations), 'installation')}"
     return plan, machine
 
 
@@ -282,7 +283,7 @@ def report_result(
     if result.removed:
         out.status("ok", f"removed {', '.join(result.removed)}")
     if result.applied:
-        out.status("ok", f"{len(result.applied)} file(s) written")
+        out.status("ok", f"{plural(len(result.applied), 'file')} written")
         if result.backups:
             out.line(f"    backups of the old versions are in {backups}")
     elif not result.removed:
