@@ -19,3 +19,8 @@ def seconds_text(seconds: float) -> str:
 def plural(count: int, noun: str, many: str = "") -> str:
     """``1 check``, ``2 checks``; ``many`` for irregular plurals."""
     return f"{count} {noun if count == 1 else (many or noun + 's')}"
+
+
+def agree(count: int, one: str, many: str) -> str:
+    """The verb that goes with ``count`` things: ``1 file is``, ``3 files are``."""
+    return one if count == 1 else many

@@ -281,7 +281,7 @@ def test_nfs_leftovers_and_trash_then_fix(env, capsys):
     trash = env / "bin" / "plugdemo.c0ffee.conda_trash"
     trash.write_bytes(b"old")
     out = run_action("condashare-integrity", env, True, capsys)
-    assert f"❌ condashare-integrity: {env}: 2 NFS/conda leftover file(s)" in out
+    assert f"❌ condashare-integrity: {env}: 2 NFS/conda leftover files" in out
     assert f"    {nfs} (20 B; no process here holds it)" in out
     assert "    or: conda doctor --fix condashare-integrity" in out
 

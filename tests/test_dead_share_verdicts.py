@@ -221,7 +221,7 @@ def _verify(d: DeadShare) -> tuple[list[str], float, Callable[[CliResult, bool],
             return
         assert res.returncode == 3, res.stdout + res.stderr  # docs/verify.md: incomplete
         if d.hung:
-            assert f"{d.prefix}: unresponsive (no answer in {VERIFY_TIMEOUT:g} s)" in res.stdout
+            assert f"{d.prefix}: unresponsive (no answer in {VERIFY_TIMEOUT:.1f} s)" in res.stdout
         else:
             assert f"could not read {d.prefix}: {WORDS[d.state]}" in res.stdout
         assert "not a conda environment" not in res.stdout + res.stderr

@@ -55,7 +55,8 @@ def test_a_new_and_a_removed_release_are_reported_with_the_fix(sandbox_home, sit
         make_release(tmp_path / "cpkgs" / inst / "envs", "isis4.4.0", None, ipykernel=None)
     shutil.rmtree(tmp_path / "cpkgs" / "anaconda3_linux" / "envs" / "isis10.0.0")
     found = {f.title: f for f in run(sandbox_home, site)}
-    new = next(f for t, f in found.items() if "have no modulefile" in t)
+    new = next(f for t, f in found.items() if "has no modulefile" in t)
+    assert new.title.startswith("1 shared release has no modulefile in ")  # not "release(s) have"
     gone = next(f for t, f in found.items() if "releases that are gone" in t)
     assert new.severity == gone.severity == Severity.WARNING
     assert new.data["modules"] == ["isis/4.4.0"] and gone.data["modules"] == ["isis/10.0.0"]

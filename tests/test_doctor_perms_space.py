@@ -28,6 +28,14 @@ def test_clean_installation_tree_is_quiet(sandbox_home, inst):
     assert permissions.check_conda_sh(make_ctx(sandbox_home, site))[0].severity == Severity.OK
 
 
+def test_a_count_of_files_agrees_with_its_verb(sandbox_home, inst):
+    prefix, site = inst
+    for name in ("conda", "python"):
+        (prefix / "bin" / name).chmod(0o777)
+    titles = [f.title for f in permissions.check_install_tree(make_ctx(sandbox_home, site))]
+    assert "2 files in the shared installation are world-writable" in titles, titles
+
+
 def test_world_and_group_writable_files_and_foreign_owners(sandbox_home, inst):
     prefix, site = inst
     (prefix / "bin" / "conda").chmod(0o777)
@@ -35,6 +43,7 @@ def test_world_and_group_writable_files_and_foreign_owners(sandbox_home, inst):
     titles = {f.title: f for f in permissions.check_install_tree(make_ctx(sandbox_home, site))}
     world = next(f for t, f in titles.items() if "world-writable" in t)
     assert world.severity == Severity.ERROR and str(prefix / "bin" / "conda") in world.detail
+    assert world.title == "1 file in the shared installation is world-writable"
     assert any("group-writable" in t for t in titles)
     if os.getuid() == 0:  # only root can give a file away to test the owner check
         os.chown(prefix / "bin" / "python", 54321, -1)
@@ -84,6 +93,7 @@ def test_environments_txt_fires_and_is_fixed(sandbox_home, tmp_path, inst, cli):
     found = permissions.check_environments_txt(make_ctx(sandbox_home, site))
     vanished = next(f for f in found if "no longer exist" in f.title)
     assert vanished.fixable and vanished.data["vanished"] == [str(gone)]
+    assert vanished.title == f"1 environment in {txt} no longer exists"
     assert any("another OS" in f.title for f in found)
     assert any(unmounted in f.detail for f in found if f.severity == Severity.INFO)
 

@@ -135,12 +135,12 @@ def test_cli_classifies_env_cache_and_installation_and_refuses_other_paths(
     assert res.returncode == 2
     assert "not a conda environment" in res.stderr
     assert f"{plain}: not verified - not a conda environment" in res.stdout
-    assert "1 of 2 PATH(s) not verified" in res.stdout
+    assert "1 of 2 PATHs not verified" in res.stdout
     assert "no problems found in the other PATHs" in res.stdout
     res = run_cli("verify", str(plain))  # e.g. `verify /tmp`: nothing was checked at all
     assert res.returncode == 2
     assert "no problems found" not in res.stdout
-    assert "[x] 1 of 1 PATH(s) not verified" in res.stdout
+    assert "[x] 1 of 1 PATH not verified" in res.stdout
     res = run_cli("verify", str(tmp_path / "does-not-exist"))
     assert res.returncode == 2
     assert "No such file" in res.stderr
@@ -789,7 +789,7 @@ def test_share_that_hangs_mid_run_is_reported_unresponsive_and_the_run_ends(
     assert proc.returncode == 3, out + err
     assert elapsed < 40
     text = out.decode()
-    assert "unresponsive (no answer in 2 s)" in text
+    assert "unresponsive (no answer in 2.0 s)" in text
     assert f"{local}: environment" in text
     assert "verification incomplete" in text
     fuse_share.heal()
@@ -857,6 +857,26 @@ def test_share_failing_with_eio_is_incomplete_not_clean(conda_tree: Path, fuse_s
 
 
 @pytest.mark.fuse
+def test_a_share_that_never_answers_is_reported_with_the_time_limit_written_humanly(
+    conda_tree: Path, fuse_share
+) -> None:
+    """``--timeout 2.481952`` reads back as ``2.5 s``, not as the float typed, and the counts
+    under it agree with their number (``1 error``, not ``1 error(s)``)."""
+    subprocess.run(
+        ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
+    )
+    target = fuse_share.mount / "inst"
+    fuse_share.block()
+    try:
+        res = run_cli("verify", "--timeout", "2.481952", str(target), timeout=120)
+    finally:
+        fuse_share.heal()
+    assert res.returncode == 3, res.stdout + res.stderr
+    assert f"{target}: unresponsive (no answer in 2.5 s)" in res.stdout
+    assert "2.481952" not in res.stdout and "(s)" not in res.stdout
+
+
+@pytest.mark.fuse
 @pytest.mark.parametrize("deep", [False, True])
 def test_files_a_share_fails_with_estale_are_not_verified_never_missing_or_damaged(
     conda_tree: Path, fuse_share, deep: bool
@@ -873,7 +893,7 @@ def test_files_a_share_fails_with_estale_are_not_verified_never_missing_or_damag
     res = run_cli("verify", *mode, "--timeout", "5", str(root / "envs" / "good"), timeout=60)
     assert res.returncode == 3, res.stdout + res.stderr  # incomplete, not "problems found"
     env = root / "envs" / "good"
-    assert f"[x] {env}: 1 item(s) not verified, the share fails: stale file handle (ESTALE)" in (
+    assert f"[x] {env}: 1 item not verified, the share fails: stale file handle (ESTALE)" in (
         res.stdout
     )
     assert f"{env}/share/beta/f3.txt: stale file handle (ESTALE)" in res.stdout

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
+from condashare.wording import plural
 
 # Every name ``--shell`` accepts, spelled out so that building the parser does not import the
 # shell records (every command builds it, ``--version`` too); a test holds this equal to
@@ -197,7 +198,7 @@ def _plan(
         machine = f"This machine ({host.platform}) will use {inst.name}: {inst.prefix}"
     else:
         machine = f"This machine ({host.platform}): {choice.reason}"
-    machine += f"; the block covers {len(site.installations)} installation(s)"
+    machine += f"; the block covers {plural(len(site.installations), 'installation')}"
     return plan, machine
 
 
@@ -286,7 +287,7 @@ def report_result(
     if result.removed:
         out.status("ok", f"removed {', '.join(result.removed)}")
     if result.applied:
-        out.status("ok", f"{len(result.applied)} file(s) written")
+        out.status("ok", f"{plural(len(result.applied), 'file')} written")
         if result.backups:
             out.line(f"    backups of the old versions are in {backups}")
     elif not result.removed:

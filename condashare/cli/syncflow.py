@@ -13,6 +13,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 
+from condashare.wording import plural
+
 if TYPE_CHECKING:
     from condashare.render import Output
     from condashare.shared_envs.setup import Setup
@@ -102,6 +104,6 @@ def summary(out: Output, results: Sequence[Done], noun: str, hint: str = "") -> 
         out.status("ok", "nothing to change")
     elif done:
         removed = sum(1 for r in done if r.action == "remove")
-        out.status("ok", f"{len(done) - removed} {noun}(s) written, {removed} removed")
+        out.status("ok", f"{plural(len(done) - removed, noun)} written, {removed} removed")
         if hint:
             out.line(f"    {hint}")

@@ -7,6 +7,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from condashare.errors import ExitCode
+from condashare.wording import plural, seconds_text
 
 if TYPE_CHECKING:
     from condashare.render import Output
@@ -106,16 +107,18 @@ def render_report(report: VerifyReport, out: Output) -> None:
     for target in report.targets:
         extra = ""
         if target.kind == "root":
-            extra = f" ({len(target.envs)} envs, {len(target.caches)} package cache)"
+            caches = plural(len(target.caches), "package cache")
+            extra = f" ({plural(len(target.envs), 'env')}, {caches})"
         label = TARGET_LABELS.get(target.kind, target.kind)
         out.line(
             f"{target.path}: {label}{extra}" + (f" - {target.detail}" if target.detail else "")
         )
     s = report.stats
     out.line(
-        f"{report.mode} check: {s.files} files in {s.records} package records and "
-        f"{s.cache_entries} cache entries, {s.bytes_hashed / (1 << 20):,.1f} MiB hashed "
-        f"({s.cache_hits} cached), {s.seconds:.1f} s"
+        f"{report.mode} check: {plural(s.files, 'file')} in {plural(s.records, 'package record')} "
+        f"and {plural(s.cache_entries, 'cache entry', 'cache entries')}, "
+        f"{s.bytes_hashed / (1 << 20):,.1f} MiB hashed ({s.cache_hits} cached), "
+        f"{seconds_text(s.seconds)}"
     )
     if report.cache_note:
         out.line(report.cache_note)
@@ -125,7 +128,7 @@ def render_report(report: VerifyReport, out: Output) -> None:
         # a PATH that is not a conda tree was not checked at all: never "no problems found"
         out.status(
             "error",
-            f"{len(bad)} of {len(report.targets)} PATH(s) not verified: not a conda "
+            f"{len(bad)} of {plural(len(report.targets), 'PATH')} not verified: not a conda "
             "environment, package cache or installation (or not found)",
         )
     if not report.findings:
@@ -139,9 +142,9 @@ def render_report(report: VerifyReport, out: Output) -> None:
     for finding in report.findings:
         counts[finding.severity.value] = counts.get(finding.severity.value, 0) + 1
     out.line()
-    names = {"error": "error(s)", "warning": "warning(s)", "info": "note(s)"}
+    names = {"error": "error", "warning": "warning", "info": "note"}
     order = ("error", "warning", "info")
-    out.line(", ".join(f"{counts[sev]} {names[sev]}" for sev in order if sev in counts))
+    out.line(", ".join(plural(counts[sev], names[sev]) for sev in order if sev in counts))
     if report.incomplete:
         out.line("verification incomplete: some paths were not checked")
 

@@ -19,6 +19,7 @@ from condashare.kernels.spec import release_problem
 from condashare.shared_envs.releases import list_shared_envs
 from condashare.shared_envs.setup import Setup
 from condashare.site.file import Installation
+from condashare.wording import seconds_text
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def installation_kernels(setup: Setup, inst: Installation) -> InstallationKernel
         _scan_envs, [e.path for e in envs], timeout=max(setup.ctx.probe_timeout, 0.5)
     )
     if answer.state == calls.TIMEOUT:
-        detail = f"reading the envs did not finish in {setup.ctx.probe_timeout:g} s"
+        detail = f"reading the envs did not finish in {seconds_text(setup.ctx.probe_timeout)}"
         return InstallationKernels(inst, UNRESPONSIVE, detail)
     if answer.state != calls.DONE:
         return InstallationKernels(inst, ERROR, answer.error)

@@ -25,6 +25,7 @@ from condashare.errors import CondashareError
 from condashare.files.read import Listing, PathStat, Reader, ReadStatus
 from condashare.files.write import EditError, atomic_write, bounded_write, write_backup
 from condashare.kernels.spec import FILES, KERNEL_JSON, LAUNCHER, KernelRecord, record_of
+from condashare.wording import seconds_text
 
 _MAX_FILE = 1 << 20
 _MAX_SPECS = 2000
@@ -69,6 +70,11 @@ class Scan:
         return next((s for s in self.specs if s.name == name), None)
 
 
+def _silent(reader: Reader) -> str:
+    """Why a kernels dir is unresponsive, in the words every unresponsive place uses."""
+    return f"no answer in {seconds_text(reader.timeout)}"
+
+
 def _trusted_owner(uid: int) -> bool:
     return uid in (os.geteuid(), 0)
 
@@ -105,7 +111,7 @@ def _read_specs(kernels_dir: str, listing: Listing, reader: Reader) -> Scan:
     stats = reader.lstat_many(paths[n] for n, k in entries if k == "dir")
     kinds = {n: _kind(k, stats[paths[n]]) if k == "dir" else "other" for n, k in entries}
     if any(st.status is ReadStatus.UNRESPONSIVE for st in stats.values()):
-        return Scan(kernels_dir, UNRESPONSIVE, f"no answer in {reader.timeout:g} s")
+        return Scan(kernels_dir, UNRESPONSIVE, _silent(reader))
     inside = reader.list_dirs(paths[n] for n, kind in kinds.items() if kind != "other")
     wanted = [
         os.path.join(paths[name], f)
@@ -117,7 +123,7 @@ def _read_specs(kernels_dir: str, listing: Listing, reader: Reader) -> Scan:
     reads = reader.read_many(wanted, _MAX_FILE)
     answers = [x.status for x in inside.values()] + [r.status for r in reads.values()]
     if ReadStatus.UNRESPONSIVE in answers:
-        return Scan(kernels_dir, UNRESPONSIVE, f"no answer in {reader.timeout:g} s")
+        return Scan(kernels_dir, UNRESPONSIVE, _silent(reader))
     specs: list[FoundSpec] = []
     for name, kind in kinds.items():
         path = paths[name]
@@ -155,7 +161,7 @@ def scan_all(kernels_dirs: Sequence[str], reader: Reader) -> list[Scan]:
         if listing.status is ReadStatus.MISSING:
             out.append(Scan(directory, MISSING, "does not exist"))
         elif listing.status is ReadStatus.UNRESPONSIVE:
-            out.append(Scan(directory, UNRESPONSIVE, f"no answer in {reader.timeout:g} s"))
+            out.append(Scan(directory, UNRESPONSIVE, _silent(reader)))
         elif not listing.ok:
             out.append(Scan(directory, ERROR, listing.reason))
         else:

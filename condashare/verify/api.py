@@ -25,6 +25,7 @@ from condashare.verify.findings import finish
 from condashare.verify.hashcache import open_hash_cache
 from condashare.verify.links import shared_links
 from condashare.verify.report import Progress, ProgressInfo, Target, VerifyReport, VerifyStats
+from condashare.wording import plural
 
 __all__ = [
     "DEFAULT_TIMEOUT",
@@ -191,8 +192,10 @@ def integrity_findings(
             Finding(
                 check="integrity",
                 severity=Severity.OK,
-                title=f"{report.stats.files} files in {report.stats.records} packages and "
-                f"{report.stats.cache_entries} cache entries verified ({mode})",
+                title=f"{plural(report.stats.files, 'file')} in "
+                f"{plural(report.stats.records, 'package')} and "
+                f"{plural(report.stats.cache_entries, 'cache entry', 'cache entries')} "
+                f"verified ({mode})",
             )
         ]
     return report.findings

@@ -26,6 +26,7 @@ from condashare.verify.protocol import (
 )
 from condashare.verify.reader import DEFER_BYTES
 from condashare.verify.report import Target
+from condashare.wording import seconds_text
 
 # an inode in a given state: (dev, ino, size, mtime_ns, ctime_ns)
 Key = tuple[int, int, int, int, int]
@@ -92,7 +93,7 @@ class Collector:
         self.seen.unresponsive[top].append(shown)
         if task["op"] == "classify":
             self.seen.targets[task["path"]] = Target(
-                task["path"], "unresponsive", f"no answer in {self.timeout:g} s"
+                task["path"], "unresponsive", f"no answer in {seconds_text(self.timeout)}"
             )
 
     def lost(self, task: Task) -> None:

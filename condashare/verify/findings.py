@@ -18,6 +18,7 @@ from condashare.host.mounts import Mount, mount_for
 from condashare.render import human_bytes, shell_word, shown
 from condashare.verify.holders import find_holders
 from condashare.verify.observations import Observations, PackageProblems
+from condashare.wording import agree, plural, seconds_text
 
 MAX_FILES_PER_FINDING = 200
 DETAIL_LINES = 8
@@ -232,8 +233,8 @@ def _unresponsive_findings(seen: Observations, timeout: float) -> None:
             Finding(
                 check="integrity.unresponsive",
                 severity=Severity.ERROR,
-                title=f"{top}: unresponsive (no answer in {timeout:g} s); "
-                f"{len(paths)} item(s) not verified",
+                title=f"{top}: unresponsive (no answer in {seconds_text(timeout)}); "
+                f"{plural(len(paths), 'item')} not verified",
                 detail="\n".join(map(shown, listed)) + more,
                 fix="The filesystem stopped answering (a hung NFS server?). Check it with "
                 "`condashare info`, then run verify again when it is back.",
@@ -253,7 +254,7 @@ def _failing_findings(seen: Observations) -> None:
             listed.append(f"... and {len(items) - DETAIL_LINES} more")
         seen.findings.append(
             incomplete_finding(
-                f"{top}: {len(items)} item(s) not verified, the share fails: {words}",
+                f"{top}: {plural(len(items), 'item')} not verified, the share fails: {words}",
                 detail="\n".join(listed),
                 fix="The filesystem answers but fails these (a stale file handle: the server "
                 "replaced them while this client held them; an I/O error: the server or its "
@@ -290,7 +291,7 @@ def _artefact_findings(seen: Observations) -> None:
             Finding(
                 check="integrity.nfs-artefacts",
                 severity=Severity.WARNING,
-                title=f"{top}: {count} NFS/conda leftover file(s) (.nfs*, *.conda_trash), "
+                title=f"{top}: {plural(count, 'NFS/conda leftover file')} (.nfs*, *.conda_trash), "
                 f"{human_bytes(nbytes)}",
                 detail="\n".join(lines) + "\n.nfs* files are files deleted while a process still "
                 "had them open (NFS 'silly rename'); conda does not recognise them and "
@@ -325,7 +326,8 @@ def _cache_state_findings(
             Finding(
                 check="integrity.cache-partial",
                 severity=Severity.WARNING,
-                title=f"{pkgs}: {len(partial)} partial extraction(s), {human_bytes(nbytes)}",
+                title=f"{pkgs}: {plural(len(partial), 'partial extraction')}, "
+                f"{human_bytes(nbytes)}",
                 detail="\n".join(shown(f"{d}: {why}") for d, why, _ in partial[:DETAIL_LINES]),
                 fix=" && ".join(
                     f"rm -rf {quoted(os.path.join(pkgs, d))}" for d, _, _ in partial[:DETAIL_LINES]
@@ -342,7 +344,7 @@ def _cache_state_findings(
             Finding(
                 check="integrity.cache-record",
                 severity=Severity.WARNING,
-                title=f"{pkgs}: {len(no_record)} extracted package(s) without a usable "
+                title=f"{pkgs}: {plural(len(no_record), 'extracted package')} without a usable "
                 "info/repodata_record.json",
                 detail="\n".join(shown(f"{d}: {why}") for d, why in no_record[:DETAIL_LINES]),
                 fix=" && ".join(
@@ -409,7 +411,8 @@ def _cache_state_findings(
             Finding(
                 check="integrity.repodata-old",
                 severity=Severity.WARNING,
-                title=f"{pkgs}: {len(old)} repodata cache(s) older than {very_old_days:g} days",
+                title=f"{pkgs}: {plural(len(old), 'repodata cache')} older than "
+                f"{very_old_days:g} days",
                 detail="\n".join(
                     shown(f"{o['url'] or o['path']}: {o['age_days']} days old")
                     for o in old[:DETAIL_LINES]
@@ -431,7 +434,7 @@ def _cache_state_findings(
             Finding(
                 check="integrity.repodata-stale",
                 severity=Severity.INFO,
-                title=f"{pkgs}: {len(stale)} repodata cache(s) past their TTL "
+                title=f"{pkgs}: {plural(len(stale), 'repodata cache')} past their TTL "
                 "(conda refreshes them on the next online solve)",
                 detail="\n".join(
                     shown(f"{s['url'] or s['path']}: {s['age_days']} days old")
@@ -468,7 +471,7 @@ def shared_link_finding(
     return Finding(
         check="integrity.shared-cache-link",
         severity=Severity.INFO,
-        title=f"{env}: {len(packages)} package(s) linked straight from a shared cache",
+        title=f"{env}: {plural(len(packages), 'package')} linked straight from a shared cache",
         detail="\n".join(shown(f"{c}: {why[c]}") for c in caches)
         + "\nconda links any matching extracted package from any pkgs dir, shared "
         "ones included; damage there reaches this environment.",
@@ -483,7 +486,8 @@ def shared_only_finding(env: str, only: list[tuple[str, str]], user_cache: str) 
     return Finding(
         check="integrity.shared-only-build",
         severity=Severity.WARNING,
-        title=f"{env}: {len(only)} build(s) exist only in a shared cache",
+        title=f"{env}: {plural(len(only), 'build')} "
+        f"{agree(len(only), 'exists', 'exist')} only in a shared cache",
         detail="\n".join(shown(d) for d, _ in only[:DETAIL_LINES])
         + ("\n..." if len(only) > DETAIL_LINES else "")
         + "\nThese builds came from a shared cache, not from your channels: "

@@ -9,6 +9,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.pathtext import within
 from condashare.render import shell_word, shown
+from condashare.wording import agree, plural
 
 
 def _shared_prefixes(ctx: Context) -> list[str]:
@@ -59,7 +60,8 @@ def check_parse(ctx: Context) -> list[Finding]:
     read = [f.path for f in cfg.files]
     if not read:
         return [ok(cid, "no .condarc files (conda uses its defaults)")]
-    return [ok(cid, f"{len(read)} condarc file(s) parse", "\n".join(map(shown, read)), files=read)]
+    parse = f"{plural(len(read), 'condarc file')} {agree(len(read), 'parses', 'parse')}"
+    return [ok(cid, parse, "\n".join(map(shown, read)), files=read)]
 
 
 def check_other_os_envs(ctx: Context) -> list[Finding]:

@@ -19,21 +19,23 @@ from condashare.modules.render import Format, owns
 from condashare.modules.sync import ModulesPlan, default_dir, plan_sync, scan
 from condashare.render import shell_word, shown
 from condashare.shared_envs.setup import Setup
-from condashare.wording import seconds_text
+from condashare.wording import agree, plural, seconds_text
 
 CID = "modules.files"
 _MAX_LISTED = 5
-# How each kind of drift the sync plan finds reads: (plan action, title, detail).
+# How each kind of drift the sync plan finds reads: (plan action, counted noun, title, detail).
 _DRIFT = (
-    ("create", "{n} shared release(s) have no modulefile in {where}", "Missing: {names}."),
+    ("create", "shared release", "{n} {have} no modulefile in {where}", "Missing: {names}."),
     (
         "remove",
-        "{n} modulefile(s) in {where} are for releases that are gone",
+        "modulefile",
+        "{n} in {where} {are} for releases that are gone",
         "`module load` of {names} fails: no installation has the release now.",
     ),
     (
         "update",
-        "{n} modulefile(s) in {where} are not what condashare writes today",
+        "modulefile",
+        "{n} in {where} {are} not what condashare writes today",
         "{names}: written from another version of the site file (installations, probe timeout) "
         "or of condashare.",
     ),
@@ -75,13 +77,18 @@ def _judge(ctx: Context, plan: ModulesPlan) -> list[Finding]:
     by_action: dict[str, list[str]] = {}
     for change in plan.changes:
         by_action.setdefault(change.action, []).append(change.module)
-    for action, title, detail in _DRIFT:
+    for action, noun, title, detail in _DRIFT:
         modules = by_action.get(action, [])
         if modules:
             findings.append(
                 warning(
                     CID,
-                    title.format(n=len(modules), where=where),
+                    title.format(
+                        n=plural(len(modules), noun),
+                        where=where,
+                        are=agree(len(modules), "is", "are"),
+                        have=agree(len(modules), "has", "have"),
+                    ),
                     detail.format(names=_names(modules)),
                     fix,
                     directory=plan.directory,
@@ -96,7 +103,8 @@ def _judge(ctx: Context, plan: ModulesPlan) -> list[Finding]:
             findings.append(
                 info(
                     CID,
-                    f"{len(elsewhere)} module(s) in {where} cannot be loaded on this machine",
+                    f"{plural(len(elsewhere), 'module')} in {where} cannot be loaded on this "
+                    "machine",
                     f"{_names(elsewhere)}: installation {here.name!r} of this "
                     f"{ctx.host.platform} machine does not have the release (another "
                     "installation of the site has it).",

@@ -17,7 +17,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 from condashare.pathtext import within
 from condashare.render import shell_word, shown
-from condashare.wording import plural
+from condashare.wording import agree, plural
 
 
 def _user(uid: int) -> str:
@@ -59,7 +59,8 @@ def check_install_tree(ctx: Context) -> list[Finding]:
         findings.append(
             error(
                 cid,
-                f"{counts['world']} file(s) in the shared installation are world-writable",
+                f"{plural(counts['world'], 'file')} in the shared installation "
+                f"{agree(counts['world'], 'is', 'are')} world-writable",
                 "Anyone on any machine mounting the share can change programs every user runs "
                 f"(e.g. {', '.join(map(shown, d['world'][:3]))}). {scanned}.",
                 f"Tell your administrators: chmod -R o-w {shell_word(inst.prefix)}",
@@ -70,7 +71,8 @@ def check_install_tree(ctx: Context) -> list[Finding]:
         findings.append(
             warning(
                 cid,
-                f"{counts['group']} file(s) in the shared installation are group-writable",
+                f"{plural(counts['group'], 'file')} in the shared installation "
+                f"{agree(counts['group'], 'is', 'are')} group-writable",
                 f"Every member of the owning group can change them (e.g. {shown(d['group'][0])}). "
                 "Fine for "
                 f"a small admin group, risky for a broad one. {scanned}.",
@@ -82,7 +84,8 @@ def check_install_tree(ctx: Context) -> list[Finding]:
         findings.append(
             warning(
                 cid,
-                f"{counts['mine']} file(s) in the shared installation belong to you",
+                f"{plural(counts['mine'], 'file')} in the shared installation "
+                f"{agree(counts['mine'], 'belongs', 'belong')} to you",
                 "You can change the shared installation by accident (a `conda install` into "
                 f"base, a pip install), breaking it for everyone (e.g. {shown(d['mine'][0])}).",
                 "Leave the shared installation to its administrators; use your own environments "
@@ -203,7 +206,8 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
         findings.append(
             warning(
                 cid,
-                f"{len(kinds['vanished'])} environment(s) in {path} no longer exist",
+                f"{plural(len(kinds['vanished']), 'environment')} in {path} no longer "
+                f"{agree(len(kinds['vanished']), 'exists', 'exist')}",
                 "\n".join(map(shown, kinds["vanished"])),
                 "Remove them: condashare doctor permissions.environments_txt --fix",
                 True,
@@ -215,7 +219,8 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
         findings.append(
             warning(
                 cid,
-                f"{len(kinds['other_os'])} environment(s) in {path} belong to another OS",
+                f"{plural(len(kinds['other_os']), 'environment')} in {path} "
+                f"{agree(len(kinds['other_os']), 'belongs', 'belong')} to another OS",
                 "The home is shared between OSes, so conda on each OS records its environments "
                 "in the same file and lists the other OS's ones, which cannot run here:\n"
                 + "\n".join(map(shown, kinds["other_os"])),
@@ -229,14 +234,17 @@ def check_environments_txt(ctx: Context) -> list[Finding]:
         findings.append(
             info(
                 cid,
-                f"{len(kinds['unreachable'])} environment(s) in {path} could not be checked",
+                f"{plural(len(kinds['unreachable']), 'environment')} in {path} could not be "
+                "checked",
                 "Their share is unmounted or not answering; they are left alone:\n"
                 + "\n".join(map(shown, kinds["unreachable"])),
                 path=path,
                 unreachable=kinds["unreachable"],
             )
         )
-    return findings or [ok(cid, f"all {len(kinds['fine'])} environment(s) in {path} exist")]
+    fine = len(kinds["fine"])
+    every = "the one environment" if fine == 1 else f"all {plural(fine, 'environment')}"
+    return findings or [ok(cid, f"{every} in {path} {agree(fine, 'exists', 'exist')}")]
 
 
 def fix_environments_txt(ctx: Context, findings: list[Finding], apply: bool) -> FixOutcome:

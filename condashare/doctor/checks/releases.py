@@ -21,7 +21,7 @@ from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding
 from condashare.pathtext import within
 from condashare.render import shell_word, shown
-from condashare.wording import plural
+from condashare.wording import agree, plural
 
 MAX_ENVS = 100_000
 
@@ -168,7 +168,7 @@ def check_frozen(ctx: Context) -> list[Finding]:
         findings.append(
             warning(
                 cid,
-                f"{len(unfrozen)} shared release(s) without the frozen marker",
+                f"{plural(len(unfrozen), 'shared release')} without the frozen marker",
                 f"{why[0].upper() + why[1:]}: one `conda install -n NAME` or `conda remove -n "
                 "NAME` from your account changes a release for every user; conda refuses both "
                 "for a frozen env (CEP 22, conda-meta/frozen) without --override-frozen. "
@@ -184,14 +184,17 @@ def check_frozen(ctx: Context) -> list[Finding]:
         findings.append(
             warning(
                 cid,
-                f"{len(broken)} shared release(s) with a frozen marker conda cannot read",
+                f"{plural(len(broken), 'shared release')} with a frozen marker conda cannot read",
                 "conda stops with a traceback instead of its refusal:\n"
                 + "\n".join(shown(b) for b in broken),
                 f"condashare admin audit {shell_word(inst.prefix)} --fix rewrites them",
                 releases=broken,
             )
         )
-    return findings or [ok(cid, f"all {len(envs)} shared release(s) are frozen ({why})")]
+    every = f"all {plural(len(envs), 'shared release')}"
+    every = "the one shared release" if len(envs) == 1 else every
+    frozen = f"{every} {agree(len(envs), 'is', 'are')} frozen ({why})"
+    return findings or [ok(cid, frozen)]
 
 
 NAME_CLASH = Check(
