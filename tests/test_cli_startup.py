@@ -22,6 +22,7 @@ HEAVY = (
     "condashare.verify",
     "condashare.findings",
     "condashare.render",
+    "condashare.cli.syncflow",
 )
 
 _PROBE = """

@@ -5,8 +5,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from condashare.errors import ExitCode
 from condashare.wording import plural
@@ -222,10 +221,10 @@ def run(args: argparse.Namespace) -> int:
     return write_blocks(job, lambda: _plan(args, host, env, site, reader), out)
 
 
-@dataclass(frozen=True)
-class BlockWrite:
+class BlockWrite(NamedTuple):
     """A command that writes startup blocks (``init``, ``admin init-system``), as
-    :func:`write_blocks` needs it."""
+    :func:`write_blocks` needs it (a NamedTuple: importing dataclasses would cost every
+    command's start, ``--version`` too)."""
 
     command: str  # named in the undo hint
     reader: Reader  # reads and writes the files (bounded on a share)

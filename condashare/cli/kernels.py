@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
-from condashare.cli.syncflow import change_line
 from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -43,6 +42,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
+    from condashare.cli import syncflow
+
     if plan.installations:
         out.heading("Shared releases with ipykernel")
         for ik in plan.installations:
@@ -72,7 +73,7 @@ def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
             out.line("  (none)")
         for change in dir_plan.changes:
             label = f"{change.name}  {change.display_name!r}"
-            change_line(out, change.action, label, change.reason)
+            syncflow.change_line(out, change.action, label, change.reason)
     if dry_run:
         out.dry_run_footer([c.diff() for c in plan.changing], "kernelspec")
 

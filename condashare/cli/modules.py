@@ -7,7 +7,6 @@ import io
 import os
 from typing import TYPE_CHECKING, Any
 
-from condashare.cli.syncflow import change_line
 from condashare.errors import ExitCode
 
 if TYPE_CHECKING:
@@ -67,6 +66,8 @@ def use_line(directory: str, home: str) -> str:
 
 
 def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
+    from condashare.cli import syncflow
+
     if plan.listings:
         out.heading("Shared releases")
         for listing in plan.listings:
@@ -86,7 +87,7 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
     if not plan.changes:
         out.line("  (none)")
     for change in plan.changes:
-        change_line(out, change.action, change.module, change.reason)
+        syncflow.change_line(out, change.action, change.module, change.reason)
     if dry_run:
         out.dry_run_footer([c.diff() for c in plan.changing], "modulefile")
 
