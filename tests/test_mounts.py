@@ -73,6 +73,13 @@ def test_nfs3_soft_nolock_options():
     assert "ro" in nfs.options  # super options are kept too
 
 
+def test_a_fuse_client_named_nfs_is_neither_hard_nor_soft():
+    """fuse.nfs (a userspace NFS client) has no kernel hard/soft setting to report."""
+    line = b"40 30 0:50 / /mnt/nfs rw,nosuid,nodev - fuse.nfs nfsserver:/export rw,user_id=0\n"
+    (fuse_nfs,) = parse_mountinfo(line)
+    assert fuse_nfs.is_network and fuse_nfs.hard is None
+
+
 def test_nfs4_hard_with_network_locks():
     nfs4 = by_point(LINUX, "/home/alice")
     assert nfs4.hard is True

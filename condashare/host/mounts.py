@@ -199,12 +199,13 @@ class Mount:
 
     @property
     def hard(self) -> bool | None:
-        """NFS hard (True) or soft (False) mount; None when the table does not say."""
-        if self.has_option("soft") or self.has_option("softerr"):
-            return False
-        if self.has_option("hard"):
-            return True
-        return True if self.base_fstype in ("nfs", "nfs4") else None
+        """NFS hard (True) or soft (False) mount; None when the table does not say or the
+        setting does not exist: only the kernel's NFS client has it (a FUSE client such as
+        ``fuse.nfs`` has its own retry rules, and calling it "hard" would promise too much)."""
+        if self.fstype.lower() not in ("nfs", "nfs4"):
+            return None
+        # hard is the kernel's default, with or without the option
+        return not (self.has_option("soft") or self.has_option("softerr"))
 
     @property
     def nfs_version(self) -> str | None:
