@@ -617,6 +617,21 @@ def test_user_env_linking_from_a_shared_cache(
 # --- hash cache ----------------------------------------------------------------------------
 
 
+def test_an_unwritable_cache_dir_is_said_in_words(
+    inst: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cache dir that cannot be made (here: under a file; a read-only home alike) disables
+    the cache with a sentence, not Python's ``[Errno 20] ...`` text, and verify still works."""
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocker / "cache"))
+    res = verify([inst / "envs" / "good"], deep=True)
+    assert res.exit_code == 0
+    assert res.cache_note.startswith("hash cache disabled: ")
+    assert "cannot be written (not a directory (ENOTDIR)); every file is hashed" in res.cache_note
+    assert "Errno" not in res.cache_note
+
+
 def test_hash_cache_skips_rehashing_but_never_hides_a_change(inst: Path) -> None:
     env = inst / "envs" / "good"
     first = verify([env], deep=True)

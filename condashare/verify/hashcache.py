@@ -164,5 +164,12 @@ def open_hash_cache(mounts: Sequence[Mount]) -> tuple[HashCache | None, str]:
         except sqlite3.DatabaseError:  # a damaged cache is only a cache: start a new one
             path.unlink(missing_ok=True)
             return HashCache(path), f"hash cache: {base} (damaged cache file replaced)"
-    except (OSError, sqlite3.Error) as exc:
-        return None, f"hash cache disabled: {exc}"
+    except OSError as exc:  # a read-only or full home: say it in words, not Python's repr
+        from condashare.bounded.errnos import error_words
+
+        return None, (
+            f"hash cache disabled: {path} cannot be written "
+            f"({error_words(exc.errno, exc.strerror or '')}); every file is hashed"
+        )
+    except sqlite3.Error as exc:
+        return None, f"hash cache disabled: {path}: {exc}; every file is hashed"
