@@ -57,7 +57,7 @@ def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
             if ik.without_ipykernel:
                 out.line(f"      without ipykernel: {', '.join(ik.without_ipykernel)}")
             for name, why in ik.refused:
-                out.status("warning", f"env {name!r} {why}: no kernel for it", indent=6)
+                out.status("warning", f"env '{name}' {why}: no kernel for it", indent=6)
         out.line()
     for note in plan.notes:
         out.status("info", note)
@@ -72,7 +72,7 @@ def render_plan(plan: KernelsPlan, out: Output, dry_run: bool) -> None:
         if not dir_plan.changes:
             out.line("  (none)")
         for change in dir_plan.changes:
-            label = f"{change.name}  {change.display_name!r}"
+            label = f"{change.name}  '{change.display_name}'"
             syncflow.change_line(out, change.action, label, change.reason)
     if dry_run:
         out.dry_run_footer([c.diff() for c in plan.changing], "kernelspec")

@@ -76,7 +76,7 @@ def render_plan(plan: ModulesPlan, out: Output, dry_run: bool) -> None:
             else:
                 out.status("ok", f"{listing.installation}: {', '.join(listing.releases) or 'none'}")
         for release, why in plan.refused:
-            out.status("warning", f"env {release!r} {why}: no modulefile for it", indent=6)
+            out.status("warning", f"env '{release}' {why}: no modulefile for it", indent=6)
         out.line()
     out.heading(f"Modulefiles in {plan.directory}")
     if plan.status in ("skipped", "unresponsive", "error"):
