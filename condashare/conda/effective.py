@@ -20,6 +20,7 @@ from condashare.conda.context import (
 )
 from condashare.conda.search import CondarcFile, IgnoredFile, load_search_path
 from condashare.host.mounts import mount_for
+from condashare.pathtext import within
 from condashare.site.file import Installation
 
 # --------------------------------------------------------------------------- merging
@@ -233,7 +234,7 @@ def classify(path: str, ctx: CondaContext) -> tuple[bool, str, Installation | No
         if path == prefix or path.startswith(prefix + "/"):
             return True, f"inside shared installation {inst.name} ({inst.os})", inst
     home = ctx.home.rstrip("/")
-    if home and (path == home or path.startswith(home + "/")):
+    if home and within(path, home):
         return False, "", None  # the user's own, also when the home is on a network filesystem
     mount = mount_for(path, ctx.mounts)
     if mount is not None and mount.is_network:

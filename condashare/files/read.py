@@ -35,6 +35,7 @@ from condashare.bounded.paths import UNRESPONSIVE, PathOp, ProbeResult, run_prob
 from condashare.bounded.programs.pathops import listdir_entries
 from condashare.errors import CondashareError, ExitCode
 from condashare.host.mounts import Mount, may_be_remote, mount_for, read_mount_table
+from condashare.pathtext import within
 from condashare.wording import plural, seconds_text
 
 DEFAULT_TIMEOUT = 2.0  # seconds, the site file's default probe_timeout
@@ -330,7 +331,7 @@ class Reader:
                 where = "a network share (reached through a symlink)"
             wait = f"no answer within {seconds_text(self.timeout)}"
             home = (self.home or "").rstrip("/")
-            if home and (path == home or path.startswith(home + "/")):
+            if home and within(path, home):
                 self._dead[key] = f"your home {home} is on {where}, which is not answering ({wait})"
             else:
                 self._dead[key] = f"is on {where}, which is not answering ({wait})"

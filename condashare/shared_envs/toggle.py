@@ -33,6 +33,7 @@ from condashare.files.write import (
     read_state,
     unified_diff,
 )
+from condashare.pathtext import within
 from condashare.shared_envs.memory import (
     ABSENT,
     Added,
@@ -283,7 +284,7 @@ def _own_default_dirs(setup: Setup, view: EffectiveView, key: str) -> list[str]:
 def _spell(setup: Setup, path: str) -> str:
     """Write a home path as ``~/...`` so one file works wherever the home is mounted."""
     home = setup.ctx.home.rstrip("/")
-    if path == home or path.startswith(home + "/"):
+    if within(path, home):
         return "~" + path[len(home) :]
     return path
 

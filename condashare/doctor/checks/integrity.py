@@ -20,6 +20,7 @@ import stat
 from condashare.doctor.context import Context
 from condashare.doctor.model import Check, Finding, FixOutcome
 from condashare.doctor.owners import for_who_can_fix
+from condashare.pathtext import within
 from condashare.render import shown
 from condashare.wording import plural
 
@@ -42,7 +43,7 @@ def active_env(ctx: Context) -> str | None:
 
 def _shared(ctx: Context, path: str) -> bool:
     prefixes = [i.prefix.rstrip("/") for i in ctx.site.installations] if ctx.site else []
-    return any(path == p or path.startswith(p + "/") for p in prefixes)
+    return any(within(path, p) for p in prefixes)
 
 
 def conda_trash(ctx: Context, findings: list[Finding]) -> list[str]:
