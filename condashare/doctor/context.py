@@ -7,7 +7,7 @@ are computed lazily by the checks that need them.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -113,11 +113,16 @@ class Context:
         """Could touching ``path`` reach a share (mount type, or a symlink leading onto one)?"""
         return may_be_remote(path, self.mounts)
 
+    def bound_for(self, paths: Iterable[str]) -> float:
+        """The time limit for probing ``paths`` together: the share timeout if any of them may
+        reach a share, a generous one (:data:`LOCAL_PROBE_TIMEOUT`) if none can."""
+        if any(self.is_remote(p) for p in paths):
+            return self.timeout
+        return max(self.timeout, LOCAL_PROBE_TIMEOUT)
+
     def probe(self, path: str, op: PathOp = "stat", arg: str = "0") -> ProbeResult:
-        """One bounded probe: the share timeout where ``path`` may reach a share, a generous
-        one (:data:`LOCAL_PROBE_TIMEOUT`) where it cannot."""
-        timeout = self.timeout if self.is_remote(path) else max(self.timeout, LOCAL_PROBE_TIMEOUT)
-        return run_probe(op, path, timeout, arg)
+        """One bounded probe of ``path`` (time limit: :meth:`bound_for`)."""
+        return run_probe(op, path, self.bound_for([path]), arg)
 
     def expand(self, path: str) -> str:
         """``$VARS`` and ``~`` expanded against this run's environment, as the shell would."""

@@ -196,7 +196,8 @@ def check_kernelspecs(ctx: Context) -> list[Finding]:
                 _Target(spec, p, False, _display(spec), fix) for p in _others_interpreters(spec)
             )
     paths = list(dict.fromkeys(t.path for t in targets))
-    results = {r.path: r for r in run_probes([("head", p, _HEAD) for p in paths], ctx.timeout)}
+    answers = run_probes([("head", p, _HEAD) for p in paths], ctx.bound_for(paths))
+    results = {r.path: r for r in answers}
     for target in targets:
         judged = _judge(ctx, target, results[target.path])
         if judged is not None:

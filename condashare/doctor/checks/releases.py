@@ -117,7 +117,7 @@ def _markers(ctx: Context, envs_dir: str) -> tuple[str, list[tuple[str, Marker]]
         return listing.describe(), []
     names = [str(n) for n in listing.data.get("envs", [])]
     paths = [os.path.join(envs_dir, n, "conda-meta", "frozen") for n in names]
-    answers = run_probes([("head", p, str(MAX_MARKER_BYTES)) for p in paths], ctx.timeout)
+    answers = run_probes([("head", p, str(MAX_MARKER_BYTES)) for p in paths], ctx.bound_for(paths))
     out: list[tuple[str, Marker]] = []
     for name, answer in zip(names, answers, strict=True):
         if answer.status == UNRESPONSIVE:
