@@ -87,6 +87,7 @@ class Setup:
         site = write_site(
             tmp_path / "site.toml", [("share", self.prefix, "linux", "x86_64")], TIMEOUT
         )
+        self.site = site
         self.env = Env(Path(os.environ["HOME"]), site, share.mount)
         seed_startup_files(self.env.home)
         for name in (".bashrc", ".zshrc", ".shinit"):  # the user's own options, before the block
@@ -100,11 +101,18 @@ class Setup:
     def vars(self, **extra: str) -> dict[str, str]:
         return self.env.env(self.bindir, XDG_RUNTIME_DIR=str(self.runtime), **extra)
 
+    def relax_timeout(self, seconds: float) -> None:
+        """Write the block again with a longer probe timeout: a check that conda comes back
+        must not depend on a loaded machine answering within the short timeout."""
+        write_site(self.site, [("share", self.prefix, "linux", "x86_64")], seconds)
+        init(self.env)
+
     def assert_healthy(self, shell: str) -> None:
         _rc, out, err, _ = start(shell, "interactive", healthy_command(shell), self.vars())
-        assert "conda-from-share --version" in out, (out, err)
-        assert f"{self.prefix}/bin/conda" in out, out  # CONDA_EXE
-        assert clean_stderr(err) == "", err
+        said = f"stdout:\n{out}\nstderr:\n{err}"  # a string: pytest shows it whole
+        assert "conda-from-share --version" in out, said
+        assert f"{self.prefix}/bin/conda" in out, said  # CONDA_EXE
+        assert clean_stderr(err) == "", said
         assert list(self.runtime.iterdir()) == [], "tcsh's private copy was left behind"
 
 
@@ -197,7 +205,10 @@ def test_shell_start_on_a_broken_share_is_bounded_and_honest(
     broken.heal()
     # Probes that lost the race wake up now; tcsh's remove the copy they made.
     assert wait_until_empty(setup.runtime, 10), list(setup.runtime.iterdir())
-    setup.assert_healthy(shell)  # and the next shell after the server came back has conda
+    # And the next shell after the server came back has conda: nothing the failure left (a
+    # copy, a verdict) sticks. (CI once saw fish's first start after the heal miss 0.5 s.)
+    setup.relax_timeout(5.0)
+    setup.assert_healthy(shell)
 
 
 @pytest.mark.parametrize("broken", ["died-after-warm-use", "hung-from-the-start"], indirect=True)
