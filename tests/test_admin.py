@@ -94,6 +94,13 @@ def test_audit_finds_modes_dry_run_keeps_them_fix_repairs(inst: Path) -> None:
     assert {str(open_dir), str(open_file)} <= set(found["admin.world-writable"]["data"]["paths"])
     assert found["admin.setuid"]["data"]["paths"] == [str(setuid)]
     assert found["admin.not-frozen"]["data"]["envs"] == [str(inst / "envs" / "good")]
+    # Counts read as words: one of a thing is singular, several plural (no "file(s)").
+    assert found["admin.setuid"]["title"] == "1 file with the setuid or setgid bit"
+    assert found["admin.not-frozen"]["title"].startswith("1 env without the frozen marker")
+    n = found["admin.world-writable"]["data"]["count"]
+    assert n > 1 and found["admin.world-writable"]["title"] == (
+        f"{n} files or dirs writable by everyone"
+    )
 
     before = snapshot(inst)
     code, doc = cli_json("admin", "audit", str(inst), "--fix", "--dry-run")

@@ -36,7 +36,7 @@ from condashare.admin.tree import (
 from condashare.findings import Finding, Severity, exit_code_for
 from condashare.render import shell_word, shown
 from condashare.site.file import AdminSettings
-from condashare.wording import plural, seconds_text
+from condashare.wording import agree, plural, seconds_text
 
 DETAIL_LINES = 10  # paths shown in a finding's detail
 DATA_PATHS = 200  # paths kept in a finding's data
@@ -242,38 +242,49 @@ def examine(
 _MODE_TEXT = {
     "world-writable": (
         Severity.ERROR,
-        "{n} file(s) or dir(s) writable by everyone",
+        "{n_files_or_dirs} writable by everyone",
         "Anyone on any machine mounting the share can change what every user runs.",
     ),
     "group-writable": (
         Severity.WARNING,
-        "{n} file(s) or dir(s) writable by their group",
+        "{n_files_or_dirs} writable by their group",
         "Every member of the owning group can change them.",
     ),
     "archive": (
         Severity.ERROR,
-        "{n} package archive(s) in pkgs/ not readable by every user",
+        "{n_archives} in pkgs/ not readable by every user",
         "conda keeps a channel file's mode on downloaded archives: a 0600 archive cannot be "
         "read by anyone else, so every user's conda fails on that package of the shared "
         "cache (and the doctor's I/O check fails for all of them).",
     ),
     "unreadable": (
         Severity.ERROR,
-        "{n} file(s) or dir(s) users need are not readable (or searchable) by everyone",
+        "{n_files_or_dirs} users need {are} not readable (or searchable) by everyone",
         "Users' conda and programs fail with 'Permission denied' on them.",
     ),
     "setuid": (
         Severity.ERROR,
-        "{n} file(s) with the setuid or setgid bit",
+        "{n_files} with the setuid or setgid bit",
         "conda packages never need them; such a program runs with its owner's rights for "
         "whoever starts it.",
     ),
     "special": (
         Severity.WARNING,
-        "{n} device, FIFO or socket file(s) in the tree",
+        "{n_special} in the tree",
         "A conda installation holds files, directories and symlinks only.",
     ),
 }
+
+
+def _title(template: str, n: int) -> str:
+    """A ``_MODE_TEXT`` title with its count worded ("1 file or dir", "3 files or dirs")."""
+    return template.format(
+        n_files_or_dirs=plural(n, "file or dir", "files or dirs"),
+        n_archives=plural(n, "package archive"),
+        n_files=plural(n, "file"),
+        n_special=plural(n, "device, FIFO or socket file"),
+        are=agree(n, "is", "are"),
+    )
 
 
 def _fix_command(root: str) -> str:
@@ -300,7 +311,7 @@ def _mode_findings(
             Finding(
                 f"admin.{key}",
                 severity,
-                title.format(n=group.count),
+                _title(title, group.count),
                 detail,
                 fix,
                 fixable,
@@ -330,7 +341,7 @@ def _owner_findings(walk: Walk, policy: AdminPolicy, root: str) -> list[Finding]
         Finding(
             "admin.owner",
             Severity.WARNING,
-            f"entries owned by {len(foreign)} account(s) outside the admins",
+            f"entries owned by {plural(len(foreign), 'account')} outside the admins",
             f"The admins are {owner} and the group {policy.admin_group} ({policy.source}). "
             "Whoever owns a file can change it for every user.\n" + "\n".join(lines),
             f"As root: chown -R {owner}:{group_name(policy.admin_gid)} on those paths "
@@ -348,7 +359,8 @@ def _link_findings(walk: Walk, root: str) -> list[Finding]:
         Finding(
             "admin.symlink-out",
             Severity.WARNING,
-            f"{len(walk.links_out)} symlink(s) point outside the tree",
+            f"{plural(len(walk.links_out), 'symlink')} "
+            f"{agree(len(walk.links_out), 'points', 'point')} outside the tree",
             "Their targets become part of every release, with whatever owner and mode they "
             "have there; --fix never follows them.\n" + _listing(shown, len(shown)),
             "Replace them with the files themselves, or make sure the targets are protected "
@@ -420,7 +432,7 @@ def _marker_findings(
             Finding(
                 "admin.not-frozen",
                 Severity.WARNING,
-                f"{len(missing)} env(s) without the frozen marker (conda-meta/frozen)",
+                f"{plural(len(missing), 'env')} without the frozen marker (conda-meta/frozen)",
                 "conda 25.5+ refuses to install into, update or remove a frozen env without "
                 "--override-frozen (CEP 22); without the marker one command from any account "
                 "that can write the share changes the release for every user. (The marker does "

@@ -321,6 +321,12 @@ def shell_names() -> tuple[ShellName, ...]:
     return tuple(s.name for s in SHELLS)
 
 
+def dialect_shells(dialect: DialectName) -> str:
+    """The shells that run one dialect's code, for people: ``bash, zsh, sh, dash and ksh``."""
+    names = [a for s in SHELLS if s.dialect == dialect for a in s.aliases]
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
 def all_aliases() -> list[str]:
     """Every name a user may give for a shell (``--shell`` choices)."""
     return sorted(a for s in SHELLS for a in s.aliases)

@@ -23,7 +23,7 @@ from typing import Literal
 
 from condashare.host.mounts import Mount, may_be_remote, mount_for
 from condashare.shells.dialects import DIALECTS
-from condashare.shells.records import DialectName
+from condashare.shells.records import DialectName, dialect_shells
 from condashare.site.file import Site
 from condashare.startup.blocks import BEGIN, END, info_line, render_block, split_lines
 
@@ -44,11 +44,6 @@ _HEADER = (
     "# your startup files sources this file. 'condashare init' rewrites it, 'condashare init\n"
     "# --reverse' removes it: edits here are lost (change the site file or init's options).\n"
 )
-_WHAT: dict[DialectName, str] = {
-    "posix": "sh, dash, bash and zsh",
-    "csh": "tcsh and csh",
-    "fish": "fish",
-}
 
 
 @dataclass(frozen=True)
@@ -130,7 +125,7 @@ def managed_text(
 ) -> bytes:
     """The managed file's content: a header, then the full block as ``init`` renders it
     (StartupError for a prefix the dialect cannot carry, as for the full form)."""
-    header = _HEADER.format(what=_WHAT[dialect]).encode()
+    header = _HEADER.format(what=dialect_shells(dialect)).encode()
     return header + render_block(site, dialect, timeout, (), command)
 
 
