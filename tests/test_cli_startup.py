@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from condashare.cli import COMMAND_MODULES
 from condashare.cli.init import SHELL_CHOICES
 from condashare.shells.records import all_aliases
 
@@ -27,7 +28,7 @@ HEAVY = (
 
 _PROBE = """
 import runpy, sys
-sys.argv = ["condashare", "--version"]
+sys.argv = ["condashare", *sys.argv[1:]]
 try:
     runpy.run_module("condashare", run_name="__main__")
 except SystemExit as exc:
@@ -36,10 +37,11 @@ print(" ".join(sorted(m for m in sys.modules if m.startswith("condashare"))))
 """
 
 
-def test_version_imports_nothing_a_command_runs_with(tmp_path: Path) -> None:
+def _loaded(tmp_path: Path, *argv: str) -> tuple[str, list[str]]:
+    """What ``condashare ARGV`` printed (it must exit 0) and the condashare modules it loaded."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     proc = subprocess.run(
-        [sys.executable, "-c", _PROBE],
+        [sys.executable, "-c", _PROBE, *argv],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -47,12 +49,29 @@ def test_version_imports_nothing_a_command_runs_with(tmp_path: Path) -> None:
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
-    version, _, loaded = proc.stdout.strip().rpartition("\n")
-    assert version.startswith("condashare "), proc.stdout
-    names = loaded.split()
+    printed, _, loaded = proc.stdout.strip().rpartition("\n")
+    return printed, loaded.split()
+
+
+def test_version_imports_nothing_a_command_runs_with(tmp_path: Path) -> None:
+    version, names = _loaded(tmp_path, "--version")
+    assert version.startswith("condashare "), version
     assert "condashare.cli.init" in names  # the parser really was built
     heavy = [n for n in names if any(n == h or n.startswith(h + ".") for h in HEAVY)]
     assert heavy == [], heavy
+
+
+def test_a_command_builds_only_its_own_parser_and_help_lists_every_command(
+    tmp_path: Path,
+) -> None:
+    """``condashare verify ...`` (``--color`` before it too) loads no other command's module;
+    ``condashare --help`` still lists every command."""
+    _, names = _loaded(tmp_path, "--color", "never", "verify", "--help")
+    commands = {"condashare.cli." + c for c in COMMAND_MODULES}
+    assert sorted(commands.intersection(names)) == ["condashare.cli.verify"]
+    listing, names = _loaded(tmp_path, "--help")
+    assert commands <= set(names)
+    assert all(f"    {c}" in listing for c in COMMAND_MODULES), listing
 
 
 def test_the_shell_choices_are_the_shell_records() -> None:
