@@ -22,7 +22,6 @@ from condashare.findings import Finding, Severity
 from condashare.host.mounts import Mount, mount_for, read_mount_table
 from condashare.verify.engine import Scheduler
 from condashare.verify.findings import finish
-from condashare.verify.hashcache import open_hash_cache
 from condashare.verify.links import shared_links
 from condashare.verify.report import Progress, ProgressInfo, Target, VerifyReport, VerifyStats
 from condashare.wording import plural
@@ -77,6 +76,9 @@ def verify(
     mounts = list(read_mount_table() if mounts is None else mounts)
     cache, note = (None, "hash cache not used (--no-cache)")
     if use_cache:
+        # here, not at the top: a --no-cache run needs neither the cache nor sqlite3
+        from condashare.verify.hashcache import open_hash_cache
+
         cache, note = open_hash_cache(mounts)
     order: list[str] = []
     for raw in paths:

@@ -10,7 +10,6 @@ import errno as errno_mod
 import json
 import os
 import re
-import sqlite3
 import stat
 import time
 from typing import Any
@@ -186,6 +185,8 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
 def _known_dirs(w: Reader, root: str) -> dict[str, tuple[str, str, str]]:
     if w.db is None:
         return {}
+    import sqlite3  # loaded by the reader's open_cache
+
     try:
         rows = w.db.execute(
             "SELECT path, key, subdirs, arts FROM dirs WHERE root=?", (root,)

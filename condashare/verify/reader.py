@@ -11,9 +11,11 @@ import array
 import errno as errno_mod
 import json
 import os
-import sqlite3
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:  # imported where a cache is opened: a --no-cache run never loads sqlite3
+    import sqlite3
 
 try:
     import mmap
@@ -70,6 +72,8 @@ class Reader:
         if not path or path == self.db_path:
             return
         self.db_path = path
+        import sqlite3
+
         try:
             # a busy cache must never slow verification down: give up fast, count a miss
             self.db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=0.1)
@@ -79,6 +83,8 @@ class Reader:
     def cached(self, st: os.stat_result) -> tuple[str | None, str | None]:
         if self.db is None:
             return None, None
+        import sqlite3  # loaded by open_cache
+
         try:
             row = self.db.execute(
                 "SELECT sha256, md5 FROM files WHERE dev=? AND ino=? AND size=? AND mtime_ns=?"
@@ -163,6 +169,8 @@ class Reader:
         """
         if self.db is None:
             return None
+        import sqlite3  # loaded by open_cache
+
         try:
             row = self.db.execute(
                 "SELECT rkey, mode, paths, keys, meta FROM records WHERE path=?", (rec_path,)
@@ -201,6 +209,8 @@ class Reader:
         """Cached sha256 for many files in one query per 400 inodes."""
         if self.db is None:
             return {}
+        import sqlite3  # loaded by open_cache
+
         found: dict[tuple[int, ...], str] = {}
         by_dev: dict[int, list[int]] = {}
         for st in stats:
