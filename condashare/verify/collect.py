@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from condashare.bounded.errnos import error_words, is_share_failure
 from condashare.verify.findings import MAX_FILES_PER_FINDING, incomplete_finding, record_finding
-from condashare.verify.hashcache import HashCache
 from condashare.verify.observations import Observations, PackageProblems
 from condashare.verify.protocol import (
     MAX_TASK_PATHS,
@@ -27,6 +26,9 @@ from condashare.verify.protocol import (
 from condashare.verify.reader import DEFER_BYTES
 from condashare.verify.report import Target
 from condashare.wording import seconds_text
+
+if TYPE_CHECKING:  # the cache (and sqlite3) is imported only by runs that use it
+    from condashare.verify.hashcache import HashCache
 
 # an inode in a given state: (dev, ino, size, mtime_ns, ctime_ns)
 Key = tuple[int, int, int, int, int]

@@ -21,11 +21,10 @@ import os
 import select
 import time
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from condashare.host.mounts import Mount, mount_for
 from condashare.verify.collect import Collector
-from condashare.verify.hashcache import HashCache
 from condashare.verify.pool import WorkerProc
 from condashare.verify.protocol import (
     PIPE_BYTES,
@@ -37,6 +36,9 @@ from condashare.verify.protocol import (
     weight,
 )
 from condashare.verify.report import Progress, ProgressInfo
+
+if TYPE_CHECKING:  # the cache (and sqlite3) is imported only by runs that use it
+    from condashare.verify.hashcache import HashCache
 
 FAST_RECORD_SECONDS = 0.005
 
