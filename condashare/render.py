@@ -25,7 +25,6 @@ import sys
 import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import PurePath
 from typing import Any, Literal, TextIO
 
 from condashare.findings import Finding, Group
@@ -189,6 +188,13 @@ def _can_encode(stream: TextIO, text: str) -> bool:
     return True
 
 
+def _is_path(value: object) -> bool:
+    """A ``pathlib`` path. One exists only if something imported pathlib, and this module
+    does not (with what it pulls in, ~4 ms of every command's start-up)."""
+    pathlib = sys.modules.get("pathlib")
+    return pathlib is not None and isinstance(value, pathlib.PurePath)
+
+
 def to_jsonable(value: Any) -> Any:
     """Dataclasses, enums, paths, tuples and sets -> plain JSON values (findings: see
     :func:`finding_json`)."""
@@ -200,7 +206,7 @@ def to_jsonable(value: Any) -> Any:
         return {f.name: to_jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
-    if isinstance(value, PurePath):
+    if _is_path(value):
         return str(value)
     if isinstance(value, Mapping):
         return {str(k): to_jsonable(v) for k, v in value.items()}

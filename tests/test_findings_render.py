@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path, PurePosixPath
 
 from condashare.conda_plugin import format_findings
 from condashare.errors import CondashareError, ExitCode
@@ -69,6 +70,14 @@ def test_multi_line_fix_continues_under_its_first_line_and_is_a_list_in_json() -
     assert doc["f"]["fix_commands"] == ["first step", "conda clean --all"]
     assert doc["f"]["check"] == "x" and doc["f"]["code"] == "x"
     assert [c["title"] for c in doc["g"]["consequences"]] == [ON_IT.title]
+
+
+def test_paths_in_json_output_are_their_text() -> None:
+    """``--json`` writes a pathlib path as its text, in mappings and lists alike."""
+    doc = json.loads(
+        json_text(to_jsonable({"prefix": Path("/opt/x"), "more": [PurePosixPath("y")]}))
+    )
+    assert doc == {"prefix": "/opt/x", "more": ["y"]}
 
 
 def test_conda_plugin_draws_the_same_listing_with_condas_marks() -> None:
