@@ -136,8 +136,10 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
         if row is not None and row[0] == key:
             subdirs = row[1].split("\0") if row[1] else []
             arts = [(name, is_dir) for name, is_dir in json.loads(row[2])] if row[2] else []
+            stack.extend(os.path.join(top, d) for d in subdirs)
         else:
-            subdirs, arts = [], []
+            arts = []
+            entries: list[os.DirEntry[str]] = []  # the subdirectories
             try:
                 with os.scandir(top) as it:
                     for entry in it:
@@ -153,15 +155,16 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
                         ):
                             arts.append((name, is_dir))
                         elif is_dir:
-                            subdirs.append(name)
+                            entries.append(entry)
             except OSError as exc:
                 if len(errors) < 20:
                     errors.append(f"{top}: {oserr(exc)}")
                 continue
+            # an entry's path is top joined with its name, without a join call per directory
+            stack.extend([entry.path for entry in entries])
             if remember and len(changed) < 200_000:
-                changed.append(
-                    [root, top, key, "\0".join(subdirs), json.dumps(arts) if arts else ""]
-                )
+                names = "\0".join([entry.name for entry in entries])
+                changed.append([root, top, key, names, json.dumps(arts) if arts else ""])
         for name, is_dir in arts:
             full = os.path.join(top, name)
             size = tree_size(full) if is_dir else lsize(full)
@@ -170,7 +173,6 @@ def walk(w: Reader, task: Task) -> dict[str, Any]:
             if len(found) < MAX_ITEMS:
                 # the kernel names open files by their real path: give it for matching
                 found.append([full, size, is_dir, os.path.realpath(full)])
-        stack.extend(os.path.join(top, d) for d in subdirs)
         w.beat()
     return {
         "artefacts": found,
