@@ -10,6 +10,7 @@ own ``cp -a`` copy (hardlinks between env and cache kept) and damages it the way
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
@@ -21,6 +22,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -272,6 +274,103 @@ def _inodes_of(envs: list[Path]) -> set[tuple[int, int]]:
                     st = (env / entry["_path"]).stat()
                     out.add((st.st_dev, st.st_ino))
     return out
+
+
+def _release_env(inst: Path) -> Path:
+    """A second release env: ``envs/good`` linked again from the cache (records included,
+    so a record changed here must be given a new inode first)."""
+    again = inst / "envs" / "again"
+    shutil.copytree(inst / "envs" / "good", again, copy_function=os.link)
+    return again
+
+
+def _damage_in_place(path: Path) -> None:
+    """Flip a byte of the inode itself, as NFS rewriting it: every hard link sees it."""
+    with open(path, "r+b") as fh:
+        first = fh.read(1)
+        fh.seek(0)
+        fh.write(bytes([first[0] ^ 0x20]))
+
+
+def _env_problems(report: VerifyReport) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for f in findings_of(report, "integrity.env-files"):
+        out.setdefault(f.data["prefix"], {}).update(problems(f))
+    return out
+
+
+def _env_findings(report: VerifyReport) -> dict[str, list[tuple[str, str, Any]]]:
+    out: dict[str, list[tuple[str, str, Any]]] = {}
+    for f in findings_of(report, "integrity.env-files"):
+        out.setdefault(f.data["prefix"], []).append((f.title, f.detail, f.data))
+    return out
+
+
+def test_a_whole_installation_run_gives_each_env_the_findings_it_has_alone(inst: Path) -> None:
+    """One run over the installation hashes a shared inode once, yet its damage reaches every
+    env that holds it in the words and paths of a run over the envs alone; a prefix-rewritten
+    copy, a missing file and a record that expects another sum than the cache's stay each
+    env's own."""
+    good = inst / "envs" / "good"
+    again = _release_env(inst)
+    beta = dist_name("beta")
+    _damage_in_place(inst / "pkgs" / beta / "share" / "beta" / "f1.txt")
+    (again / "share" / "beta" / "f5.txt").unlink()
+    config = good / "bin" / "alpha-config"  # the prefix-rewritten copy, not a link
+    replace_file(config, flip_byte(config.read_bytes()))
+    record = again / "conda-meta" / f"{beta}.json"
+    data = json.loads(record.read_text())
+    other = "ab" * 32
+    for entry in data["paths_data"]["paths"]:
+        if entry["_path"] == "share/beta/f2.txt":  # the cache's inode, unchanged
+            entry["sha256"] = other
+    replace_file(record, json.dumps(data).encode())
+    whole = verify([inst], deep=True, use_cache=False)
+    alone = verify([good, again], deep=True, use_cache=False)
+    assert _env_problems(whole) == {
+        str(good): {"share/beta/f1.txt": "hash", "bin/alpha-config": "hash"},
+        str(again): {
+            "share/beta/f1.txt": "hash",
+            "share/beta/f2.txt": "hash",
+            "share/beta/f5.txt": "missing",
+        },
+    }
+    assert _env_findings(whole) == _env_findings(alone)
+    f2 = next(
+        item
+        for f in findings_of(whole, "integrity.env-files")
+        for item in f.data["files"]
+        if item["path"] == "share/beta/f2.txt"
+    )
+    real = hashlib.sha256((again / "share" / "beta" / "f2.txt").read_bytes()).hexdigest()
+    assert f2["expected"] == other and f2["found"] == real
+    (cache,) = findings_of(whole, "integrity.cache-files")
+    assert problems(cache) == {"share/beta/f1.txt": "hash"}
+
+
+def test_damage_of_a_shared_inode_is_reported_for_every_env_until_repaired(inst: Path) -> None:
+    """With the hash cache, a record is remembered clean only once its files hashed as
+    expected: damage of an inode the cache and two envs share is reported for every env in
+    every run until it is repaired, and then no more."""
+    good = inst / "envs" / "good"
+    again = _release_env(inst)
+    shared = inst / "pkgs" / dist_name("beta") / "share" / "beta" / "f1.txt"
+    _damage_in_place(shared)
+    for _ in range(2):
+        assert _env_problems(verify([inst], deep=True)) == {
+            str(good): {"share/beta/f1.txt": "hash"},
+            str(again): {"share/beta/f1.txt": "hash"},
+        }
+    _damage_in_place(shared)  # flipped back: the bytes the records expect
+    repaired = verify([inst], deep=True)
+    assert repaired.findings == [], [f.title for f in repaired.findings]
+    again_run = verify([inst], deep=True)
+    assert again_run.findings == []
+    # the repaired run remembered both beta records clean: now each is answered from the hash
+    # cache whole, its small files too (big ones are hits in every run)
+    record = json.loads((good / "conda-meta" / f"{dist_name('beta')}.json").read_text())
+    small = [e for e in record["paths_data"]["paths"] if e["size_in_bytes"] < 64 << 10]
+    assert again_run.stats.cache_hits - repaired.stats.cache_hits == 2 * len(small)
 
 
 def test_unreadable_files_are_reported_not_fatal(inst: Path) -> None:
