@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 from conftest import REPO, need_shell
 from support.shellrun import NOISE, fake_uname, make_installation, toml_str
-from test_site_rules import AVX512, TWO_CLUSTERS, fake_proc
+from test_site_rules import AVX512, DATA, TWO_CLUSTERS, fake_proc
 
 from condashare.host.detect import HostInputs, PlatformError, detect_host, glibc_version
+from condashare.host.machine import nvidia_driver
 from condashare.shells.dialects import DIALECTS
 from condashare.site.file import Site, parse_site
 from condashare.site.installations import choose_installation
@@ -245,6 +246,37 @@ def test_glibc_is_asked_only_when_an_arm_that_needs_it_is_reached(
     got, err = block_choice(tmp_path, shell, site, proc, {})
     assert got == chosen.prefix, err
     assert asked_file.exists() == asked
+
+
+NVIDIA_TEXTS = [
+    ((DATA / "nvidia-version-384.txt").read_text(), True),
+    ((DATA / "nvidia-version-565-open.txt").read_text(), True),
+    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module\t470.239.06  Wed Feb 28 2024", True),
+    ("GCC version:  gcc 12\nNVRM version: NVIDIA UNIX x86_64 Kernel Module  535.1\n", True),
+    # readable, but no driver version: no GPU
+    ("", False),
+    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module\n", False),
+    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  n/a  Thu Oct 26 2017\n", False),
+    ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  565  Release Build\n", False),
+    ("NVRM version: NVIDIA UNIX Kernel Module for  565.57.01\n", False),
+    ("GCC version:  gcc version 13.3.0 (Ubuntu 13.3.0-6ubuntu2~24.04)\n", False),
+]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("text", "loaded"), NVIDIA_TEXTS, ids=range(len(NVIDIA_TEXTS)))
+def test_gpu_rule_needs_the_driver_version_in_python_and_in_the_block(tmp_path, shell, text,
+                                                                       loaded):  # fmt: skip
+    """The GPU installation is chosen on gpu07 only when the version file names a driver
+    version, by Python's regex and by the block's built-in read alike."""
+    site = two_clusters(tmp_path)
+    proc = fake_proc(tmp_path / "proc", "gpu07", nvidia=True)
+    (proc / "driver" / "nvidia" / "version").write_text(text)
+    assert (nvidia_driver(text) is not None) == loaded
+    want = python_choice(site, {}, proc)
+    assert want == site.installations[0 if loaded else 2].prefix  # gpu, else linux
+    got, err = block_choice(tmp_path, shell, site, proc, {})
+    assert (got, err) == (want, "")
 
 
 @pytest.mark.parametrize("shell", ["bash", "dash", "zsh"])
