@@ -41,7 +41,7 @@
               $_condashare_bi [ "$_condashare_v" != "$_condashare_k" ] || _condashare_v=
               _condashare_k=${_condashare_v%%[!0-9]*}
               case $_condashare_k/${_condashare_v#"$_condashare_k"} in
-                ?*/.[0-9]*) _condashare_g=1; break ;;
+                ?*/.[0-9]*) _condashare_g=1; \break ;;
               esac ;;
           esac
           _condashare_v=
@@ -53,7 +53,7 @@
 __CONDASHARE_SELECT__
     case $_condashare_k in
       c | l) ;;
-      *) break ;;
+      *) \break ;;
     esac
     if $_condashare_bi [ "$_condashare_cf" = '?' ]; then
       _condashare_cf=
@@ -95,7 +95,7 @@ __CONDASHARE_SELECT__
             for _condashare_v in __CONDASHARE_LIBC__; do
               if $_condashare_bi [ -e "$_condashare_v" ]; then
                 _condashare_lb=$_condashare_v
-                break
+                \break
               fi
             done
           fi
@@ -120,14 +120,14 @@ __CONDASHARE_SELECT__
             if $_condashare_bi [ -z "$_condashare_c" ]; then
               _condashare_v=
               { while $_condashare_bi read -r _condashare_k _condashare_v; do
-                  $_condashare_bi [ "$_condashare_k" = flags ] && break
+                  $_condashare_bi [ "$_condashare_k" = flags ] && \break
                   _condashare_v=
                 done <__CONDASHARE_PROC__/cpuinfo; } 2>/dev/null || :
               _condashare_c=1
               for _condashare_k in __CONDASHARE_LEVEL_FLAGS__; do
                 case $_condashare_k in
                   [234]) _condashare_c=$_condashare_k ;;
-                  *) case " $_condashare_v " in *" $_condashare_k "*) ;; *) break ;; esac ;;
+                  *) case " $_condashare_v " in *" $_condashare_k "*) ;; *) \break ;; esac ;;
                 esac
               done
               if $_condashare_bi [ -z "$_condashare_v" ]; then
