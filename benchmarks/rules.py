@@ -15,8 +15,9 @@ For bash, zsh, dash, tcsh and fish, ``SHELL -i -c exit`` (tcsh: ``-c exit``; med
   the cache (``touch -r``; the cache dir exists, as after a host's first start);
 - ``read-warm``: the same, the cache written by the start before (every start after the first
   on a host, until a reboot or a glibc change);
-- ``read-before`` (with ``--baseline DIR``): the worst case rendered by the condashare checkout
-  in DIR (e.g. the commit before the cache), the A/B baseline in the same run.
+- ``rules-before``, ``read-before`` (with ``--baseline DIR``): the ``rules`` case and the worst
+  case rendered by the condashare checkout in DIR (e.g. the commit before the cache), the A/B
+  baseline in the same run.
 
 Usage: ``python3 benchmarks/rules.py [--runs 40] [--baseline /path/to/checkout]``. Uses
 benchmarks/startup.py's helpers.
@@ -45,7 +46,7 @@ from condashare.startup import render_block
 SHELLS = ["bash", "zsh", "dash", "tcsh", "fish"]
 DIALECT: dict[str, DialectName] = {"tcsh": "csh", "fish": "fish"}  # the others: posix
 COLS = ["bare", "block", "rules", "read-cold", "read-warm"]
-BASELINE = "read-before"
+BASELINE = ["rules-before", "read-before"]
 
 
 def site_text(gpu: Path, plain: Path, read: bool) -> str:
@@ -86,7 +87,7 @@ def main() -> None:
     parser.add_argument("--baseline", help="a condashare checkout to render read-before with")
     args = parser.parse_args()
     shells = [s for s in SHELLS if shutil.which(s)]
-    cols = COLS + ([BASELINE] if args.baseline else [])
+    cols = COLS + (BASELINE if args.baseline else [])
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -94,19 +95,20 @@ def main() -> None:
         write_installation(gpu, str(gpu), "gpu")
         write_installation(plain, str(plain), "plain")
         no_rules = parse_site(f'[[installations]]\nname="p"\nprefix="{plain}"\nos="linux"\n', "s")
-        read = site_text(gpu, plain, True)
+        cheap, read = site_text(gpu, plain, False), site_text(gpu, plain, True)
         cases = {}
         for shell in shells:
             dialect = DIALECT.get(shell, "posix")
             texts = {
                 "bare": bare_line(shell, plain),
                 "block": render_block(no_rules, dialect).decode(),
-                "rules": render_block(parse_site(site_text(gpu, plain, False), "s"), dialect),
+                "rules": render_block(parse_site(cheap, "s"), dialect),
                 "read-cold": render_block(parse_site(read, "s"), dialect),
                 "read-warm": render_block(parse_site(read, "s"), dialect),
             }
             if args.baseline:
-                texts[BASELINE] = render_with(args.baseline, read, dialect)
+                texts["rules-before"] = render_with(args.baseline, cheap, dialect)
+                texts["read-before"] = render_with(args.baseline, read, dialect)
             for name, text in texts.items():
                 body = text if isinstance(text, str) else text.decode()
                 cases[(shell, name)] = make_home(tmp, name, shell, body)
