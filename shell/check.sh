@@ -36,9 +36,9 @@ if $_condashare_bi [ -r /proc/self/mountinfo ]; then
               _condashare_fs=${_condashare_fs%% *} ;;
             *) _condashare_fs=? ;;
           esac
-          break ;;
+          \break ;;
       esac
-      $_condashare_bi [ -n "$_condashare_a" ] || break
+      $_condashare_bi [ -n "$_condashare_a" ] || \break
       _condashare_a=${_condashare_a%/*}
     done
     $_condashare_bi unset _condashare_mi _condashare_a _condashare_x _condashare_nl
@@ -75,7 +75,7 @@ case "$_condashare_fs" in
       _condashare_y=${_condashare_y#*/}
       if $_condashare_bi [ -L "$_condashare_x" ]; then
         _condashare_st=
-        break
+        \break
       fi
     done
     $_condashare_bi unset _condashare_x _condashare_y

@@ -7,6 +7,8 @@
 # The same choice as condashare.site.installations.choose_installation: CONDASHARE_PLATFORM
 # (OS-ARCH) replaces uname, CONDASHARE_INSTALLATION=name forces one. Their values are matched
 # against literal patterns only, never evaluated; leading and trailing blanks do not count.
+# A value the block obeys is exported (a user may have set it without export): commands run
+# from this shell, `condashare info` among them, then see the choice the block made.
 _condashare_p=
 _condashare_pe=
 _condashare_i=0
@@ -15,6 +17,7 @@ _condashare_m=
 _condashare_n=${CONDASHARE_PLATFORM-}
 __CONDASHARE_STRIP_N__
 if $_condashare_bi [ -n "$_condashare_n" ]; then
+  $_condashare_bi export CONDASHARE_PLATFORM
   _condashare_o=${_condashare_n%%-*}
   _condashare_a=${_condashare_n#*-}
   $_condashare_bi [ "$_condashare_a" != "$_condashare_n" ] || _condashare_a=
@@ -44,6 +47,7 @@ __CONDASHARE_STRIP_N__
 if $_condashare_bi [ -n "$_condashare_why" ]; then
   :
 elif $_condashare_bi [ -n "$_condashare_n" ]; then
+  $_condashare_bi export CONDASHARE_INSTALLATION
   case $_condashare_n in
 __CONDASHARE_NAMES__
     *)

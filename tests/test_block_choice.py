@@ -6,15 +6,19 @@ inputs (the host facts read from the same captured proc directory)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
+import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import need_shell
+from conftest import REPO, need_shell
 from support.shellrun import NOISE, fake_uname, make_installation, toml_str
-from test_site_rules import AVX512, TWO_CLUSTERS, fake_proc
+from test_site_rules import AVX512, DATA, TWO_CLUSTERS, fake_proc
 
 from condashare.host.detect import HostInputs, PlatformError, detect_host, glibc_version
+from condashare.host.machine import nvidia_driver
 from condashare.shells.dialects import DIALECTS
 from condashare.site.file import Site, parse_site
 from condashare.site.installations import choose_installation
@@ -41,20 +45,35 @@ def python_choice(site: Site, env: dict[str, str], proc: Path) -> str | None:
     return None if chosen is None else chosen.prefix
 
 
+@dataclass(frozen=True)
+class Start:
+    """How a test starts the shell beyond the defaults: the C library file the block's glibc
+    cache follows, the rc file's lines before the block and the commands after it, and a
+    command the shell runs under (a private mount namespace)."""
+
+    libc: Path | None = None
+    before: str = ""
+    after: str = "printenv CONDA_EXE\n"
+    wrap: tuple[str, ...] = ()
+
+
 def block_choice(
-    tmp: Path, shell: str, site: Site, proc: Path, extra: dict[str, str], interactive: bool = False
-) -> tuple[str | None, str]:
+    tmp: Path, shell: str, site: Site, proc: Path, extra: dict[str, str], interactive: bool = False,
+    how: Start = Start(),
+) -> tuple[str | None, str]:  # fmt: skip
     """The prefix the shell's block set up (from CONDA_EXE, which the installation's startup
     file sets), and the shell's stderr without terminal noise."""
     mine = type(DIALECTS[DIALECT_OF[shell]])()
     mine.proc_root = str(proc)
+    if how.libc is not None:
+        mine.libc_files = (str(how.libc),)
     rc = tmp / f"rc.{DIALECT_OF[shell]}"
-    rc.write_bytes(render_block(site, mine))
+    rc.write_bytes(how.before.encode() + render_block(site, mine))
     bindir = fake_uname(tmp / "bin", "Linux", "x86_64")
     env = {"HOME": str(tmp), "PATH": f"{bindir}:/usr/bin:/bin", **extra}
     source = "source" if shell in ("tcsh", "fish") else "."
-    script = f"{source} '{rc}'\nprintenv CONDA_EXE\n"
-    argv = [need_shell(shell)]
+    script = f"{source} '{rc}'\n{how.after}"
+    argv = [*how.wrap, need_shell(shell)]
     if interactive:
         argv.append("-i")
     if shell == "tcsh":
@@ -227,3 +246,63 @@ def test_glibc_is_asked_only_when_an_arm_that_needs_it_is_reached(
     got, err = block_choice(tmp_path, shell, site, proc, {})
     assert got == chosen.prefix, err
     assert asked_file.exists() == asked
+
+
+NVIDIA_TEXTS = [
+    ((DATA / "nvidia-version-384.txt").read_text(), True),
+    ((DATA / "nvidia-version-565-open.txt").read_text(), True),
+    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module\t470.239.06  Wed Feb 28 2024", True),
+    ("GCC version:  gcc 12\nNVRM version: NVIDIA UNIX x86_64 Kernel Module  535.1\n", True),
+    # readable, but no driver version: no GPU
+    ("", False),
+    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module\n", False),
+    ("NVRM version: NVIDIA UNIX x86_64 Kernel Module  n/a  Thu Oct 26 2017\n", False),
+    ("NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  565  Release Build\n", False),
+    ("NVRM version: NVIDIA UNIX Kernel Module for  565.57.01\n", False),
+    ("GCC version:  gcc version 13.3.0 (Ubuntu 13.3.0-6ubuntu2~24.04)\n", False),
+]
+
+
+@pytest.mark.parametrize("shell", SHELLS)
+@pytest.mark.parametrize(("text", "loaded"), NVIDIA_TEXTS, ids=range(len(NVIDIA_TEXTS)))
+def test_gpu_rule_needs_the_driver_version_in_python_and_in_the_block(tmp_path, shell, text,
+                                                                       loaded):  # fmt: skip
+    """The GPU installation is chosen on gpu07 only when the version file names a driver
+    version, by Python's regex and by the block's built-in read alike."""
+    site = two_clusters(tmp_path)
+    proc = fake_proc(tmp_path / "proc", "gpu07", nvidia=True)
+    (proc / "driver" / "nvidia" / "version").write_text(text)
+    assert (nvidia_driver(text) is not None) == loaded
+    want = python_choice(site, {}, proc)
+    assert want == site.installations[0 if loaded else 2].prefix  # gpu, else linux
+    got, err = block_choice(tmp_path, shell, site, proc, {})
+    assert (got, err) == (want, "")
+
+
+@pytest.mark.parametrize("shell", ["bash", "dash", "zsh"])
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [("CONDASHARE_INSTALLATION", "avx512", "avx512"), ("CONDASHARE_PLATFORM", "linux-aarch64",
+                                                        "linux")],
+)  # fmt: skip
+def test_an_override_set_without_export_reaches_condashare_info(tmp_path, shell, variable, value,
+                                                                 expected):  # fmt: skip
+    """A user's rc file sets the variable as a shell variable before the block: the block obeys
+    it and exports it, so `condashare info` run from that shell chooses the same installation
+    (here the choice does not depend on this machine's own facts, which info reads)."""
+    site = two_clusters(tmp_path)
+    site_file = tmp_path / "site.toml"
+    site_file.write_text(TWO_CLUSTERS.replace("/nfs/cpkgs", str(tmp_path / "cpkgs")))
+    proc = fake_proc(tmp_path / "proc", "gpu07", nvidia=True)
+    after = (
+        f"printenv {variable} > seen\n"
+        f"'{sys.executable}' -m condashare info --site '{site_file}' --json > info.json\n"
+        "printenv CONDA_EXE\n"
+    )
+    how = Start(before=f"{variable}={value}\n", after=after)
+    got, err = block_choice(tmp_path, shell, site, proc, {"PYTHONPATH": str(REPO)}, how=how)
+    named = {inst.name: inst.prefix for inst in site.installations}
+    assert (got, err) == (named[expected], "")
+    assert (tmp_path / "seen").read_text() == value + "\n"
+    doc = json.loads((tmp_path / "info.json").read_text())
+    assert doc["data"]["choice"]["installation"]["name"] == expected

@@ -12,7 +12,7 @@ import pytest
 from conftest import FuseShare, need_shell
 from support.conda_shell import write_installation
 
-from condashare.site.file import Installation, Site
+from condashare.site.file import Installation, Site, parse_site
 from condashare.startup import render_block
 
 pytestmark = pytest.mark.shells
@@ -44,6 +44,10 @@ ALIAS_WORDS = [
     "unsetopt",
     "break",
     "sleep",
+    "for",
+    "getconf",
+    "mkdir",
+    "touch",
 ]
 FUNCTION_WORDS = [
     "read",
@@ -56,6 +60,9 @@ FUNCTION_WORDS = [
     "unsetopt",
     "sed",
     "sleep",
+    "getconf",
+    "mkdir",
+    "touch",
 ]
 
 
@@ -96,6 +103,36 @@ def test_user_aliases_and_functions_do_not_change_the_block(
     out, err = interactive(shell, rc, tmp_path)
     assert "HIJACKED" not in err
     assert out == f"conda={site.installations[0].prefix}/bin/conda\n0\n", err
+
+
+@pytest.mark.parametrize("kind", ["aliases", "functions"])
+@pytest.mark.parametrize("shell", ["bash", "zsh", "dash"])
+def test_hostile_rc_with_match_rules_and_the_facts_cache(
+    shell: str, kind: str, tmp_path: Path
+) -> None:
+    """A site whose first installation's CPU and glibc rules hold on this machine: the block
+    reads both facts and writes its facts cache (first start), then uses it (second start),
+    with break, for, getconf, mkdir and touch taken by the user too."""
+    if platform.machine() != "x86_64":
+        pytest.skip("the CPU rule is an x86-64 level")
+    text = "".join(
+        f'[[installations]]\nname = "{name}"\nprefix = "{tmp_path / name}"\nos = "linux"\n{rule}'
+        for name, rule in [
+            ("fast", 'match = { cpu = "x86-64-v2", glibc = "2.17" }\n'),
+            ("plain", ""),
+        ]
+    )
+    site = parse_site(text, "site.toml")
+    for inst in site.installations:
+        write_installation(Path(inst.prefix), inst.prefix, inst.name)
+    rc = tmp_path / "rc"
+    rc.write_bytes(hostile_rc(kind, site))
+    for _ in range(2):
+        out, err = interactive(shell, rc, tmp_path)
+        assert "HIJACKED" not in err
+        assert out == f"conda={tmp_path}/fast/bin/conda\n0\n", err
+    cached = list((tmp_path / ".cache" / "condashare" / "hosts").glob("*/machine-facts"))
+    assert len(cached) == 1 and "glibc " in cached[0].read_text()
 
 
 @pytest.mark.fuse

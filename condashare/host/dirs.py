@@ -43,6 +43,8 @@ CONFIG: Kind = "config"
 STATE: Kind = "state"
 CACHE: Kind = "cache"
 SITE_FILE = "site.toml"
+HOSTS = "hosts"  # the per-host cache dirs' parent, under the cache dir's condashare/
+FACTS_FILE = "machine-facts"
 _MAC_SUPPORT = ("Library", "Application Support")  # platformdirs' macOS config and state dir
 _XDG = {CONFIG: ("XDG_CONFIG_HOME", ".config"), STATE: ("XDG_STATE_HOME", ".local/state")}
 _HOST_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -94,13 +96,22 @@ def write_dir(
         else:
             base = _xdg_cache(env, home)
         name = host_name if host_name is not None else os.uname().nodename
-        return posixpath.join(base, APP, "hosts", _HOST_UNSAFE.sub("_", name) or "unknown")
+        return posixpath.join(base, APP, HOSTS, _HOST_UNSAFE.sub("_", name) or "unknown")
     return posixpath.join(_xdg(kind, env, home)[0], APP)
 
 
 def _xdg_cache(env: Mapping[str, str], home: str) -> str:
     value = env.get("XDG_CACHE_HOME", "")
     return value if value.startswith("/") else posixpath.join(home, ".cache")
+
+
+def host_facts_file(env: Mapping[str, str] | None = None, host_name: str | None = None) -> str:
+    """Where the Linux startup block caches this host's costly match-rule facts (the CPU level
+    for this boot, the glibc version for this C library: docs/site-file.md), so a warm shell
+    start with rules forks no ``getconf``. The block builds the same path from ``$XDG_CACHE_HOME``
+    or ``$HOME``, :data:`APP`, :data:`HOSTS` and :data:`FACTS_FILE` (and uses no cache for a host
+    name that this sanitising would change)."""
+    return posixpath.join(write_dir(CACHE, env, "linux", host_name), FACTS_FILE)
 
 
 def read_dirs(kind: Kind, env: Mapping[str, str] | None = None) -> list[str]:

@@ -23,7 +23,19 @@ X86_LEVEL_FLAGS: tuple[tuple[int, frozenset[str]], ...] = (
     (4, frozenset({"avx512f", "avx512bw", "avx512cd", "avx512dq", "avx512vl"})),
 )
 _APPLE = re.compile(r"\bApple M(\d+)\b")
-_NVIDIA = re.compile(r"Kernel Module(?: for \S+)?\s+(\d+(?:\.\d+)+)")
+# A line saying "Kernel Module" then the version (the proprietary module: "... x86_64 Kernel
+# Module  384.98 ...", the open one: "... Open Kernel Module for x86_64  565.57.01 ..."); the
+# startup block matches the same text line by line (shell/rules.sh).
+_NVIDIA = re.compile(r"Kernel Module(?: for \S+)?[ \t]+([0-9]+(?:\.[0-9]+)+)")
+# The C library whose mtime the startup block's glibc cache carries (shell/rules.sh): the first
+# that exists. /lib64: RHEL, Fedora, SUSE (x86_64, aarch64, ppc64le); Debian and Ubuntu's
+# multiarch dirs; /usr/lib: Arch. None found: the block asks getconf every time.
+LIBC_FILES = (
+    "/lib64/libc.so.6",
+    "/lib/x86_64-linux-gnu/libc.so.6",
+    "/lib/aarch64-linux-gnu/libc.so.6",
+    "/usr/lib/libc.so.6",
+)
 
 
 def cpuinfo_flags(text: str) -> frozenset[str]:

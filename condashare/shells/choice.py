@@ -107,7 +107,7 @@ def sh_arm(
     ) + asks
 
 
-def choose_code(site: Site, quote: Quote, proc_root: str, numbered: bool) -> str:
+def choose_code(site: Site, quote: Quote, sources: shellrules.FactSources, numbered: bool) -> str:
     """shell/choose.sh filled for ``site`` (``numbered``: for the csh and fish helper)."""
     rules = shellrules.site_has_rules(site)
     insts = list(enumerate(site.installations, 1))
@@ -129,7 +129,7 @@ def choose_code(site: Site, quote: Quote, proc_root: str, numbered: bool) -> str
         )
     select = f'  case "$_condashare_u$_condashare_m" in\n{cases}  esac\n{rosetta}'
     if rules:
-        select = shellrules.facts_code(site, template_code("rules.sh"), quote(proc_root), select)
+        select = shellrules.facts_code(template_code("rules.sh"), sources, quote, select)
     names = "".join(
         f"    {quote(inst.name)})\n"
         f"      _condashare_p={quote(inst.prefix)}\n"

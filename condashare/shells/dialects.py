@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from condashare.host.machine import LIBC_FILES
 from condashare.shells.choice import choose_code, rosetta_patterns, sh_arm, uname_patterns
 from condashare.shells.code import (
     awk_code,
@@ -21,9 +22,10 @@ from condashare.shells.code import (
 )
 from condashare.shells.records import DialectName
 from condashare.site.file import Installation, Site, unsafe_path_reason
+from condashare.site.shellrules import FactSources
 
 
-def helper_code(dialect: DialectName, site: Site, proc_root: str) -> str:
+def helper_code(dialect: DialectName, site: Site, sources: FactSources) -> str:
     """shell/helper.sh as a stand-alone /bin/sh program for csh and fish (inputs from the
     environment), with the choice, the check, the reader and the race in place. csh gets a
     private copy of conda.csh to source (shell/copy_csh.sh); fish takes the content itself."""
@@ -32,7 +34,7 @@ def helper_code(dialect: DialectName, site: Site, proc_root: str) -> str:
         "helper.sh",
         template_code("helper.sh"),
         {
-            "__CONDASHARE_CHOOSE__\n": choose_code(site, POSIX.quote, proc_root, numbered=True),
+            "__CONDASHARE_CHOOSE__\n": choose_code(site, POSIX.quote, sources, numbered=True),
             "__CONDASHARE_CONDA_FILE__": DIALECTS[dialect].conda_file,
             "__CONDASHARE_AWK__": POSIX.quote(awk_code()),
             "__CONDASHARE_CHECK__\n": check_code(),
@@ -55,6 +57,11 @@ class Dialect:
     template = ""
     conda_file = ""
     proc_root = "/proc"  # where the match rules read the machine's facts (tests: captured)
+    libc_files = LIBC_FILES  # whose mtime vouches for the block's cached glibc (tests: theirs)
+
+    @property
+    def sources(self) -> FactSources:
+        return FactSources(self.proc_root, self.libc_files)
 
     def quote(self, value: str) -> str:
         raise NotImplementedError
@@ -99,7 +106,7 @@ class PosixDialect(Dialect):
     def code(self, site: Site) -> dict[str, str]:
         # Inserted as is, not re-indented: the code has line breaks inside strings.
         return {
-            "__CONDASHARE_CHOOSE__\n": choose_code(site, self.quote, self.proc_root, False),
+            "__CONDASHARE_CHOOSE__\n": choose_code(site, self.quote, self.sources, False),
             "__CONDASHARE_CHECK__\n": check_code(),
             "__CONDASHARE_AWK__": self.quote(awk_code()),
             "__CONDASHARE_RACE_PROGRAM__": self.quote(race_program()),
@@ -118,7 +125,7 @@ class HelperDialect(Dialect):
         arms = "".join(
             self.number_arm(i, inst.prefix) for i, inst in enumerate(site.installations, 1)
         )
-        helper = helper_code(self.name, site, self.proc_root)
+        helper = helper_code(self.name, site, self.sources)
         return {"__CONDASHARE_CASES__\n": arms, "__CONDASHARE_CHECK__": self.quote(helper)}
 
 

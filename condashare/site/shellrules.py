@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal
 
-from condashare.host.machine import X86_LEVEL_FLAGS, version_tuple
+from condashare.host.dirs import APP, FACTS_FILE, HOSTS
+from condashare.host.machine import LIBC_FILES, X86_LEVEL_FLAGS, version_tuple
 from condashare.site.file import Installation, MatchRules, Site
 
 
@@ -107,14 +109,30 @@ def arm_patterns(
     return out
 
 
-def facts_code(site: Site, template: str, proc_root: str, select: str) -> str:
-    """``shell/rules.sh`` filled: the facts, and the loop around the ``select`` code (the case
-    arms) that reads a costly fact when the first arm that needs it is reached."""
+@dataclass(frozen=True)
+class FactSources:
+    """Where a block reads the machine's facts: procfs (tests: a captured copy) and the C
+    library files whose mtime vouches for the cached glibc version (tests: their own file)."""
+
+    proc_root: str = "/proc"
+    libc_files: tuple[str, ...] = LIBC_FILES
+
+
+def facts_code(
+    template: str, sources: FactSources, quote: Callable[[str], str], select: str
+) -> str:
+    """``shell/rules.sh`` filled: the facts, the per-host facts cache
+    (:func:`condashare.host.dirs.host_facts_file`'s path, built at run time), and the loop
+    around the ``select`` code (the case arms) that reads a costly fact when the first arm
+    that needs it is reached."""
     levels = " ".join(
         word for number, flags in X86_LEVEL_FLAGS for word in (*sorted(flags), str(number))
     )
     return (
-        template.replace("__CONDASHARE_PROC__", proc_root)
+        template.replace("__CONDASHARE_PROC__", quote(sources.proc_root))
         .replace("__CONDASHARE_LEVEL_FLAGS__", levels)
+        .replace("__CONDASHARE_CACHE_DIR__", quote(f"{APP}/{HOSTS}"))
+        .replace("__CONDASHARE_FACTS_FILE__", quote(FACTS_FILE))
+        .replace("__CONDASHARE_LIBC__", " ".join(quote(path) for path in sources.libc_files))
         .replace("__CONDASHARE_SELECT__\n", select)
     )
