@@ -14,7 +14,8 @@
 # with touch -r; another C library, as in a container, or an upgraded one has another mtime).
 # It is opened at the first c or l asked for; its words are compared, never evaluated; a line
 # that does not parse is a miss; it is rewritten once at the end if a fact was read afresh.
-# Host names outside [A-Za-z0-9._-], a home that is not absolute, a cache file that is a
+# Host names condashare.host.dirs.host_dir_name would change (characters outside
+# HOST_NAME_CHARS, a leading dot), a home that is not absolute, a cache file that is a
 # symlink or not a regular file: no cache. A write that fails is silent and costs no fork.
   _condashare_c='?'
   _condashare_g=0
@@ -62,7 +63,7 @@ __CONDASHARE_SELECT__
       _condashare_cl=
       _condashare_lb=
       case $_condashare_u/$_condashare_h in
-        Linux*/ | Linux*/.* | Linux*/*[!A-Za-z0-9._-]*) ;;
+        Linux*/ | Linux*/.* | Linux*/*[!__CONDASHARE_HOST_CHARS__]*) ;;
         Linux*)
           _condashare_v=${XDG_CACHE_HOME-}
           case $_condashare_v in

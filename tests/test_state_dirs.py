@@ -53,6 +53,10 @@ def test_shared_kinds_are_one_place_and_caches_are_per_host(tmp_path):
     assert dirs.write_dir(dirs.CACHE, env, "macos", "mac 2") == (
         f"{tmp_path}/Library/Caches/condashare/hosts/mac_2"
     )
+    hosts = f"{tmp_path}/.cache/condashare/hosts"
+    for name, kept in [("node1.a", "node1.a"), ("..", "_."), (".", "_"), (".hidden", "_hidden"),
+                       ("gpu07/../x", "gpu07_.._x"), ("", "unknown")]:  # fmt: skip
+        assert dirs.write_dir(dirs.CACHE, env, "linux", name) == f"{hosts}/{kept}", name
     moved = {**env, "XDG_CONFIG_HOME": f"{tmp_path}/xdg"}
     assert dirs.user_site_files(moved)[:2] == [
         f"{tmp_path}/xdg/condashare/site.toml",

@@ -47,7 +47,9 @@ HOSTS = "hosts"  # the per-host cache dirs' parent, under the cache dir's condas
 FACTS_FILE = "machine-facts"
 _MAC_SUPPORT = ("Library", "Application Support")  # platformdirs' macOS config and state dir
 _XDG = {CONFIG: ("XDG_CONFIG_HOME", ".config"), STATE: ("XDG_STATE_HOME", ".local/state")}
-_HOST_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# The characters a host's per-host cache directory name keeps (shell/rules.sh tests the same set).
+HOST_NAME_CHARS = "A-Za-z0-9._-"
+_HOST_UNSAFE = re.compile(f"[^{HOST_NAME_CHARS}]+")
 
 
 def current_os(env: Mapping[str, str] | None = None) -> str:
@@ -96,8 +98,18 @@ def write_dir(
         else:
             base = _xdg_cache(env, home)
         name = host_name if host_name is not None else os.uname().nodename
-        return posixpath.join(base, APP, HOSTS, _HOST_UNSAFE.sub("_", name) or "unknown")
+        return posixpath.join(base, APP, HOSTS, host_dir_name(name))
     return posixpath.join(_xdg(kind, env, home)[0], APP)
+
+
+def host_dir_name(name: str) -> str:
+    """A host's directory under ``hosts/``: its full name where that is a plain file name (the
+    startup block then finds the same facts cache, and uses none for any other name), else each
+    run of other characters as ``_`` and a leading dot as ``_`` (never "", "." or "..": a
+    host name must not lead a path out of ``hosts/``). The full name, not the short one, keeps
+    ``node1.a`` and ``node1.b`` of one home apart: their caches hold per-host device numbers."""
+    safe = _HOST_UNSAFE.sub("_", name)
+    return "_" + safe[1:] if safe.startswith(".") else safe or "unknown"
 
 
 def _xdg_cache(env: Mapping[str, str], home: str) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from condashare.host.dirs import APP, FACTS_FILE, HOSTS
+from condashare.host.dirs import APP, FACTS_FILE, HOST_NAME_CHARS, HOSTS
 from condashare.host.machine import LIBC_FILES, X86_LEVEL_FLAGS, version_tuple
 from condashare.site.file import Installation, MatchRules, Site
 
@@ -133,6 +133,7 @@ def facts_code(
         .replace("__CONDASHARE_LEVEL_FLAGS__", levels)
         .replace("__CONDASHARE_CACHE_DIR__", quote(f"{APP}/{HOSTS}"))
         .replace("__CONDASHARE_FACTS_FILE__", quote(FACTS_FILE))
+        .replace("__CONDASHARE_HOST_CHARS__", HOST_NAME_CHARS)
         .replace("__CONDASHARE_LIBC__", " ".join(quote(path) for path in sources.libc_files))
         .replace("__CONDASHARE_SELECT__\n", select)
     )
