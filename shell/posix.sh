@@ -4,15 +4,33 @@
 # no reserved word), so neither an alias nor a function of the same name is used.
 _condashare_bi=command
 \eval ${BASH_VERSION:+'_condashare_bi=builtin; _condashare_al=; \builtin shopt -q expand_aliases 2>/dev/null && _condashare_al="\builtin shopt -s expand_aliases"; \builtin shopt -u expand_aliases 2>/dev/null'}${ZSH_VERSION:+'_condashare_bi=builtin; _condashare_al="\builtin ${${options[aliases]/on/setopt}/off/unsetopt} aliases"; \builtin unsetopt aliases'}
-# bash >= 4.1 and zsh start uname now: it runs while they parse the rest of the block.
-# (Not when CONDASHARE_PLATFORM names the platform instead.)
-case ${_CONDASHARE_DONE-}/${BASH_VERSION-}${ZSH_VERSION-}/:${SHELLOPTS-}:${CONDASHARE_PLATFORM:+/platform} in
+# The kernel's name and architecture (what uname -sm prints): bash on Linux reads them from
+# /proc/sys/kernel (arch since Linux 6.1: the field uname returns) when that architecture is
+# the one bash was built for ($HOSTTYPE), so no uname process starts. Otherwise (an older
+# kernel, macOS, dash, a 32-bit bash, qemu-user, whose uname answers for the emulated machine
+# while /proc tells the host's; and zsh, whose $MACHTYPE cannot be set from outside, so no test
+# could reach its uname path) bash >= 4.1 and zsh start uname now: it runs while they parse the
+# rest of the block. (Neither when CONDASHARE_PLATFORM names the platform instead.) One
+# difference from uname: under `setarch i686` a 64-bit bash gets the kernel's x86_64, which it
+# can run.
+_condashare_uk=
+case ${_CONDASHARE_DONE-}/${BASH_VERSION:+bash}${CONDASHARE_PLATFORM:+/platform} in
+  "$$"/* | */ | */platform) ;;
+  *)
+    { $_condashare_bi read -r _condashare_uk <__CONDASHARE_PROC__/sys/kernel/arch && $_condashare_bi read -r _condashare_uo <__CONDASHARE_PROC__/sys/kernel/ostype; } 2>/dev/null || _condashare_uk=
+    if $_condashare_bi [ -n "$_condashare_uk" ] && $_condashare_bi [ "$_condashare_uk" = "${HOSTTYPE-}" ]; then
+      _condashare_uk="$_condashare_uo $_condashare_uk"
+    else
+      _condashare_uk=
+    fi ;;
+esac
+case ${_CONDASHARE_DONE-}/${BASH_VERSION-}${ZSH_VERSION-}/:${SHELLOPTS-}:${CONDASHARE_PLATFORM:+/platform}${_condashare_uk:+/platform} in
   "$$"/* | *:posix:* | */platform) ;;
   */[5-9]* | */4.[1-9]*) $_condashare_bi eval 'exec {_condashare_uf}< <(exec ${ZSH_VERSION:+command} uname -sm 2>/dev/null)' ;;
 esac
 if $_condashare_bi [ "${_CONDASHARE_DONE-}" != "$$" ]; then
   _CONDASHARE_DONE=$$
-  _condashare_u=
+  _condashare_u=$_condashare_uk
   if $_condashare_bi [ -n "${_condashare_uf-}" ]; then
     $_condashare_bi read -r _condashare_u <&"$_condashare_uf" || :
     $_condashare_bi eval 'exec {_condashare_uf}<&-'
@@ -83,4 +101,4 @@ __CONDASHARE_VERDICT__
   $_condashare_bi unset _condashare_p _condashare_pe _condashare_i _condashare_f _condashare_t _condashare_st _condashare_why _condashare_u
 fi
 \eval "${_condashare_al-}"
-\unset _condashare_al _condashare_bi
+\unset _condashare_al _condashare_bi _condashare_uk _condashare_uo

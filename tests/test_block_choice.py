@@ -306,3 +306,83 @@ def test_an_override_set_without_export_reaches_condashare_info(tmp_path, shell,
     assert (tmp_path / "seen").read_text() == value + "\n"
     doc = json.loads((tmp_path / "info.json").read_text())
     assert doc["data"]["choice"]["installation"]["name"] == expected
+
+
+KERNEL_SITE = """
+[[installations]]
+name = "from-proc"
+prefix = "{root}/arm"
+os = "linux"
+arch = ["aarch64"]
+[[installations]]
+name = "from-uname"
+prefix = "{root}/ppc"
+os = "linux"
+arch = ["ppc64le"]
+"""
+
+
+def tripwire_uname(bindir: Path, ran: Path) -> str:
+    """A ``uname`` that records it ran and answers Linux ppc64le: the rc line putting it first."""
+    fake_uname(bindir, "Linux", "ppc64le")
+    real = bindir / "uname"
+    real.rename(bindir / "uname-answer")
+    real.write_text(f"#!/bin/sh\n: > '{ran}'\nexec '{bindir}/uname-answer' \"$@\"\n")
+    real.chmod(0o755)
+    return f"PATH='{bindir}':$PATH\n"
+
+
+@pytest.mark.parametrize(
+    ("shell", "hosttype", "arch_file", "expected"),
+    [
+        # bash built for the kernel's architecture: /proc/sys/kernel says Linux aarch64
+        ("bash", "aarch64", True, "from-proc"),
+        # bash built for another machine (as under qemu-user): its uname decides
+        ("bash", "x86_64", True, "from-uname"),
+        # a kernel before 6.1 has no sys/kernel/arch: uname decides
+        ("bash", "aarch64", False, "from-uname"),
+        # zsh and dash always ask uname
+        ("zsh", "aarch64", True, "from-uname"),
+        ("dash", "aarch64", True, "from-uname"),
+    ],
+)
+def test_bash_takes_the_platform_from_proc_only_when_it_is_its_own(
+    tmp_path, shell, hosttype, arch_file, expected
+):
+    """No uname process in bash where /proc/sys/kernel names its own architecture; uname's
+    answer everywhere else."""
+    site = parse_site(KERNEL_SITE.format(root=tmp_path), "site.toml")
+    for inst in site.installations:
+        make_installation(Path(inst.prefix), inst.name)
+    proc = fake_proc(tmp_path / "proc", "node1")
+    (proc / "sys/kernel/ostype").write_text("Linux\n")
+    if arch_file:
+        (proc / "sys/kernel/arch").write_text("aarch64\n")
+    ran = tmp_path / "uname-ran"
+    before = tripwire_uname(tmp_path / "tripwire", ran)
+    got, err = block_choice(tmp_path, shell, site, proc, {"HOSTTYPE": hosttype},
+                            how=Start(before=before))  # fmt: skip
+    named = {i.name: i.prefix for i in site.installations}
+    assert got == named[expected], err
+    assert ran.exists() == (expected == "from-uname")
+
+
+def test_bash_starts_no_uname_on_this_kernel(tmp_path):
+    """The block as users get it (the real /proc): bash sets conda up without a uname process
+    where the kernel has /proc/sys/kernel/arch (Linux 6.1 and later)."""
+    if not Path("/proc/sys/kernel/arch").exists():
+        pytest.skip("this kernel has no /proc/sys/kernel/arch (before Linux 6.1)")
+    machine = Path("/proc/sys/kernel/arch").read_text().strip()
+    prefix = tmp_path / "here"
+    make_installation(prefix, "here")
+    site = parse_site(f'[[installations]]\nname = "here"\nprefix = {toml_str(str(prefix))}\n'
+                      f'os = "linux"\narch = [{toml_str(machine)}]\n', "site.toml")  # fmt: skip
+    rc = tmp_path / "rc.sh"
+    ran = tmp_path / "uname-ran"
+    tripwire = tripwire_uname(tmp_path / "tripwire", ran)
+    rc.write_bytes(tripwire.encode() + render_block(site, "posix"))
+    out = subprocess.run([need_shell("bash"), "-c", f". '{rc}'\nprintenv CONDA_EXE"],
+                         capture_output=True, text=True, env={"HOME": str(tmp_path),
+                         "PATH": "/usr/bin:/bin"}, timeout=60, cwd=tmp_path)  # fmt: skip
+    assert out.stdout.strip() == f"{prefix}/bin/conda", out.stderr
+    assert not ran.exists()

@@ -111,6 +111,7 @@ class PosixDialect(Dialect):
             "__CONDASHARE_AWK__": self.quote(awk_code()),
             "__CONDASHARE_RACE_PROGRAM__": self.quote(race_program()),
             "__CONDASHARE_VERDICT__\n": template_code("verdict.sh"),
+            "__CONDASHARE_PROC__": self.quote(self.sources.proc_root),
         }
 
 

@@ -45,6 +45,11 @@ def make_installation(where: Path, label: str, seen: Path | None = None) -> None
     write_installation(where, str(seen or where), label)
 
 
+# bash takes the platform from /proc/sys/kernel when the kernel's architecture is its own
+# $HOSTTYPE; a bash built for another machine (as under qemu-user) asks uname: the fake one.
+EMULATED = "emulated"
+
+
 def fake_uname(bindir: Path, system: str, machine: str) -> Path:
     bindir.mkdir(parents=True, exist_ok=True)
     script = bindir / "uname"
@@ -88,6 +93,7 @@ class Env:
         env = {"HOME": str(self.home), "PATH": path, "ENV": str(self.home / ".shinit")}
         if bindir is not None:
             env["FAKEBIN"] = str(bindir)
+            env["HOSTTYPE"] = EMULATED
         env.update(extra)
         return env
 
