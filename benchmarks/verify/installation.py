@@ -1,6 +1,7 @@
 """Benchmark ``verify`` on a whole installation, against what an admin has today (not a test).
 
     python benchmarks/verify/installation.py [--dir /work/scratch/verify-inst] [--keep]
+    python benchmarks/verify/installation.py --slow-only [--baseline-repo DIR]   # (f) alone
 
 Generates an installation the way conda lays one out: ``ROOT/pkgs`` holds each package
 extracted (``info/index.json``, ``info/paths.json``, ``info/repodata_record.json``) next to its
@@ -20,7 +21,8 @@ one run:
        (single-core hashlib speed x cores): sha256 for files, sha256 + md5 for archives
   (c)  ``verify --quick --no-cache`` at the CLI on one release env vs (a) on that env
   (f)  ``verify --quick`` on a FUSE share that sleeps ``--delay-ms`` per operation
-       (tests/support/hangfs.py) against a serial ``stat`` of the same files
+       (tests/support/hangfs.py) against a serial ``stat`` of the same files, with 1, 2, 4,
+       8 and 16 workers and the default (does it scale with them?)
   (g)  the file-system floor besides hashing (parse the records, stat every path, open and
        read each small cache file, list every directory), CPU of one process: (e) leaves it
        out, so b/(e+g) is what is left for verify's own overhead
@@ -342,8 +344,9 @@ def bare_python() -> tuple[float, float]:
     )
 
 
-def slow_share(base: Path, delay_ms: float, nfiles: int) -> None:
-    """verify --quick on a share that waits ``delay_ms`` per operation vs a serial stat."""
+def slow_share(base: Path, delay_ms: float, nfiles: int, baseline: Path | None) -> None:
+    """verify --quick on a share that waits ``delay_ms`` per operation vs a serial stat, for
+    1 to 16 workers (does it scale with them?), and the checkout ``baseline`` beside it."""
     sys.path.insert(0, str(REPO / "tests"))
     from conftest import mount_share, unmount_share
 
@@ -371,16 +374,21 @@ def slow_share(base: Path, delay_ms: float, nfiles: int) -> None:
             f"(f) share with {delay_ms:g} ms per operation, {len(rels)} files: serial stat "
             f"{serial:.2f} s"
         )
-        for jobs in (None, 8, 16):
-            args = ["verify", "--quick", "--no-cache", str(env)]
-            if jobs:
-                args[1:1] = ["--jobs", str(jobs)]
-            res = cli(args, base / "xdg-slow")
-            label = f"--jobs {jobs}" if jobs else "default jobs (4 on a share)"
-            print(
-                f"    verify --quick, {label}: {res['wall_s']:.2f} s at the CLI "
-                f"({serial / res['wall_s']:.1f}x faster than the serial stat; exit {res['code']})"
-            )
+        repos = [("this checkout", REPO)] + ([("baseline", baseline)] if baseline else [])
+        one: dict[str, float] = {}
+        for jobs in (1, 2, 4, 8, 16, None):
+            for name, repo in repos:
+                args = ["verify", "--quick", "--no-cache", str(env)]
+                if jobs:
+                    args[1:1] = ["--jobs", str(jobs)]
+                wall = cli(args, base / "xdg-slow", repo)["wall_s"]
+                one.setdefault(name, wall)
+                label = f"--jobs {jobs}" if jobs else "default jobs"
+                print(
+                    f"    {name}, verify --quick {label}: {wall:.2f} s at the CLI "
+                    f"({serial / wall:.1f}x faster than the serial stat, "
+                    f"{one[name] / wall:.1f}x faster than one worker)"
+                )
     finally:
         unmount_share(share)
 
@@ -398,12 +406,20 @@ def main() -> None:
     ap.add_argument("--slow-files", type=int, default=1000)
     ap.add_argument("--generate-only", action="store_true", help="make the tree, measure nothing")
     ap.add_argument(
+        "--slow-only", action="store_true", help="only (f), the share with a delay per operation"
+    )
+    ap.add_argument(
         "--baseline-repo",
         help="a checkout whose verify is timed on the same tree in the same run (e.g. the "
         "engine before inodes were hashed once: git archive ed372db | tar -x -C DIR)",
     )
     ns = ap.parse_args()
     base = Path(ns.dir)
+    baseline = Path(ns.baseline_repo) if ns.baseline_repo else None
+    if ns.slow_only:
+        base.mkdir(parents=True, exist_ok=True)
+        slow_share(base, ns.delay_ms, ns.slow_files, baseline)
+        return
     root = base / "inst"
     if not (root / "pkgs" / "urls.txt").is_file():
         shutil.rmtree(base, ignore_errors=True)
@@ -519,7 +535,7 @@ def main() -> None:
     print(f"  peak RSS {rss:.0f} MiB  [< 150]")
     print(f"after: {load()}")
     if ns.delay_ms > 0:
-        slow_share(base, ns.delay_ms, ns.slow_files)
+        slow_share(base, ns.delay_ms, ns.slow_files, baseline)
     if not ns.keep:
         shutil.rmtree(base)
 

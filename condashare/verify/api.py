@@ -41,7 +41,10 @@ __all__ = [
 
 DEFAULT_TIMEOUT = 15.0  # seconds of silence before a worker's share is declared unresponsive
 VERY_OLD_DAYS = 30.0
-NETWORK_JOBS = 4  # default workers when a target is on a network filesystem
+# default workers when a target is on a network filesystem: on a share with 1 ms per operation
+# a quick run was 3.5x faster than one worker with 4, 6.6x with 8, no faster with 16
+# (docs/performance.md)
+NETWORK_JOBS = 8
 
 
 def default_jobs() -> int:

@@ -88,8 +88,12 @@ def env(w: Reader, task: Task) -> dict[str, Any]:
 # a walk that listed this many directories and took this long answers with the directories
 # it has not listed yet ("rest"), which the coordinator splits among the workers: on a share
 # with a latency per operation one worker alone would walk the tree for longer than all the
-# records take
-WALK_SLICE_DIRS = 32
+# records take. Time decides, not a count: where listing a directory costs tens of ms (a
+# share with a latency per operation that lists without file types, as NFSv3 READDIR or the
+# test share do, so every entry is stat'ed), 32 directories before the first hand-back kept
+# one worker walking for 2 s while the others idled (docs/performance.md); a local walk
+# never takes the 0.25 s.
+WALK_SLICE_DIRS = 1
 WALK_SLICE_SECONDS = 0.25
 
 
