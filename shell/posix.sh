@@ -4,25 +4,42 @@
 # no reserved word), so neither an alias nor a function of the same name is used.
 _condashare_bi=command
 \eval ${BASH_VERSION:+'_condashare_bi=builtin; _condashare_al=; \builtin shopt -q expand_aliases 2>/dev/null && _condashare_al="\builtin shopt -s expand_aliases"; \builtin shopt -u expand_aliases 2>/dev/null'}${ZSH_VERSION:+'_condashare_bi=builtin; _condashare_al="\builtin ${${options[aliases]/on/setopt}/off/unsetopt} aliases"; \builtin unsetopt aliases'}
-# The kernel's name and architecture (what uname -sm prints): bash on Linux reads them from
-# /proc/sys/kernel (arch since Linux 6.1: the field uname returns) when that architecture is
-# the one bash was built for ($HOSTTYPE), so no uname process starts. Otherwise (an older
-# kernel, macOS, dash, a 32-bit bash, qemu-user, whose uname answers for the emulated machine
-# while /proc tells the host's; and zsh, whose $MACHTYPE cannot be set from outside, so no test
-# could reach its uname path) bash >= 4.1 and zsh start uname now: it runs while they parse the
-# rest of the block. (Neither when CONDASHARE_PLATFORM names the platform instead.) One
-# difference from uname: under `setarch i686` a 64-bit bash gets the kernel's x86_64, which it
-# can run.
+# The kernel's name and architecture (what uname -sm prints), where bash or zsh can learn them
+# without starting uname:
+# - bash on Linux reads /proc/sys/kernel/{ostype,arch} (arch since Linux 6.1: the field uname
+#   returns) when that architecture is the one bash was built for ($HOSTTYPE): not a 32-bit
+#   bash on a 64-bit kernel, nor one run by qemu-user, whose uname answers for the emulated
+#   machine while /proc tells the host's. Under `setarch i686` a 64-bit bash gets the kernel's
+#   x86_64, which it can run: the one difference from uname.
+# - zsh has the machine uname(2) gave it at its start ($CPUTYPE) and the OS it was built for
+#   ($OSTYPE: linux-gnu, darwin23.0), taken when the first uname on $path is the system's
+#   (/usr/bin or /bin: a uname put earlier on PATH is asked, as everywhere) and $CPUTYPE is
+#   the machine zsh was built for ($MACHTYPE; not a value a startup file set). Hidden in eval,
+#   as dash cannot parse ${path[@]}.
+# Otherwise (an older kernel, dash, a bash on macOS) bash >= 4.1 and zsh start uname now: it
+# runs while they parse the rest of the block. (None when CONDASHARE_PLATFORM names the
+# platform instead.)
 _condashare_uk=
-case ${_CONDASHARE_DONE-}/${BASH_VERSION:+bash}${CONDASHARE_PLATFORM:+/platform} in
+case ${_CONDASHARE_DONE-}/${BASH_VERSION:+bash}${ZSH_VERSION:+zsh}${CONDASHARE_PLATFORM:+/platform} in
   "$$"/* | */ | */platform) ;;
-  *)
+  */bash)
     { $_condashare_bi read -r _condashare_uk <__CONDASHARE_PROC__/sys/kernel/arch && $_condashare_bi read -r _condashare_uo <__CONDASHARE_PROC__/sys/kernel/ostype; } 2>/dev/null || _condashare_uk=
     if $_condashare_bi [ -n "$_condashare_uk" ] && $_condashare_bi [ "$_condashare_uk" = "${HOSTTYPE-}" ]; then
       _condashare_uk="$_condashare_uo $_condashare_uk"
     else
       _condashare_uk=
     fi ;;
+  */zsh)
+    _condashare_uo=
+    $_condashare_bi eval 'for _condashare_uo in "${path[@]}"; do
+        $_condashare_bi [ -f "$_condashare_uo/uname" ] && $_condashare_bi [ -x "$_condashare_uo/uname" ] && \break
+        _condashare_uo=
+      done'
+    $_condashare_bi [ "${CPUTYPE-}" = "${MACHTYPE-}" ] || _condashare_uo=
+    case ${_condashare_uo:-none}/${OSTYPE-}/${CPUTYPE-} in
+      /usr/bin/linux*/?* | /bin/linux*/?*) _condashare_uk="Linux $CPUTYPE" ;;
+      /usr/bin/darwin*/?* | /bin/darwin*/?*) _condashare_uk="Darwin $CPUTYPE" ;;
+    esac ;;
 esac
 case ${_CONDASHARE_DONE-}/${BASH_VERSION-}${ZSH_VERSION-}/:${SHELLOPTS-}:${CONDASHARE_PLATFORM:+/platform}${_condashare_uk:+/platform} in
   "$$"/* | *:posix:* | */platform) ;;

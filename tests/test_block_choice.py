@@ -7,13 +7,16 @@ inputs (the host facts read from the same captured proc directory)."""
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import REPO, need_shell
+from conftest import REPO, need, need_shell
 from support.shellrun import NOISE, fake_uname, make_installation, toml_str
 from test_site_rules import AVX512, DATA, TWO_CLUSTERS, fake_proc
 
@@ -341,7 +344,7 @@ def tripwire_uname(bindir: Path, ran: Path) -> str:
         ("bash", "x86_64", True, "from-uname"),
         # a kernel before 6.1 has no sys/kernel/arch: uname decides
         ("bash", "aarch64", False, "from-uname"),
-        # zsh and dash always ask uname
+        # zsh asks the uname first on PATH when it is not the system's; dash always asks
         ("zsh", "aarch64", True, "from-uname"),
         ("dash", "aarch64", True, "from-uname"),
     ],
@@ -367,22 +370,40 @@ def test_bash_takes_the_platform_from_proc_only_when_it_is_its_own(
     assert ran.exists() == (expected == "from-uname")
 
 
-def test_bash_starts_no_uname_on_this_kernel(tmp_path):
-    """The block as users get it (the real /proc): bash sets conda up without a uname process
-    where the kernel has /proc/sys/kernel/arch (Linux 6.1 and later)."""
-    if not Path("/proc/sys/kernel/arch").exists():
-        pytest.skip("this kernel has no /proc/sys/kernel/arch (before Linux 6.1)")
-    machine = Path("/proc/sys/kernel/arch").read_text().strip()
+def traced_start(tmp_path: Path, shell: str, before: str = "") -> tuple[str, list[str]]:
+    """The block for this machine as users get it (the real /proc and uname, PATH=/usr/bin:/bin)
+    sourced by ``shell`` under strace: the conda it set up and every program that started."""
+    strace = shutil.which("strace")
+    need(strace is not None, "strace is not installed")
+    machine = os.uname().machine
     prefix = tmp_path / "here"
     make_installation(prefix, "here")
     site = parse_site(f'[[installations]]\nname = "here"\nprefix = {toml_str(str(prefix))}\n'
                       f'os = "linux"\narch = [{toml_str(machine)}]\n', "site.toml")  # fmt: skip
     rc = tmp_path / "rc.sh"
-    ran = tmp_path / "uname-ran"
-    tripwire = tripwire_uname(tmp_path / "tripwire", ran)
-    rc.write_bytes(tripwire.encode() + render_block(site, "posix"))
-    out = subprocess.run([need_shell("bash"), "-c", f". '{rc}'\nprintenv CONDA_EXE"],
-                         capture_output=True, text=True, env={"HOME": str(tmp_path),
-                         "PATH": "/usr/bin:/bin"}, timeout=60, cwd=tmp_path)  # fmt: skip
+    rc.write_bytes(before.encode() + render_block(site, "posix"))
+    trace = tmp_path / "trace"
+    out = subprocess.run(
+        [str(strace), "-f", "-qq", "-e", "trace=execve", "-o", str(trace), need_shell(shell),
+         "-c", f". '{rc}'\nprintenv CONDA_EXE"],
+        capture_output=True, text=True, env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+        timeout=60, cwd=tmp_path,
+    )  # fmt: skip
     assert out.stdout.strip() == f"{prefix}/bin/conda", out.stderr
-    assert not ran.exists()
+    started = re.findall(r'execve\("([^"]*)"', trace.read_text())
+    return out.stdout.strip(), [os.path.basename(path) for path in started]
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh"])
+def test_bash_and_zsh_start_no_uname_on_this_machine(tmp_path, shell):
+    """bash (from /proc/sys/kernel, Linux 6.1 and later) and zsh (its $CPUTYPE and $OSTYPE, the
+    system's uname first on PATH) set conda up without a uname process; dash still asks it."""
+    if shell == "bash" and not Path("/proc/sys/kernel/arch").exists():
+        pytest.skip("this kernel has no /proc/sys/kernel/arch (before Linux 6.1)")
+    assert "uname" not in traced_start(tmp_path, shell)[1]
+    assert "uname" in traced_start(tmp_path / "dash", "dash")[1]
+
+
+def test_zsh_asks_uname_when_cputype_is_not_its_own(tmp_path):
+    """A startup file that set CPUTYPE (not the machine zsh was built for): uname answers."""
+    assert "uname" in traced_start(tmp_path, "zsh", before="CPUTYPE=pentium4\n")[1]
