@@ -66,9 +66,12 @@ def test_a_command_builds_only_its_own_parser_and_help_lists_every_command(
 ) -> None:
     """``condashare verify ...`` (``--color`` before it too) loads no other command's module;
     ``condashare --help`` still lists every command."""
-    _, names = _loaded(tmp_path, "--color", "never", "verify", "--help")
     commands = {"condashare.cli." + c for c in COMMAND_MODULES}
-    assert sorted(commands.intersection(names)) == ["condashare.cli.verify"]
+    # the option as argparse takes it: whole, abbreviated, with "=" or its value apart
+    for before in (["--color", "never"], ["--col", "always"], ["--color=never"], ["--co=auto"]):
+        out, names = _loaded(tmp_path, *before, "verify", "--help")
+        assert sorted(commands.intersection(names)) == ["condashare.cli.verify"], before
+        assert "usage: condashare verify" in out, before
     listing, names = _loaded(tmp_path, "--help")
     assert commands <= set(names)
     assert all(f"    {c}" in listing for c in COMMAND_MODULES), listing

@@ -11,6 +11,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from importlib import import_module
+from typing import Any
 
 from condashare import __version__
 from condashare.errors import CondashareError, ConfigError, ExitCode
@@ -32,6 +33,16 @@ COMMAND_MODULES = (
 
 Runner = Callable[[argparse.Namespace], int]
 
+# The options taking a value that may come before the command: the parser adds them, and
+# named_command skips them (and their value) to find the command.
+TOP_VALUE_OPTIONS: dict[str, dict[str, Any]] = {
+    "--color": {
+        "choices": ("auto", "always", "never"),
+        "default": "auto",
+        "help": "colour the output (default: auto; NO_COLOR disables it)",
+    },
+}
+
 
 __all__ = ["ConfigError", "add_site_options", "build_parser", "main"]
 
@@ -49,12 +60,8 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         "3 could not finish.",
     )
     parser.add_argument("--version", action="version", version=f"condashare {__version__}")
-    parser.add_argument(
-        "--color",
-        choices=("auto", "always", "never"),
-        default="auto",
-        help="colour the output (default: auto; NO_COLOR disables it)",
-    )
+    for flag, settings in TOP_VALUE_OPTIONS.items():
+        parser.add_argument(flag, **settings)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in (command,) if command else COMMAND_MODULES:
         import_module(f"condashare.cli.{name}").register(sub)
@@ -63,11 +70,13 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 def named_command(argv: Sequence[str]) -> str | None:
     """The command ``argv`` runs when nothing before it needs the whole parser: only
-    ``--color`` may come first (``-h``, ``--version`` or a mistyped command list every
-    command, so those get the whole parser)."""
+    :data:`TOP_VALUE_OPTIONS` (or argparse's abbreviations of them) may come first (``-h``,
+    ``--version`` or a mistyped command list every command, so those get the whole parser)."""
     args = iter(argv)
     for arg in args:
-        if arg.startswith("--c") and "--color".startswith(arg.partition("=")[0]):
+        flag = arg.partition("=")[0]
+        top = flag.startswith("--") and len(flag) > 2  # "--co" abbreviates "--color"
+        if top and any(option.startswith(flag) for option in TOP_VALUE_OPTIONS):
             if "=" not in arg:
                 next(args, None)  # its value
             continue
