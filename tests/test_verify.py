@@ -933,11 +933,54 @@ def test_healthy_share_is_verified_through_the_buffered_read_path(
     assert workers == max(NETWORK_JOBS, default_jobs())  # more reads in flight on NFS
 
 
+def damage_env(env: Path) -> None:
+    """Missing, truncated, emptied, dangling and same-size-altered files in two packages."""
+    f3 = env / "share" / "beta" / "f3.txt"
+    replace_file(f3, flip_byte(f3.read_bytes()))
+    lib = env / "lib" / "libbeta.so"
+    replace_file(lib, lib.read_bytes()[:1000])
+    (env / "share" / "beta" / "f5.txt").unlink()
+    replace_file(env / "share" / "alpha" / "data.bin", b"")
+    (env / "lib" / "alpha.txt").unlink()  # and lib/alpha-link.txt dangles
+
+
 @pytest.mark.fuse
-def test_share_that_hangs_during_batched_quick_records_is_unresponsive_and_the_run_ends(
-    conda_tree: Path, fuse_share, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def test_stats_issued_ahead_on_a_share_find_what_a_local_run_finds(
+    conda_tree: Path, fuse_share, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Quick mode sends records eight to a message; a hang inside a batch must still end."""
+    """On a share a record's stats go out ahead on threads (here for every record, however
+    small): the damage found, quick and deep, is exactly what the same tree shows locally."""
+    from condashare.verify import records
+
+    local = fuse_share.backing / "inst"
+    subprocess.run(["cp", "-a", str(conda_tree / "inst"), str(local)], check=True)
+    damage_env(local / "envs" / "good")
+    monkeypatch.setattr(records, "SHARE_STAT_MIN", 1)  # forked workers inherit it
+    for deep in (False, True):
+        found = []
+        for env in (local / "envs" / "good", fuse_share.mount / "inst" / "envs" / "good"):
+            report = verify([env], deep=deep, use_cache=False)
+            assert not report.incomplete
+            found.append(
+                {f.data["package"]: problems(f) for f in findings_of(report, "integrity.env-files")}
+            )
+        assert found[0] == found[1], deep
+        assert found[1][dist_name("beta")]["lib/libbeta.so"] == "size"
+        assert found[1][dist_name("alpha")]["lib/alpha-link.txt"] == "broken-symlink"
+        assert ("share/beta/f3.txt" in found[1][dist_name("beta")]) is deep
+
+
+@pytest.mark.fuse
+@pytest.mark.parametrize("ahead", [False, True], ids=["serial-stats", "stats-ahead"])
+def test_share_that_hangs_during_batched_quick_records_is_unresponsive_and_the_run_ends(
+    conda_tree: Path, fuse_share, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, ahead: bool
+) -> None:
+    """Quick mode sends records eight to a message; a hang inside a batch must still end, also
+    when the record's stats wait on threads (issued ahead, as for big records on a share)."""
+    if ahead:
+        from condashare.verify import records as record_ops
+
+        monkeypatch.setattr(record_ops, "SHARE_STAT_MIN", 1)  # forked workers inherit it
     subprocess.run(
         ["cp", "-a", str(conda_tree / "inst"), str(fuse_share.backing / "inst")], check=True
     )

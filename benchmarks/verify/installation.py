@@ -344,7 +344,9 @@ def bare_python() -> tuple[float, float]:
     )
 
 
-def slow_share(base: Path, delay_ms: float, nfiles: int, baseline: Path | None) -> None:
+def slow_share(
+    base: Path, delay_ms: float, nfiles: int, npackages: int, baseline: Path | None
+) -> None:
     """verify --quick on a share that waits ``delay_ms`` per operation vs a serial stat, for
     1 to 16 workers (does it scale with them?), and the checkout ``baseline`` beside it."""
     sys.path.insert(0, str(REPO / "tests"))
@@ -355,7 +357,7 @@ def slow_share(base: Path, delay_ms: float, nfiles: int, baseline: Path | None) 
     try:
         subprocess.run(
             [sys.executable, str(HERE / "generate.py"), str(share.backing), "--files",
-             str(nfiles), "--mb", "20", "--packages", "40", "--prefix",
+             str(nfiles), "--mb", "20", "--packages", str(npackages), "--prefix",
              str(share.mount / "env")],
             check=True,
             capture_output=True,
@@ -371,7 +373,8 @@ def slow_share(base: Path, delay_ms: float, nfiles: int, baseline: Path | None) 
             os.stat(env / rel)
         serial = time.perf_counter() - start
         print(
-            f"(f) share with {delay_ms:g} ms per operation, {len(rels)} files: serial stat "
+            f"(f) share with {delay_ms:g} ms per operation, {len(rels)} files in {npackages} "
+            f"packages: serial stat "
             f"{serial:.2f} s"
         )
         repos = [("this checkout", REPO)] + ([("baseline", baseline)] if baseline else [])
@@ -404,6 +407,7 @@ def main() -> None:
     ap.add_argument("--conda-python", default=None)
     ap.add_argument("--delay-ms", type=float, default=1.0)
     ap.add_argument("--slow-files", type=int, default=1000)
+    ap.add_argument("--slow-packages", type=int, default=40)
     ap.add_argument("--generate-only", action="store_true", help="make the tree, measure nothing")
     ap.add_argument(
         "--slow-only", action="store_true", help="only (f), the share with a delay per operation"
@@ -418,7 +422,7 @@ def main() -> None:
     baseline = Path(ns.baseline_repo) if ns.baseline_repo else None
     if ns.slow_only:
         base.mkdir(parents=True, exist_ok=True)
-        slow_share(base, ns.delay_ms, ns.slow_files, baseline)
+        slow_share(base, ns.delay_ms, ns.slow_files, ns.slow_packages, baseline)
         return
     root = base / "inst"
     if not (root / "pkgs" / "urls.txt").is_file():
@@ -535,7 +539,7 @@ def main() -> None:
     print(f"  peak RSS {rss:.0f} MiB  [< 150]")
     print(f"after: {load()}")
     if ns.delay_ms > 0:
-        slow_share(base, ns.delay_ms, ns.slow_files, baseline)
+        slow_share(base, ns.delay_ms, ns.slow_files, ns.slow_packages, baseline)
     if not ns.keep:
         shutil.rmtree(base)
 

@@ -12,6 +12,7 @@ import json
 import os
 import stat
 import time
+from collections.abc import Callable
 from typing import Any
 
 from condashare.verify.protocol import Task
@@ -33,6 +34,37 @@ from condashare.verify.reader import (
 )
 
 UNLISTED_NOTE = "in the record's files but not in its paths_data"
+
+# Off local disk every stat waits for the server, so a record's first pass keeps up to
+# SHARE_STAT_THREADS stats in flight (stat drops the GIL): one big record (python's thousands
+# of files) is then not one worker's serial wait while the others run out of work. Local disks
+# answer from the page cache faster than threads would pay for themselves.
+SHARE_STAT_THREADS = 8
+SHARE_STAT_MIN = 64  # files in a record before its stats are issued ahead
+
+
+class _StatsAhead:
+    """``os.stat`` for one pass over a record's files, answered by stats issued ahead on a
+    thread pool (one per path, not following symlinks); any other call is a plain stat."""
+
+    def __init__(self, rels: list[str], dfd: int) -> None:
+        from concurrent.futures import Future, ThreadPoolExecutor
+
+        self.pool = ThreadPoolExecutor(SHARE_STAT_THREADS)
+        self.ahead: dict[str, Future[os.stat_result]] = {
+            rel: self.pool.submit(os.stat, rel, dir_fd=dfd, follow_symlinks=False) for rel in rels
+        }
+
+    def __call__(self, rel: str, *, dir_fd: int, follow_symlinks: bool = True) -> os.stat_result:
+        issued = None if follow_symlinks else self.ahead.pop(rel, None)
+        if issued is None:
+            return os.stat(rel, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
+        return issued.result()  # its OSError, if it failed
+
+    def close(self) -> None:
+        """Stats not yet taken (a pass cut short) are dropped, never waited for: the share
+        may have stopped answering."""
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
 
 def record(w: Reader, task: Task) -> dict[str, Any]:
@@ -191,7 +223,13 @@ def _check_entries(
     fp_keys: array.array[int] | None = array.array("q") if w.db is not None else None
     to_hash: list[tuple[str, str, os.stat_result]] = []
     dfd = os.open(root, os.O_RDONLY | O_CLOEXEC | getattr(os, "O_DIRECTORY", 0))
-    stat_ = os.stat
+    stat_: Callable[..., os.stat_result] = os.stat
+    ahead = None
+    if not local and len(entries) >= SHARE_STAT_MIN:
+        rels = [e.get("_path") for e in entries]
+        stat_ = ahead = _StatsAhead(
+            [r for r in rels if isinstance(r, str) and not r.endswith(SKIP_SUFFIXES)], dfd
+        )
     s_isreg = stat.S_ISREG
     try:
         for entry in entries:
@@ -335,6 +373,8 @@ def _check_entries(
             if not n & 31:  # big files beat while they are hashed
                 w.beat()
     finally:
+        if ahead is not None:
+            ahead.close()
         os.close(dfd)
     out: dict[str, Any] = {
         "problems": problems[:MAX_ITEMS],
