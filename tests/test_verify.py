@@ -949,13 +949,15 @@ def test_stats_issued_ahead_on_a_share_find_what_a_local_run_finds(
     conda_tree: Path, fuse_share, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """On a share a record's stats go out ahead on threads (here for every record, however
-    small): the damage found, quick and deep, is exactly what the same tree shows locally."""
+    small, two at a time): the damage found, quick and deep, is exactly what the same tree
+    shows locally."""
     from condashare.verify import records
 
     local = fuse_share.backing / "inst"
     subprocess.run(["cp", "-a", str(conda_tree / "inst"), str(local)], check=True)
     damage_env(local / "envs" / "good")
     monkeypatch.setattr(records, "SHARE_STAT_MIN", 1)  # forked workers inherit it
+    monkeypatch.setattr(records, "SHARE_STAT_WINDOW", 2)  # the window slides in every record
     for deep in (False, True):
         found = []
         for env in (local / "envs" / "good", fuse_share.mount / "inst" / "envs" / "good"):

@@ -8,12 +8,13 @@ findings are the coordinator's (:mod:`condashare.verify.findings`).
 from __future__ import annotations
 
 import array
+import collections
 import json
 import os
 import stat
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from condashare.verify.protocol import Task
 from condashare.verify.reader import (
@@ -33,6 +34,9 @@ from condashare.verify.reader import (
     tree_size,
 )
 
+if TYPE_CHECKING:
+    from concurrent.futures import Future
+
 UNLISTED_NOTE = "in the record's files but not in its paths_data"
 
 # Off local disk every stat waits for the server, so a record's first pass keeps up to
@@ -41,25 +45,36 @@ UNLISTED_NOTE = "in the record's files but not in its paths_data"
 # answer from the page cache faster than threads would pay for themselves.
 SHARE_STAT_THREADS = 8
 SHARE_STAT_MIN = 64  # files in a record before its stats are issued ahead
+SHARE_STAT_WINDOW = 256  # stats issued, not yet taken
 
 
 class _StatsAhead:
-    """``os.stat`` for one pass over a record's files, answered by stats issued ahead on a
-    thread pool (one per path, not following symlinks); any other call is a plain stat."""
+    """``os.stat`` for one pass over a record's files in their order, answered by stats issued
+    ahead on a thread pool (not following symlinks), at most SHARE_STAT_WINDOW paths ahead so
+    that a record of 100k files holds no 100k pending stats; any other call is a plain stat."""
 
     def __init__(self, rels: list[str], dfd: int) -> None:
-        from concurrent.futures import Future, ThreadPoolExecutor
+        from concurrent.futures import ThreadPoolExecutor
 
         self.pool = ThreadPoolExecutor(SHARE_STAT_THREADS)
-        self.ahead: dict[str, Future[os.stat_result]] = {
-            rel: self.pool.submit(os.stat, rel, dir_fd=dfd, follow_symlinks=False) for rel in rels
-        }
+        self.dfd = dfd
+        self.todo = iter(rels)
+        self.ahead: collections.deque[tuple[str, Future[os.stat_result]]] = collections.deque()
+        for _ in range(SHARE_STAT_WINDOW):
+            self._issue()
+
+    def _issue(self) -> None:
+        rel = next(self.todo, None)
+        if rel is not None:
+            job = self.pool.submit(os.stat, rel, dir_fd=self.dfd, follow_symlinks=False)
+            self.ahead.append((rel, job))
 
     def __call__(self, rel: str, *, dir_fd: int, follow_symlinks: bool = True) -> os.stat_result:
-        issued = None if follow_symlinks else self.ahead.pop(rel, None)
-        if issued is None:
+        if follow_symlinks or not self.ahead or self.ahead[0][0] != rel:
             return os.stat(rel, dir_fd=dir_fd, follow_symlinks=follow_symlinks)
-        return issued.result()  # its OSError, if it failed
+        job = self.ahead.popleft()[1]
+        self._issue()
+        return job.result()  # its OSError, if it failed
 
     def close(self) -> None:
         """Stats not yet taken (a pass cut short) are dropped, never waited for: the share
