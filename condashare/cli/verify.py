@@ -50,7 +50,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="also hash every file (sha256) and archive (md5, sha256)",
     )
     parser.add_argument(
-        "--jobs", "-j", type=int, metavar="N", help="worker processes (default: number of CPUs)"
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="worker processes (default: number of CPUs; more on a network filesystem)",
     )
     parser.add_argument(
         "--no-cache",
