@@ -66,6 +66,17 @@ def flip_byte(data: bytes, at: int = 0) -> bytes:
     return data[:at] + bytes([data[at] ^ 0x01]) + data[at + 1 :]
 
 
+def damage_env(env: Path) -> None:
+    """Missing, truncated, emptied, dangling and same-size-altered files in two packages."""
+    f3 = env / "share" / "beta" / "f3.txt"
+    replace_file(f3, flip_byte(f3.read_bytes()))  # same size: only deep mode can see it
+    lib = env / "lib" / "libbeta.so"
+    replace_file(lib, lib.read_bytes()[:1000])  # truncated
+    (env / "share" / "beta" / "f5.txt").unlink()  # deleted
+    replace_file(env / "share" / "alpha" / "data.bin", b"")  # zero length
+    (env / "lib" / "alpha.txt").unlink()  # and lib/alpha-link.txt now dangles
+
+
 def findings_of(report: VerifyReport, check: str) -> list[Finding]:
     return [f for f in report.findings if f.check == check]
 
@@ -160,13 +171,7 @@ def test_cli_classifies_env_cache_and_installation_and_refuses_other_paths(
 
 def test_env_damage_is_reported_per_package_with_expected_found_and_fix(inst: Path) -> None:
     env = inst / "envs" / "good"
-    f3 = env / "share" / "beta" / "f3.txt"
-    replace_file(f3, flip_byte(f3.read_bytes()))  # same size: only deep mode can see it
-    lib = env / "lib" / "libbeta.so"
-    replace_file(lib, lib.read_bytes()[:1000])  # truncated
-    (env / "share" / "beta" / "f5.txt").unlink()  # deleted
-    replace_file(env / "share" / "alpha" / "data.bin", b"")  # zero length
-    (env / "lib" / "alpha.txt").unlink()  # and lib/alpha-link.txt now dangles
+    damage_env(env)
     config = env / "bin" / "alpha-config"  # the prefix-rewritten copy
     replace_file(config, flip_byte(config.read_bytes(), 3))
 
@@ -931,17 +936,6 @@ def test_healthy_share_is_verified_through_the_buffered_read_path(
     res = run_cli("verify", "--json", str(fuse_share.mount / "inst"), timeout=120)
     workers = json.loads(res.stdout)["data"]["stats"]["workers"]
     assert workers == max(NETWORK_JOBS, default_jobs())  # more reads in flight on NFS
-
-
-def damage_env(env: Path) -> None:
-    """Missing, truncated, emptied, dangling and same-size-altered files in two packages."""
-    f3 = env / "share" / "beta" / "f3.txt"
-    replace_file(f3, flip_byte(f3.read_bytes()))
-    lib = env / "lib" / "libbeta.so"
-    replace_file(lib, lib.read_bytes()[:1000])
-    (env / "share" / "beta" / "f5.txt").unlink()
-    replace_file(env / "share" / "alpha" / "data.bin", b"")
-    (env / "lib" / "alpha.txt").unlink()  # and lib/alpha-link.txt dangles
 
 
 @pytest.mark.fuse
