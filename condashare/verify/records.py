@@ -241,10 +241,10 @@ def _check_entries(
     stat_: Callable[..., os.stat_result] = os.stat
     ahead = None
     if not local and len(entries) >= SHARE_STAT_MIN:
+        # the paths the loop below stats, in its order (its skip rule)
         rels = [e.get("_path") for e in entries]
-        stat_ = ahead = _StatsAhead(
-            [r for r in rels if isinstance(r, str) and not r.endswith(SKIP_SUFFIXES)], dfd
-        )
+        checked = [r for r in rels if isinstance(r, str) and not r.endswith(SKIP_SUFFIXES)]
+        stat_ = ahead = _StatsAhead(checked, dfd)
     s_isreg = stat.S_ISREG
     try:
         for entry in entries:
